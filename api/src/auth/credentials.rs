@@ -1,0 +1,114 @@
+//! The credentials table: password hashes and lockout state.
+
+use chrono::{DateTime, Utc};
+use sqlx::{PgExecutor, PgPool};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// A user's login secret and lockout state.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct Credential {
+    /// The user.
+    pub user_id: Uuid,
+    /// Their login address.
+    pub email: String,
+    /// argon2id PHC string.
+    pub password_hash: String,
+    /// Failed logins since the last success or lock.
+    pub failed_logins: i32,
+    /// Locked until this time, if locked.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// When the row was created.
+    pub created_at: DateTime<Utc>,
+}
+
+/// Stores a new credential. Returns `false` if the email is taken.
+///
+/// # Errors
+/// When the database fails.
+pub async fn insert(
+    db: impl PgExecutor<'_>,
+    user_id: Uuid,
+    email: &str,
+    password_hash: &str,
+) -> Result<bool, sqlx::Error> {
+    let inserted = sqlx::query(
+        "INSERT INTO credentials (user_id, email, password_hash) VALUES ($1, $2, $3) \
+         ON CONFLICT (email) DO NOTHING",
+    )
+    .bind(user_id)
+    .bind(email)
+    .bind(password_hash)
+    .execute(db)
+    .await?
+    .rows_affected();
+    Ok(inserted == 1)
+}
+
+/// The credential for `email`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn by_email(
+    db: impl PgExecutor<'_>,
+    email: &str,
+) -> Result<Option<Credential>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM credentials WHERE email = $1")
+        .bind(email)
+        .fetch_optional(db)
+        .await
+}
+
+/// Deletes a credential (a registration that did not complete).
+///
+/// # Errors
+/// When the database fails.
+pub async fn delete(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query("DELETE FROM credentials WHERE user_id = $1")
+        .bind(user_id)
+        .execute(db)
+        .await?;
+    Ok(())
+}
+
+/// Counts a failed login; locks the account for `lock_for` once `threshold`
+/// failures accumulate. Returns the lock's end if it is now locked.
+///
+/// # Errors
+/// When the database fails.
+pub async fn record_failure(
+    pool: &PgPool,
+    user_id: Uuid,
+    threshold: i32,
+    lock_for: Duration,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    sqlx::query_scalar(
+        "UPDATE credentials SET \
+            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
+            locked_until = CASE WHEN failed_logins + 1 >= $2 \
+                THEN now() + make_interval(secs => $3) ELSE locked_until END, \
+            updated_at = now() \
+         WHERE user_id = $1 RETURNING locked_until",
+    )
+    .bind(user_id)
+    .bind(threshold)
+    .bind(lock_for.as_secs_f64())
+    .fetch_one(pool)
+    .await
+    .map(|locked: Option<DateTime<Utc>>| locked.filter(|t| *t > Utc::now()))
+}
+
+/// Clears failed logins after a success.
+///
+/// # Errors
+/// When the database fails.
+pub async fn record_success(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE credentials SET failed_logins = 0, locked_until = NULL, updated_at = now() \
+         WHERE user_id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+    )
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

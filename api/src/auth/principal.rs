@@ -1,0 +1,71 @@
+//! The authenticated caller, from `Authorization: Bearer <access_token>`.
+
+use axum::extract::FromRequestParts;
+use axum::http::header;
+use axum::http::request::Parts;
+use domain::Role;
+use uuid::Uuid;
+
+use super::tokens::verify_access_token;
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// Who is calling.
+#[derive(Debug, Clone, Copy)]
+pub struct Principal {
+    /// The user's id.
+    pub user_id: Uuid,
+    /// The role the token was issued for.
+    pub role: Role,
+}
+
+impl Principal {
+    /// Refuses callers whose role is not in `allowed` (`403`).
+    ///
+    /// # Errors
+    /// `403 forbidden`.
+    pub fn require(&self, allowed: &[Role]) -> Result<(), ApiError> {
+        if allowed.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden(format!(
+                "the {} role may not do this",
+                self.role
+            )))
+        }
+    }
+}
+
+/// Reads the bearer token from a request's headers, if any.
+pub fn bearer_token(headers: &axum::http::HeaderMap) -> Option<&str> {
+    headers
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
+        .map(str::trim)
+}
+
+impl FromRequestParts<AppState> for Principal {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer_token(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthorized("send Authorization: Bearer <access_token>".into())
+        })?;
+        let claims = verify_access_token(&state.config.jwt_secret, token)
+            .map_err(|_| ApiError::Unauthorized("the access token is invalid or expired".into()))?;
+        let role = claims
+            .role
+            .parse()
+            .map_err(|_| ApiError::Unauthorized("the access token is invalid".into()))?;
+        tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+        Ok(Principal {
+            user_id: claims.sub,
+            role,
+        })
+    }
+}

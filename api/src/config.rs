@@ -1,0 +1,60 @@
+//! The API's settings (read from the environment by the binary).
+
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+/// Shortest JWT secret accepted, in bytes.
+pub const MIN_JWT_SECRET_BYTES: usize = 32;
+
+/// Settings of the HTTP API.
+#[derive(Clone)]
+pub struct ApiConfig {
+    /// HS256 key for access tokens (at least 32 bytes).
+    pub jwt_secret: SecretString,
+    /// Lifetime of an access token.
+    pub access_token_ttl: Duration,
+    /// Lifetime of a refresh token.
+    pub refresh_token_ttl: Duration,
+    /// Requests per minute per client IP on the auth endpoints.
+    pub auth_rate_limit_per_minute: u32,
+    /// Longest a command waits for its effect to reach the read model.
+    pub read_your_writes_timeout: Duration,
+    /// Largest JSON body accepted.
+    pub json_body_limit: usize,
+    /// Failed logins before an account locks.
+    pub lockout_threshold: i32,
+    /// How long a locked account stays locked.
+    pub lockout_duration: Duration,
+}
+
+/// Why the settings can't be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The JWT secret is too short to be safe.
+    #[error("JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes (it has {0})")]
+    WeakJwtSecret(usize),
+}
+
+impl ApiConfig {
+    /// Defaults around a given secret.
+    ///
+    /// # Errors
+    /// `WeakJwtSecret` when the secret is shorter than 32 bytes.
+    pub fn new(jwt_secret: SecretString) -> Result<Self, ConfigError> {
+        let length = jwt_secret.expose_secret().len();
+        if length < MIN_JWT_SECRET_BYTES {
+            return Err(ConfigError::WeakJwtSecret(length));
+        }
+        Ok(Self {
+            jwt_secret,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            auth_rate_limit_per_minute: 30,
+            read_your_writes_timeout: Duration::from_secs(5),
+            json_body_limit: 1024 * 1024,
+            lockout_threshold: 5,
+            lockout_duration: Duration::from_secs(15 * 60),
+        })
+    }
+}

@@ -1,0 +1,53 @@
+//! ifinsure's HTTP API (axum): routing, authentication, the problem+json
+//! error mapping, idempotency, read-your-writes, metrics and the OpenAPI
+//! document. Each resource module exposes its own `router()`.
+
+pub mod accounts;
+pub mod auth;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod idempotency;
+pub mod metrics;
+pub mod openapi;
+pub mod pagination;
+pub mod products;
+pub mod request_context;
+pub mod state;
+pub mod users;
+pub mod writes;
+
+use axum::extract::DefaultBodyLimit;
+use axum::Router;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+
+pub use config::ApiConfig;
+pub use error::ApiError;
+pub use state::AppState;
+
+/// The whole API, with every cross-cutting layer.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .merge(auth::router())
+        .merge(users::router())
+        .merge(products::router())
+        .merge(health::router())
+        .merge(openapi::router());
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(health::router())
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            idempotency::middleware,
+        ))
+        .layer(DefaultBodyLimit::max(state.config.json_body_limit))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::middleware,
+        ))
+        .layer(axum::middleware::from_fn(request_context::middleware))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}

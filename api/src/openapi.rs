@@ -1,0 +1,282 @@
+//! The OpenAPI 3.1 document of the API, served at `/api/v1/openapi.json`.
+//!
+//! Written by hand next to the routes; a test checks that every route the
+//! router serves is described here.
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Map, Value};
+
+use crate::state::AppState;
+
+/// The route.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/openapi.json", get(|| async { Json(document()) }))
+}
+
+/// Every (method, path) the API serves under `/api/v1`.
+pub const OPERATIONS: &[(&str, &str)] = &[
+    ("post", "/auth/register"),
+    ("post", "/auth/login"),
+    ("post", "/auth/refresh"),
+    ("post", "/auth/logout"),
+    ("get", "/auth/me"),
+    ("post", "/users"),
+    ("get", "/users"),
+    ("get", "/users/{id}"),
+    ("post", "/customers/{id}/assign-agent"),
+    ("post", "/policies/products"),
+    ("get", "/policies/products"),
+    ("get", "/policies/products/{id}"),
+    ("post", "/policies/products/{id}/reprice"),
+    ("post", "/policies/products/{id}/retire"),
+    ("get", "/health"),
+    ("get", "/health/db"),
+    ("get", "/health/workers"),
+    ("get", "/metrics"),
+    ("get", "/openapi.json"),
+];
+
+fn money() -> Value {
+    json!({"$ref": "#/components/schemas/Money"})
+}
+
+fn schema_ref(name: &str) -> Value {
+    json!({"$ref": format!("#/components/schemas/{name}")})
+}
+
+struct Op {
+    summary: &'static str,
+    roles: &'static str,
+    body: Option<Value>,
+    status: &'static str,
+    response: Value,
+}
+
+fn op(
+    summary: &'static str,
+    roles: &'static str,
+    body: Option<Value>,
+    status: &'static str,
+    response: Value,
+) -> Op {
+    Op {
+        summary,
+        roles,
+        body,
+        status,
+        response,
+    }
+}
+
+fn operation(method: &str, path: &str) -> Op {
+    let user = schema_ref("User");
+    let product = schema_ref("Product");
+    let tokens = schema_ref("TokenPair");
+    let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}});
+    let refresh = json!({"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}});
+    let ok = json!({"type": "object"});
+    match (method, path) {
+        ("post", "/auth/register") => op(
+            "Register a customer account",
+            "anyone",
+            Some(schema_ref("Registration")),
+            "201",
+            user,
+        ),
+        ("post", "/auth/login") => op(
+            "Log in; 5 failures lock the account for 15 minutes (429 account_locked)",
+            "anyone",
+            Some(
+                json!({"type": "object", "required": ["email", "password"], "properties": {"email": {"type": "string"}, "password": {"type": "string"}}}),
+            ),
+            "200",
+            tokens,
+        ),
+        ("post", "/auth/refresh") => op(
+            "Rotate a refresh token; reusing a spent one revokes its family",
+            "anyone",
+            Some(refresh),
+            "200",
+            tokens,
+        ),
+        ("post", "/auth/logout") => op(
+            "Revoke a refresh token's family",
+            "user",
+            Some(refresh),
+            "204",
+            ok,
+        ),
+        ("get", "/auth/me") => op("The caller's account", "user", None, "200", user),
+        ("post", "/users") => op(
+            "Create a user with any role",
+            "admin",
+            Some(schema_ref("NewUser")),
+            "201",
+            user,
+        ),
+        ("get", "/users") => op(
+            "List users (?role=, ?limit=, ?cursor=)",
+            "admin",
+            None,
+            "200",
+            list(user),
+        ),
+        ("get", "/users/{id}") => op("One user", "admin", None, "200", user),
+        ("post", "/customers/{id}/assign-agent") => op(
+            "Assign an agent to a customer",
+            "staff, admin",
+            Some(
+                json!({"type": "object", "required": ["agent_id"], "properties": {"agent_id": {"type": "string", "format": "uuid"}}}),
+            ),
+            "200",
+            user,
+        ),
+        ("post", "/policies/products") => op(
+            "Define a product",
+            "admin",
+            Some(schema_ref("NewProduct")),
+            "201",
+            product,
+        ),
+        ("get", "/policies/products") => op(
+            "List products (?status=, ?line=, ?currency=, ?limit=, ?cursor=)",
+            "any user",
+            None,
+            "200",
+            list(product),
+        ),
+        ("get", "/policies/products/{id}") => op("One product", "any user", None, "200", product),
+        ("post", "/policies/products/{id}/reprice") => op(
+            "Reprice a product (new applications only)",
+            "admin",
+            Some(
+                json!({"type": "object", "required": ["rate", "minimum_premium"], "properties": {"rate": {"type": "string", "example": "0.035"}, "minimum_premium": money()}}),
+            ),
+            "200",
+            product,
+        ),
+        ("post", "/policies/products/{id}/retire") => op(
+            "Retire a product (body optional)",
+            "admin",
+            Some(json!({"type": "object", "properties": {"reason": {"type": "string"}}})),
+            "200",
+            product,
+        ),
+        ("get", "/health") => op("Process is up", "anyone", None, "200", ok),
+        ("get", "/health/db") => op("Database reachable (503 if not)", "anyone", None, "200", ok),
+        ("get", "/health/workers") => op(
+            "Each subscription's checkpoint and lag",
+            "anyone",
+            None,
+            "200",
+            ok,
+        ),
+        ("get", "/metrics") => op(
+            "Prometheus metrics (text/plain)",
+            "anyone",
+            None,
+            "200",
+            json!({"type": "string"}),
+        ),
+        _ => op("This OpenAPI document", "anyone", None, "200", ok),
+    }
+}
+
+fn operation_json(method: &str, path: &str) -> Value {
+    let op = operation(method, path);
+    let public = matches!(op.roles, "anyone");
+    let mut value = json!({
+        "summary": op.summary,
+        "description": format!("Who: {}.", op.roles),
+        "responses": {
+            op.status: {"description": "Success", "content": {"application/json": {"schema": op.response}}},
+            "default": {"description": "A problem", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}},
+        },
+    });
+    if let Some(body) = op.body {
+        value["requestBody"] = json!({"required": !path.ends_with("/retire"), "content": {"application/json": {"schema": body}}});
+    }
+    if !public {
+        value["security"] = json!([{"bearer": []}]);
+    }
+    let mut parameters = vec![];
+    if path.contains("{id}") {
+        parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
+    if method == "post" {
+        parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}, "description": "Same key and body: the first response is replayed and nothing runs again. Same key, other body: 422 idempotency_key_reused. Not stored for login, refresh and logout."}));
+        if path.contains("{id}") {
+            parameters.push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}, "description": "The ETag of the version the command expects; 412 if it changed."}));
+        }
+    }
+    if !parameters.is_empty() {
+        value["parameters"] = Value::Array(parameters);
+    }
+    value
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (method, path) in OPERATIONS {
+        let entry = paths
+            .entry(format!("/api/v1{path}"))
+            .or_insert_with(|| json!({}));
+        entry[*method] = operation_json(method, path);
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "ifinsure API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Event-sourced insurance management. Money is {amount: decimal string, currency: ISO 4217}. Errors are RFC 9457 problem+json with a stable `code`. Command responses already show their effect (read-your-writes) and carry ETag: \"<version>\". Health and metrics are also served at the root (/health, /metrics).",
+        },
+        "paths": paths,
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
+            "schemas": schemas(),
+        },
+    })
+}
+
+fn schemas() -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Money": {"type": "object", "required": ["amount", "currency"], "properties": {
+            "amount": {"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "example": "1250.00"},
+            "currency": {"type": "string", "example": "KES"}}},
+        "Problem": {"type": "object", "properties": {
+            "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+            "detail": {"type": "string"}, "code": {"type": "string"}, "request_id": {"type": "string"},
+            "errors": {"type": "array", "items": {"type": "object", "properties": {"field": {"type": "string"}, "message": {"type": "string"}}}}}},
+        "TokenPair": {"type": "object", "properties": {
+            "access_token": {"type": "string"}, "refresh_token": {"type": "string"},
+            "token_type": {"const": "Bearer"}, "expires_in": {"type": "integer"}}},
+        "Registration": {"type": "object", "required": ["email", "password", "full_name"], "properties": {
+            "email": {"type": "string"}, "password": {"type": "string", "minLength": 12},
+            "full_name": {"type": "string"}, "phone_number": {"type": "string", "example": "+254712345678"}}},
+        "NewUser": {"allOf": [schema_ref("Registration"), {"type": "object", "required": ["role"], "properties": {
+            "role": {"enum": ["customer", "agent", "staff", "admin", "auditor"]}}}]},
+        "User": {"type": "object", "properties": {
+            "id": uuid, "email": {"type": "string"}, "full_name": {"type": "string"},
+            "phone_number": {"type": ["string", "null"]}, "role": {"type": "string"},
+            "agent_id": {"type": ["string", "null"], "format": "uuid"}, "version": {"type": "integer"},
+            "created_at": time, "updated_at": time}},
+        "NewProduct": {"type": "object", "required": ["code", "name", "line", "currency", "rate", "minimum_premium", "sum_insured_min", "sum_insured_max", "term_months"], "properties": {
+            "code": {"type": "string", "pattern": "^[A-Z0-9_-]{1,32}$"}, "name": {"type": "string"},
+            "line": {"enum": ["motor", "health", "life", "property", "travel", "other"]},
+            "description": {"type": "string"}, "currency": {"type": "string"},
+            "rate": {"type": "string", "description": "0 < rate < 1", "example": "0.035"},
+            "minimum_premium": money(), "sum_insured_min": money(), "sum_insured_max": money(),
+            "term_months": {"type": "integer", "minimum": 1, "maximum": 120}}},
+        "Product": {"type": "object", "properties": {
+            "id": uuid, "code": {"type": "string"}, "name": {"type": "string"}, "line": {"type": "string"},
+            "description": {"type": "string"}, "currency": {"type": "string"}, "rate": {"type": "string"},
+            "minimum_premium": money(), "sum_insured_min": money(), "sum_insured_max": money(),
+            "term_months": {"type": "integer"}, "status": {"enum": ["active", "retired"]},
+            "retired_reason": {"type": ["string", "null"]}, "version": {"type": "integer"},
+            "created_at": time, "updated_at": time}},
+    })
+}

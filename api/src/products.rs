@@ -1,0 +1,277 @@
+//! The product catalogue: admins define, reprice and retire products; every
+//! signed-in user can browse it.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::product::{Line, NewProduct, Product, ProductCommand, ProductError};
+use domain::{Currency, Money, ProductId, Role};
+use projections::read_models::products::{self, ProductFilter, ProductRow};
+use rust_decimal::Decimal;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::extract::{decimal_string, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::pagination::{Page, PageQuery};
+use crate::request_context::RequestContext;
+use crate::state::AppState;
+use crate::writes::{await_read_model, metadata, with_etag};
+
+/// The product routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/policies/products", post(define).get(list))
+        .route("/policies/products/{id}", get(show))
+        .route("/policies/products/{id}/reprice", post(reprice))
+        .route("/policies/products/{id}/retire", post(retire))
+}
+
+fn money(amount: Decimal, currency: &str) -> Value {
+    json!({"amount": amount.to_string(), "currency": currency})
+}
+
+/// A product as the API shows it.
+pub fn product_view(row: &ProductRow) -> Value {
+    json!({
+        "id": row.id,
+        "code": row.code,
+        "name": row.name,
+        "line": row.line,
+        "description": row.description,
+        "currency": row.currency,
+        "rate": row.rate.to_string(),
+        "minimum_premium": money(row.minimum_premium, &row.currency),
+        "sum_insured_min": money(row.sum_insured_min, &row.currency),
+        "sum_insured_max": money(row.sum_insured_max, &row.currency),
+        "term_months": row.term_months,
+        "status": row.status,
+        "retired_reason": row.retired_reason,
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct DefineRequest {
+    code: String,
+    name: String,
+    line: Line,
+    #[serde(default)]
+    description: String,
+    currency: Currency,
+    #[serde(deserialize_with = "decimal_string")]
+    rate: Decimal,
+    minimum_premium: Money,
+    sum_insured_min: Money,
+    sum_insured_max: Money,
+    term_months: u32,
+}
+
+#[tracing::instrument(skip_all)]
+async fn define(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    JsonBody(body): JsonBody<DefineRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let id = ProductId::new();
+    let command = ProductCommand::DefineProduct(NewProduct {
+        code: body.code.trim().to_string(),
+        name: body.name,
+        line: body.line,
+        description: body.description,
+        currency: body.currency,
+        rate: body.rate,
+        minimum_premium: body.minimum_premium,
+        sum_insured_min: body.sum_insured_min,
+        sum_insured_max: body.sum_insured_max,
+        term_months: body.term_months,
+    });
+    let code = body.code.trim().to_string();
+    reserve_code(&state, &code, id).await?;
+    let meta = metadata(Some(&principal), &context);
+    let result = state
+        .store
+        .execute::<Product>(&id.to_string(), command, None, &meta)
+        .await;
+    let committed = match result {
+        Ok(committed) => committed,
+        Err(error) => {
+            release_code(&state, &code, id).await?;
+            return Err(error.into());
+        }
+    };
+    await_read_model(&state, "products", committed.last_position).await;
+    respond(&state, id.0, StatusCode::CREATED).await
+}
+
+async fn reserve_code(state: &AppState, code: &str, id: ProductId) -> Result<(), ApiError> {
+    let claimed = sqlx::query(
+        "INSERT INTO unique_claims (kind, value, aggregate_id) VALUES ('product_code', $1, $2) \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(code)
+    .bind(id.to_string())
+    .execute(&state.pool)
+    .await?
+    .rows_affected();
+    if claimed == 1 {
+        Ok(())
+    } else {
+        Err(ApiError::Conflict {
+            code: "code_taken",
+            detail: format!("a product with code {code} already exists"),
+        })
+    }
+}
+
+async fn release_code(state: &AppState, code: &str, id: ProductId) -> Result<(), ApiError> {
+    sqlx::query(
+        "DELETE FROM unique_claims WHERE kind = 'product_code' AND value = $1 AND aggregate_id = $2",
+    )
+    .bind(code)
+    .bind(id.to_string())
+    .execute(&state.pool)
+    .await?;
+    Ok(())
+}
+
+async fn respond(state: &AppState, id: Uuid, status: StatusCode) -> Result<Response, ApiError> {
+    let row = products::get(&state.pool, id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(with_etag(status, row.version, product_view(&row)))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    status: Option<String>,
+    line: Option<Line>,
+    currency: Option<Currency>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _principal: Principal,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = query.page.parse()?;
+    if let Some(status) = &query.status {
+        if status != "active" && status != "retired" {
+            return Err(ApiError::invalid("status", "must be active or retired"));
+        }
+    }
+    let filter = ProductFilter {
+        status: query.status,
+        line: query.line.map(|l| l.as_str().to_string()),
+        currency: query.currency.map(|c| c.code().to_string()),
+    };
+    let rows = products::list(&state.pool, &filter, page.after, page.limit + 1).await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        page,
+        |r| r.id,
+        |r| product_view(&r),
+    )))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    _principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    respond(&state, id, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct RepriceRequest {
+    #[serde(deserialize_with = "decimal_string")]
+    rate: Decimal,
+    minimum_premium: Money,
+}
+
+#[derive(Deserialize, Default)]
+struct RetireRequest {
+    reason: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+async fn reprice(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<RepriceRequest>,
+) -> Result<Response, ApiError> {
+    let command = ProductCommand::Reprice {
+        rate: body.rate,
+        minimum_premium: body.minimum_premium,
+    };
+    run(&state, &principal, &context, id, expected, command).await
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+async fn retire(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    Path(id): Path<Uuid>,
+    IfMatch(expected): IfMatch,
+    OptionalJsonBody(body): OptionalJsonBody<RetireRequest>,
+) -> Result<Response, ApiError> {
+    let reason = body
+        .reason
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    run(
+        &state,
+        &principal,
+        &context,
+        id,
+        expected,
+        ProductCommand::Retire { reason },
+    )
+    .await
+}
+
+async fn run(
+    state: &AppState,
+    principal: &Principal,
+    context: &RequestContext,
+    id: Uuid,
+    expected: Option<u64>,
+    command: ProductCommand,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let meta = metadata(Some(principal), context);
+    let committed = state
+        .store
+        .execute::<Product>(&id.to_string(), command, expected, &meta)
+        .await?;
+    await_read_model(state, "products", committed.last_position).await;
+    respond(state, id, StatusCode::OK).await
+}
+
+impl From<ProductError> for ApiError {
+    fn from(error: ProductError) -> Self {
+        match error {
+            ProductError::Validation(errors) => ApiError::Validation(errors),
+            ProductError::NotFound => ApiError::NotFound,
+            ProductError::AlreadyDefined => ApiError::Conflict {
+                code: "already_defined",
+                detail: error.to_string(),
+            },
+            ProductError::Retired => ApiError::invalid_transition("the product is retired"),
+        }
+    }
+}

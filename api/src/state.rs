@@ -1,0 +1,51 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use projections::subscription::Progress;
+use projections::EventStore;
+use sqlx::PgPool;
+
+use crate::auth::rate_limit::RateLimiter;
+use crate::config::ApiConfig;
+use crate::metrics::Metrics;
+
+/// The API's shared state.
+#[derive(Clone)]
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// The event store (command side).
+    pub store: EventStore,
+    /// How far each subscription has got (read-your-writes).
+    pub progress: Progress,
+    /// Settings.
+    pub config: Arc<ApiConfig>,
+    /// Request metrics.
+    pub metrics: Arc<Metrics>,
+    /// Per-IP limiter of the auth endpoints.
+    pub auth_limiter: Arc<RateLimiter>,
+    /// Names of every subscription, for health and metrics.
+    pub subscriptions: Arc<Vec<String>>,
+}
+
+impl AppState {
+    /// State over `pool` with `config`.
+    pub fn new(
+        pool: PgPool,
+        progress: Progress,
+        config: ApiConfig,
+        subscriptions: Vec<String>,
+    ) -> Self {
+        let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
+        Self {
+            store: EventStore::new(pool.clone()),
+            pool,
+            progress,
+            config: Arc::new(config),
+            metrics: Arc::new(Metrics::default()),
+            auth_limiter,
+            subscriptions: Arc::new(subscriptions),
+        }
+    }
+}

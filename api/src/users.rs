@@ -1,0 +1,156 @@
+//! User administration: admins create and list users; staff assign agents
+//! to customers.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use domain::user::{User, UserCommand};
+use domain::{Role, UserId};
+use projections::read_models::users::{self, UserRow};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::accounts::{open_account, NewAccount};
+use crate::auth::principal::Principal;
+use crate::auth::respond_user;
+use crate::error::ApiError;
+use crate::extract::{IfMatch, JsonBody, QueryParams};
+use crate::pagination::{Page, PageQuery};
+use crate::request_context::RequestContext;
+use crate::state::AppState;
+use crate::writes::{await_read_model, metadata, with_etag};
+
+/// The user routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/users", post(create).get(list))
+        .route("/users/{id}", get(show))
+        .route("/customers/{id}/assign-agent", post(assign_agent))
+}
+
+/// A user as the API shows it.
+pub fn user_view(row: &UserRow) -> Value {
+    json!({
+        "id": row.id,
+        "email": row.email,
+        "full_name": row.full_name,
+        "phone_number": row.phone_number,
+        "role": row.role,
+        "agent_id": row.agent_id,
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct CreateUserRequest {
+    email: String,
+    password: String,
+    full_name: String,
+    phone_number: Option<String>,
+    role: Role,
+}
+
+#[tracing::instrument(skip_all)]
+async fn create(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    JsonBody(body): JsonBody<CreateUserRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let account = NewAccount {
+        email: body.email,
+        password: body.password,
+        full_name: body.full_name,
+        phone_number: body.phone_number,
+        role: body.role,
+    };
+    let meta = metadata(Some(&principal), &context);
+    let (user_id, committed) = open_account(&state.pool, &state.store, account, &meta).await?;
+    await_read_model(&state, "users", committed.last_position).await;
+    respond_user(&state, user_id, StatusCode::CREATED).await
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    role: Option<Role>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<ListQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let page = query.page.parse()?;
+    let rows = users::list(
+        &state.pool,
+        query.role.map(Role::as_str),
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        page,
+        |r| r.id,
+        |r| user_view(&r),
+    )))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<Uuid>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    respond_user(&state, id, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct AssignAgentRequest {
+    agent_id: Uuid,
+}
+
+#[tracing::instrument(skip_all, fields(customer_id = %customer_id))]
+async fn assign_agent(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    Path(customer_id): Path<Uuid>,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<AssignAgentRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Staff, Role::Admin])?;
+    users::get(&state.pool, customer_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    let agent = users::get(&state.pool, body.agent_id)
+        .await?
+        .ok_or_else(|| ApiError::invalid("agent_id", "no such user"))?;
+    let agent_role: Role = agent
+        .role
+        .parse()
+        .map_err(|e: String| ApiError::Internal(anyhow::anyhow!(e)))?;
+    let command = UserCommand::AssignAgent {
+        agent_id: UserId(agent.id),
+        agent_role,
+    };
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<User>(&customer_id.to_string(), command, expected, &meta)
+        .await?;
+    await_read_model(&state, "users", committed.last_position).await;
+    let row = users::get(&state.pool, customer_id)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(with_etag(StatusCode::OK, row.version, user_view(&row)))
+}

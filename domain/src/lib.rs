@@ -1,0 +1,23 @@
+//! ifinsure's pure domain: aggregates, their commands, events and errors, and
+//! the value types they are written in (money, currencies, ids, contacts).
+//!
+//! Nothing here does IO: no database, no HTTP, no clock. Everything an
+//! aggregate needs from outside (the time, another aggregate's state) comes in
+//! with the command, so every rule is unit-tested with cqrs-es's
+//! given/when/then `TestFramework`.
+
+pub mod contact;
+pub mod currency;
+pub mod ids;
+pub mod money;
+pub mod product;
+pub mod role;
+pub mod user;
+pub mod validation;
+
+pub use contact::{EmailAddress, PhoneNumber};
+pub use currency::Currency;
+pub use ids::{ProductId, UserId};
+pub use money::Money;
+pub use role::Role;
+pub use validation::{FieldError, ValidationErrors};

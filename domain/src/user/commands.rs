@@ -1,0 +1,65 @@
+//! What can be asked of a user account.
+
+use super::errors::UserError;
+use super::events::UserEvent;
+use crate::contact::{EmailAddress, PhoneNumber};
+use crate::ids::UserId;
+use crate::role::Role;
+use crate::validation::ValidationErrors;
+
+/// The commands of a `User`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UserCommand {
+    /// Open the account.
+    Register(Registration),
+    /// Give the user another role (admin only, checked by the API).
+    ChangeRole {
+        /// The new role.
+        role: Role,
+    },
+    /// Make an agent responsible for this customer.
+    AssignAgent {
+        /// The agent.
+        agent_id: UserId,
+        /// The agent's current role, looked up by the caller.
+        agent_role: Role,
+    },
+}
+
+/// A new account's details, parsed but not yet checked against the rules.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Registration {
+    /// Login address.
+    pub email: EmailAddress,
+    /// Name.
+    pub full_name: String,
+    /// Phone, if given.
+    pub phone_number: Option<PhoneNumber>,
+    /// Role.
+    pub role: Role,
+}
+
+const MAX_NAME: usize = 200;
+
+impl Registration {
+    /// Checks the rules and returns the event to record.
+    ///
+    /// # Errors
+    /// `UserError::Validation` listing every broken rule.
+    pub fn validate(self) -> Result<UserEvent, UserError> {
+        let full_name = self.full_name.trim().to_string();
+        let mut errors = ValidationErrors::new();
+        errors.check(
+            !full_name.is_empty() && full_name.chars().count() <= MAX_NAME,
+            "full_name",
+            format!("must be 1 to {MAX_NAME} characters"),
+        );
+        errors.into_result().map_err(UserError::Validation)?;
+        Ok(UserEvent::UserRegistered {
+            email: self.email,
+            full_name,
+            phone_number: self.phone_number,
+            role: self.role,
+        })
+    }
+}

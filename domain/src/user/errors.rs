@@ -1,0 +1,23 @@
+//! Why a user command was refused.
+
+use crate::validation::ValidationErrors;
+
+/// A refused user command.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum UserError {
+    /// The account exists already.
+    #[error("the user is already registered")]
+    AlreadyRegistered,
+    /// No such user.
+    #[error("no such user")]
+    NotFound,
+    /// Only customers are assigned agents.
+    #[error("only customers can be assigned an agent")]
+    NotACustomer,
+    /// The assignee is not an agent.
+    #[error("the assignee is not an agent")]
+    NotAnAgent,
+    /// The input breaks a rule.
+    #[error("invalid user: {0}")]
+    Validation(ValidationErrors),
+}

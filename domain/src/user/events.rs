@@ -1,0 +1,53 @@
+//! What happened to a user account. Names and fields never change once stored.
+
+use cqrs_es::DomainEvent;
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{EmailAddress, PhoneNumber};
+use crate::ids::UserId;
+use crate::role::Role;
+
+/// The events of a `User`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum UserEvent {
+    /// The account was opened.
+    UserRegistered {
+        /// Login address.
+        email: EmailAddress,
+        /// Name.
+        full_name: String,
+        /// Phone.
+        phone_number: Option<PhoneNumber>,
+        /// Role at registration.
+        role: Role,
+    },
+    /// The role changed.
+    RoleChanged {
+        /// Before.
+        from: Role,
+        /// After.
+        to: Role,
+    },
+    /// An agent now serves this customer.
+    AgentAssigned {
+        /// The agent.
+        agent_id: UserId,
+        /// The agent before, if any.
+        previous_agent_id: Option<UserId>,
+    },
+}
+
+impl DomainEvent for UserEvent {
+    fn event_type(&self) -> String {
+        match self {
+            UserEvent::UserRegistered { .. } => "UserRegistered",
+            UserEvent::RoleChanged { .. } => "RoleChanged",
+            UserEvent::AgentAssigned { .. } => "AgentAssigned",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

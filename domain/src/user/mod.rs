@@ -1,0 +1,136 @@
+//! The `User` aggregate: a person's account, role and agent assignment.
+//!
+//! Passwords are not here: their hashes live in the credentials table, so
+//! the immutable event store never holds a secret. What is here is the audit
+//! trail of who got which role when, and which agent serves which customer.
+
+mod commands;
+mod errors;
+mod events;
+#[cfg(test)]
+mod tests;
+
+pub use commands::{Registration, UserCommand};
+pub use errors::UserError;
+pub use events::UserEvent;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::contact::{EmailAddress, PhoneNumber};
+use crate::ids::UserId;
+use crate::role::Role;
+
+/// A registered user's profile.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Profile {
+    /// Login and contact address.
+    pub email: EmailAddress,
+    /// Name as the person gave it.
+    pub full_name: String,
+    /// For SMS notices and M-Pesa.
+    pub phone_number: Option<PhoneNumber>,
+    /// Current role.
+    pub role: Role,
+    /// The agent serving this customer, if any.
+    pub agent_id: Option<UserId>,
+}
+
+/// The user's state, rebuilt from its events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    /// Set once registered.
+    pub profile: Option<Profile>,
+}
+
+impl Aggregate for User {
+    const TYPE: &'static str = "User";
+    type Command = UserCommand;
+    type Event = UserEvent;
+    type Error = UserError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            UserEvent::UserRegistered {
+                email,
+                full_name,
+                phone_number,
+                role,
+            } => {
+                self.profile = Some(Profile {
+                    email,
+                    full_name,
+                    phone_number,
+                    role,
+                    agent_id: None,
+                });
+            }
+            UserEvent::RoleChanged { to, .. } => {
+                if let Some(profile) = self.profile.as_mut() {
+                    profile.role = to;
+                }
+            }
+            UserEvent::AgentAssigned { agent_id, .. } => {
+                if let Some(profile) = self.profile.as_mut() {
+                    profile.agent_id = Some(agent_id);
+                }
+            }
+        }
+    }
+}
+
+impl User {
+    fn decide(&self, command: UserCommand) -> Result<Vec<UserEvent>, UserError> {
+        match command {
+            UserCommand::Register(registration) => {
+                if self.profile.is_some() {
+                    return Err(UserError::AlreadyRegistered);
+                }
+                Ok(vec![registration.validate()?])
+            }
+            UserCommand::ChangeRole { role } => {
+                let profile = self.profile.as_ref().ok_or(UserError::NotFound)?;
+                if profile.role == role {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::RoleChanged {
+                    from: profile.role,
+                    to: role,
+                }])
+            }
+            UserCommand::AssignAgent {
+                agent_id,
+                agent_role,
+            } => {
+                let profile = self.profile.as_ref().ok_or(UserError::NotFound)?;
+                if profile.role != Role::Customer {
+                    return Err(UserError::NotACustomer);
+                }
+                if agent_role != Role::Agent {
+                    return Err(UserError::NotAnAgent);
+                }
+                if profile.agent_id == Some(agent_id) {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::AgentAssigned {
+                    agent_id,
+                    previous_agent_id: profile.agent_id,
+                }])
+            }
+        }
+    }
+}

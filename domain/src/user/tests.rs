@@ -1,0 +1,159 @@
+//! Given/when/then tests of every user command and rejection.
+
+use cqrs_es::test::TestFramework;
+
+use super::*;
+use crate::validation::ValidationErrors;
+
+type UserTestFramework = TestFramework<User>;
+
+fn email() -> EmailAddress {
+    EmailAddress::parse("amina@example.co.ke").unwrap()
+}
+
+fn registration(role: Role) -> Registration {
+    Registration {
+        email: email(),
+        full_name: " Amina Njeri ".into(),
+        phone_number: Some(PhoneNumber::parse("+254712345678").unwrap()),
+        role,
+    }
+}
+
+fn registered(role: Role) -> UserEvent {
+    UserEvent::UserRegistered {
+        email: email(),
+        full_name: "Amina Njeri".into(),
+        phone_number: Some(PhoneNumber::parse("+254712345678").unwrap()),
+        role,
+    }
+}
+
+#[test]
+fn registering_records_the_trimmed_profile() {
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Register(registration(Role::Customer)))
+        .then_expect_events(vec![registered(Role::Customer)]);
+}
+
+#[test]
+fn registering_twice_is_refused() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::Register(registration(Role::Customer)))
+        .then_expect_error(UserError::AlreadyRegistered);
+}
+
+#[test]
+fn a_blank_name_is_refused() {
+    let mut r = registration(Role::Customer);
+    r.full_name = "  ".into();
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Register(r))
+        .then_expect_error(UserError::Validation(ValidationErrors::single(
+            "full_name",
+            "must be 1 to 200 characters",
+        )));
+}
+
+#[test]
+fn changing_the_role_records_before_and_after() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::ChangeRole { role: Role::Agent })
+        .then_expect_events(vec![UserEvent::RoleChanged {
+            from: Role::Customer,
+            to: Role::Agent,
+        }]);
+}
+
+#[test]
+fn changing_to_the_same_role_records_nothing() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Staff)])
+        .when(UserCommand::ChangeRole { role: Role::Staff })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn changing_the_role_of_nobody_is_not_found() {
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::ChangeRole { role: Role::Admin })
+        .then_expect_error(UserError::NotFound);
+}
+
+#[test]
+fn assigning_an_agent_records_the_previous_one() {
+    let first = UserId::new();
+    let second = UserId::new();
+    UserTestFramework::with(())
+        .given(vec![
+            registered(Role::Customer),
+            UserEvent::AgentAssigned {
+                agent_id: first,
+                previous_agent_id: None,
+            },
+        ])
+        .when(UserCommand::AssignAgent {
+            agent_id: second,
+            agent_role: Role::Agent,
+        })
+        .then_expect_events(vec![UserEvent::AgentAssigned {
+            agent_id: second,
+            previous_agent_id: Some(first),
+        }]);
+}
+
+#[test]
+fn assigning_the_same_agent_again_records_nothing() {
+    let agent = UserId::new();
+    UserTestFramework::with(())
+        .given(vec![
+            registered(Role::Customer),
+            UserEvent::AgentAssigned {
+                agent_id: agent,
+                previous_agent_id: None,
+            },
+        ])
+        .when(UserCommand::AssignAgent {
+            agent_id: agent,
+            agent_role: Role::Agent,
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn only_customers_get_agents() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Staff)])
+        .when(UserCommand::AssignAgent {
+            agent_id: UserId::new(),
+            agent_role: Role::Agent,
+        })
+        .then_expect_error(UserError::NotACustomer);
+}
+
+#[test]
+fn only_agents_can_be_assigned() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::AssignAgent {
+            agent_id: UserId::new(),
+            agent_role: Role::Staff,
+        })
+        .then_expect_error(UserError::NotAnAgent);
+}
+
+#[test]
+fn assigning_an_agent_to_nobody_is_not_found() {
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::AssignAgent {
+            agent_id: UserId::new(),
+            agent_role: Role::Agent,
+        })
+        .then_expect_error(UserError::NotFound);
+}

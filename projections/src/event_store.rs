@@ -1,0 +1,244 @@
+//! Running commands against aggregates and appending their events.
+//!
+//! cqrs-es's `CqrsFramework::execute` returns nothing and never retries a
+//! lost optimistic-concurrency race, so ifinsure drives the `EventStore`
+//! trait itself: load, decide, commit; on `AggregateConflict` re-run the
+//! command on fresh state a bounded number of times.
+
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+use std::time::Duration;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore as _};
+use postgres_es::PostgresEventRepository;
+use sqlx::{PgPool, Row};
+use tokio::sync::Mutex;
+
+use crate::metadata::CommandMetadata;
+use crate::stored_event::{StoredEvent, StreamPosition, STORED_EVENT_COLUMNS};
+
+/// How many times a command is run before a conflict is reported.
+const MAX_ATTEMPTS: u32 = 8;
+
+/// The outcome of a successful command.
+#[derive(Debug)]
+pub struct Committed<A: Aggregate> {
+    /// The aggregate's state after the command.
+    pub aggregate: A,
+    /// Its version (number of events) after the command.
+    pub version: u64,
+    /// The events appended (none when the command changed nothing).
+    pub events: Vec<EventEnvelope<A>>,
+    /// Where the last appended event stands in the stream, if any.
+    pub last_position: Option<StreamPosition>,
+}
+
+/// Why a command was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error> {
+    /// The aggregate refused it.
+    #[error(transparent)]
+    Domain(E),
+    /// `If-Match` named another version than the current one.
+    #[error("expected version {expected}, but the current version is {actual}")]
+    VersionMismatch {
+        /// What the caller expected.
+        expected: u64,
+        /// What it is.
+        actual: u64,
+    },
+    /// Still losing races after every attempt.
+    #[error("the aggregate kept changing concurrently; gave up after {MAX_ATTEMPTS} attempts")]
+    Conflict,
+    /// The database failed or an event could not be (de)serialized.
+    #[error("event store failure: {0}")]
+    Store(String),
+}
+
+/// Lock stripes serialising commands on one aggregate within this process.
+const STRIPES: usize = 1024;
+
+/// The event store: one table, every aggregate.
+///
+/// Commands on the same aggregate are serialised within a process (by a
+/// striped lock), so a hot aggregate does not burn its retries on races with
+/// itself; races with other processes are retried.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    stripes: Arc<Vec<Mutex<()>>>,
+}
+
+impl EventStore {
+    /// An event store on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
+        Self {
+            pool,
+            stripes: Arc::new(stripes),
+        }
+    }
+
+    fn stripe(&self, aggregate_type: &str, id: &str) -> &Mutex<()> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (aggregate_type, id).hash(&mut hasher);
+        &self.stripes[(hasher.finish() as usize) % STRIPES]
+    }
+
+    /// The pool underneath.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn persisted<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
+        PersistedEventStore::new_event_store(PostgresEventRepository::new(self.pool.clone()))
+    }
+
+    /// Runs `command` on aggregate `id`, re-running it on fresh state when a
+    /// concurrent writer wins the race, and appends its events with `metadata`.
+    ///
+    /// `expected_version` (from `If-Match`) is checked against the state the
+    /// command runs on; a retry after a lost race fails it, as it should.
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
+    pub async fn execute<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone,
+        A::Command: Clone,
+    {
+        let store = self.persisted::<A>();
+        let _serialised = self.stripe(A::TYPE, id).lock().await;
+        for attempt in 1..=MAX_ATTEMPTS {
+            let mut context = store.load_aggregate(id).await.map_err(store_error)?;
+            let version = context.current_sequence as u64;
+            if let Some(expected) = expected_version {
+                if expected != version {
+                    return Err(ExecuteError::VersionMismatch {
+                        expected,
+                        actual: version,
+                    });
+                }
+            }
+            let sink = EventSink::default();
+            context
+                .aggregate
+                .handle(command.clone(), &(), &sink)
+                .await
+                .map_err(ExecuteError::Domain)?;
+            let events = sink.collect().await;
+            if events.is_empty() {
+                return Ok(Committed {
+                    aggregate: context.aggregate,
+                    version,
+                    events: vec![],
+                    last_position: None,
+                });
+            }
+            let aggregate = context.aggregate.clone();
+            match store.commit(events, context, metadata.to_map()).await {
+                Ok(envelopes) => {
+                    let version = envelopes.last().map_or(version, |e| e.sequence as u64);
+                    let last_position = self.position_of(A::TYPE, id, version).await?;
+                    return Ok(Committed {
+                        aggregate,
+                        version,
+                        events: envelopes,
+                        last_position: Some(last_position),
+                    });
+                }
+                Err(AggregateError::AggregateConflict) => {
+                    tracing::debug!(attempt, "lost a concurrent write; retrying on fresh state");
+                    backoff(attempt).await;
+                }
+                Err(other) => return Err(store_error(other)),
+            }
+        }
+        Err(ExecuteError::Conflict)
+    }
+
+    /// The current state and version of an aggregate, replayed from its events.
+    ///
+    /// # Errors
+    /// When the store fails or an event does not deserialize.
+    pub async fn load<A: Aggregate>(&self, id: &str) -> Result<(A, u64), ExecuteError<A::Error>> {
+        let context = self
+            .persisted::<A>()
+            .load_aggregate(id)
+            .await
+            .map_err(store_error)?;
+        Ok((context.aggregate, context.current_sequence as u64))
+    }
+
+    async fn position_of<E: std::error::Error>(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        sequence: u64,
+    ) -> Result<StreamPosition, ExecuteError<E>> {
+        let row = sqlx::query(
+            "SELECT tx_id::text::bigint AS tx_id, global_position FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+        )
+        .bind(aggregate_type)
+        .bind(id)
+        .bind(sequence as i64)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| ExecuteError::Store(e.to_string()))?;
+        Ok(StreamPosition {
+            tx_id: row.get("tx_id"),
+            position: row.get("global_position"),
+        })
+    }
+
+    /// Every event of one aggregate, in sequence order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn events_of(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let sql = format!(
+            "SELECT {STORED_EVENT_COLUMNS} FROM events \
+             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
+        );
+        sqlx::query(&sql)
+            .bind(aggregate_type)
+            .bind(id)
+            .fetch_all(&self.pool)
+            .await?
+            .iter()
+            .map(StoredEvent::from_row)
+            .collect()
+    }
+}
+
+fn store_error<E: std::error::Error>(error: AggregateError<E>) -> ExecuteError<E> {
+    match error {
+        AggregateError::UserError(e) => ExecuteError::Domain(e),
+        AggregateError::AggregateConflict => ExecuteError::Conflict,
+        other => ExecuteError::Store(other.to_string()),
+    }
+}
+
+/// A short, jittered pause so racing writers spread out.
+async fn backoff(attempt: u32) {
+    let base_us = 1_000u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let jitter_us = nanos % base_us;
+    tokio::time::sleep(Duration::from_micros(base_us + jitter_us)).await;
+}

@@ -1,0 +1,14 @@
+//! ifinsure's storage side: the event store (appending commands' events with
+//! retries and metadata), the subscription runtime that feeds read models and
+//! workers from the global event stream, and the read models themselves.
+
+pub mod db;
+pub mod event_store;
+pub mod metadata;
+pub mod read_models;
+pub mod stored_event;
+pub mod subscription;
+
+pub use event_store::{Committed, EventStore, ExecuteError};
+pub use metadata::CommandMetadata;
+pub use stored_event::StoredEvent;

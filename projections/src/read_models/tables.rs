@@ -1,0 +1,42 @@
+//! Table names of a projection: live (`products`) or shadow
+//! (`products__rebuild`) while a rebuild runs.
+
+use std::collections::HashMap;
+
+/// The actual names of a projection's tables.
+#[derive(Debug, Clone)]
+pub struct Tables {
+    names: HashMap<&'static str, String>,
+}
+
+/// Suffix of shadow tables.
+pub const SHADOW_SUFFIX: &str = "__rebuild";
+
+impl Tables {
+    /// The live tables.
+    pub fn live(bases: &[&'static str]) -> Self {
+        Self {
+            names: bases.iter().map(|b| (*b, (*b).to_string())).collect(),
+        }
+    }
+
+    /// The shadow tables a rebuild fills.
+    pub fn shadow(bases: &[&'static str]) -> Self {
+        Self {
+            names: bases
+                .iter()
+                .map(|b| (*b, format!("{b}{SHADOW_SUFFIX}")))
+                .collect(),
+        }
+    }
+
+    /// The actual name of base table `base`.
+    ///
+    /// # Panics
+    /// When `base` is not one of the projection's tables (a programming error).
+    pub fn get(&self, base: &str) -> &str {
+        self.names
+            .get(base)
+            .unwrap_or_else(|| panic!("`{base}` is not a table of this projection"))
+    }
+}

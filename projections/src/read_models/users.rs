@@ -1,0 +1,168 @@
+//! The users read model: profile, role and agent of every account.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::user::UserEvent;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::{Projection, Tables};
+use crate::stored_event::StoredEvent;
+
+/// Builds the `users` table.
+pub struct UsersProjection;
+
+/// One user as the API shows it.
+#[derive(Debug, Clone, PartialEq, sqlx::FromRow)]
+pub struct UserRow {
+    /// Aggregate id.
+    pub id: Uuid,
+    /// Login address.
+    pub email: String,
+    /// Name.
+    pub full_name: String,
+    /// E.164 phone.
+    pub phone_number: Option<String>,
+    /// Role name.
+    pub role: String,
+    /// Assigned agent (customers).
+    pub agent_id: Option<Uuid>,
+    /// Aggregate version.
+    pub version: i64,
+    /// Registration time.
+    pub created_at: DateTime<Utc>,
+    /// Last change.
+    pub updated_at: DateTime<Utc>,
+}
+
+#[async_trait]
+impl Projection for UsersProjection {
+    fn name(&self) -> &'static str {
+        "users"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["users"]
+    }
+
+    async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
+        let t = tables.get("users");
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(t)
+            .fetch_one(&mut *conn)
+            .await?;
+        if exists {
+            return Ok(());
+        }
+        for statement in [
+            format!(
+                "CREATE TABLE {t} (
+                id           uuid PRIMARY KEY,
+                email        text        NOT NULL,
+                full_name    text        NOT NULL,
+                phone_number text,
+                role         text        NOT NULL,
+                agent_id     uuid,
+                version      bigint      NOT NULL,
+                created_at   timestamptz NOT NULL,
+                updated_at   timestamptz NOT NULL
+            )"
+            ),
+            format!("CREATE UNIQUE INDEX ON {t} (email)"),
+            format!("CREATE INDEX ON {t} (role, id)"),
+            format!("CREATE INDEX ON {t} (agent_id)"),
+        ] {
+            sqlx::query(&statement).execute(&mut *conn).await?;
+        }
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        event: &StoredEvent,
+    ) -> anyhow::Result<()> {
+        if event.aggregate_type != "User" {
+            return Ok(());
+        }
+        let t = tables.get("users");
+        let id: Uuid = event.aggregate_id.parse()?;
+        let (sql, text, uuid) = match event.decode::<UserEvent>()? {
+            UserEvent::UserRegistered {
+                email,
+                full_name,
+                phone_number,
+                role,
+            } => {
+                sqlx::query(&format!(
+                    "INSERT INTO {t} (id, email, full_name, phone_number, role, version, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7)"
+                ))
+                .bind(id)
+                .bind(email.as_str())
+                .bind(full_name)
+                .bind(phone_number.map(String::from))
+                .bind(role.as_str())
+                .bind(event.sequence)
+                .bind(event.recorded_at)
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
+            UserEvent::RoleChanged { to, .. } => (
+                format!("UPDATE {t} SET role = $2, version = $4, updated_at = $5 WHERE id = $1"),
+                Some(to.as_str()),
+                None,
+            ),
+            UserEvent::AgentAssigned { agent_id, .. } => (
+                format!(
+                    "UPDATE {t} SET agent_id = $3, version = $4, updated_at = $5 WHERE id = $1"
+                ),
+                None,
+                Some(agent_id.0),
+            ),
+        };
+        sqlx::query(&sql)
+            .bind(id)
+            .bind(text)
+            .bind(uuid)
+            .bind(event.sequence)
+            .bind(event.recorded_at)
+            .execute(&mut *conn)
+            .await?;
+        Ok(())
+    }
+}
+
+/// One user by id.
+///
+/// # Errors
+/// When the database fails.
+pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
+    sqlx::query_as("SELECT * FROM users WHERE id = $1")
+        .bind(id)
+        .fetch_optional(pool)
+        .await
+}
+
+/// Up to `limit` users after `after`, optionally of one role.
+///
+/// # Errors
+/// When the database fails.
+pub async fn list(
+    pool: &PgPool,
+    role: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT * FROM users WHERE ($1::text IS NULL OR role = $1) \
+         AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+    )
+    .bind(role)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

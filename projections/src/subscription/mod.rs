@@ -1,0 +1,47 @@
+//! Subscriptions: how projections and workers read the global event stream.
+//!
+//! Each subscription has a name and a checkpoint. It reads events gap-safely
+//! in `(tx_id, global_position)` order ([`reader`]), hands them to its
+//! [`Subscriber`] inside one transaction that also advances the checkpoint
+//! ([`runtime`]), wakes on `pg_notify` with a slow poll as fallback
+//! ([`wakeup`]), runs in one process at a time (an advisory lock, with
+//! failover), and publishes its progress so commands can wait for their
+//! effects to be visible ([`progress`]). Read models can be rebuilt into
+//! shadow tables and swapped in ([`rebuild`]).
+
+pub mod checkpoint;
+pub mod progress;
+pub mod reader;
+pub mod rebuild;
+pub mod runtime;
+pub mod shutdown;
+pub mod wakeup;
+
+use async_trait::async_trait;
+use sqlx::PgConnection;
+
+use crate::stored_event::StoredEvent;
+
+pub use checkpoint::SubscriptionStatus;
+pub use progress::Progress;
+pub use runtime::{RuntimeConfig, SubscriptionRuntime};
+pub use shutdown::Shutdown;
+pub use wakeup::Wakeups;
+
+/// Something that consumes the event stream under a named checkpoint.
+///
+/// Guarantee: **transactional**. `handle` runs inside the transaction that
+/// also advances the checkpoint, so its database writes happen exactly once
+/// per event. It must have no effects outside `conn`; a worker that calls a
+/// provider records its intent here and acts on it after commit.
+#[async_trait]
+pub trait Subscriber: Send + Sync + 'static {
+    /// The subscription's name: its checkpoint row and lock.
+    fn name(&self) -> &str;
+
+    /// Handles one event.
+    ///
+    /// # Errors
+    /// Any error rolls the whole batch back; the event is retried later.
+    async fn handle(&self, conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()>;
+}

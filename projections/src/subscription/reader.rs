@@ -1,0 +1,54 @@
+//! Gap-safe reading of the global stream.
+//!
+//! With concurrent writers a smaller global position can commit after a
+//! larger one. A reader that simply followed positions would skip it forever.
+//! So a reader only takes events whose writing transaction is older than
+//! every transaction still in flight (`tx_id < pg_snapshot_xmin(...)`): those
+//! are all committed and no older one can appear. It orders by
+//! `(tx_id, global_position)`, the order checkpoints use.
+
+use sqlx::PgConnection;
+
+use crate::stored_event::{StoredEvent, StreamPosition, STORED_EVENT_COLUMNS};
+
+/// Up to `limit` events after `after`, oldest first, never skipping one that
+/// commits late.
+///
+/// # Errors
+/// When the database fails.
+pub async fn read_after(
+    conn: &mut PgConnection,
+    after: StreamPosition,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let sql = format!(
+        "SELECT {STORED_EVENT_COLUMNS} FROM events \
+         WHERE (tx_id, global_position) > ($1::text::xid8, $2) \
+           AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY tx_id, global_position \
+         LIMIT $3"
+    );
+    sqlx::query(&sql)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?
+        .iter()
+        .map(StoredEvent::from_row)
+        .collect()
+}
+
+/// Whether events exist that are committed or in flight but not yet safe to
+/// read, so the reader should look again soon rather than wait for a poll.
+///
+/// # Errors
+/// When the database fails.
+pub async fn has_unsettled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM events \
+         WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))",
+    )
+    .fetch_one(&mut *conn)
+    .await
+}

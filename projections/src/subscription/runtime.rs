@@ -1,0 +1,285 @@
+//! The subscription runtime: for each subscriber, win its lock, then handle
+//! batches of events until shutdown, each batch in one transaction with its
+//! checkpoint.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use sqlx::{Connection, PgConnection, PgPool};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::progress::Progress;
+use super::shutdown::Shutdown;
+use super::wakeup::Wakeups;
+use super::{checkpoint, reader, Subscriber};
+use crate::stored_event::StreamPosition;
+
+/// Tuning of a runtime.
+#[derive(Debug, Clone)]
+pub struct RuntimeConfig {
+    /// Most events handled in one transaction.
+    pub batch_size: i64,
+    /// Fallback poll when no notification arrives.
+    pub poll_interval: Duration,
+    /// How often a follower tries to take over a subscription.
+    pub lock_retry_interval: Duration,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 500,
+            poll_interval: Duration::from_secs(2),
+            lock_retry_interval: Duration::from_secs(2),
+        }
+    }
+}
+
+/// What one batch did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    /// Events handled.
+    pub handled: usize,
+    /// The checkpoint after it.
+    pub position: StreamPosition,
+}
+
+/// Another consumer advanced the checkpoint under us: our batch was rolled back.
+#[derive(Debug, thiserror::Error)]
+#[error("subscription `{0}` was advanced by another consumer; batch rolled back")]
+pub struct LostOwnership(pub String);
+
+/// Handles the next batch of `subscriber` on `conn` (which must be inside a
+/// transaction the caller commits).
+///
+/// # Errors
+/// A database or subscriber failure, or [`LostOwnership`].
+pub async fn apply_batch(
+    conn: &mut PgConnection,
+    subscriber: &dyn Subscriber,
+    limit: i64,
+) -> anyhow::Result<Batch> {
+    let name = subscriber.name();
+    let from = checkpoint::load(conn, name).await?;
+    let events = reader::read_after(conn, from, limit).await?;
+    let Some(last) = events.last() else {
+        return Ok(Batch {
+            handled: 0,
+            position: from,
+        });
+    };
+    let to = last.stream_position;
+    for event in &events {
+        subscriber.handle(conn, event).await.with_context(|| {
+            format!(
+                "{name} failed on event {} ({} {} #{})",
+                event.stream_position.position,
+                event.aggregate_type,
+                event.aggregate_id,
+                event.sequence
+            )
+        })?;
+    }
+    if !checkpoint::advance(conn, name, from, to, events.len() as i64).await? {
+        return Err(LostOwnership(name.to_string()).into());
+    }
+    Ok(Batch {
+        handled: events.len(),
+        position: to,
+    })
+}
+
+/// Handles the next batch of `subscriber` in its own transaction.
+///
+/// # Errors
+/// As [`apply_batch`]; the transaction is rolled back.
+pub async fn run_batch(
+    pool: &PgPool,
+    subscriber: &dyn Subscriber,
+    limit: i64,
+) -> anyhow::Result<Batch> {
+    let mut tx = pool.begin().await?;
+    let batch = apply_batch(&mut tx, subscriber, limit).await?;
+    if batch.handled > 0 {
+        tx.commit().await?;
+    } else {
+        tx.rollback().await?;
+    }
+    Ok(batch)
+}
+
+/// Runs a set of subscribers against one database.
+pub struct SubscriptionRuntime {
+    pool: PgPool,
+    subscribers: Vec<Arc<dyn Subscriber>>,
+    wakeups: Wakeups,
+    progress: Progress,
+    config: RuntimeConfig,
+}
+
+impl SubscriptionRuntime {
+    /// A runtime for `subscribers`, woken through `wakeups`, reporting to `progress`.
+    pub fn new(
+        pool: PgPool,
+        subscribers: Vec<Arc<dyn Subscriber>>,
+        wakeups: Wakeups,
+        progress: Progress,
+        config: RuntimeConfig,
+    ) -> Self {
+        Self {
+            pool,
+            subscribers,
+            wakeups,
+            progress,
+            config,
+        }
+    }
+
+    /// Starts one task per subscriber; they stop on `shutdown`.
+    pub fn spawn(self, shutdown: Shutdown) -> Vec<JoinHandle<()>> {
+        self.subscribers
+            .iter()
+            .map(|subscriber| {
+                let consumer = Consumer {
+                    pool: self.pool.clone(),
+                    subscriber: subscriber.clone(),
+                    wake: self.wakeups.register(),
+                    progress: self.progress.clone(),
+                    config: self.config.clone(),
+                    shutdown: shutdown.clone(),
+                };
+                tokio::spawn(consumer.run())
+            })
+            .collect()
+    }
+}
+
+struct Consumer {
+    pool: PgPool,
+    subscriber: Arc<dyn Subscriber>,
+    wake: Arc<Notify>,
+    progress: Progress,
+    config: RuntimeConfig,
+    shutdown: Shutdown,
+}
+
+impl Consumer {
+    #[tracing::instrument(skip_all, fields(subscription = %self.subscriber.name()))]
+    async fn run(self) {
+        while !self.shutdown.is_triggered() {
+            match self.lead().await {
+                Ok(true) => {}
+                Ok(false) => self.pause(self.config.lock_retry_interval).await,
+                Err(error) => {
+                    tracing::warn!(
+                        error = format!("{error:#}"),
+                        "subscription interrupted; retrying"
+                    );
+                    self.pause(self.config.lock_retry_interval).await;
+                }
+            }
+        }
+    }
+
+    /// Takes the subscription's lock and consumes until shutdown or until the
+    /// lock's connection fails. Returns `false` when another process holds it.
+    async fn lead(&self) -> anyhow::Result<bool> {
+        let mut lock_conn = self.pool.acquire().await?.detach();
+        let key = format!("ifinsure.subscription.{}", self.subscriber.name());
+        let acquired: bool =
+            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
+                .bind(&key)
+                .fetch_one(&mut lock_conn)
+                .await?;
+        if !acquired {
+            lock_conn.close().await.ok();
+            return Ok(false);
+        }
+        tracing::info!("consuming");
+        let result = self.consume(&mut lock_conn).await;
+        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
+            .bind(&key)
+            .execute(&mut lock_conn)
+            .await;
+        lock_conn.close().await.ok();
+        result.map(|()| true)
+    }
+
+    async fn consume(&self, lock_conn: &mut PgConnection) -> anyhow::Result<()> {
+        {
+            let mut conn = self.pool.acquire().await?;
+            checkpoint::ensure(&mut conn, self.subscriber.name()).await?;
+            let position = checkpoint::load(&mut conn, self.subscriber.name()).await?;
+            self.progress.reset(self.subscriber.name(), position);
+        }
+        let mut failures = 0u32;
+        let mut idle_pause = Duration::from_millis(2);
+        while !self.shutdown.is_triggered() {
+            match run_batch(&self.pool, self.subscriber.as_ref(), self.config.batch_size).await {
+                Ok(batch) if batch.handled > 0 => {
+                    failures = 0;
+                    idle_pause = Duration::from_millis(2);
+                    self.progress.update(self.subscriber.name(), batch.position);
+                    tracing::debug!(
+                        handled = batch.handled,
+                        position = batch.position.position,
+                        "batch"
+                    );
+                }
+                Ok(_) => {
+                    failures = 0;
+                    lock_conn
+                        .ping()
+                        .await
+                        .context("subscription lock connection lost")?;
+                    let unsettled = {
+                        let mut conn = self.pool.acquire().await?;
+                        reader::has_unsettled(&mut conn).await?
+                    };
+                    if unsettled {
+                        // Events exist behind a transaction still in flight: look again soon.
+                        self.wait(idle_pause).await;
+                        idle_pause = (idle_pause * 2).min(self.config.poll_interval);
+                    } else {
+                        idle_pause = Duration::from_millis(2);
+                        self.wait(self.config.poll_interval).await;
+                    }
+                }
+                Err(error) => {
+                    failures += 1;
+                    let pause = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
+                    tracing::error!(
+                        error = format!("{error:#}"),
+                        failures,
+                        "batch failed; will retry"
+                    );
+                    lock_conn
+                        .ping()
+                        .await
+                        .context("subscription lock connection lost")?;
+                    self.pause(pause).await;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Waits for a wake-up, `timeout`, or shutdown.
+    async fn wait(&self, timeout: Duration) {
+        tokio::select! {
+            () = self.wake.notified() => {}
+            () = tokio::time::sleep(timeout) => {}
+            () = self.shutdown.wait() => {}
+        }
+    }
+
+    /// Waits `timeout` or shutdown.
+    async fn pause(&self, timeout: Duration) {
+        tokio::select! {
+            () = tokio::time::sleep(timeout) => {}
+            () = self.shutdown.wait() => {}
+        }
+    }
+}

@@ -1,0 +1,170 @@
+//! Wiring one process: migrations, the event listener, the projections'
+//! and workers' subscription runtimes, the maintenance job and the HTTP API.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use projections::read_models::{self, ProjectionSubscriber};
+use projections::subscription::{
+    wakeup, Progress, RuntimeConfig, Shutdown, Subscriber, SubscriptionRuntime, Wakeups,
+};
+use secrecy::SecretString;
+use sqlx::PgPool;
+use tokio::task::JoinHandle;
+
+use crate::settings::Settings;
+
+/// Which parts of ifinsure this process runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Parts {
+    /// The HTTP API.
+    pub api: bool,
+    /// The read-model projections.
+    pub projections: bool,
+    /// The workers and scheduled jobs.
+    pub workers: bool,
+}
+
+impl Parts {
+    /// Everything.
+    pub const ALL: Parts = Parts {
+        api: true,
+        projections: true,
+        workers: true,
+    };
+}
+
+/// A running process.
+pub struct Running {
+    /// Where the API listens, if it runs.
+    pub addr: Option<SocketAddr>,
+    /// Stops everything.
+    pub shutdown: Shutdown,
+    /// The database pool.
+    pub pool: PgPool,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Running {
+    /// Triggers shutdown and waits for every task to finish.
+    pub async fn stop(self) {
+        self.shutdown.trigger();
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+
+    /// Waits until every task has finished (after shutdown was triggered).
+    pub async fn join(self) {
+        for task in self.tasks {
+            let _ = task.await;
+        }
+    }
+}
+
+/// The names of every subscription (projections and workers).
+pub fn subscription_names() -> Vec<String> {
+    read_models::all()
+        .iter()
+        .map(|p| p.name().to_string())
+        .chain(workers::subscribers().iter().map(|s| s.name().to_string()))
+        .collect()
+}
+
+/// Migrates the database and creates the read models' tables.
+///
+/// # Errors
+/// When a migration fails.
+pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
+    projections::db::migrate(pool)
+        .await
+        .context("applying migrations")?;
+    read_models::create_live_tables(pool)
+        .await
+        .context("creating read-model tables")?;
+    Ok(())
+}
+
+/// Starts `parts` of ifinsure on `pool`.
+///
+/// # Errors
+/// When migrations fail, the JWT secret is unusable, or the address is taken.
+pub async fn start(
+    settings: &Settings,
+    pool: PgPool,
+    jwt_secret: SecretString,
+    parts: Parts,
+) -> anyhow::Result<Running> {
+    prepare(&pool).await?;
+    let shutdown = Shutdown::new();
+    let progress = Progress::new();
+    let wakeups = Wakeups::default();
+    let mut tasks = vec![tokio::spawn(wakeup::listen(
+        pool.clone(),
+        wakeups.clone(),
+        progress.clone(),
+        shutdown.clone(),
+    ))];
+    let runtime_config = RuntimeConfig {
+        batch_size: settings.subscription_batch_size,
+        poll_interval: settings.subscription_poll_interval,
+        ..RuntimeConfig::default()
+    };
+    let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
+    if parts.projections {
+        subscribers.extend(
+            read_models::all()
+                .into_iter()
+                .map(|p| Arc::new(ProjectionSubscriber::live(p)) as Arc<dyn Subscriber>),
+        );
+    }
+    if parts.workers {
+        subscribers.extend(workers::subscribers());
+        let retention = workers::maintenance::Retention {
+            idempotency_keys: settings.idempotency_key_retention,
+            ..Default::default()
+        };
+        tasks.push(tokio::spawn(workers::maintenance::run(
+            pool.clone(),
+            retention,
+            shutdown.clone(),
+        )));
+    }
+    let runtime = SubscriptionRuntime::new(
+        pool.clone(),
+        subscribers,
+        wakeups,
+        progress.clone(),
+        runtime_config,
+    );
+    tasks.extend(runtime.spawn(shutdown.clone()));
+
+    let mut addr = None;
+    if parts.api {
+        let config = settings.api_config(jwt_secret)?;
+        let state = api::AppState::new(pool.clone(), progress, config, subscription_names());
+        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.listen_addr))?;
+        let local = listener.local_addr()?;
+        addr = Some(local);
+        let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
+        let stop = shutdown.clone();
+        tasks.push(tokio::spawn(async move {
+            let served = axum::serve(listener, app)
+                .with_graceful_shutdown(async move { stop.wait().await })
+                .await;
+            if let Err(error) = served {
+                tracing::error!(%error, "the HTTP server failed");
+            }
+        }));
+        tracing::info!(%local, "API listening");
+    }
+    Ok(Running {
+        addr,
+        shutdown,
+        pool,
+        tasks,
+    })
+}

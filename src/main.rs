@@ -1,0 +1,335 @@
+//! The `ifinsure` command: run the service, seed a demo, migrate, bootstrap
+//! users, and inspect or rebuild projections.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use anyhow::{bail, Context as _};
+use base64::Engine;
+use clap::{Parser, Subcommand, ValueEnum};
+use domain::Role;
+use ifinsure::app::{self, Parts};
+use ifinsure::database::{self, Database};
+use ifinsure::settings::Settings;
+use ifinsure::{seed, telemetry};
+use projections::read_models;
+use projections::subscription::rebuild::{rebuild, RebuildProgress};
+use projections::{CommandMetadata, EventStore};
+use rand::RngCore;
+use secrecy::SecretString;
+
+/// ifinsure: an event-sourced insurance management engine.
+///
+/// Configuration comes from the environment and `.env` (see `.env.example`):
+/// DATABASE_URL, LISTEN_ADDR, JWT_SECRET, PUBLIC_BASE_URL, LOG_FORMAT, RUST_LOG, ...
+#[derive(Parser)]
+#[command(version, about, long_about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the service: the HTTP API, the projections and the workers.
+    ///
+    /// Several processes may share one database: each subscription runs in
+    /// one process at a time and fails over when that process stops.
+    Serve {
+        /// Run only one part (e.g. several API processes and one worker process).
+        #[arg(long, value_enum)]
+        only: Option<Part>,
+    },
+    /// Run the whole service with a seeded demo catalogue and demo users.
+    ///
+    /// Without DATABASE_URL it uses a private temporary PostgreSQL (nothing is kept).
+    /// Prints the URL and the demo logins.
+    Demo,
+    /// Apply database migrations and create read-model tables, then exit.
+    Migrate,
+    /// Manage users (e.g. bootstrap the first admin).
+    Users {
+        #[command(subcommand)]
+        command: UsersCommand,
+    },
+    /// Inspect or rebuild projections (read models).
+    Projections {
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Part {
+    /// Only the HTTP API.
+    Api,
+    /// Only the read-model projections.
+    Projections,
+    /// Only the workers and scheduled jobs.
+    Workers,
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user with any role.
+    Create {
+        /// Login email.
+        #[arg(long)]
+        email: String,
+        /// Password (at least 12 characters, not a common one).
+        #[arg(long)]
+        password: String,
+        /// Full name.
+        #[arg(long)]
+        full_name: String,
+        /// customer, agent, staff, admin or auditor.
+        #[arg(long)]
+        role: Role,
+        /// Phone number, e.g. +254712345678.
+        #[arg(long)]
+        phone_number: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectionsCommand {
+    /// Each subscription's checkpoint and lag.
+    Status,
+    /// Rebuild a projection from the first event into fresh tables, then swap
+    /// them in; the live read model keeps serving meanwhile.
+    Rebuild {
+        /// The projection (see `projections status`).
+        name: Option<String>,
+        /// Rebuild every projection.
+        #[arg(long, conflicts_with = "name")]
+        all: bool,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let _ = dotenvy::dotenv();
+    let cli = Cli::parse();
+    telemetry::init();
+    let settings = Settings::from_env()?;
+    match cli.command {
+        Command::Serve { only } => serve(settings, only).await,
+        Command::Demo => demo(settings).await,
+        Command::Migrate => {
+            let (_db, pool) = connect(&settings, false).await?;
+            app::prepare(&pool).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Users { command } => users(settings, command).await,
+        Command::Projections { command } => projections_command(settings, command).await,
+    }
+}
+
+async fn connect(
+    settings: &Settings,
+    allow_temporary: bool,
+) -> anyhow::Result<(Database, sqlx::PgPool)> {
+    if settings.database_url.is_none() && !allow_temporary {
+        bail!("DATABASE_URL is not set; this command needs the database the service uses");
+    }
+    let db = database::provision(settings.database_url.clone()).await?;
+    let pool = projections::db::connect(&db.url, settings.database_max_connections)
+        .await
+        .context("connecting to PostgreSQL")?;
+    Ok((db, pool))
+}
+
+fn jwt_secret(settings: &Settings, demo: bool) -> anyhow::Result<SecretString> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
+    }
+    if !demo {
+        bail!("JWT_SECRET is not set: set it to a random string of at least 32 bytes (e.g. `openssl rand -base64 48`)");
+    }
+    let mut bytes = [0u8; 48];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    tracing::warn!("JWT_SECRET is not set: using a random one; tokens will not survive a restart");
+    Ok(SecretString::from(
+        base64::engine::general_purpose::STANDARD.encode(bytes),
+    ))
+}
+
+async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
+    let parts = match only {
+        None => Parts::ALL,
+        Some(Part::Api) => Parts {
+            api: true,
+            projections: false,
+            workers: false,
+        },
+        Some(Part::Projections) => Parts {
+            api: false,
+            projections: true,
+            workers: false,
+        },
+        Some(Part::Workers) => Parts {
+            api: false,
+            projections: false,
+            workers: true,
+        },
+    };
+    let secret = jwt_secret(&settings, false)?;
+    let (_db, pool) = connect(&settings, true).await?;
+    let running = app::start(&settings, pool, secret, parts).await?;
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    running.stop().await;
+    Ok(())
+}
+
+async fn demo(settings: Settings) -> anyhow::Result<()> {
+    let secret = jwt_secret(&settings, true)?;
+    let (_db, pool) = connect(&settings, true).await?;
+    let running = app::start(&settings, pool.clone(), secret, Parts::ALL).await?;
+    seed::seed(&pool, &EventStore::new(pool.clone())).await?;
+    let addr = running.addr.context("the API is not running")?;
+    println!();
+    println!("ifinsure demo is running at http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)");
+    println!("Demo logins (password for all: {}):", seed::DEMO_PASSWORD);
+    for (email, name, _, role) in seed::DEMO_USERS {
+        println!("  {role:<9} {email:<24} {name}");
+    }
+    println!("Try: curl -s http://{addr}/api/v1/auth/login -H 'content-type: application/json' \\");
+    println!(
+        "       -d '{{\"email\":\"admin@example.com\",\"password\":\"{}\"}}'",
+        seed::DEMO_PASSWORD
+    );
+    println!("Press Ctrl-C to stop.");
+    wait_for_signal().await;
+    running.stop().await;
+    Ok(())
+}
+
+async fn users(settings: Settings, command: UsersCommand) -> anyhow::Result<()> {
+    let UsersCommand::Create {
+        email,
+        password,
+        full_name,
+        role,
+        phone_number,
+    } = command;
+    let (_db, pool) = connect(&settings, false).await?;
+    app::prepare(&pool).await?;
+    let account = api::accounts::NewAccount {
+        email,
+        password,
+        full_name,
+        phone_number,
+        role,
+    };
+    let shown = account.to_string();
+    let store = EventStore::new(pool.clone());
+    let (id, _) = api::accounts::open_account(
+        &pool,
+        &store,
+        account,
+        &CommandMetadata::system("cli-users-create"),
+    )
+    .await
+    .map_err(|e| match e {
+        api::ApiError::Validation(errors) => anyhow::anyhow!("invalid user: {errors}"),
+        other => anyhow::anyhow!("{other}"),
+    })?;
+    println!("created {shown}: {id}");
+    Ok(())
+}
+
+async fn projections_command(
+    settings: Settings,
+    command: ProjectionsCommand,
+) -> anyhow::Result<()> {
+    let (_db, pool) = connect(&settings, false).await?;
+    app::prepare(&pool).await?;
+    match command {
+        ProjectionsCommand::Status => {
+            let statuses =
+                projections::subscription::checkpoint::status(&pool, &app::subscription_names())
+                    .await?;
+            println!(
+                "{:<24} {:>12} {:>14} {:>10} {:>10}",
+                "subscription", "position", "handled", "lag", "lag (s)"
+            );
+            for s in statuses {
+                println!(
+                    "{:<24} {:>12} {:>14} {:>10} {:>10.1}",
+                    s.name, s.position, s.events_handled, s.lag_events, s.lag_seconds
+                );
+            }
+            Ok(())
+        }
+        ProjectionsCommand::Rebuild { name, all } => {
+            let targets = match (name, all) {
+                (_, true) => read_models::all(),
+                (Some(name), false) => vec![read_models::by_name(&name).with_context(|| {
+                    let known: Vec<_> = read_models::all().iter().map(|p| p.name()).collect();
+                    format!("no projection named {name:?}; known: {}", known.join(", "))
+                })?],
+                (None, false) => bail!("name a projection, or pass --all"),
+            };
+            for projection in targets {
+                let name = projection.name();
+                let interactive = std::io::stderr().is_terminal();
+                let mut last_report = std::time::Instant::now();
+                let events = rebuild(
+                    &pool,
+                    projection,
+                    settings.subscription_batch_size,
+                    |p: RebuildProgress| {
+                        if interactive || last_report.elapsed() > Duration::from_secs(5) {
+                            report(name, p, interactive);
+                            last_report = std::time::Instant::now();
+                        }
+                    },
+                )
+                .await?;
+                if interactive {
+                    eprintln!();
+                }
+                println!("rebuilt {name}: {events} events replayed and swapped in");
+            }
+            Ok(())
+        }
+    }
+}
+
+fn report(name: &str, p: RebuildProgress, interactive: bool) {
+    let secs = p.elapsed.as_secs_f64().max(0.001);
+    let rate = p.events as f64 / secs;
+    let remaining = p.total_estimate.saturating_sub(p.events) as f64 / rate.max(1.0);
+    let line = format!(
+        "{name}: {}/{} events, {rate:.0} events/s, ETA {remaining:.0}s",
+        p.events, p.total_estimate
+    );
+    if interactive {
+        eprint!("\r{line}    ");
+    } else {
+        tracing::info!("{line}");
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}
