@@ -1,7 +1,7 @@
 //! The product catalogue: admins define, reprice and retire products; every
 //! signed-in user can browse it.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{decimal_string, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::extract::{decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
@@ -187,7 +187,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     _principal: Principal,
-    Path(id): Path<Uuid>,
+    IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     respond(&state, id, StatusCode::OK).await
 }
@@ -209,7 +209,7 @@ async fn reprice(
     State(state): State<AppState>,
     principal: Principal,
     context: RequestContext,
-    Path(id): Path<Uuid>,
+    IdPath(id): IdPath,
     IfMatch(expected): IfMatch,
     JsonBody(body): JsonBody<RepriceRequest>,
 ) -> Result<Response, ApiError> {
@@ -225,7 +225,7 @@ async fn retire(
     State(state): State<AppState>,
     principal: Principal,
     context: RequestContext,
-    Path(id): Path<Uuid>,
+    IdPath(id): IdPath,
     IfMatch(expected): IfMatch,
     OptionalJsonBody(body): OptionalJsonBody<RetireRequest>,
 ) -> Result<Response, ApiError> {

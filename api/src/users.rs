@@ -1,7 +1,7 @@
 //! User administration: admins create and list users; staff assign agents
 //! to customers.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -17,7 +17,7 @@ use crate::accounts::{open_account, NewAccount};
 use crate::auth::principal::Principal;
 use crate::auth::respond_user;
 use crate::error::ApiError;
-use crate::extract::{IfMatch, JsonBody, QueryParams};
+use crate::extract::{IdPath, IfMatch, JsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
@@ -108,7 +108,7 @@ async fn list(
 async fn show(
     State(state): State<AppState>,
     principal: Principal,
-    Path(id): Path<Uuid>,
+    IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
     respond_user(&state, id, StatusCode::OK).await
@@ -124,7 +124,7 @@ async fn assign_agent(
     State(state): State<AppState>,
     principal: Principal,
     context: RequestContext,
-    Path(customer_id): Path<Uuid>,
+    IdPath(customer_id): IdPath,
     IfMatch(expected): IfMatch,
     JsonBody(body): JsonBody<AssignAgentRequest>,
 ) -> Result<Response, ApiError> {

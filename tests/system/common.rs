@@ -1,0 +1,309 @@
+//! The test harness: a fresh database per test on `DATABASE_URL`'s server,
+//! or on a private temporary cluster when it is not set; and `spawn_app()`,
+//! the whole service on a random port against that database.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use ifinsure::app::{self, Parts, Running};
+use ifinsure::settings::Settings;
+use pgtemp::PgTempDB;
+use reqwest::{Method, StatusCode};
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use sqlx::{Connection, PgConnection, PgPool};
+
+pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
+pub const PASSWORD: &str = "kilimanjaro sunrise 42";
+
+static SERVER_URL: OnceLock<String> = OnceLock::new();
+static TEMPORARY: Mutex<Option<PgTempDB>> = Mutex::new(None);
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+extern "C" fn stop_temporary_server() {
+    if let Ok(mut server) = TEMPORARY.lock() {
+        drop(server.take());
+    }
+}
+
+/// The server's base URL (without a database name).
+fn server_url() -> &'static str {
+    SERVER_URL.get_or_init(|| {
+        if let Ok(url) = std::env::var("DATABASE_URL") {
+            return url;
+        }
+        let server = std::thread::spawn(|| {
+            tokio::runtime::Runtime::new()
+                .unwrap()
+                .block_on(ifinsure::database::start_temporary())
+                .expect("starting a temporary PostgreSQL (or set DATABASE_URL)")
+        })
+        .join()
+        .unwrap();
+        let url = server.connection_uri();
+        *TEMPORARY.lock().unwrap() = Some(server);
+        unsafe {
+            libc::atexit(stop_temporary_server);
+        }
+        url
+    })
+}
+
+fn url_for(database: &str) -> String {
+    let base = server_url();
+    let (without_query, query) = base.split_once('?').map_or((base, ""), |(a, b)| (a, b));
+    let prefix = without_query
+        .rsplit_once('/')
+        .map_or(without_query, |(p, _)| p);
+    if query.is_empty() {
+        format!("{prefix}/{database}")
+    } else {
+        format!("{prefix}/{database}?{query}")
+    }
+}
+
+async fn admin_connection() -> PgConnection {
+    PgConnection::connect(server_url())
+        .await
+        .expect("connecting to the test server")
+}
+
+/// Drops test databases left by test processes that no longer run.
+async fn sweep_stale(conn: &mut PgConnection) {
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'ifinsure_test_%'")
+            .fetch_all(&mut *conn)
+            .await
+            .unwrap_or_default();
+    for name in names {
+        let pid = name.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let alive = pid.is_some_and(|pid| std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if !alive {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut *conn)
+                .await;
+        }
+    }
+}
+
+/// A fresh, migrated database, dropped with this value.
+pub struct TestDb {
+    pub name: String,
+    pub pool: PgPool,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let n = COUNTER.fetch_add(1, Ordering::SeqCst);
+        let name = format!("ifinsure_test_{}_{n}", std::process::id());
+        let mut admin = admin_connection().await;
+        if n == 0 {
+            sweep_stale(&mut admin).await;
+        }
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("creating a test database");
+        let url = url_for(&name);
+        let pool = projections::db::connect(&url, 30)
+            .await
+            .expect("connecting");
+        app::prepare(&pool).await.expect("migrating");
+        TestDb { name, pool }
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let mut admin = admin_connection().await;
+                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+pub fn test_settings() -> Settings {
+    Settings {
+        database_url: None,
+        database_max_connections: 20,
+        listen_addr: "127.0.0.1:0".parse().unwrap(),
+        public_base_url: "http://127.0.0.1".into(),
+        jwt_secret: Some(SecretString::from(JWT_SECRET)),
+        access_token_ttl: Duration::from_secs(900),
+        refresh_token_ttl: Duration::from_secs(3600),
+        auth_rate_limit_per_minute: 10_000,
+        read_your_writes_timeout: Duration::from_secs(5),
+        subscription_batch_size: 500,
+        subscription_poll_interval: Duration::from_millis(500),
+        idempotency_key_retention: Duration::from_secs(3600),
+    }
+}
+
+/// The whole service on a random port.
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub running: Option<Running>,
+    pub db: TestDb,
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(test_settings()).await
+}
+
+pub async fn spawn_app_with(settings: Settings) -> TestApp {
+    let db = TestDb::new().await;
+    start_on(db, settings).await
+}
+
+pub async fn start_on(db: TestDb, settings: Settings) -> TestApp {
+    let running = app::start(
+        &settings,
+        db.pool.clone(),
+        SecretString::from(JWT_SECRET),
+        Parts::ALL,
+    )
+    .await
+    .expect("starting the app");
+    let base = format!("http://{}/api/v1", running.addr.unwrap());
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        running: Some(running),
+        db,
+    }
+}
+
+/// A response's status, headers and JSON body (`Null` if none).
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+}
+
+impl TestApp {
+    /// Stops the service and returns its database.
+    pub async fn stop(mut self) -> TestDb {
+        if let Some(running) = self.running.take() {
+            running.stop().await;
+        }
+        self.db
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, format!("{}{path}", self.base));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request failed");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response.bytes().await.unwrap();
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()))
+        };
+        Reply {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: &Value) -> Reply {
+        self.send(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        self.send(Method::GET, path, token, None, &[]).await
+    }
+
+    /// Creates a user of `role` directly (as the CLI does) and logs in.
+    pub async fn user(&self, email: &str, role: domain::Role) -> String {
+        let store = projections::EventStore::new(self.db.pool.clone());
+        let account = api::accounts::NewAccount {
+            email: email.into(),
+            password: PASSWORD.into(),
+            full_name: format!("Test {role}"),
+            phone_number: Some("+254711000000".into()),
+            role,
+        };
+        api::accounts::open_account(
+            &self.db.pool,
+            &store,
+            account,
+            &projections::CommandMetadata::system("test"),
+        )
+        .await
+        .expect("creating a user");
+        self.wait_for_login(email).await
+    }
+
+    async fn wait_for_login(&self, email: &str) -> String {
+        for _ in 0..100 {
+            let reply = self
+                .post(
+                    "/auth/login",
+                    None,
+                    &json!({"email": email, "password": PASSWORD}),
+                )
+                .await;
+            if reply.status == StatusCode::OK {
+                return reply.body["access_token"].as_str().unwrap().to_string();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("{email} could not log in");
+    }
+
+    pub async fn admin(&self) -> String {
+        self.user("admin@example.com", domain::Role::Admin).await
+    }
+}
+
+pub fn motor_product(code: &str) -> Value {
+    json!({
+        "code": code,
+        "name": "Motor Private Comprehensive",
+        "line": "motor",
+        "description": "Private cars",
+        "currency": "KES",
+        "rate": "0.035",
+        "minimum_premium": {"amount": "15000.00", "currency": "KES"},
+        "sum_insured_min": {"amount": "200000.00", "currency": "KES"},
+        "sum_insured_max": {"amount": "20000000.00", "currency": "KES"},
+        "term_months": 12
+    })
+}

@@ -1,0 +1,58 @@
+//! A restarted server keeps everything and resumes from its checkpoints.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::{motor_product, spawn_app, start_on, test_settings, PASSWORD};
+
+#[tokio::test]
+async fn a_restart_keeps_users_products_and_checkpoints() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post("/policies/products", Some(&admin), &motor_product("KEEP"))
+        .await;
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let db = app.stop().await;
+    let handled_before: i64 = sqlx::query_scalar(
+        "SELECT events_handled FROM subscription_checkpoints WHERE name = 'products'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+
+    let app = start_on(db, test_settings()).await;
+    let login = app
+        .post(
+            "/auth/login",
+            None,
+            &json!({"email": "admin@example.com", "password": PASSWORD}),
+        )
+        .await;
+    assert_eq!(login.status, StatusCode::OK);
+    let admin = login.body["access_token"].as_str().unwrap().to_string();
+    let product = app
+        .get(&format!("/policies/products/{id}"), Some(&admin))
+        .await;
+    assert_eq!(product.body, created.body);
+
+    let retired = app
+        .post(
+            &format!("/policies/products/{id}/retire"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(retired.body["status"], "retired");
+    let handled_after: i64 = sqlx::query_scalar(
+        "SELECT events_handled FROM subscription_checkpoints WHERE name = 'products'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        handled_after,
+        handled_before + 1,
+        "resumed from the checkpoint, not from zero"
+    );
+}
