@@ -6,7 +6,8 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use domain::product::{Line, NewProduct, Product, ProductCommand, ProductError};
+use cqrs_es::Aggregate as _;
+use domain::product::{Line, NewProduct, Product, ProductCommand, ProductError, ProductStatus};
 use domain::{Currency, Money, ProductId, Role};
 use projections::read_models::products::{self, ProductFilter, ProductRow};
 use rust_decimal::Decimal;
@@ -21,6 +22,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::writes::{await_read_model, metadata, with_etag};
+use projections::Committed;
 
 /// The product routes.
 pub fn router() -> Router<AppState> {
@@ -108,8 +110,7 @@ async fn define(
             return Err(error.into());
         }
     };
-    await_read_model(&state, "products", committed.last_position).await;
-    respond(&state, id.0, StatusCode::CREATED).await
+    respond_to_command(&state, id.0, &committed, StatusCode::CREATED).await
 }
 
 async fn reserve_code(state: &AppState, code: &str, id: ProductId) -> Result<(), ApiError> {
@@ -258,8 +259,66 @@ async fn run(
         .store
         .execute::<Product>(&id.to_string(), command, expected, &meta)
         .await?;
+    respond_to_command(state, id, &committed, StatusCode::OK).await
+}
+
+/// The product after a command: from the read model once it shows the
+/// command's effect; if it lags past the read-your-writes timeout, from the
+/// aggregate's own state, so a successful command never answers with stale
+/// data or a 404.
+async fn respond_to_command(
+    state: &AppState,
+    id: Uuid,
+    committed: &Committed<Product>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
     await_read_model(state, "products", committed.last_position).await;
-    respond(state, id, StatusCode::OK).await
+    let version = committed.version as i64;
+    if let Some(row) = products::get(&state.pool, id).await? {
+        if row.version >= version {
+            return Ok(with_etag(status, row.version, product_view(&row)));
+        }
+    }
+    let row = row_from_aggregate(state, id, committed).await?;
+    Ok(with_etag(status, version, product_view(&row)))
+}
+
+async fn row_from_aggregate(
+    state: &AppState,
+    id: Uuid,
+    committed: &Committed<Product>,
+) -> Result<ProductRow, ApiError> {
+    let product = &committed.aggregate;
+    let terms = product.terms.as_ref().ok_or(ApiError::NotFound)?;
+    let events = state
+        .store
+        .events_of(Product::TYPE, &id.to_string())
+        .await?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(ApiError::NotFound);
+    };
+    Ok(ProductRow {
+        id,
+        code: terms.code.clone(),
+        name: terms.name.clone(),
+        line: terms.line.as_str().to_string(),
+        description: terms.description.clone(),
+        currency: terms.currency().code().to_string(),
+        rate: terms.rate,
+        minimum_premium: terms.minimum_premium.amount(),
+        sum_insured_min: terms.sum_insured_min.amount(),
+        sum_insured_max: terms.sum_insured_max.amount(),
+        term_months: terms.term_months as i32,
+        status: match product.status {
+            ProductStatus::Retired => "retired",
+            _ => "active",
+        }
+        .to_string(),
+        retired_reason: product.retired_reason.clone(),
+        version: committed.version as i64,
+        created_at: first.recorded_at,
+        updated_at: last.recorded_at,
+    })
 }
 
 impl From<ProductError> for ApiError {

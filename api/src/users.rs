@@ -22,6 +22,8 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::writes::{await_read_model, metadata, with_etag};
+use cqrs_es::Aggregate as _;
+use projections::Committed;
 
 /// The user routes.
 pub fn router() -> Router<AppState> {
@@ -72,8 +74,7 @@ async fn create(
     };
     let meta = metadata(Some(&principal), &context);
     let (user_id, committed) = open_account(&state.pool, &state.store, account, &meta).await?;
-    await_read_model(&state, "users", committed.last_position).await;
-    respond_user(&state, user_id, StatusCode::CREATED).await
+    respond_to_command(&state, user_id, &committed, StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -148,9 +149,43 @@ async fn assign_agent(
         .store
         .execute::<User>(&customer_id.to_string(), command, expected, &meta)
         .await?;
-    await_read_model(&state, "users", committed.last_position).await;
-    let row = users::get(&state.pool, customer_id)
-        .await?
+    respond_to_command(&state, customer_id, &committed, StatusCode::OK).await
+}
+
+/// The user after a command: from the read model once it shows the
+/// command's effect, else (read model lagging) from the aggregate's state.
+pub(crate) async fn respond_to_command(
+    state: &AppState,
+    id: Uuid,
+    committed: &Committed<User>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    await_read_model(state, "users", committed.last_position).await;
+    let version = committed.version as i64;
+    if let Some(row) = users::get(&state.pool, id).await? {
+        if row.version >= version {
+            return Ok(with_etag(status, row.version, user_view(&row)));
+        }
+    }
+    let profile = committed
+        .aggregate
+        .profile
+        .as_ref()
         .ok_or(ApiError::NotFound)?;
-    Ok(with_etag(StatusCode::OK, row.version, user_view(&row)))
+    let events = state.store.events_of(User::TYPE, &id.to_string()).await?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(ApiError::NotFound);
+    };
+    let row = UserRow {
+        id,
+        email: profile.email.as_str().to_string(),
+        full_name: profile.full_name.clone(),
+        phone_number: profile.phone_number.clone().map(String::from),
+        role: profile.role.as_str().to_string(),
+        agent_id: profile.agent_id.map(|a| a.0),
+        version,
+        created_at: first.recorded_at,
+        updated_at: last.recorded_at,
+    };
+    Ok(with_etag(status, version, user_view(&row)))
 }

@@ -277,3 +277,49 @@ async fn health_and_metrics_report_the_database_and_subscriptions() {
     assert!(metrics.contains("ifinsure_http_request_duration_seconds_bucket"));
     assert!(metrics.contains("ifinsure_subscription_lag_events{subscription=\"products\"} 0"));
 }
+
+#[tokio::test]
+async fn a_command_answers_from_the_aggregate_when_the_read_model_lags() {
+    let db = crate::common::TestDb::new().await;
+    let mut settings = crate::common::test_settings();
+    settings.read_your_writes_timeout = std::time::Duration::from_millis(100);
+    // An API process alone: no projection runs, so the read model never catches up.
+    let running = ifinsure::app::start(
+        &settings,
+        db.pool.clone(),
+        secrecy::SecretString::from(crate::common::JWT_SECRET),
+        ifinsure::app::Parts {
+            api: true,
+            projections: false,
+            workers: false,
+        },
+    )
+    .await
+    .unwrap();
+    let token = api::auth::tokens::issue_access_token(
+        &secrecy::SecretString::from(crate::common::JWT_SECRET),
+        uuid::Uuid::now_v7(),
+        "admin",
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    let base = format!("http://{}/api/v1", running.addr.unwrap());
+    let reply = reqwest::Client::new()
+        .post(format!("{base}/policies/products"))
+        .bearer_auth(&token)
+        .json(&motor_product("LAG"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::CREATED);
+    assert_eq!(reply.headers()["etag"], "\"1\"");
+    let body: serde_json::Value = reply.json().await.unwrap();
+    assert_eq!(body["code"], "LAG");
+    assert_eq!(body["status"], "active");
+    assert_eq!(body["version"], 1);
+    assert_eq!(
+        body["minimum_premium"],
+        json!({"amount": "15000.00", "currency": "KES"})
+    );
+    running.stop().await;
+}

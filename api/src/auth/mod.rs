@@ -26,7 +26,7 @@ use crate::extract::JsonBody;
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::users::user_view;
-use crate::writes::{await_read_model, metadata, with_etag};
+use crate::writes::{metadata, with_etag};
 use principal::Principal;
 use refresh_tokens::Rotation;
 
@@ -87,8 +87,7 @@ async fn register(
     };
     let meta = metadata(None, &context);
     let (user_id, committed) = open_account(&state.pool, &state.store, account, &meta).await?;
-    await_read_model(&state, "users", committed.last_position).await;
-    respond_user(&state, user_id, StatusCode::CREATED).await
+    crate::users::respond_to_command(&state, user_id, &committed, StatusCode::CREATED).await
 }
 
 pub(crate) async fn respond_user(

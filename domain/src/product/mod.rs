@@ -95,6 +95,8 @@ pub struct Product {
     pub terms: Option<ProductTerms>,
     /// Its status.
     pub status: ProductStatus,
+    /// Why it was retired, if it was and a reason was given.
+    pub retired_reason: Option<String>,
 }
 
 impl Product {
@@ -151,7 +153,10 @@ impl Aggregate for Product {
                     terms.minimum_premium = minimum_premium;
                 }
             }
-            ProductEvent::ProductRetired { .. } => self.status = ProductStatus::Retired,
+            ProductEvent::ProductRetired { reason } => {
+                self.status = ProductStatus::Retired;
+                self.retired_reason = reason;
+            }
         }
     }
 }
