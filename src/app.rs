@@ -6,9 +6,11 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use projections::read_models::{self, ProjectionSubscriber};
+use projections::subscription::wakeup::{self, AppendNotifier};
 use projections::subscription::{
-    wakeup, Progress, RuntimeConfig, Shutdown, Subscriber, SubscriptionRuntime, Wakeups,
+    Progress, RuntimeConfig, Shutdown, Subscriber, SubscriptionRuntime, Wakeups,
 };
+use projections::EventStore;
 use secrecy::SecretString;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
@@ -100,12 +102,20 @@ pub async fn start(
     let shutdown = Shutdown::new();
     let progress = Progress::new();
     let wakeups = Wakeups::default();
-    let mut tasks = vec![tokio::spawn(wakeup::listen(
-        pool.clone(),
-        wakeups.clone(),
-        progress.clone(),
-        shutdown.clone(),
-    ))];
+    let notifier = AppendNotifier::new(wakeups.clone());
+    let mut tasks = vec![
+        tokio::spawn(wakeup::listen(
+            pool.clone(),
+            wakeups.clone(),
+            progress.clone(),
+            shutdown.clone(),
+        )),
+        tokio::spawn(wakeup::notify_appends(
+            pool.clone(),
+            notifier.requests(),
+            shutdown.clone(),
+        )),
+    ];
     let runtime_config = RuntimeConfig {
         batch_size: settings.subscription_batch_size,
         poll_interval: settings.subscription_poll_interval,
@@ -143,7 +153,8 @@ pub async fn start(
     let mut addr = None;
     if parts.api {
         let config = settings.api_config(jwt_secret)?;
-        let state = api::AppState::new(pool.clone(), progress, config, subscription_names());
+        let store = EventStore::new(pool.clone()).with_notifier(notifier);
+        let state = api::AppState::new(pool.clone(), store, progress, config, subscription_names());
         let listener = tokio::net::TcpListener::bind(settings.listen_addr)
             .await
             .with_context(|| format!("binding {}", settings.listen_addr))?;

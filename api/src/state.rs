@@ -30,16 +30,17 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// State over `pool` with `config`.
+    /// State over `pool` and `store` with `config`.
     pub fn new(
         pool: PgPool,
+        store: EventStore,
         progress: Progress,
         config: ApiConfig,
         subscriptions: Vec<String>,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
         Self {
-            store: EventStore::new(pool.clone()),
+            store,
             pool,
             progress,
             config: Arc::new(config),

@@ -5,12 +5,16 @@
 //! trait itself: load, decide, commit; on `AggregateConflict` re-run the
 //! command on fresh state a bounded number of times.
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository as _, PersistedEventStore,
+};
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore as _};
 use postgres_es::PostgresEventRepository;
 use sqlx::{PgPool, Row};
@@ -18,6 +22,7 @@ use tokio::sync::Mutex;
 
 use crate::metadata::CommandMetadata;
 use crate::stored_event::{StoredEvent, StreamPosition, STORED_EVENT_COLUMNS};
+use crate::subscription::wakeup::AppendNotifier;
 
 /// How many times a command is run before a conflict is reported.
 const MAX_ATTEMPTS: u32 = 8;
@@ -59,37 +64,63 @@ pub enum ExecuteError<E: std::error::Error> {
 
 /// Lock stripes serialising commands on one aggregate within this process.
 const STRIPES: usize = 1024;
+/// Aggregates kept in memory per stripe.
+const CACHED_PER_STRIPE: usize = 8;
+
+/// An aggregate's state as of `version`, kept between commands.
+struct Cached {
+    state: Box<dyn Any + Send + Sync>,
+    version: usize,
+}
+
+/// One lock stripe and the aggregates it caches.
+#[derive(Default)]
+struct Stripe {
+    cache: HashMap<(&'static str, String), Cached>,
+}
 
 /// The event store: one table, every aggregate.
 ///
 /// Commands on the same aggregate are serialised within a process (by a
 /// striped lock), so a hot aggregate does not burn its retries on races with
-/// itself; races with other processes are retried.
+/// itself; races with other processes are retried. Under that lock the
+/// aggregate's last state is cached and only newer events are read, so a
+/// long-lived aggregate does not replay its whole history on every command.
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
-    stripes: Arc<Vec<Mutex<()>>>,
+    stripes: Arc<Vec<Mutex<Stripe>>>,
+    notifier: Option<AppendNotifier>,
 }
 
 impl EventStore {
     /// An event store on `pool`.
     pub fn new(pool: PgPool) -> Self {
-        let stripes = (0..STRIPES).map(|_| Mutex::new(())).collect();
+        let stripes = (0..STRIPES)
+            .map(|_| Mutex::new(Stripe::default()))
+            .collect();
         Self {
             pool,
             stripes: Arc::new(stripes),
+            notifier: None,
         }
     }
 
-    fn stripe(&self, aggregate_type: &str, id: &str) -> &Mutex<()> {
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        (aggregate_type, id).hash(&mut hasher);
-        &self.stripes[(hasher.finish() as usize) % STRIPES]
+    /// Tells `notifier` after every append, so subscriptions wake at once.
+    pub fn with_notifier(mut self, notifier: AppendNotifier) -> Self {
+        self.notifier = Some(notifier);
+        self
     }
 
     /// The pool underneath.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    fn stripe(&self, aggregate_type: &str, id: &str) -> &Mutex<Stripe> {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        (aggregate_type, id).hash(&mut hasher);
+        &self.stripes[(hasher.finish() as usize) % STRIPES]
     }
 
     fn persisted<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
@@ -113,13 +144,14 @@ impl EventStore {
         metadata: &CommandMetadata,
     ) -> Result<Committed<A>, ExecuteError<A::Error>>
     where
-        A: Aggregate<Services = ()> + Clone,
+        A: Aggregate<Services = ()> + Clone + 'static,
         A::Command: Clone,
     {
         let store = self.persisted::<A>();
-        let _serialised = self.stripe(A::TYPE, id).lock().await;
+        let mut stripe = self.stripe(A::TYPE, id).lock().await;
+        let key = (A::TYPE, id.to_string());
         for attempt in 1..=MAX_ATTEMPTS {
-            let mut context = store.load_aggregate(id).await.map_err(store_error)?;
+            let mut context = self.load_context::<A>(&store, &mut stripe, &key).await?;
             let version = context.current_sequence as u64;
             if let Some(expected) = expected_version {
                 if expected != version {
@@ -148,6 +180,10 @@ impl EventStore {
             match store.commit(events, context, metadata.to_map()).await {
                 Ok(envelopes) => {
                     let version = envelopes.last().map_or(version, |e| e.sequence as u64);
+                    remember(&mut stripe, key, aggregate.clone(), version as usize);
+                    if let Some(notifier) = &self.notifier {
+                        notifier.appended();
+                    }
                     let last_position = self.position_of(A::TYPE, id, version).await?;
                     return Ok(Committed {
                         aggregate,
@@ -160,10 +196,49 @@ impl EventStore {
                     tracing::debug!(attempt, "lost a concurrent write; retrying on fresh state");
                     backoff(attempt).await;
                 }
-                Err(other) => return Err(store_error(other)),
+                Err(other) => {
+                    stripe.cache.remove(&key);
+                    return Err(store_error(other));
+                }
             }
         }
         Err(ExecuteError::Conflict)
+    }
+
+    /// The aggregate's context: the cached state brought up to date with the
+    /// events appended since (by other processes), or a full replay.
+    async fn load_context<A>(
+        &self,
+        store: &PersistedEventStore<PostgresEventRepository, A>,
+        stripe: &mut Stripe,
+        key: &(&'static str, String),
+    ) -> Result<EventStoreAggregateContext<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate + Clone + 'static,
+    {
+        let cached = stripe
+            .cache
+            .get(key)
+            .and_then(|c| c.state.downcast_ref::<A>().map(|a| (a.clone(), c.version)));
+        let Some((mut aggregate, mut version)) = cached else {
+            return store.load_aggregate(&key.1).await.map_err(store_error);
+        };
+        let newer = PostgresEventRepository::new(self.pool.clone())
+            .get_last_events::<A>(&key.1, version)
+            .await
+            .map_err(|e| ExecuteError::Store(e.to_string()))?;
+        for serialized in newer {
+            let envelope = EventEnvelope::<A>::try_from(serialized)
+                .map_err(|e| ExecuteError::Store(e.to_string()))?;
+            version = envelope.sequence;
+            aggregate.apply(envelope.payload);
+        }
+        Ok(EventStoreAggregateContext {
+            aggregate_id: key.1.clone(),
+            aggregate,
+            current_sequence: version,
+            current_snapshot: None,
+        })
     }
 
     /// The current state and version of an aggregate, replayed from its events.
@@ -223,6 +298,27 @@ impl EventStore {
             .map(StoredEvent::from_row)
             .collect()
     }
+}
+
+/// Caches `aggregate` at `version`, evicting another entry if the stripe is full.
+fn remember<A: Aggregate + 'static>(
+    stripe: &mut Stripe,
+    key: (&'static str, String),
+    aggregate: A,
+    version: usize,
+) {
+    if stripe.cache.len() >= CACHED_PER_STRIPE && !stripe.cache.contains_key(&key) {
+        if let Some(victim) = stripe.cache.keys().next().cloned() {
+            stripe.cache.remove(&victim);
+        }
+    }
+    stripe.cache.insert(
+        key,
+        Cached {
+            state: Box::new(aggregate),
+            version,
+        },
+    );
 }
 
 fn store_error<E: std::error::Error>(error: AggregateError<E>) -> ExecuteError<E> {

@@ -1,9 +1,17 @@
-//! `LISTEN` for appended events and moved checkpoints.
+//! Waking subscriptions when events are appended, and following other
+//! processes' progress.
 //!
-//! `ifinsure_events` wakes every local subscription at once;
-//! `ifinsure_checkpoints` carries other processes' progress into
-//! [`Progress`]. After a reconnect (notices may have been lost) every
-//! subscription is woken anyway.
+//! An append in this process wakes the local subscriptions directly and asks
+//! [`notify_appends`] to send one `pg_notify('ifinsure_events')` for the
+//! other processes. That notice is sent outside the writer's transaction and
+//! coalesced, because a transaction that notifies takes a cluster-wide lock
+//! at commit: notifying from every append (a trigger) would serialise all
+//! writers' commits and defeat group commit.
+//!
+//! [`listen`] receives `ifinsure_events` (wake every local subscription) and
+//! `ifinsure_checkpoints` (other processes' progress, into [`Progress`]).
+//! After a reconnect (notices may have been lost) every subscription is woken
+//! anyway, and subscriptions also poll slowly.
 
 use std::sync::{Arc, Mutex};
 
@@ -36,6 +44,51 @@ impl Wakeups {
     pub fn wake_all(&self) {
         for signal in self.signals.lock().expect("wakeups lock poisoned").iter() {
             signal.notify_one();
+        }
+    }
+}
+
+/// What the event store calls after each append.
+#[derive(Clone)]
+pub struct AppendNotifier {
+    wakeups: Wakeups,
+    request: Arc<Notify>,
+}
+
+impl AppendNotifier {
+    /// A notifier waking `wakeups`; run [`notify_appends`] with
+    /// [`AppendNotifier::requests`] to tell other processes too.
+    pub fn new(wakeups: Wakeups) -> Self {
+        Self {
+            wakeups,
+            request: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Events were appended.
+    pub fn appended(&self) {
+        self.wakeups.wake_all();
+        self.request.notify_one();
+    }
+
+    /// The signal [`notify_appends`] waits on.
+    pub fn requests(&self) -> Arc<Notify> {
+        self.request.clone()
+    }
+}
+
+/// Sends one `pg_notify('ifinsure_events')` per burst of appends, until shutdown.
+pub async fn notify_appends(pool: PgPool, requests: Arc<Notify>, shutdown: Shutdown) {
+    loop {
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = requests.notified() => {}
+        }
+        if let Err(error) = sqlx::query("SELECT pg_notify('ifinsure_events', '')")
+            .execute(&pool)
+            .await
+        {
+            tracing::warn!(%error, "could not notify other processes of an append");
         }
     }
 }
