@@ -54,10 +54,9 @@ pub async fn open_account(
     let user_id = UserId::new();
     reserve_email(pool, store, user_id.0, registration.email.as_str(), &hash).await?;
     match store
-        .execute::<User>(
+        .execute_new::<User>(
             &user_id.to_string(),
             UserCommand::Register(registration),
-            None,
             metadata,
         )
         .await

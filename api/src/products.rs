@@ -101,7 +101,7 @@ async fn define(
     let meta = metadata(Some(&principal), &context);
     let result = state
         .store
-        .execute::<Product>(&id.to_string(), command, None, &meta)
+        .execute_new::<Product>(&id.to_string(), command, &meta)
         .await;
     let committed = match result {
         Ok(committed) => committed,

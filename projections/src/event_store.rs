@@ -135,7 +135,6 @@ impl EventStore {
     ///
     /// # Errors
     /// See [`ExecuteError`].
-    #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
     pub async fn execute<A>(
         &self,
         id: &str,
@@ -147,11 +146,57 @@ impl EventStore {
         A: Aggregate<Services = ()> + Clone + 'static,
         A::Command: Clone,
     {
+        self.run(id, command, expected_version, metadata, false)
+            .await
+    }
+
+    /// Runs the first command of an aggregate whose id this process has just
+    /// minted (a new UUID v7): nothing can exist under it, so the first
+    /// attempt skips loading. Should the id exist after all, the append
+    /// conflicts and the command is re-run on the loaded state as usual.
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute_new<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone,
+    {
+        self.run(id, command, None, metadata, true).await
+    }
+
+    #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
+    async fn run<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+        fresh: bool,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone,
+    {
         let store = self.persisted::<A>();
         let mut stripe = self.stripe(A::TYPE, id).lock().await;
         let key = (A::TYPE, id.to_string());
         for attempt in 1..=MAX_ATTEMPTS {
-            let mut context = self.load_context::<A>(&store, &mut stripe, &key).await?;
+            let mut context = if fresh && attempt == 1 {
+                EventStoreAggregateContext {
+                    aggregate_id: id.to_string(),
+                    aggregate: A::default(),
+                    current_sequence: 0,
+                    current_snapshot: None,
+                }
+            } else {
+                self.load_context::<A>(&store, &mut stripe, &key).await?
+            };
             let version = context.current_sequence as u64;
             if let Some(expected) = expected_version {
                 if expected != version {

@@ -138,3 +138,28 @@ async fn every_event_records_who_and_why_and_its_place_in_the_stream() {
     assert!(same.events.is_empty());
     assert_eq!(same.version, 1);
 }
+
+#[tokio::test]
+async fn a_first_command_on_an_id_that_exists_after_all_runs_on_its_real_state() {
+    let db = TestDb::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let meta = CommandMetadata::system("test");
+    let id = uuid::Uuid::now_v7().to_string();
+    store
+        .execute::<Product>(&id, define("FIRST"), None, &meta)
+        .await
+        .unwrap();
+    // A store that never saw it assumes the id is new; the append conflicts,
+    // and the retry on the loaded state refuses to define it twice.
+    let other = EventStore::new(db.pool.clone());
+    let result = other
+        .execute_new::<Product>(&id, define("SECOND"), &meta)
+        .await;
+    assert!(matches!(
+        result,
+        Err(ExecuteError::Domain(
+            domain::product::ProductError::AlreadyDefined
+        ))
+    ));
+    assert_eq!(store.events_of("Product", &id).await.unwrap().len(), 1);
+}

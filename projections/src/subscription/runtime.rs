@@ -3,7 +3,7 @@
 //! checkpoint.
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -52,7 +52,7 @@ pub struct Batch {
 pub struct LostOwnership(pub String);
 
 /// Handles the next batch of `subscriber` on `conn` (which must be inside a
-/// transaction the caller commits).
+/// transaction the caller commits), starting from its stored checkpoint.
 ///
 /// # Errors
 /// A database or subscriber failure, or [`LostOwnership`].
@@ -61,9 +61,23 @@ pub async fn apply_batch(
     subscriber: &dyn Subscriber,
     limit: i64,
 ) -> anyhow::Result<Batch> {
-    let name = subscriber.name();
-    let from = checkpoint::load(conn, name).await?;
+    let from = checkpoint::load(conn, subscriber.name()).await?;
     let events = reader::read_after(conn, from, limit).await?;
+    apply_events(conn, subscriber, from, &events).await
+}
+
+/// Hands `events` (read after `from`) to `subscriber` on `conn` and moves the
+/// checkpoint from `from` to the last of them (compare-and-set).
+///
+/// # Errors
+/// A database or subscriber failure, or [`LostOwnership`].
+async fn apply_events(
+    conn: &mut PgConnection,
+    subscriber: &dyn Subscriber,
+    from: StreamPosition,
+    events: &[crate::stored_event::StoredEvent],
+) -> anyhow::Result<Batch> {
+    let name = subscriber.name();
     let Some(last) = events.last() else {
         return Ok(Batch {
             handled: 0,
@@ -71,7 +85,7 @@ pub async fn apply_batch(
         });
     };
     let to = last.stream_position;
-    for event in &events {
+    for event in events {
         subscriber.handle(conn, event).await.with_context(|| {
             format!(
                 "{name} failed on event {} ({} {} #{})",
@@ -90,6 +104,36 @@ pub async fn apply_batch(
         position: to,
     })
 }
+
+/// Reads the events after `from` (outside any transaction, so an empty poll
+/// costs one query) and, if there are any, handles them in one transaction.
+///
+/// # Errors
+/// As [`apply_events`]; the transaction is rolled back.
+pub async fn run_batch_from(
+    pool: &PgPool,
+    subscriber: &dyn Subscriber,
+    from: StreamPosition,
+    limit: i64,
+) -> anyhow::Result<Batch> {
+    let events = {
+        let mut conn = pool.acquire().await?;
+        reader::read_after(&mut conn, from, limit).await?
+    };
+    if events.is_empty() {
+        return Ok(Batch {
+            handled: 0,
+            position: from,
+        });
+    }
+    let mut tx = pool.begin().await?;
+    let batch = apply_events(&mut tx, subscriber, from, &events).await?;
+    tx.commit().await?;
+    Ok(batch)
+}
+
+/// How often a leader checks that its lock's connection is alive.
+const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
 /// Handles the next batch of `subscriber` in its own transaction.
 ///
@@ -208,32 +252,40 @@ impl Consumer {
     }
 
     async fn consume(&self, lock_conn: &mut PgConnection) -> anyhow::Result<()> {
-        {
-            let mut conn = self.pool.acquire().await?;
-            checkpoint::ensure(&mut conn, self.subscriber.name()).await?;
-            let position = checkpoint::load(&mut conn, self.subscriber.name()).await?;
-            self.progress.reset(self.subscriber.name(), position);
-        }
+        let name = self.subscriber.name();
+        let mut position = self.load_checkpoint().await?;
         let mut failures = 0u32;
         let mut idle_pause = Duration::from_millis(2);
+        let mut last_ping = Instant::now();
         while !self.shutdown.is_triggered() {
-            match run_batch(&self.pool, self.subscriber.as_ref(), self.config.batch_size).await {
+            let result = run_batch_from(
+                &self.pool,
+                self.subscriber.as_ref(),
+                position,
+                self.config.batch_size,
+            )
+            .await;
+            if last_ping.elapsed() > LOCK_CHECK_INTERVAL {
+                lock_conn
+                    .ping()
+                    .await
+                    .context("subscription lock connection lost")?;
+                last_ping = Instant::now();
+            }
+            match result {
                 Ok(batch) if batch.handled > 0 => {
                     failures = 0;
                     idle_pause = Duration::from_millis(2);
-                    self.progress.update(self.subscriber.name(), batch.position);
+                    position = batch.position;
+                    self.progress.update(name, position);
                     tracing::debug!(
                         handled = batch.handled,
-                        position = batch.position.position,
+                        position = position.position,
                         "batch"
                     );
                 }
                 Ok(_) => {
                     failures = 0;
-                    lock_conn
-                        .ping()
-                        .await
-                        .context("subscription lock connection lost")?;
                     let unsettled = {
                         let mut conn = self.pool.acquire().await?;
                         reader::has_unsettled(&mut conn).await?
@@ -247,6 +299,11 @@ impl Consumer {
                         self.wait(self.config.poll_interval).await;
                     }
                 }
+                Err(error) if error.is::<LostOwnership>() => {
+                    // Moved under us (a rebuild swapped its tables in): carry on from there.
+                    tracing::info!("checkpoint moved by another writer; reloading it");
+                    position = self.load_checkpoint().await?;
+                }
                 Err(error) => {
                     failures += 1;
                     let pause = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
@@ -255,15 +312,19 @@ impl Consumer {
                         failures,
                         "batch failed; will retry"
                     );
-                    lock_conn
-                        .ping()
-                        .await
-                        .context("subscription lock connection lost")?;
                     self.pause(pause).await;
                 }
             }
         }
         Ok(())
+    }
+
+    async fn load_checkpoint(&self) -> anyhow::Result<StreamPosition> {
+        let mut conn = self.pool.acquire().await?;
+        checkpoint::ensure(&mut conn, self.subscriber.name()).await?;
+        let position = checkpoint::load(&mut conn, self.subscriber.name()).await?;
+        self.progress.reset(self.subscriber.name(), position);
+        Ok(position)
     }
 
     /// Waits for a wake-up, `timeout`, or shutdown.
