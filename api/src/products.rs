@@ -272,15 +272,15 @@ async fn respond_to_command(
     committed: &Committed<Product>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    await_read_model(state, "products", committed.last_position).await;
+    let waited = await_read_model(state, "products", committed.last_position).await;
     let version = committed.version as i64;
     if let Some(row) = products::get(&state.pool, id).await? {
         if row.version >= version {
-            return Ok(with_etag(status, row.version, product_view(&row)));
+            return Ok(waited.annotate(with_etag(status, row.version, product_view(&row))));
         }
     }
     let row = row_from_aggregate(state, id, committed).await?;
-    Ok(with_etag(status, version, product_view(&row)))
+    Ok(waited.annotate(with_etag(status, version, product_view(&row))))
 }
 
 async fn row_from_aggregate(

@@ -160,11 +160,11 @@ pub(crate) async fn respond_to_command(
     committed: &Committed<User>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    await_read_model(state, "users", committed.last_position).await;
+    let waited = await_read_model(state, "users", committed.last_position).await;
     let version = committed.version as i64;
     if let Some(row) = users::get(&state.pool, id).await? {
         if row.version >= version {
-            return Ok(with_etag(status, row.version, user_view(&row)));
+            return Ok(waited.annotate(with_etag(status, row.version, user_view(&row))));
         }
     }
     let profile = committed
@@ -187,5 +187,5 @@ pub(crate) async fn respond_to_command(
         created_at: first.recorded_at,
         updated_at: last.recorded_at,
     };
-    Ok(with_etag(status, version, user_view(&row)))
+    Ok(waited.annotate(with_etag(status, version, user_view(&row))))
 }

@@ -2,6 +2,8 @@
 //! metadata, map store errors, wait until the read model shows the command's
 //! effect (read-your-writes), and answer with the resource and its `ETag`.
 
+use std::time::{Duration, Instant};
+
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -27,15 +29,34 @@ pub fn metadata(principal: Option<&Principal>, context: &RequestContext) -> Comm
     }
 }
 
+/// How long a command waited for its read model: from the events' commit
+/// until the projection had handled them (the projection lag it saw).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ReadModelWait(pub Duration);
+
+impl ReadModelWait {
+    /// Adds `Server-Timing: projection;dur=<ms>` to `response`.
+    pub fn annotate(self, mut response: Response) -> Response {
+        let value = format!("projection;dur={:.2}", self.0.as_secs_f64() * 1000.0);
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            response.headers_mut().insert("server-timing", value);
+        }
+        response
+    }
+}
+
 /// Waits (bounded) until `projection` has handled the event at `position`.
-/// On timeout the response is served from the read model as it is, and a
-/// warning is logged: the command itself has succeeded.
+/// On timeout the caller answers from the aggregate instead, and a warning
+/// is logged: the command itself has succeeded.
 pub async fn await_read_model(
     state: &AppState,
     projection: &str,
     position: Option<StreamPosition>,
-) {
-    let Some(position) = position else { return };
+) -> ReadModelWait {
+    let Some(position) = position else {
+        return ReadModelWait::default();
+    };
+    let started = Instant::now();
     let caught_up = state
         .progress
         .wait_for(
@@ -52,6 +73,7 @@ pub async fn await_read_model(
             "read model lagging past the read-your-writes timeout"
         );
     }
+    ReadModelWait(started.elapsed())
 }
 
 /// `status` with `body` and `ETag: "<version>"`.

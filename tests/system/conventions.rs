@@ -323,3 +323,21 @@ async fn a_command_answers_from_the_aggregate_when_the_read_model_lags() {
     );
     running.stop().await;
 }
+
+#[tokio::test]
+async fn command_responses_report_how_long_they_waited_for_the_read_model() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post("/policies/products", Some(&admin), &motor_product("T"))
+        .await;
+    let timing = created
+        .header("server-timing")
+        .expect("a Server-Timing header");
+    let ms: f64 = timing
+        .strip_prefix("projection;dur=")
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((0.0..5000.0).contains(&ms), "{timing}");
+}
