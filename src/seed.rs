@@ -2,13 +2,15 @@
 //! created through the same commands the API uses. Running it twice adds
 //! nothing the second time.
 
-use domain::product::{Line, NewProduct, Product, ProductCommand};
-use domain::{Currency, Money, ProductId, Role};
+use domain::product::{Line, NewProduct};
+use domain::{Currency, Money, Role};
 use projections::{CommandMetadata, EventStore};
 use rust_decimal::Decimal;
 use sqlx::PgPool;
 
 use api::accounts::{open_account, NewAccount};
+use api::products::define_product;
+use api::ApiError;
 
 /// The password of every demo user.
 pub const DEMO_PASSWORD: &str = "ifinsure-demo-2026";
@@ -150,14 +152,6 @@ fn money(amount: &str, currency: Currency) -> anyhow::Result<Money> {
 pub async fn seed(pool: &PgPool, store: &EventStore) -> anyhow::Result<()> {
     let metadata = CommandMetadata::system("demo-seed");
     for (email, full_name, phone, role) in DEMO_USERS {
-        let exists: bool =
-            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM credentials WHERE email = $1)")
-                .bind(email)
-                .fetch_one(pool)
-                .await?;
-        if exists {
-            continue;
-        }
         let account = NewAccount {
             email: (*email).to_string(),
             password: DEMO_PASSWORD.to_string(),
@@ -165,30 +159,18 @@ pub async fn seed(pool: &PgPool, store: &EventStore) -> anyhow::Result<()> {
             phone_number: Some((*phone).to_string()),
             role: *role,
         };
-        open_account(pool, store, account, &metadata)
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding {email}: {e}"))?;
+        match open_account(pool, store, account, &metadata).await {
+            Ok(_)
+            | Err(ApiError::Conflict {
+                code: "email_taken",
+                ..
+            }) => {}
+            Err(error) => anyhow::bail!("seeding {email}: {error}"),
+        }
     }
     for demo in DEMO_PRODUCTS {
-        let exists: bool = sqlx::query_scalar(
-            "SELECT EXISTS (SELECT 1 FROM unique_claims WHERE kind = 'product_code' AND value = $1)",
-        )
-        .bind(demo.code)
-        .fetch_one(pool)
-        .await?;
-        if exists {
-            continue;
-        }
         let currency = Currency::parse(demo.currency).map_err(anyhow::Error::msg)?;
-        let id = ProductId::new();
-        sqlx::query(
-            "INSERT INTO unique_claims (kind, value, aggregate_id) VALUES ('product_code', $1, $2)",
-        )
-        .bind(demo.code)
-        .bind(id.to_string())
-        .execute(pool)
-        .await?;
-        let command = ProductCommand::DefineProduct(NewProduct {
+        let new = NewProduct {
             code: demo.code.to_string(),
             name: demo.name.to_string(),
             line: demo.line,
@@ -199,11 +181,14 @@ pub async fn seed(pool: &PgPool, store: &EventStore) -> anyhow::Result<()> {
             sum_insured_min: money(demo.sum_insured.0, currency)?,
             sum_insured_max: money(demo.sum_insured.1, currency)?,
             term_months: demo.term_months,
-        });
-        store
-            .execute::<Product>(&id.to_string(), command, None, &metadata)
-            .await
-            .map_err(|e| anyhow::anyhow!("seeding {}: {e}", demo.code))?;
+        };
+        match define_product(pool, store, new, &metadata).await {
+            Ok(_)
+            | Err(ApiError::Conflict {
+                code: "code_taken", ..
+            }) => {}
+            Err(error) => anyhow::bail!("seeding {}: {error}", demo.code),
+        }
     }
     Ok(())
 }

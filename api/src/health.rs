@@ -23,8 +23,8 @@ async fn health() -> Json<Value> {
 
 async fn database(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let started = std::time::Instant::now();
-    sqlx::query("SELECT 1")
-        .execute(&state.pool)
+    sqlx::query!("SELECT 1 AS ok")
+        .fetch_one(&state.pool)
         .await
         .map_err(|e| ApiError::Unavailable(format!("the database is unreachable: {e}")))?;
     Ok(Json(json!({

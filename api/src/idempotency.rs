@@ -17,7 +17,6 @@ use axum::http::{header, HeaderMap, HeaderName, HeaderValue, Method, StatusCode}
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 use crate::auth::principal::bearer_token;
 use crate::auth::tokens::verify_access_token;
@@ -88,16 +87,16 @@ async fn run_once(
         .map_err(|_| ApiError::PayloadTooLarge { limit }.into_response())?;
     let hash = request_hash(&parts.method, parts.uri.path(), &bytes);
 
-    let claimed = sqlx::query(
-        "INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = now() \
-         WHERE idempotency_keys.status IS NULL \
-           AND idempotency_keys.created_at < now() - make_interval(secs => $4)",
+    let claimed = sqlx::query!(
+        r#"INSERT INTO idempotency_keys (scope, key, request_hash) VALUES ($1, $2, $3)
+           ON CONFLICT (scope, key) DO UPDATE SET request_hash = excluded.request_hash, created_at = now()
+           WHERE idempotency_keys.status IS NULL
+             AND idempotency_keys.created_at < now() - make_interval(secs => $4)"#,
+        scope,
+        key,
+        hash,
+        ABANDONED_AFTER_SECS
     )
-    .bind(&scope)
-    .bind(&key)
-    .bind(&hash)
-    .bind(ABANDONED_AFTER_SECS)
     .execute(&state.pool)
     .await
     .map_err(|e| ApiError::from(e).into_response())?
@@ -133,11 +132,11 @@ fn request_hash(method: &Method, path: &str, body: &[u8]) -> Vec<u8> {
 }
 
 async fn replay(state: &AppState, scope: &str, key: &str, hash: &[u8]) -> Response {
-    let row = sqlx::query(
+    let row = sqlx::query!(
         "SELECT request_hash, status, headers, body FROM idempotency_keys WHERE scope = $1 AND key = $2",
+        scope,
+        key
     )
-    .bind(scope)
-    .bind(key)
     .fetch_optional(&state.pool)
     .await;
     let row = match row {
@@ -152,23 +151,22 @@ async fn replay(state: &AppState, scope: &str, key: &str, hash: &[u8]) -> Respon
         }
         Err(e) => return ApiError::from(e).into_response(),
     };
-    let stored_hash: Vec<u8> = row.get("request_hash");
-    if stored_hash != hash {
+    if row.request_hash != hash {
         return ApiError::Unprocessable {
             code: "idempotency_key_reused",
             detail: "this Idempotency-Key was used with a different request".into(),
         }
         .into_response();
     }
-    let Some(status) = row.get::<Option<i16>, _>("status") else {
+    let Some(status) = row.status else {
         return ApiError::Conflict {
             code: "idempotency_key_in_progress",
             detail: "the first request with this Idempotency-Key is still running".into(),
         }
         .into_response();
     };
-    let headers: serde_json::Value = row.get("headers");
-    let body: Vec<u8> = row.get("body");
+    let headers = row.headers.unwrap_or_default();
+    let body = row.body.unwrap_or_default();
     let mut response = (
         StatusCode::from_u16(status as u16).unwrap_or(StatusCode::OK),
         body,
@@ -193,11 +191,13 @@ async fn replay(state: &AppState, scope: &str, key: &str, hash: &[u8]) -> Respon
 async fn store(state: &AppState, scope: &str, key: &str, response: Response) -> Response {
     let status = response.status();
     if status.is_server_error() {
-        let _ = sqlx::query("DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2")
-            .bind(scope)
-            .bind(key)
-            .execute(&state.pool)
-            .await;
+        let _ = sqlx::query!(
+            "DELETE FROM idempotency_keys WHERE scope = $1 AND key = $2",
+            scope,
+            key
+        )
+        .execute(&state.pool)
+        .await;
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -214,14 +214,14 @@ async fn store(state: &AppState, scope: &str, key: &str, response: Response) -> 
             Some((name.to_string(), serde_json::Value::from(value)))
         })
         .collect();
-    let saved = sqlx::query(
+    let saved = sqlx::query!(
         "UPDATE idempotency_keys SET status = $3, headers = $4, body = $5 WHERE scope = $1 AND key = $2",
+        scope,
+        key,
+        status.as_u16() as i16,
+        serde_json::Value::Object(headers),
+        bytes.as_ref()
     )
-    .bind(scope)
-    .bind(key)
-    .bind(status.as_u16() as i16)
-    .bind(serde_json::Value::Object(headers))
-    .bind(bytes.as_ref())
     .execute(&state.pool)
     .await;
     if let Err(error) = saved {

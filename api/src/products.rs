@@ -22,7 +22,8 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::writes::{await_read_model, metadata, with_etag};
-use projections::Committed;
+use projections::{CommandMetadata, Committed, EventStore};
+use sqlx::PgPool;
 
 /// The product routes.
 pub fn router() -> Router<AppState> {
@@ -83,8 +84,7 @@ async fn define(
     JsonBody(body): JsonBody<DefineRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    let id = ProductId::new();
-    let command = ProductCommand::DefineProduct(NewProduct {
+    let new = NewProduct {
         code: body.code.trim().to_string(),
         name: body.name,
         line: body.line,
@@ -95,32 +95,51 @@ async fn define(
         sum_insured_min: body.sum_insured_min,
         sum_insured_max: body.sum_insured_max,
         term_months: body.term_months,
-    });
-    let code = body.code.trim().to_string();
-    reserve_code(&state, &code, id).await?;
-    let meta = metadata(Some(&principal), &context);
-    let result = state
-        .store
-        .execute_new::<Product>(&id.to_string(), command, &meta)
-        .await;
-    let committed = match result {
-        Ok(committed) => committed,
-        Err(error) => {
-            release_code(&state, &code, id).await?;
-            return Err(error.into());
-        }
     };
+    let meta = metadata(Some(&principal), &context);
+    let (id, committed) = define_product(&state.pool, &state.store, new, &meta).await?;
     respond_to_command(&state, id.0, &committed, StatusCode::CREATED).await
 }
 
-async fn reserve_code(state: &AppState, code: &str, id: ProductId) -> Result<(), ApiError> {
-    let claimed = sqlx::query(
-        "INSERT INTO unique_claims (kind, value, aggregate_id) VALUES ('product_code', $1, $2) \
-         ON CONFLICT DO NOTHING",
+/// Adds a product to the catalogue: reserves its code (unique across
+/// products), then defines it; a refused definition releases the code.
+/// Shared by the API and demo seeding.
+///
+/// # Errors
+/// `409 code_taken`, `422` for invalid terms, `500`.
+pub async fn define_product(
+    pool: &PgPool,
+    store: &EventStore,
+    new: NewProduct,
+    metadata: &CommandMetadata,
+) -> Result<(ProductId, Committed<Product>), ApiError> {
+    let id = ProductId::new();
+    let code = new.code.clone();
+    reserve_code(pool, &code, id).await?;
+    match store
+        .execute_new::<Product>(
+            &id.to_string(),
+            ProductCommand::DefineProduct(new),
+            metadata,
+        )
+        .await
+    {
+        Ok(committed) => Ok((id, committed)),
+        Err(error) => {
+            release_code(pool, &code, id).await?;
+            Err(error.into())
+        }
+    }
+}
+
+async fn reserve_code(pool: &PgPool, code: &str, id: ProductId) -> Result<(), ApiError> {
+    let claimed = sqlx::query!(
+        r#"INSERT INTO unique_claims (kind, value, aggregate_id) VALUES ('product_code', $1, $2)
+           ON CONFLICT DO NOTHING"#,
+        code,
+        id.to_string()
     )
-    .bind(code)
-    .bind(id.to_string())
-    .execute(&state.pool)
+    .execute(pool)
     .await?
     .rows_affected();
     if claimed == 1 {
@@ -133,13 +152,13 @@ async fn reserve_code(state: &AppState, code: &str, id: ProductId) -> Result<(),
     }
 }
 
-async fn release_code(state: &AppState, code: &str, id: ProductId) -> Result<(), ApiError> {
-    sqlx::query(
+async fn release_code(pool: &PgPool, code: &str, id: ProductId) -> Result<(), ApiError> {
+    sqlx::query!(
         "DELETE FROM unique_claims WHERE kind = 'product_code' AND value = $1 AND aggregate_id = $2",
+        code,
+        id.to_string()
     )
-    .bind(code)
-    .bind(id.to_string())
-    .execute(&state.pool)
+    .execute(pool)
     .await?;
     Ok(())
 }

@@ -17,11 +17,11 @@ use cqrs_es::persist::{
 };
 use cqrs_es::{Aggregate, AggregateError, EventEnvelope, EventStore as _};
 use postgres_es::PostgresEventRepository;
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use tokio::sync::Mutex;
 
 use crate::metadata::CommandMetadata;
-use crate::stored_event::{StoredEvent, StreamPosition, STORED_EVENT_COLUMNS};
+use crate::stored_event::{EventRow, StoredEvent, StreamPosition};
 use crate::subscription::wakeup::AppendNotifier;
 
 /// How many times a command is run before a conflict is reported.
@@ -305,19 +305,19 @@ impl EventStore {
         id: &str,
         sequence: u64,
     ) -> Result<StreamPosition, ExecuteError<E>> {
-        let row = sqlx::query(
-            "SELECT tx_id::text::bigint AS tx_id, global_position FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3",
+        let row = sqlx::query!(
+            r#"SELECT tx_id::text::bigint AS "tx_id!", global_position FROM events
+               WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"#,
+            aggregate_type,
+            id,
+            sequence as i64
         )
-        .bind(aggregate_type)
-        .bind(id)
-        .bind(sequence as i64)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| ExecuteError::Store(e.to_string()))?;
         Ok(StreamPosition {
-            tx_id: row.get("tx_id"),
-            position: row.get("global_position"),
+            tx_id: row.tx_id,
+            position: row.global_position,
         })
     }
 
@@ -330,18 +330,17 @@ impl EventStore {
         aggregate_type: &str,
         id: &str,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let sql = format!(
-            "SELECT {STORED_EVENT_COLUMNS} FROM events \
-             WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"
-        );
-        sqlx::query(&sql)
-            .bind(aggregate_type)
-            .bind(id)
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(StoredEvent::from_row)
-            .collect()
+        let rows = sqlx::query_as!(
+            EventRow,
+            r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                      sequence, event_type, event_version, payload, metadata, recorded_at
+               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"#,
+            aggregate_type,
+            id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
     }
 }
 

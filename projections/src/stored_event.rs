@@ -3,8 +3,6 @@
 use chrono::{DateTime, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
-use sqlx::postgres::PgRow;
-use sqlx::Row;
 
 /// Where an event stands in the stream: `(tx_id, global_position)`, the order
 /// in which subscribers read. Ordered lexicographically.
@@ -39,32 +37,51 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// The columns [`StoredEvent::from_row`] reads, for `SELECT`s.
-pub const STORED_EVENT_COLUMNS: &str = "tx_id::text::bigint AS tx_id, global_position, \
-    aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at";
+/// An `events` row as the checked queries select it (`tx_id` as bigint).
+#[derive(Debug)]
+pub struct EventRow {
+    /// Writing transaction.
+    pub tx_id: i64,
+    /// Global position.
+    pub global_position: i64,
+    /// Aggregate type.
+    pub aggregate_type: String,
+    /// Aggregate id.
+    pub aggregate_id: String,
+    /// Sequence.
+    pub sequence: i64,
+    /// Event type.
+    pub event_type: String,
+    /// Event version.
+    pub event_version: String,
+    /// Payload.
+    pub payload: Value,
+    /// Metadata.
+    pub metadata: Value,
+    /// Recorded at.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl From<EventRow> for StoredEvent {
+    fn from(r: EventRow) -> Self {
+        Self {
+            stream_position: StreamPosition {
+                tx_id: r.tx_id,
+                position: r.global_position,
+            },
+            aggregate_type: r.aggregate_type,
+            aggregate_id: r.aggregate_id,
+            sequence: r.sequence,
+            event_type: r.event_type,
+            event_version: r.event_version,
+            payload: r.payload,
+            metadata: r.metadata,
+            recorded_at: r.recorded_at,
+        }
+    }
+}
 
 impl StoredEvent {
-    /// Reads a row selected with [`STORED_EVENT_COLUMNS`].
-    ///
-    /// # Errors
-    /// When a column is missing or of another type.
-    pub fn from_row(row: &PgRow) -> Result<Self, sqlx::Error> {
-        Ok(Self {
-            stream_position: StreamPosition {
-                tx_id: row.try_get("tx_id")?,
-                position: row.try_get("global_position")?,
-            },
-            aggregate_type: row.try_get("aggregate_type")?,
-            aggregate_id: row.try_get("aggregate_id")?,
-            sequence: row.try_get("sequence")?,
-            event_type: row.try_get("event_type")?,
-            event_version: row.try_get("event_version")?,
-            payload: row.try_get("payload")?,
-            metadata: row.try_get("metadata")?,
-            recorded_at: row.try_get("recorded_at")?,
-        })
-    }
-
     /// The payload as the aggregate's event type.
     ///
     /// # Errors

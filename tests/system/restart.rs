@@ -56,3 +56,20 @@ async fn a_restart_keeps_users_products_and_checkpoints() {
         "resumed from the checkpoint, not from zero"
     );
 }
+
+#[tokio::test]
+async fn demo_seeding_twice_adds_nothing_the_second_time() {
+    let db = crate::common::TestDb::new().await;
+    let store = projections::EventStore::new(db.pool.clone());
+    ifinsure::seed::seed(&db.pool, &store).await.unwrap();
+    let count = || async {
+        sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap()
+    };
+    let first = count().await;
+    assert_eq!(first as usize, ifinsure::seed::DEMO_USERS.len() + 7);
+    ifinsure::seed::seed(&db.pool, &store).await.unwrap();
+    assert_eq!(count().await, first);
+}

@@ -43,18 +43,18 @@ pub struct Pruned {
 /// When the database fails.
 #[tracing::instrument(skip_all)]
 pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sqlx::Error> {
-    let idempotency_keys = sqlx::query(
+    let idempotency_keys = sqlx::query!(
         "DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(secs => $1)",
+        retention.idempotency_keys.as_secs_f64()
     )
-    .bind(retention.idempotency_keys.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();
-    let refresh_tokens = sqlx::query(
-        "DELETE FROM refresh_tokens \
-         WHERE coalesce(revoked_at, expires_at) < now() - make_interval(secs => $1)",
+    let refresh_tokens = sqlx::query!(
+        r#"DELETE FROM refresh_tokens
+           WHERE coalesce(revoked_at, expires_at) < now() - make_interval(secs => $1)"#,
+        retention.refresh_tokens.as_secs_f64()
     )
-    .bind(retention.refresh_tokens.as_secs_f64())
     .execute(pool)
     .await?
     .rows_affected();

@@ -6,7 +6,7 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// A user's login secret and lockout state.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct Credential {
     /// The user.
     pub user_id: Uuid,
@@ -32,13 +32,13 @@ pub async fn insert(
     email: &str,
     password_hash: &str,
 ) -> Result<bool, sqlx::Error> {
-    let inserted = sqlx::query(
-        "INSERT INTO credentials (user_id, email, password_hash) VALUES ($1, $2, $3) \
-         ON CONFLICT (email) DO NOTHING",
+    let inserted = sqlx::query!(
+        r#"INSERT INTO credentials (user_id, email, password_hash) VALUES ($1, $2, $3)
+           ON CONFLICT (email) DO NOTHING"#,
+        user_id,
+        email,
+        password_hash
     )
-    .bind(user_id)
-    .bind(email)
-    .bind(password_hash)
     .execute(db)
     .await?
     .rows_affected();
@@ -53,10 +53,14 @@ pub async fn by_email(
     db: impl PgExecutor<'_>,
     email: &str,
 ) -> Result<Option<Credential>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM credentials WHERE email = $1")
-        .bind(email)
-        .fetch_optional(db)
-        .await
+    sqlx::query_as!(
+        Credential,
+        r#"SELECT user_id, email, password_hash, failed_logins, locked_until, created_at
+           FROM credentials WHERE email = $1"#,
+        email
+    )
+    .fetch_optional(db)
+    .await
 }
 
 /// Deletes a credential (a registration that did not complete).
@@ -64,8 +68,7 @@ pub async fn by_email(
 /// # Errors
 /// When the database fails.
 pub async fn delete(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query("DELETE FROM credentials WHERE user_id = $1")
-        .bind(user_id)
+    sqlx::query!("DELETE FROM credentials WHERE user_id = $1", user_id)
         .execute(db)
         .await?;
     Ok(())
@@ -82,17 +85,17 @@ pub async fn record_failure(
     threshold: i32,
     lock_for: Duration,
 ) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
-    sqlx::query_scalar(
-        "UPDATE credentials SET \
-            failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END, \
-            locked_until = CASE WHEN failed_logins + 1 >= $2 \
-                THEN now() + make_interval(secs => $3) ELSE locked_until END, \
-            updated_at = now() \
-         WHERE user_id = $1 RETURNING locked_until",
+    sqlx::query_scalar!(
+        r#"UPDATE credentials SET
+               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+               locked_until = CASE WHEN failed_logins + 1 >= $2
+                   THEN now() + make_interval(secs => $3) ELSE locked_until END,
+               updated_at = now()
+           WHERE user_id = $1 RETURNING locked_until"#,
+        user_id,
+        threshold,
+        lock_for.as_secs_f64()
     )
-    .bind(user_id)
-    .bind(threshold)
-    .bind(lock_for.as_secs_f64())
     .fetch_one(pool)
     .await
     .map(|locked: Option<DateTime<Utc>>| locked.filter(|t| *t > Utc::now()))
@@ -103,11 +106,11 @@ pub async fn record_failure(
 /// # Errors
 /// When the database fails.
 pub async fn record_success(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "UPDATE credentials SET failed_logins = 0, locked_until = NULL, updated_at = now() \
-         WHERE user_id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)",
+    sqlx::query!(
+        r#"UPDATE credentials SET failed_logins = 0, locked_until = NULL, updated_at = now()
+           WHERE user_id = $1 AND (failed_logins <> 0 OR locked_until IS NOT NULL)"#,
+        user_id
     )
-    .bind(user_id)
     .execute(pool)
     .await?;
     Ok(())

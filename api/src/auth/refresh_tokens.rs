@@ -1,7 +1,6 @@
 //! Refresh-token families: issue, rotate (spend one, issue the next), detect
 //! reuse of a spent token (revoke the family), revoke on logout.
 
-use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 use std::time::Duration;
 use uuid::Uuid;
@@ -39,15 +38,15 @@ async fn insert(
     ttl: Duration,
 ) -> Result<String, sqlx::Error> {
     let token = new_refresh_token();
-    sqlx::query(
-        "INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at) \
-         VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))",
+    sqlx::query!(
+        r#"INSERT INTO refresh_tokens (id, family_id, user_id, token_hash, expires_at)
+           VALUES ($1, $2, $3, $4, now() + make_interval(secs => $5))"#,
+        Uuid::now_v7(),
+        family_id,
+        user_id,
+        hash_refresh_token(&token),
+        ttl.as_secs_f64()
     )
-    .bind(Uuid::now_v7())
-    .bind(family_id)
-    .bind(user_id)
-    .bind(hash_refresh_token(&token))
-    .bind(ttl.as_secs_f64())
     .execute(pool)
     .await?;
     Ok(token)
@@ -59,23 +58,28 @@ async fn insert(
 /// When the database fails.
 pub async fn rotate(pool: &PgPool, token: &str, ttl: Duration) -> Result<Rotation, sqlx::Error> {
     let hash = hash_refresh_token(token);
-    let spent: Option<(Uuid, Uuid)> = sqlx::query_as(
-        "UPDATE refresh_tokens SET spent_at = now() \
-         WHERE token_hash = $1 AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > now() \
-         RETURNING user_id, family_id",
+    let spent = sqlx::query!(
+        r#"UPDATE refresh_tokens SET spent_at = now()
+           WHERE token_hash = $1 AND spent_at IS NULL AND revoked_at IS NULL AND expires_at > now()
+           RETURNING user_id, family_id"#,
+        hash
     )
-    .bind(&hash)
     .fetch_optional(pool)
     .await?;
-    if let Some((user_id, family_id)) = spent {
-        let token = insert(pool, user_id, family_id, ttl).await?;
-        return Ok(Rotation::Rotated { user_id, token });
+    if let Some(spent) = spent {
+        let token = insert(pool, spent.user_id, spent.family_id, ttl).await?;
+        return Ok(Rotation::Rotated {
+            user_id: spent.user_id,
+            token,
+        });
     }
-    let known: Option<(Uuid, Option<DateTime<Utc>>)> =
-        sqlx::query_as("SELECT family_id, spent_at FROM refresh_tokens WHERE token_hash = $1")
-            .bind(&hash)
-            .fetch_optional(pool)
-            .await?;
+    let known = sqlx::query!(
+        "SELECT family_id, spent_at FROM refresh_tokens WHERE token_hash = $1",
+        hash
+    )
+    .fetch_optional(pool)
+    .await?
+    .map(|row| (row.family_id, row.spent_at));
     match known {
         Some((family_id, Some(_))) => {
             revoke_family(pool, family_id).await?;
@@ -91,10 +95,10 @@ pub async fn rotate(pool: &PgPool, token: &str, ttl: Duration) -> Result<Rotatio
 /// # Errors
 /// When the database fails.
 pub async fn revoke_family(pool: &PgPool, family_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+    sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE family_id = $1 AND revoked_at IS NULL",
+        family_id
     )
-    .bind(family_id)
     .execute(pool)
     .await?;
     Ok(())
@@ -106,11 +110,11 @@ pub async fn revoke_family(pool: &PgPool, family_id: Uuid) -> Result<(), sqlx::E
 /// # Errors
 /// When the database fails.
 pub async fn revoke(pool: &PgPool, user_id: Uuid, token: &str) -> Result<bool, sqlx::Error> {
-    let family: Option<Uuid> = sqlx::query_scalar(
+    let family: Option<Uuid> = sqlx::query_scalar!(
         "SELECT family_id FROM refresh_tokens WHERE token_hash = $1 AND user_id = $2",
+        hash_refresh_token(token),
+        user_id
     )
-    .bind(hash_refresh_token(token))
-    .bind(user_id)
     .fetch_optional(pool)
     .await?;
     match family {

@@ -1,4 +1,7 @@
 //! The product catalogue read model: one row per product, current terms.
+//!
+//! Its tables are created by this projection (so a rebuild can make shadow
+//! copies), not by migrations, so its queries are checked at run time.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -189,10 +192,13 @@ async fn insert(
 /// # Errors
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ProductRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM products WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(
+        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, version, created_at, updated_at
+           FROM products WHERE id = $1"#,
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Up to `limit` products after `after` (by id, which is time-ordered).
@@ -206,12 +212,13 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<ProductRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT * FROM products \
-         WHERE ($1::text IS NULL OR status = $1) \
-           AND ($2::text IS NULL OR line = $2) \
-           AND ($3::text IS NULL OR currency = $3) \
-           AND ($4::uuid IS NULL OR id > $4) \
-         ORDER BY id LIMIT $5",
+        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, version, created_at, updated_at
+           FROM products
+           WHERE ($1::text IS NULL OR status = $1)
+             AND ($2::text IS NULL OR line = $2)
+             AND ($3::text IS NULL OR currency = $3)
+             AND ($4::uuid IS NULL OR id > $4)
+           ORDER BY id LIMIT $5"#,
     )
     .bind(&filter.status)
     .bind(&filter.line)

@@ -1,4 +1,7 @@
 //! The users read model: profile, role and agent of every account.
+//!
+//! Its tables are created by this projection (so a rebuild can make shadow
+//! copies), not by migrations, so its queries are checked at run time.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -140,10 +143,12 @@ impl Projection for UsersProjection {
 /// # Errors
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
-    sqlx::query_as("SELECT * FROM users WHERE id = $1")
-        .bind(id)
-        .fetch_optional(pool)
-        .await
+    sqlx::query_as(
+        "SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users WHERE id = $1",
+    )
+    .bind(id)
+    .fetch_optional(pool)
+    .await
 }
 
 /// Up to `limit` users after `after`, optionally of one role.
@@ -157,8 +162,9 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<UserRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT * FROM users WHERE ($1::text IS NULL OR role = $1) \
-         AND ($2::uuid IS NULL OR id > $2) ORDER BY id LIMIT $3",
+        r#"SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users
+           WHERE ($1::text IS NULL OR role = $1) AND ($2::uuid IS NULL OR id > $2)
+           ORDER BY id LIMIT $3"#,
     )
     .bind(role)
     .bind(after)

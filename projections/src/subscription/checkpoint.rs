@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
-use sqlx::{PgConnection, PgPool, Row};
+use sqlx::{PgConnection, PgPool};
 
 use crate::stored_event::StreamPosition;
 
@@ -11,10 +11,12 @@ use crate::stored_event::StreamPosition;
 /// # Errors
 /// When the database fails.
 pub async fn ensure(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING")
-        .bind(name)
-        .execute(conn)
-        .await?;
+    sqlx::query!(
+        "INSERT INTO subscription_checkpoints (name) VALUES ($1) ON CONFLICT DO NOTHING",
+        name
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 
@@ -23,14 +25,15 @@ pub async fn ensure(conn: &mut PgConnection, name: &str) -> Result<(), sqlx::Err
 /// # Errors
 /// When the database fails.
 pub async fn load(conn: &mut PgConnection, name: &str) -> Result<StreamPosition, sqlx::Error> {
-    let row =
-        sqlx::query("SELECT tx_id, global_position FROM subscription_checkpoints WHERE name = $1")
-            .bind(name)
-            .fetch_optional(conn)
-            .await?;
+    let row = sqlx::query!(
+        "SELECT tx_id, global_position FROM subscription_checkpoints WHERE name = $1",
+        name
+    )
+    .fetch_optional(conn)
+    .await?;
     Ok(row.map_or(StreamPosition::default(), |row| StreamPosition {
-        tx_id: row.get("tx_id"),
-        position: row.get("global_position"),
+        tx_id: row.tx_id,
+        position: row.global_position,
     }))
 }
 
@@ -47,27 +50,39 @@ pub async fn advance(
     to: StreamPosition,
     handled: i64,
 ) -> Result<bool, sqlx::Error> {
-    let updated = sqlx::query(
-        "UPDATE subscription_checkpoints \
-         SET tx_id = $4, global_position = $5, events_handled = events_handled + $6, updated_at = now() \
-         WHERE name = $1 AND tx_id = $2 AND global_position = $3",
+    let updated = sqlx::query!(
+        r#"UPDATE subscription_checkpoints
+           SET tx_id = $4, global_position = $5, events_handled = events_handled + $6, updated_at = now()
+           WHERE name = $1 AND tx_id = $2 AND global_position = $3"#,
+        name,
+        from.tx_id,
+        from.position,
+        to.tx_id,
+        to.position,
+        handled
     )
-    .bind(name)
-    .bind(from.tx_id)
-    .bind(from.position)
-    .bind(to.tx_id)
-    .bind(to.position)
-    .bind(handled)
     .execute(&mut *conn)
     .await?
     .rows_affected();
     if updated == 1 {
-        sqlx::query("SELECT pg_notify('ifinsure_checkpoints', $1)")
-            .bind(format!("{name} {} {}", to.tx_id, to.position))
-            .execute(&mut *conn)
-            .await?;
+        announce(conn, name, to).await?;
     }
     Ok(updated == 1)
+}
+
+/// Tells other processes (`ifinsure_checkpoints`) that `name` reached `to`,
+/// on commit of the caller's transaction.
+async fn announce(
+    conn: &mut PgConnection,
+    name: &str,
+    to: StreamPosition,
+) -> Result<(), sqlx::Error> {
+    // pg_notify returns void, which the checked macros cannot describe.
+    sqlx::query("SELECT pg_notify('ifinsure_checkpoints', $1)")
+        .bind(format!("{name} {} {}", to.tx_id, to.position))
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
 }
 
 /// Sets `name`'s checkpoint outright (rebuild swaps), creating it if needed.
@@ -80,23 +95,19 @@ pub async fn set(
     to: StreamPosition,
     handled: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "INSERT INTO subscription_checkpoints (name, tx_id, global_position, events_handled) \
-         VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (name) DO UPDATE SET tx_id = $2, global_position = $3, \
-             events_handled = $4, updated_at = now()",
+    sqlx::query!(
+        r#"INSERT INTO subscription_checkpoints (name, tx_id, global_position, events_handled)
+           VALUES ($1, $2, $3, $4)
+           ON CONFLICT (name) DO UPDATE SET tx_id = $2, global_position = $3,
+               events_handled = $4, updated_at = now()"#,
+        name,
+        to.tx_id,
+        to.position,
+        handled
     )
-    .bind(name)
-    .bind(to.tx_id)
-    .bind(to.position)
-    .bind(handled)
     .execute(&mut *conn)
     .await?;
-    sqlx::query("SELECT pg_notify('ifinsure_checkpoints', $1)")
-        .bind(format!("{name} {} {}", to.tx_id, to.position))
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    announce(conn, name, to).await
 }
 
 /// Where one subscription stands.
@@ -126,30 +137,30 @@ pub async fn status(
 ) -> Result<Vec<SubscriptionStatus>, sqlx::Error> {
     let mut statuses = Vec::with_capacity(names.len());
     for name in names {
-        let row = sqlx::query(
-            "SELECT c.global_position, c.events_handled, c.updated_at, lag.events, lag.oldest \
-             FROM (SELECT $1::text AS name) n \
-             LEFT JOIN subscription_checkpoints c ON c.name = n.name \
-             CROSS JOIN LATERAL ( \
-                 SELECT count(*) AS events, min(e.recorded_at) AS oldest FROM events e \
-                 WHERE (e.tx_id, e.global_position) > \
-                       (coalesce(c.tx_id, 0)::text::xid8, coalesce(c.global_position, 0)) \
-             ) lag",
+        let row = sqlx::query!(
+            r#"SELECT c.global_position AS "global_position?", c.events_handled AS "events_handled?",
+                      c.updated_at AS "updated_at?", lag.events AS "events!", lag.oldest
+               FROM (SELECT $1::text AS name) n
+               LEFT JOIN subscription_checkpoints c ON c.name = n.name
+               CROSS JOIN LATERAL (
+                   SELECT count(*) AS events, min(e.recorded_at) AS oldest FROM events e
+                   WHERE (e.tx_id, e.global_position) >
+                         (coalesce(c.tx_id, 0)::text::xid8, coalesce(c.global_position, 0))
+               ) lag"#,
+            name
         )
-        .bind(name)
         .fetch_one(pool)
         .await?;
-        let oldest: Option<DateTime<Utc>> = row.get("oldest");
-        let lag_seconds = oldest.map_or(0.0, |t| {
+        let lag_seconds = row.oldest.map_or(0.0, |t: DateTime<Utc>| {
             (Utc::now() - t).num_milliseconds().max(0) as f64 / 1000.0
         });
         statuses.push(SubscriptionStatus {
             name: name.clone(),
-            position: row.get::<Option<i64>, _>("global_position").unwrap_or(0),
-            events_handled: row.get::<Option<i64>, _>("events_handled").unwrap_or(0),
-            lag_events: row.get("events"),
+            position: row.global_position.unwrap_or(0),
+            events_handled: row.events_handled.unwrap_or(0),
+            lag_events: row.events,
             lag_seconds,
-            updated_at: row.get("updated_at"),
+            updated_at: row.updated_at,
         });
     }
     Ok(statuses)

@@ -9,7 +9,7 @@
 
 use sqlx::PgConnection;
 
-use crate::stored_event::{StoredEvent, StreamPosition, STORED_EVENT_COLUMNS};
+use crate::stored_event::{EventRow, StoredEvent, StreamPosition};
 
 /// Up to `limit` events after `after`, oldest first, never skipping one that
 /// commits late.
@@ -21,22 +21,22 @@ pub async fn read_after(
     after: StreamPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let sql = format!(
-        "SELECT {STORED_EVENT_COLUMNS} FROM events \
-         WHERE (tx_id, global_position) > ($1::text::xid8, $2) \
-           AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY tx_id, global_position \
-         LIMIT $3"
-    );
-    sqlx::query(&sql)
-        .bind(after.tx_id.to_string())
-        .bind(after.position)
-        .bind(limit)
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(StoredEvent::from_row)
-        .collect()
+    let rows = sqlx::query_as!(
+        EventRow,
+        r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                  sequence, event_type, event_version, payload, metadata, recorded_at
+           FROM events
+           WHERE (tx_id, global_position) > ($1::text::xid8, $2)
+             AND tx_id < pg_snapshot_xmin(pg_current_snapshot())
+           ORDER BY tx_id, global_position
+           LIMIT $3"#,
+        after.tx_id.to_string(),
+        after.position,
+        limit
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    Ok(rows.into_iter().map(StoredEvent::from).collect())
 }
 
 /// Whether events exist that are committed or in flight but not yet safe to
@@ -45,9 +45,9 @@ pub async fn read_after(
 /// # Errors
 /// When the database fails.
 pub async fn has_unsettled(conn: &mut PgConnection) -> Result<bool, sqlx::Error> {
-    sqlx::query_scalar(
-        "SELECT EXISTS (SELECT 1 FROM events \
-         WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot()))",
+    sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM events
+           WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())) AS "unsettled!""#
     )
     .fetch_one(&mut *conn)
     .await

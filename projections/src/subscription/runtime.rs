@@ -232,20 +232,20 @@ impl Consumer {
     async fn lead(&self) -> anyhow::Result<bool> {
         let mut lock_conn = self.pool.acquire().await?.detach();
         let key = format!("ifinsure.subscription.{}", self.subscriber.name());
-        let acquired: bool =
-            sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtextextended($1, 0))")
-                .bind(&key)
-                .fetch_one(&mut lock_conn)
-                .await?;
+        let acquired = sqlx::query_scalar!(
+            r#"SELECT pg_try_advisory_lock(hashtextextended($1, 0)) AS "acquired!""#,
+            key
+        )
+        .fetch_one(&mut lock_conn)
+        .await?;
         if !acquired {
             lock_conn.close().await.ok();
             return Ok(false);
         }
         tracing::info!("consuming");
         let result = self.consume(&mut lock_conn).await;
-        let _ = sqlx::query("SELECT pg_advisory_unlock(hashtextextended($1, 0))")
-            .bind(&key)
-            .execute(&mut lock_conn)
+        let _ = sqlx::query_scalar!("SELECT pg_advisory_unlock(hashtextextended($1, 0))", key)
+            .fetch_one(&mut lock_conn)
             .await;
         lock_conn.close().await.ok();
         result.map(|()| true)

@@ -84,6 +84,7 @@ pub async fn notify_appends(pool: PgPool, requests: Arc<Notify>, shutdown: Shutd
             () = shutdown.wait() => return,
             () = requests.notified() => {}
         }
+        // pg_notify returns void, which the checked macros cannot describe.
         if let Err(error) = sqlx::query("SELECT pg_notify('ifinsure_events', '')")
             .execute(&pool)
             .await
