@@ -96,8 +96,14 @@ fn product(code: &str) -> Value {
     })
 }
 
-/// Runs `clients` loops of `request` for `duration`; each returns its status and latency.
-async fn load<F, Fut>(clients: usize, duration: Duration, request: F) -> (Tally, Duration)
+/// Runs `clients` loops of `request` for `duration`, each client starting a
+/// request at most every `pace` (if given); tallies statuses and latencies.
+async fn load<F, Fut>(
+    clients: usize,
+    duration: Duration,
+    pace: Option<Duration>,
+    request: F,
+) -> (Tally, Duration)
 where
     F: Fn(usize, u64) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = StatusCode> + Send,
@@ -122,6 +128,9 @@ where
                     }
                     StatusCode::CONFLICT => tally.conflicts += 1,
                     _ => tally.errors += 1,
+                }
+                if let Some(rest) = pace.and_then(|p| p.checked_sub(t0.elapsed())) {
+                    tokio::time::sleep(rest).await;
                 }
             }
             tally
@@ -269,7 +278,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
     let (c, t, a) = (client.clone(), token.clone(), api.clone());
     let ids = Arc::new(std::sync::Mutex::new(Vec::new()));
     let ids_w = ids.clone();
-    let (mut created, elapsed) = load(64, phase, move |_, _| {
+    let (mut created, elapsed) = load(64, phase, None, move |_, _| {
         let (c, t, a, counter, ids) = (
             c.clone(),
             t.clone(),
@@ -312,7 +321,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
     // 3. Reads.
     let ids: Arc<Vec<String>> = Arc::new(ids.lock().unwrap().clone());
     let (c, t, a, i) = (client.clone(), token.clone(), api.clone(), ids.clone());
-    let (mut reads, elapsed) = load(64, phase, move |client, n| {
+    let (mut reads, elapsed) = load(64, phase, None, move |client, n| {
         let (c, t, a) = (c.clone(), t.clone(), a.clone());
         let id = i[(client * 7919 + n as usize) % i.len()].clone();
         async move {
@@ -329,7 +338,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
     // 4. One hot aggregate.
     let hot = ids[0].clone();
     let (c, t, a) = (client.clone(), token.clone(), api.clone());
-    let (mut hot_tally, elapsed) = load(16, phase, move |client, n| {
+    let (mut hot_tally, elapsed) = load(16, phase, None, move |client, n| {
         let (c, t, a, hot) = (c.clone(), t.clone(), a.clone(), hot.clone());
         async move {
             let rate = format!("0.{:04}", 100 + (client as u64 * 1000 + n) % 9000);
@@ -351,7 +360,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
     let counter = Arc::new(AtomicU64::new(0));
     let lags = Arc::new(std::sync::Mutex::new(Vec::new()));
     let (c, t, a, lags_w) = (client.clone(), token.clone(), api.clone(), lags.clone());
-    let (mut paced, elapsed) = load(64, phase, move |_, _| {
+    let (mut paced, elapsed) = load(64, phase, Some(interval), move |_, _| {
         let (c, t, a, counter, lags) = (
             c.clone(),
             t.clone(),
@@ -360,7 +369,6 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
             lags_w.clone(),
         );
         async move {
-            let started = Instant::now();
             let code = format!("L{}", counter.fetch_add(1, Ordering::Relaxed));
             let Ok(reply) = c
                 .post(format!("{a}/policies/products"))
@@ -382,11 +390,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
                     .unwrap()
                     .push(Duration::from_secs_f64(ms / 1000.0));
             }
-            let status = reply.status();
-            if let Some(rest) = interval.checked_sub(started.elapsed()) {
-                tokio::time::sleep(rest).await;
-            }
-            status
+            reply.status()
         }
     })
     .await;

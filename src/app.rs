@@ -12,6 +12,7 @@ use projections::subscription::{
 };
 use projections::EventStore;
 use secrecy::SecretString;
+use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
 
@@ -141,8 +142,15 @@ pub async fn start(
             shutdown.clone(),
         )));
     }
+    // Subscriptions get their own connections, so a busy API never makes a
+    // projection queue for one (that would show up as projection lag).
+    let subscription_pool = PgPoolOptions::new()
+        .max_connections(2 + 2 * subscribers.len() as u32)
+        .connect_with((*pool.connect_options()).clone())
+        .await
+        .context("connecting the subscriptions' pool")?;
     let runtime = SubscriptionRuntime::new(
-        pool.clone(),
+        subscription_pool,
         subscribers,
         wakeups,
         progress.clone(),

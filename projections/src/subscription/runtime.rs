@@ -132,6 +132,10 @@ pub async fn run_batch_from(
     Ok(batch)
 }
 
+/// Longest pause before looking again when events wait behind a transaction
+/// in flight (which may not be an appender, so no notice comes when it ends).
+const UNSETTLED_RECHECK_MAX: Duration = Duration::from_millis(50);
+
 /// How often a leader checks that its lock's connection is alive.
 const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -293,7 +297,7 @@ impl Consumer {
                     if unsettled {
                         // Events exist behind a transaction still in flight: look again soon.
                         self.wait(idle_pause).await;
-                        idle_pause = (idle_pause * 2).min(self.config.poll_interval);
+                        idle_pause = (idle_pause * 2).min(UNSETTLED_RECHECK_MAX);
                     } else {
                         idle_pause = Duration::from_millis(2);
                         self.wait(self.config.poll_interval).await;
