@@ -90,6 +90,7 @@ async fn sweep_stale(conn: &mut PgConnection) {
 /// A fresh, migrated database, dropped with this value.
 pub struct TestDb {
     pub name: String,
+    pub url: String,
     pub pool: PgPool,
 }
 
@@ -110,7 +111,7 @@ impl TestDb {
             .await
             .expect("connecting");
         app::prepare(&pool).await.expect("migrating");
-        TestDb { name, pool }
+        TestDb { name, url, pool }
     }
 }
 

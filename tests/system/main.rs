@@ -2,6 +2,7 @@
 //! random port, the subscription runtime, the event store.
 
 mod auth;
+mod cli;
 mod common;
 mod conventions;
 mod event_store;

@@ -73,3 +73,79 @@ async fn demo_seeding_twice_adds_nothing_the_second_time() {
     ifinsure::seed::seed(&db.pool, &store).await.unwrap();
     assert_eq!(count().await, first);
 }
+
+#[tokio::test]
+async fn an_api_process_sees_projections_run_by_another_process() {
+    use ifinsure::app::{self, Parts};
+    let db = crate::common::TestDb::new().await;
+    let settings = test_settings();
+    let secret = || secrecy::SecretString::from(crate::common::JWT_SECRET);
+    let projector = app::start(
+        &settings,
+        db.pool.clone(),
+        secret(),
+        Parts {
+            api: false,
+            projections: true,
+            workers: true,
+        },
+    )
+    .await
+    .unwrap();
+    let api_pool = projections::db::connect(&db.url, 10).await.unwrap();
+    let api_only = app::start(
+        &settings,
+        api_pool,
+        secret(),
+        Parts {
+            api: true,
+            projections: false,
+            workers: false,
+        },
+    )
+    .await
+    .unwrap();
+    let base = format!("http://{}/api/v1", api_only.addr.unwrap());
+    let client = reqwest::Client::new();
+    let token = api::auth::tokens::issue_access_token(
+        &secret(),
+        uuid::Uuid::now_v7(),
+        "admin",
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+
+    let created = client
+        .post(format!("{base}/policies/products"))
+        .bearer_auth(&token)
+        .json(&motor_product("TWO"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let timing = created.headers()["server-timing"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let waited: f64 = timing
+        .trim_start_matches("projection;dur=")
+        .parse()
+        .unwrap();
+    assert!(
+        waited < 4000.0,
+        "the other process's progress reached this one before the timeout: {timing}"
+    );
+    let body: serde_json::Value = created.json().await.unwrap();
+    let id = body["id"].as_str().unwrap();
+    let seen = client
+        .get(format!("{base}/policies/products/{id}"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(seen.status(), StatusCode::OK);
+    assert_eq!(seen.json::<serde_json::Value>().await.unwrap(), body);
+
+    api_only.stop().await;
+    projector.stop().await;
+}
