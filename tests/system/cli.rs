@@ -100,17 +100,8 @@ async fn users_create_bootstraps_an_admin_who_can_log_in() {
     assert!(!ok, "{out}");
 
     let app = crate::common::start_on(db, crate::common::test_settings()).await;
-    let login = app
-        .post(
-            "/auth/login",
-            None,
-            &serde_json::json!({"email": "ops@insurer.co.ke", "password": PASSWORD}),
-        )
-        .await;
-    assert_eq!(login.status, reqwest::StatusCode::OK);
-    let me = app
-        .get("/auth/me", login.body["access_token"].as_str())
-        .await;
+    let token = app.wait_for_login("ops@insurer.co.ke").await;
+    let me = app.get("/auth/me", Some(&token)).await;
     assert_eq!(me.body["role"], "admin");
 }
 

@@ -272,7 +272,8 @@ impl TestApp {
         self.wait_for_login(email).await
     }
 
-    async fn wait_for_login(&self, email: &str) -> String {
+    /// Logs in, retrying while the users read model catches up.
+    pub async fn wait_for_login(&self, email: &str) -> String {
         for _ in 0..100 {
             let reply = self
                 .post(

@@ -11,7 +11,7 @@
 //! model.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use sqlx::{Acquire, PgPool};
 
@@ -44,6 +44,7 @@ pub async fn rebuild(
 ) -> anyhow::Result<u64> {
     let shadow = ProjectionSubscriber::shadow(projection.clone());
     let started = Instant::now();
+    let mut blocked_since: Option<Instant> = None;
     let total_estimate: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(pool)
         .await?;
@@ -59,18 +60,35 @@ pub async fn rebuild(
         )
         .await?;
     }
+    let head_at_start: i64 =
+        sqlx::query_scalar!(r#"SELECT coalesce(max(global_position), 0) AS "head!" FROM events"#)
+            .fetch_one(pool)
+            .await?;
     let mut replayed = 0u64;
     loop {
         let batch = run_batch(pool, &shadow, batch_size).await?;
-        if batch.handled == 0 {
+        if batch.handled > 0 {
+            replayed += batch.handled as u64;
+            on_progress(RebuildProgress {
+                events: replayed,
+                total_estimate: total_estimate as u64,
+                elapsed: started.elapsed(),
+            });
+            continue;
+        }
+        // Nothing readable now. Events appended before the rebuild started may
+        // still wait behind a transaction in flight (gap safety): wait for
+        // them, so the swapped-in read model is at least as complete as the
+        // store was when the rebuild began.
+        let waiting = unread_until(pool, batch.position, head_at_start).await?;
+        if waiting == 0 {
             break;
         }
-        replayed += batch.handled as u64;
-        on_progress(RebuildProgress {
-            events: replayed,
-            total_estimate: total_estimate as u64,
-            elapsed: started.elapsed(),
-        });
+        if waited_since(&mut blocked_since) > MAX_WAIT_FOR_IN_FLIGHT {
+            tracing::warn!(waiting, "events are still behind a long transaction; swapping in anyway, the live projection will catch up");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
     }
     replayed += swap(pool, projection.as_ref(), &shadow, batch_size).await?;
     on_progress(RebuildProgress {
@@ -79,6 +97,30 @@ pub async fn rebuild(
         elapsed: started.elapsed(),
     });
     Ok(replayed)
+}
+
+/// Longest a rebuild waits for transactions in flight before swapping in.
+const MAX_WAIT_FOR_IN_FLIGHT: Duration = Duration::from_secs(60);
+
+fn waited_since(since: &mut Option<Instant>) -> Duration {
+    since.get_or_insert_with(Instant::now).elapsed()
+}
+
+/// Events up to `head` not yet read by a reader at `position`.
+async fn unread_until(
+    pool: &PgPool,
+    position: StreamPosition,
+    head: i64,
+) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT count(*) AS "unread!" FROM events
+           WHERE global_position <= $3 AND (tx_id, global_position) > ($1::text::xid8, $2)"#,
+        position.tx_id.to_string(),
+        position.position,
+        head
+    )
+    .fetch_one(pool)
+    .await
 }
 
 fn subscriber_name(subscriber: &ProjectionSubscriber) -> &str {

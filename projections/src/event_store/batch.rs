@@ -1,0 +1,297 @@
+//! Deciding the commands queued for one aggregate and appending all their
+//! events in one transaction.
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::persist::{
+    EventStoreAggregateContext, PersistedEventRepository as _, PersistenceError, SerializedEvent,
+};
+use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
+use tokio::sync::oneshot;
+
+use super::stripes::{Key, Stripe};
+use super::{Committed, EventStore, ExecuteError};
+use crate::metadata::CommandMetadata;
+use crate::stored_event::StreamPosition;
+
+/// How many times commands are decided before a conflict is reported.
+pub(super) const MAX_ATTEMPTS: u32 = 8;
+
+type Reply<A> = oneshot::Sender<Result<Committed<A>, ExecuteError<<A as Aggregate>::Error>>>;
+
+/// A command waiting for its aggregate.
+pub(crate) struct Pending<A: Aggregate> {
+    pub(super) command: A::Command,
+    pub(super) expected_version: Option<u64>,
+    pub(super) metadata: CommandMetadata,
+    pub(super) fresh: bool,
+    pub(super) reply: Reply<A>,
+}
+
+/// What deciding one command gave.
+enum Outcome<A: Aggregate> {
+    Refused(ExecuteError<A::Error>),
+    Unchanged {
+        aggregate: A,
+        version: u64,
+    },
+    Appended {
+        aggregate: A,
+        version: u64,
+        events: Vec<EventEnvelope<A>>,
+    },
+}
+
+impl EventStore {
+    /// Decides `queued` (commands on one aggregate, in arrival order) and
+    /// appends every resulting event in one transaction, then replies to each.
+    pub(super) async fn decide_and_append<A>(
+        &self,
+        stripe: &mut Stripe,
+        key: &Key,
+        mut queued: Vec<Pending<A>>,
+    ) where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync,
+        A::Error: Send,
+    {
+        // Commands whose caller is gone are not run.
+        queued.retain(|p| !p.reply.is_closed());
+        if queued.is_empty() {
+            return;
+        }
+        for attempt in 1..=MAX_ATTEMPTS {
+            let context = if attempt == 1 && queued[0].fresh {
+                Ok(EventStoreAggregateContext {
+                    aggregate_id: key.1.clone(),
+                    aggregate: A::default(),
+                    current_sequence: 0,
+                    current_snapshot: None,
+                })
+            } else {
+                self.load_context::<A>(stripe, key).await
+            };
+            let context = match context {
+                Ok(context) => context,
+                Err(error) => return reply_all(queued, &error),
+            };
+            let start_version = context.current_sequence;
+            let (outcomes, serialized, state, version) = match decide(context, &queued).await {
+                Ok(decided) => decided,
+                Err(error) => return reply_all(queued, &error),
+            };
+            if serialized.is_empty() {
+                return answer(queued, outcomes, &HashMap::new());
+            }
+            match self.repository().persist::<A>(&serialized, None).await {
+                Ok(()) => {
+                    stripe.remember(key, state, version);
+                    if let Some(notifier) = &self.notifier {
+                        notifier.appended();
+                    }
+                    let positions = self.positions(key, start_version, version).await;
+                    return match positions {
+                        Ok(positions) => answer(queued, outcomes, &positions),
+                        Err(error) => reply_all(
+                            queued,
+                            &format!("appended, but reading positions failed: {error}"),
+                        ),
+                    };
+                }
+                Err(PersistenceError::OptimisticLockError) => {
+                    tracing::debug!(
+                        attempt,
+                        "lost a concurrent write; deciding again on fresh state"
+                    );
+                    backoff(attempt).await;
+                }
+                Err(error) => {
+                    stripe.forget(key);
+                    return reply_all(queued, &error.to_string());
+                }
+            }
+        }
+        for pending in queued {
+            let _ = pending.reply.send(Err(ExecuteError::Conflict));
+        }
+    }
+
+    /// The aggregate's state: the cached one brought up to date with the
+    /// events appended since (by other processes), or a full replay.
+    async fn load_context<A>(
+        &self,
+        stripe: &Stripe,
+        key: &Key,
+    ) -> Result<EventStoreAggregateContext<A>, String>
+    where
+        A: Aggregate + Clone + 'static,
+    {
+        let Some((mut aggregate, mut version)) = stripe.cached::<A>(key) else {
+            return self
+                .persisted::<A>()
+                .load_aggregate(&key.1)
+                .await
+                .map_err(|e| e.to_string());
+        };
+        let newer = self
+            .repository()
+            .get_last_events::<A>(&key.1, version)
+            .await
+            .map_err(|e| e.to_string())?;
+        for serialized in newer {
+            let envelope = EventEnvelope::<A>::try_from(serialized).map_err(|e| e.to_string())?;
+            version = envelope.sequence;
+            aggregate.apply(envelope.payload);
+        }
+        Ok(EventStoreAggregateContext {
+            aggregate_id: key.1.clone(),
+            aggregate,
+            current_sequence: version,
+            current_snapshot: None,
+        })
+    }
+
+    /// Stream positions of `key`'s events after `after` up to `until`, by sequence.
+    async fn positions(
+        &self,
+        key: &Key,
+        after: usize,
+        until: usize,
+    ) -> Result<HashMap<usize, StreamPosition>, sqlx::Error> {
+        let rows = sqlx::query!(
+            r#"SELECT sequence, tx_id::text::bigint AS "tx_id!", global_position FROM events
+               WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 AND sequence <= $4"#,
+            key.0,
+            key.1,
+            after as i64,
+            until as i64
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let position = StreamPosition {
+                    tx_id: r.tx_id,
+                    position: r.global_position,
+                };
+                (r.sequence as usize, position)
+            })
+            .collect())
+    }
+}
+
+type Decided<A> = (Vec<Outcome<A>>, Vec<SerializedEvent>, A, usize);
+
+/// Decides each command on the state the previous ones left.
+async fn decide<A>(
+    context: EventStoreAggregateContext<A>,
+    queued: &[Pending<A>],
+) -> Result<Decided<A>, String>
+where
+    A: Aggregate<Services = ()> + Clone,
+    A::Command: Clone,
+{
+    let mut state = context.aggregate;
+    let mut version = context.current_sequence;
+    let mut outcomes = Vec::with_capacity(queued.len());
+    let mut serialized = Vec::new();
+    for pending in queued {
+        if let Some(expected) = pending.expected_version {
+            if expected != version as u64 {
+                outcomes.push(Outcome::Refused(ExecuteError::VersionMismatch {
+                    expected,
+                    actual: version as u64,
+                }));
+                continue;
+            }
+        }
+        let mut candidate = state.clone();
+        let sink = EventSink::default();
+        if let Err(error) = candidate.handle(pending.command.clone(), &(), &sink).await {
+            outcomes.push(Outcome::Refused(ExecuteError::Domain(error)));
+            continue;
+        }
+        let events = sink.collect().await;
+        if events.is_empty() {
+            outcomes.push(Outcome::Unchanged {
+                aggregate: state.clone(),
+                version: version as u64,
+            });
+            continue;
+        }
+        let metadata = pending.metadata.to_map();
+        let envelopes: Vec<EventEnvelope<A>> = events
+            .into_iter()
+            .map(|payload| {
+                version += 1;
+                EventEnvelope {
+                    aggregate_id: context.aggregate_id.clone(),
+                    sequence: version,
+                    payload,
+                    metadata: metadata.clone(),
+                }
+            })
+            .collect();
+        for envelope in &envelopes {
+            serialized.push(SerializedEvent::try_from(envelope).map_err(|e| e.to_string())?);
+        }
+        state = candidate;
+        outcomes.push(Outcome::Appended {
+            aggregate: state.clone(),
+            version: version as u64,
+            events: envelopes,
+        });
+    }
+    Ok((outcomes, serialized, state, version))
+}
+
+fn answer<A: Aggregate>(
+    queued: Vec<Pending<A>>,
+    outcomes: Vec<Outcome<A>>,
+    positions: &HashMap<usize, StreamPosition>,
+) {
+    for (pending, outcome) in queued.into_iter().zip(outcomes) {
+        let result = match outcome {
+            Outcome::Refused(error) => Err(error),
+            Outcome::Unchanged { aggregate, version } => Ok(Committed {
+                aggregate,
+                version,
+                events: vec![],
+                last_position: None,
+            }),
+            Outcome::Appended {
+                aggregate,
+                version,
+                events,
+            } => Ok(Committed {
+                aggregate,
+                version,
+                last_position: positions.get(&(version as usize)).copied(),
+                events,
+            }),
+        };
+        let _ = pending.reply.send(result);
+    }
+}
+
+fn reply_all<A: Aggregate>(queued: Vec<Pending<A>>, error: &str) {
+    tracing::error!(error, "event store failure");
+    for pending in queued {
+        let _ = pending
+            .reply
+            .send(Err(ExecuteError::Store(error.to_string())));
+    }
+}
+
+/// A short, jittered pause so racing writers spread out.
+async fn backoff(attempt: u32) {
+    let base_us = 1_000u64 << attempt.min(6);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::from(d.subsec_nanos()));
+    let jitter_us = nanos % base_us;
+    tokio::time::sleep(Duration::from_micros(base_us + jitter_us)).await;
+}

@@ -1,0 +1,232 @@
+//! Running commands against aggregates and appending their events.
+//!
+//! cqrs-es's `CqrsFramework::execute` returns nothing and never retries a
+//! lost optimistic-concurrency race, so ifinsure drives the aggregate and
+//! postgres-es's repository itself:
+//!
+//! - Commands on one aggregate are **serialised within a process** (a striped
+//!   lock), so a hot aggregate does not waste its retries racing itself.
+//! - Commands that queue up behind one another on the same aggregate are
+//!   **decided together and appended in one transaction** (group commit per
+//!   aggregate), each with its own metadata and its own reply. One command's
+//!   refusal does not affect the others.
+//! - Under the lock the aggregate's last state is **cached**; only newer
+//!   events are read, so a long-lived aggregate does not replay its history on
+//!   every command.
+//! - A race lost to another process (`OptimisticLockError`) re-decides the
+//!   commands on fresh state, a bounded number of times.
+//! - The work runs in its own task: a client that disconnects cannot cancel
+//!   other clients' commands half-way.
+
+mod batch;
+mod stripes;
+
+use cqrs_es::persist::PersistedEventStore;
+use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
+use postgres_es::PostgresEventRepository;
+use sqlx::PgPool;
+use tokio::sync::oneshot;
+
+use crate::metadata::CommandMetadata;
+use crate::stored_event::{EventRow, StoredEvent, StreamPosition};
+use crate::subscription::wakeup::AppendNotifier;
+use batch::Pending;
+use stripes::Stripes;
+
+/// The outcome of a successful command.
+#[derive(Debug)]
+pub struct Committed<A: Aggregate> {
+    /// The aggregate's state after the command.
+    pub aggregate: A,
+    /// Its version (number of events) after the command.
+    pub version: u64,
+    /// The events appended (none when the command changed nothing).
+    pub events: Vec<EventEnvelope<A>>,
+    /// Where the last appended event stands in the stream, if any.
+    pub last_position: Option<StreamPosition>,
+}
+
+/// Why a command was not carried out.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecuteError<E: std::error::Error> {
+    /// The aggregate refused it.
+    #[error(transparent)]
+    Domain(E),
+    /// `If-Match` named another version than the current one.
+    #[error("expected version {expected}, but the current version is {actual}")]
+    VersionMismatch {
+        /// What the caller expected.
+        expected: u64,
+        /// What it is.
+        actual: u64,
+    },
+    /// Still losing races after every attempt.
+    #[error(
+        "the aggregate kept changing concurrently; gave up after {} attempts",
+        batch::MAX_ATTEMPTS
+    )]
+    Conflict,
+    /// The database failed or an event could not be (de)serialized.
+    #[error("event store failure: {0}")]
+    Store(String),
+}
+
+/// The event store: one table, every aggregate.
+#[derive(Clone)]
+pub struct EventStore {
+    pool: PgPool,
+    stripes: Stripes,
+    notifier: Option<AppendNotifier>,
+}
+
+impl EventStore {
+    /// An event store on `pool`.
+    pub fn new(pool: PgPool) -> Self {
+        Self {
+            pool,
+            stripes: Stripes::new(),
+            notifier: None,
+        }
+    }
+
+    /// Tells `notifier` after every append, so subscriptions wake at once.
+    pub fn with_notifier(mut self, notifier: AppendNotifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
+    /// The pool underneath.
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    fn repository(&self) -> PostgresEventRepository {
+        PostgresEventRepository::new(self.pool.clone())
+    }
+
+    /// Runs `command` on aggregate `id` and appends its events with `metadata`,
+    /// re-deciding it on fresh state when another process wins a race.
+    ///
+    /// `expected_version` (from `If-Match`) is checked against the state the
+    /// command is decided on.
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        self.submit(id, command, expected_version, metadata, false)
+            .await
+    }
+
+    /// Runs the first command of an aggregate whose id this process has just
+    /// minted (a new UUID v7): nothing can exist under it, so the first
+    /// attempt skips loading. Should the id exist after all, the append
+    /// conflicts and the command is re-decided on the loaded state as usual.
+    ///
+    /// # Errors
+    /// See [`ExecuteError`].
+    pub async fn execute_new<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        self.submit(id, command, None, metadata, true).await
+    }
+
+    #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
+    async fn submit<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        metadata: &CommandMetadata,
+        fresh: bool,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        let (reply, answer) = oneshot::channel();
+        let key = (A::TYPE, id.to_string());
+        self.stripes.enqueue(
+            &key,
+            Pending::<A> {
+                command,
+                expected_version,
+                metadata: metadata.clone(),
+                fresh,
+                reply,
+            },
+        );
+        // Whoever holds the aggregate's lock next decides everything queued
+        // for it, ours included, in a task of its own.
+        let guard = self.stripes.lock(&key).await;
+        let store = self.clone();
+        tokio::spawn(async move {
+            let mut guard = guard;
+            let queued = store.stripes.take::<A>(&key);
+            if !queued.is_empty() {
+                store.decide_and_append(&mut guard, &key, queued).await;
+            }
+        });
+        answer
+            .await
+            .unwrap_or_else(|_| Err(ExecuteError::Store("the command was abandoned".into())))
+    }
+
+    fn persisted<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
+        PersistedEventStore::new_event_store(self.repository())
+    }
+
+    /// The current state and version of an aggregate, replayed from its events.
+    ///
+    /// # Errors
+    /// When the store fails or an event does not deserialize.
+    pub async fn load<A: Aggregate>(&self, id: &str) -> Result<(A, u64), ExecuteError<A::Error>> {
+        let context = self
+            .persisted::<A>()
+            .load_aggregate(id)
+            .await
+            .map_err(|e| ExecuteError::Store(e.to_string()))?;
+        Ok((context.aggregate, context.current_sequence as u64))
+    }
+
+    /// Every event of one aggregate, in sequence order.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn events_of(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        let rows = sqlx::query_as!(
+            EventRow,
+            r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                      sequence, event_type, event_version, payload, metadata, recorded_at
+               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"#,
+            aggregate_type,
+            id
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(StoredEvent::from).collect())
+    }
+}

@@ -1,0 +1,134 @@
+//! Per-aggregate serialisation within a process: lock stripes, each with the
+//! commands queued for its aggregates and a small cache of their last state.
+
+use std::any::Any;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
+use std::sync::Arc;
+
+use cqrs_es::Aggregate;
+use tokio::sync::{Mutex, OwnedMutexGuard};
+
+use super::batch::Pending;
+
+/// Lock stripes; aggregates hash onto them.
+const STRIPES: usize = 1024;
+/// Aggregates whose state one stripe keeps.
+const CACHED_PER_STRIPE: usize = 8;
+
+/// (aggregate type, aggregate id).
+pub(super) type Key = (&'static str, String);
+
+/// An aggregate's state as of `version`, kept between commands.
+struct Cached {
+    state: Box<dyn Any + Send + Sync>,
+    version: usize,
+}
+
+/// What the holder of a stripe's lock may use: the cache.
+#[derive(Default)]
+pub(super) struct Stripe {
+    cache: HashMap<Key, Cached>,
+}
+
+impl Stripe {
+    /// The cached state and version of `key`, if any.
+    pub(super) fn cached<A: Aggregate + Clone + 'static>(&self, key: &Key) -> Option<(A, usize)> {
+        let cached = self.cache.get(key)?;
+        let state = cached.state.downcast_ref::<A>()?;
+        Some((state.clone(), cached.version))
+    }
+
+    /// Caches `aggregate` at `version`, evicting another entry if full.
+    pub(super) fn remember<A: Aggregate + 'static>(
+        &mut self,
+        key: &Key,
+        aggregate: A,
+        version: usize,
+    ) {
+        if self.cache.len() >= CACHED_PER_STRIPE && !self.cache.contains_key(key) {
+            if let Some(victim) = self.cache.keys().next().cloned() {
+                self.cache.remove(&victim);
+            }
+        }
+        self.cache.insert(
+            key.clone(),
+            Cached {
+                state: Box::new(aggregate),
+                version,
+            },
+        );
+    }
+
+    /// Drops what is cached of `key` (after an unexplained failure).
+    pub(super) fn forget(&mut self, key: &Key) {
+        self.cache.remove(key);
+    }
+}
+
+struct Slot {
+    lock: Arc<Mutex<Stripe>>,
+    queue: std::sync::Mutex<HashMap<Key, Box<dyn Any + Send>>>,
+}
+
+/// The stripes of one event store (shared by its clones).
+#[derive(Clone)]
+pub(super) struct Stripes {
+    slots: Arc<Vec<Slot>>,
+}
+
+impl Stripes {
+    pub(super) fn new() -> Self {
+        let slots = (0..STRIPES)
+            .map(|_| Slot {
+                lock: Arc::new(Mutex::new(Stripe::default())),
+                queue: std::sync::Mutex::new(HashMap::new()),
+            })
+            .collect();
+        Self {
+            slots: Arc::new(slots),
+        }
+    }
+
+    fn slot(&self, key: &Key) -> &Slot {
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut hasher);
+        &self.slots[(hasher.finish() as usize) % STRIPES]
+    }
+
+    /// Queues a command for `key`.
+    pub(super) fn enqueue<A>(&self, key: &Key, pending: Pending<A>)
+    where
+        A: Aggregate + 'static,
+        A::Command: Send,
+        A::Error: Send,
+    {
+        let mut queue = self.slot(key).queue.lock().expect("queue lock poisoned");
+        queue
+            .entry(key.clone())
+            .or_insert_with(|| Box::new(VecDeque::<Pending<A>>::new()))
+            .downcast_mut::<VecDeque<Pending<A>>>()
+            .expect("an aggregate id is queued under one aggregate type")
+            .push_back(pending);
+    }
+
+    /// Takes every command queued for `key`, oldest first.
+    pub(super) fn take<A>(&self, key: &Key) -> Vec<Pending<A>>
+    where
+        A: Aggregate + 'static,
+        A::Command: Send,
+        A::Error: Send,
+    {
+        let mut queue = self.slot(key).queue.lock().expect("queue lock poisoned");
+        queue
+            .remove(key)
+            .and_then(|q| q.downcast::<VecDeque<Pending<A>>>().ok())
+            .map(|q| q.into_iter().collect())
+            .unwrap_or_default()
+    }
+
+    /// The lock of `key`'s stripe, held until the guard is dropped.
+    pub(super) async fn lock(&self, key: &Key) -> OwnedMutexGuard<Stripe> {
+        self.slot(key).lock.clone().lock_owned().await
+    }
+}
