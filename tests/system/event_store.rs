@@ -163,3 +163,82 @@ async fn a_first_command_on_an_id_that_exists_after_all_runs_on_its_real_state()
     ));
     assert_eq!(store.events_of("Product", &id).await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn commands_queued_on_one_aggregate_keep_their_own_outcomes_and_metadata() {
+    let db = TestDb::new().await;
+    let store = EventStore::new(db.pool.clone());
+    let id = uuid::Uuid::now_v7().to_string();
+    store
+        .execute::<Product>(&id, define("BATCH"), None, &CommandMetadata::system("test"))
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for i in 0..30u32 {
+        let store = store.clone();
+        let id = id.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut meta = CommandMetadata::system("test");
+            meta.request_id = format!("req-{i}");
+            // Every third command is invalid; every fifth expects version 1.
+            let rate = if i % 3 == 0 {
+                "2".to_string()
+            } else {
+                format!("0.{:03}", 100 + i)
+            };
+            let expected = (i % 5 == 0).then_some(1);
+            let command = ProductCommand::Reprice {
+                rate: rate.parse().unwrap(),
+                minimum_premium: kes("1"),
+            };
+            (
+                i,
+                store
+                    .execute::<Product>(&id, command, expected, &meta)
+                    .await,
+            )
+        }));
+    }
+    let mut versions = Vec::new();
+    for task in tasks {
+        let (i, result) = task.await.unwrap();
+        match result {
+            Ok(committed) => {
+                assert!(i % 3 != 0, "command {i} was invalid");
+                assert_eq!(committed.events.len(), 1);
+                assert_eq!(
+                    committed.events[0].metadata["request_id"],
+                    format!("req-{i}")
+                );
+                let rate = committed.aggregate.terms.as_ref().unwrap().rate;
+                assert_eq!(
+                    rate.to_string(),
+                    format!("0.{:03}", 100 + i),
+                    "the state after its own command"
+                );
+                assert!(committed.last_position.is_some());
+                versions.push(committed.version);
+            }
+            Err(ExecuteError::Domain(_)) => assert_eq!(i % 3, 0, "command {i} was valid"),
+            Err(ExecuteError::VersionMismatch { expected: 1, .. }) => assert_eq!(i % 5, 0),
+            Err(other) => panic!("command {i}: {other}"),
+        }
+    }
+    versions.sort();
+    let n = versions.len() as u64;
+    assert_eq!(
+        versions,
+        (2..2 + n).collect::<Vec<u64>>(),
+        "one event each, no gaps"
+    );
+    let events = store.events_of("Product", &id).await.unwrap();
+    assert_eq!(events.len() as u64, 1 + n);
+    for event in &events[1..] {
+        let request = event.metadata_str("request_id").unwrap();
+        let i: u32 = request.trim_start_matches("req-").parse().unwrap();
+        assert_eq!(
+            event.payload["ProductRepriced"]["rate"],
+            format!("0.{:03}", 100 + i)
+        );
+    }
+}

@@ -104,6 +104,10 @@ impl Subscriber for ProjectionSubscriber {
         &self.name
     }
 
+    fn durable_commit(&self) -> bool {
+        false
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
         self.projection.apply(conn, &self.tables, event).await
     }

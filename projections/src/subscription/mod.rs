@@ -39,6 +39,14 @@ pub trait Subscriber: Send + Sync + 'static {
     /// The subscription's name: its checkpoint row and lock.
     fn name(&self) -> &str;
 
+    /// Whether its batches must be flushed to disk before the checkpoint
+    /// counts as moved. Read models say no: their rows and checkpoint commit
+    /// together, so a crash can only lose both at once, and the events they
+    /// came from are durable and handled again. Workers say yes (the default).
+    fn durable_commit(&self) -> bool {
+        true
+    }
+
     /// Handles one event.
     ///
     /// # Errors

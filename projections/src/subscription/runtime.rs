@@ -127,6 +127,11 @@ pub async fn run_batch_from(
         });
     }
     let mut tx = pool.begin().await?;
+    if !subscriber.durable_commit() {
+        sqlx::query!("SET LOCAL synchronous_commit = off")
+            .execute(&mut *tx)
+            .await?;
+    }
     let batch = apply_events(&mut tx, subscriber, from, &events).await?;
     tx.commit().await?;
     Ok(batch)
