@@ -76,14 +76,7 @@ impl Projection for ProductsProjection {
 
     async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
         let t = tables.get("products");
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(t)
-            .fetch_one(&mut *conn)
-            .await?;
-        if exists {
-            return Ok(());
-        }
-        for statement in [
+        let statements = [
             format!(
                 "CREATE TABLE {t} (
                 id              uuid PRIMARY KEY,
@@ -106,9 +99,8 @@ impl Projection for ProductsProjection {
             ),
             format!("CREATE UNIQUE INDEX ON {t} (code)"),
             format!("CREATE INDEX ON {t} (status, id)"),
-        ] {
-            sqlx::query(&statement).execute(&mut *conn).await?;
-        }
+        ];
+        super::tables::create_once(conn, t, &statements).await?;
         Ok(())
     }
 

@@ -40,3 +40,26 @@ impl Tables {
             .unwrap_or_else(|| panic!("`{base}` is not a table of this projection"))
     }
 }
+
+/// Runs `statements` (the DDL of `table` and its indexes) unless `table`
+/// exists already.
+///
+/// # Errors
+/// When the database fails.
+pub async fn create_once(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    statements: &[String],
+) -> Result<(), sqlx::Error> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(table)
+        .fetch_one(&mut *conn)
+        .await?;
+    if exists {
+        return Ok(());
+    }
+    for statement in statements {
+        sqlx::query(statement).execute(&mut *conn).await?;
+    }
+    Ok(())
+}

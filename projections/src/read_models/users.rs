@@ -50,14 +50,7 @@ impl Projection for UsersProjection {
 
     async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
         let t = tables.get("users");
-        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
-            .bind(t)
-            .fetch_one(&mut *conn)
-            .await?;
-        if exists {
-            return Ok(());
-        }
-        for statement in [
+        let statements = [
             format!(
                 "CREATE TABLE {t} (
                 id           uuid PRIMARY KEY,
@@ -74,9 +67,8 @@ impl Projection for UsersProjection {
             format!("CREATE UNIQUE INDEX ON {t} (email)"),
             format!("CREATE INDEX ON {t} (role, id)"),
             format!("CREATE INDEX ON {t} (agent_id)"),
-        ] {
-            sqlx::query(&statement).execute(&mut *conn).await?;
-        }
+        ];
+        super::tables::create_once(conn, t, &statements).await?;
         Ok(())
     }
 
