@@ -143,6 +143,13 @@ where
     (total, started.elapsed())
 }
 
+/// The read-model wait a command response reports in `Server-Timing`.
+fn projection_wait(reply: &reqwest::Response) -> Option<Duration> {
+    let header = reply.headers().get("server-timing")?.to_str().ok()?;
+    let ms: f64 = header.strip_prefix("projection;dur=")?.parse().ok()?;
+    Some(Duration::from_secs_f64(ms / 1000.0))
+}
+
 fn server_url() -> String {
     std::env::var("DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
@@ -337,21 +344,46 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
 
     // 4. One hot aggregate.
     let hot = ids[0].clone();
-    let (c, t, a) = (client.clone(), token.clone(), api.clone());
+    let hot_waits = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (c, t, a, waits) = (
+        client.clone(),
+        token.clone(),
+        api.clone(),
+        hot_waits.clone(),
+    );
     let (mut hot_tally, elapsed) = load(16, phase, None, move |client, n| {
-        let (c, t, a, hot) = (c.clone(), t.clone(), a.clone(), hot.clone());
+        let (c, t, a, hot, waits) = (c.clone(), t.clone(), a.clone(), hot.clone(), waits.clone());
         async move {
             let rate = format!("0.{:04}", 100 + (client as u64 * 1000 + n) % 9000);
-            c.post(format!("{a}/policies/products/{hot}/reprice"))
+            let reply = c
+                .post(format!("{a}/policies/products/{hot}/reprice"))
                 .bearer_auth(t.as_str())
                 .json(&json!({"rate": rate, "minimum_premium": {"amount": "15000", "currency": "KES"}}))
                 .send()
-                .await
-                .map_or(StatusCode::INTERNAL_SERVER_ERROR, |r| r.status())
+                .await;
+            match reply {
+                Ok(reply) => {
+                    if let Some(wait) = projection_wait(&reply) {
+                        waits.lock().unwrap().push(wait);
+                    }
+                    reply.status()
+                }
+                Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            }
         }
     })
     .await;
     hot_tally.report("POST reprice, one hot aggregate, 16", elapsed);
+    let mut waits = Tally {
+        latencies: hot_waits.lock().unwrap().clone(),
+        ..Tally::default()
+    };
+    println!(
+        "{:<44} p50 {:>7.2} ms  p99 {:>7.2} ms",
+        "  of which waiting for the read model",
+        waits.percentile(0.5),
+        waits.percentile(0.99)
+    );
 
     // 5. Projection lag at half the load of (2), as each command saw it
     //    (`Server-Timing: projection;dur=`: from its events' commit until the

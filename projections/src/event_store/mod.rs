@@ -6,10 +6,11 @@
 //!
 //! - Commands on one aggregate are **serialised within a process** (a striped
 //!   lock), so a hot aggregate does not waste its retries racing itself.
-//! - Commands that queue up behind one another on the same aggregate are
-//!   **decided together and appended in one transaction** (group commit per
-//!   aggregate), each with its own metadata and its own reply. One command's
-//!   refusal does not affect the others.
+//! - One task at a time drains an aggregate's queue; the commands that queued
+//!   while it appended the previous batch are **decided together and appended
+//!   in one transaction** (group commit per aggregate), each with its own
+//!   metadata and its own reply. One command's refusal does not affect the
+//!   others.
 //! - Under the lock the aggregate's last state is **cached**; only newer
 //!   events are read, so a long-lived aggregate does not replay its history on
 //!   every command.
@@ -165,27 +166,28 @@ impl EventStore {
     {
         let (reply, answer) = oneshot::channel();
         let key = (A::TYPE, id.to_string());
-        self.stripes.enqueue(
-            &key,
-            Pending::<A> {
-                command,
-                expected_version,
-                metadata: metadata.clone(),
-                fresh,
-                reply,
-            },
-        );
-        // Whoever holds the aggregate's lock next decides everything queued
-        // for it, ours included, in a task of its own.
-        let guard = self.stripes.lock(&key).await;
-        let store = self.clone();
-        tokio::spawn(async move {
-            let mut guard = guard;
-            let queued = store.stripes.take::<A>(&key);
-            if !queued.is_empty() {
-                store.decide_and_append(&mut guard, &key, queued).await;
-            }
-        });
+        let pending = Pending::<A> {
+            command,
+            expected_version,
+            metadata: metadata.clone(),
+            fresh,
+            reply,
+        };
+        if self.stripes.enqueue(&key, pending) {
+            // Nobody is draining this aggregate's queue: start a task that
+            // decides whatever has queued since its last batch, until none has.
+            let store = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    let queued = store.stripes.next_batch::<A>(&key);
+                    if queued.is_empty() {
+                        break;
+                    }
+                    let mut stripe = store.stripes.lock(&key).await;
+                    store.decide_and_append(&mut stripe, &key, queued).await;
+                }
+            });
+        }
         answer
             .await
             .unwrap_or_else(|_| Err(ExecuteError::Store("the command was abandoned".into())))

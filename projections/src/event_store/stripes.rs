@@ -66,9 +66,15 @@ impl Stripe {
     }
 }
 
+/// The commands waiting for one aggregate. While it exists, a leader task is
+/// draining it.
+struct Queue {
+    pending: Box<dyn Any + Send>,
+}
+
 struct Slot {
     lock: Arc<Mutex<Stripe>>,
-    queue: std::sync::Mutex<HashMap<Key, Box<dyn Any + Send>>>,
+    queues: std::sync::Mutex<HashMap<Key, Queue>>,
 }
 
 /// The stripes of one event store (shared by its clones).
@@ -82,7 +88,7 @@ impl Stripes {
         let slots = (0..STRIPES)
             .map(|_| Slot {
                 lock: Arc::new(Mutex::new(Stripe::default())),
-                queue: std::sync::Mutex::new(HashMap::new()),
+                queues: std::sync::Mutex::new(HashMap::new()),
             })
             .collect();
         Self {
@@ -96,35 +102,52 @@ impl Stripes {
         &self.slots[(hasher.finish() as usize) % STRIPES]
     }
 
-    /// Queues a command for `key`.
-    pub(super) fn enqueue<A>(&self, key: &Key, pending: Pending<A>)
+    /// Queues a command for `key`. Returns `true` when no task is draining
+    /// `key`'s queue: the caller must start one (see [`Stripes::next_batch`]).
+    pub(super) fn enqueue<A>(&self, key: &Key, pending: Pending<A>) -> bool
     where
         A: Aggregate + 'static,
         A::Command: Send,
         A::Error: Send,
     {
-        let mut queue = self.slot(key).queue.lock().expect("queue lock poisoned");
+        let mut queues = self.slot(key).queues.lock().expect("queue lock poisoned");
+        let mut lead = false;
+        let queue = queues.entry(key.clone()).or_insert_with(|| {
+            lead = true;
+            Queue {
+                pending: Box::new(VecDeque::<Pending<A>>::new()),
+            }
+        });
         queue
-            .entry(key.clone())
-            .or_insert_with(|| Box::new(VecDeque::<Pending<A>>::new()))
+            .pending
             .downcast_mut::<VecDeque<Pending<A>>>()
             .expect("an aggregate id is queued under one aggregate type")
             .push_back(pending);
+        lead
     }
 
-    /// Takes every command queued for `key`, oldest first.
-    pub(super) fn take<A>(&self, key: &Key) -> Vec<Pending<A>>
+    /// For the task draining `key`'s queue: every command queued since its
+    /// last batch, oldest first. When there is none, the queue is removed
+    /// (the task must stop; the next command starts a new one).
+    pub(super) fn next_batch<A>(&self, key: &Key) -> Vec<Pending<A>>
     where
         A: Aggregate + 'static,
         A::Command: Send,
         A::Error: Send,
     {
-        let mut queue = self.slot(key).queue.lock().expect("queue lock poisoned");
-        queue
-            .remove(key)
-            .and_then(|q| q.downcast::<VecDeque<Pending<A>>>().ok())
-            .map(|q| q.into_iter().collect())
-            .unwrap_or_default()
+        let mut queues = self.slot(key).queues.lock().expect("queue lock poisoned");
+        let Some(queue) = queues.get_mut(key) else {
+            return Vec::new();
+        };
+        let pending = queue
+            .pending
+            .downcast_mut::<VecDeque<Pending<A>>>()
+            .expect("an aggregate id is queued under one aggregate type");
+        if pending.is_empty() {
+            queues.remove(key);
+            return Vec::new();
+        }
+        pending.drain(..).collect()
     }
 
     /// The lock of `key`'s stripe, held until the guard is dropped.
