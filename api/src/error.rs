@@ -33,6 +33,9 @@ pub enum ApiError {
     /// 404: no such record, or not the caller's to see.
     #[error("not found")]
     NotFound,
+    /// 405: the path exists, the method does not.
+    #[error("this method is not allowed on this path")]
+    MethodNotAllowed,
     /// 409: a business rule or state conflict.
     #[error("{detail}")]
     Conflict {
@@ -115,6 +118,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::PreconditionFailed { .. } => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")

@@ -34,14 +34,8 @@ const ABANDONED_AFTER_SECS: f64 = 60.0;
 const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 
 fn never_stored(path: &str) -> bool {
-    [
-        "/auth/login",
-        "/auth/refresh",
-        "/auth/logout",
-        "/auth/password-reset",
-    ]
-    .iter()
-    .any(|p| path.ends_with(p) || path.contains("/auth/password-reset"))
+    const SESSION_PATHS: [&str; 3] = ["/auth/login", "/auth/refresh", "/auth/logout"];
+    SESSION_PATHS.iter().any(|p| path.ends_with(p)) || path.contains("/auth/password-reset")
 }
 
 /// The middleware.

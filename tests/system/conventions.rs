@@ -341,3 +341,45 @@ async fn command_responses_report_how_long_they_waited_for_the_read_model() {
         .unwrap();
     assert!((0.0..5000.0).contains(&ms), "{timing}");
 }
+
+#[tokio::test]
+async fn session_responses_are_never_stored_for_idempotent_replay() {
+    let app = spawn_app().await;
+    app.admin().await;
+    let body = json!({"email": "admin@example.com", "password": crate::common::PASSWORD});
+    let key = [("idempotency-key", "login-1")];
+    let first = app
+        .send(Method::POST, "/auth/login", None, Some(&body), &key)
+        .await;
+    let second = app
+        .send(Method::POST, "/auth/login", None, Some(&body), &key)
+        .await;
+    assert_eq!(first.status, StatusCode::OK);
+    assert_eq!(second.status, StatusCode::OK);
+    assert_ne!(
+        first.body["refresh_token"], second.body["refresh_token"],
+        "a fresh session, not a replay"
+    );
+    let stored: i64 = sqlx::query_scalar("SELECT count(*) FROM idempotency_keys")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(stored, 0, "no tokens are kept in the idempotency table");
+}
+
+#[tokio::test]
+async fn unknown_paths_and_methods_are_problems_too() {
+    let app = spawn_app().await;
+    let missing = app.get("/no/such/thing", None).await;
+    assert_eq!(missing.status, StatusCode::NOT_FOUND);
+    assert_eq!(missing.body["code"], "not_found");
+    let wrong = app
+        .send(Method::DELETE, "/policies/products", None, None, &[])
+        .await;
+    assert_eq!(wrong.status, StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(wrong.body["code"], "method_not_allowed");
+    assert_eq!(
+        wrong.header("content-type"),
+        Some("application/problem+json")
+    );
+}

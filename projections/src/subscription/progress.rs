@@ -51,7 +51,8 @@ impl Progress {
         });
     }
 
-    /// Forgets `name` (its checkpoint was reset by a rebuild swap).
+    /// Sets `name`'s position outright, even backwards (its checkpoint was
+    /// loaded afresh, e.g. after a rebuild swapped its tables in).
     pub fn reset(&self, name: &str, position: StreamPosition) {
         self.sender.send_modify(|map| {
             map.insert(name.to_string(), position);
