@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
 use cqrs_es::persist::{
-    EventStoreAggregateContext, PersistedEventRepository as _, PersistenceError, SerializedEvent,
+    EventStoreAggregateContext, PersistedEventRepository as _, SerializedEvent,
 };
 use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
 use tokio::sync::oneshot;
@@ -77,7 +77,6 @@ impl EventStore {
                 Ok(context) => context,
                 Err(error) => return reply_all(queued, &error),
             };
-            let start_version = context.current_sequence;
             let (outcomes, serialized, state, version) = match decide(context, &queued).await {
                 Ok(decided) => decided,
                 Err(error) => return reply_all(queued, &error),
@@ -85,29 +84,22 @@ impl EventStore {
             if serialized.is_empty() {
                 return answer(queued, outcomes, &HashMap::new());
             }
-            match self.repository().persist::<A>(&serialized, None).await {
-                Ok(()) => {
+            match self.append(key, &serialized).await {
+                Ok(positions) => {
                     stripe.remember(key, state, version);
                     if let Some(notifier) = &self.notifier {
                         notifier.appended();
                     }
-                    let positions = self.positions(key, start_version, version).await;
-                    return match positions {
-                        Ok(positions) => answer(queued, outcomes, &positions),
-                        Err(error) => reply_all(
-                            queued,
-                            &format!("appended, but reading positions failed: {error}"),
-                        ),
-                    };
+                    return answer(queued, outcomes, &positions);
                 }
-                Err(PersistenceError::OptimisticLockError) => {
+                Err(Appending::Conflict) => {
                     tracing::debug!(
                         attempt,
                         "lost a concurrent write; deciding again on fresh state"
                     );
                     backoff(attempt).await;
                 }
-                Err(error) => {
+                Err(Appending::Failed(error)) => {
                     stripe.forget(key);
                     return reply_all(queued, &error.to_string());
                 }
@@ -153,23 +145,44 @@ impl EventStore {
         })
     }
 
-    /// Stream positions of `key`'s events after `after` up to `until`, by sequence.
-    async fn positions(
+    /// Appends `events` (all of `key`, consecutive sequences) in one
+    /// statement, and returns where each landed in the stream, by sequence.
+    ///
+    /// This is postgres-es's insert made one round trip: the same table and
+    /// columns, every row in one `INSERT ... SELECT FROM unnest(...)`, an
+    /// implicit transaction, and the positions `RETURNING`ed instead of read
+    /// back. A sequence already taken (the primary key) means another
+    /// process appended first.
+    async fn append(
         &self,
         key: &Key,
-        after: usize,
-        until: usize,
-    ) -> Result<HashMap<usize, StreamPosition>, sqlx::Error> {
+        events: &[SerializedEvent],
+    ) -> Result<HashMap<usize, StreamPosition>, Appending> {
+        let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
+        let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+        let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
+        let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
+        let metadata: Vec<serde_json::Value> = events.iter().map(|e| e.metadata.clone()).collect();
         let rows = sqlx::query!(
-            r#"SELECT sequence, tx_id::text::bigint AS "tx_id!", global_position FROM events
-               WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3 AND sequence <= $4"#,
+            r#"INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+               SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+               FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+                    AS e(sequence, event_type, event_version, payload, metadata)
+               RETURNING sequence, tx_id::text::bigint AS "tx_id!", global_position"#,
             key.0,
             key.1,
-            after as i64,
-            until as i64
+            &sequences,
+            &event_types,
+            &event_versions,
+            &payloads,
+            &metadata
         )
         .fetch_all(&self.pool)
-        .await?;
+        .await
+        .map_err(|error| match &error {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Appending::Conflict,
+            _ => Appending::Failed(error),
+        })?;
         Ok(rows
             .into_iter()
             .map(|r| {
@@ -181,6 +194,14 @@ impl EventStore {
             })
             .collect())
     }
+}
+
+/// Why an append did not happen.
+enum Appending {
+    /// Another process appended to the aggregate first.
+    Conflict,
+    /// The database failed.
+    Failed(sqlx::Error),
 }
 
 type Decided<A> = (Vec<Outcome<A>>, Vec<SerializedEvent>, A, usize);
