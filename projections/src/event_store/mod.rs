@@ -1,8 +1,9 @@
 //! Running commands against aggregates and appending their events.
 //!
 //! cqrs-es's `CqrsFramework::execute` returns nothing and never retries a
-//! lost optimistic-concurrency race, so ifinsure drives the aggregate and
-//! postgres-es's repository itself:
+//! lost optimistic-concurrency race, so ifinsure drives the aggregate itself,
+//! loads through postgres-es's repository, and appends to postgres-es's
+//! table with one statement of its own (see `batch::append`):
 //!
 //! - Commands on one aggregate are **serialised within a process** (a striped
 //!   lock), so a hot aggregate does not waste its retries racing itself.
