@@ -182,7 +182,7 @@ pub async fn seed(pool: &PgPool, store: &EventStore) -> anyhow::Result<()> {
             sum_insured_max: money(demo.sum_insured.1, currency)?,
             term_months: demo.term_months,
         };
-        match define_product(pool, store, new, &metadata).await {
+        match define_product(store, new, &metadata).await {
             Ok(_)
             | Err(ApiError::Conflict {
                 code: "code_taken", ..

@@ -22,8 +22,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::writes::{await_read_model, metadata, with_etag};
-use projections::{CommandMetadata, Committed, EventStore};
-use sqlx::PgPool;
+use projections::{CommandMetadata, Committed, EventStore, UniqueClaim};
 
 /// The product routes.
 pub fn router() -> Router<AppState> {
@@ -97,70 +96,35 @@ async fn define(
         term_months: body.term_months,
     };
     let meta = metadata(Some(&principal), &context);
-    let (id, committed) = define_product(&state.pool, &state.store, new, &meta).await?;
+    let (id, committed) = define_product(&state.store, new, &meta).await?;
     respond_to_command(&state, id.0, &committed, StatusCode::CREATED).await
 }
 
-/// Adds a product to the catalogue: reserves its code (unique across
-/// products), then defines it; a refused definition releases the code.
-/// Shared by the API and demo seeding.
+/// Adds a product to the catalogue, reserving its code (unique across
+/// products) in the same statement as its first event. Shared by the API
+/// and demo seeding.
 ///
 /// # Errors
 /// `409 code_taken`, `422` for invalid terms, `500`.
 pub async fn define_product(
-    pool: &PgPool,
     store: &EventStore,
     new: NewProduct,
     metadata: &CommandMetadata,
 ) -> Result<(ProductId, Committed<Product>), ApiError> {
     let id = ProductId::new();
-    let code = new.code.clone();
-    reserve_code(pool, &code, id).await?;
-    match store
-        .execute_new::<Product>(
+    let claim = UniqueClaim {
+        kind: "product_code",
+        value: new.code.clone(),
+    };
+    let committed = store
+        .execute_new_claiming::<Product>(
             &id.to_string(),
             ProductCommand::DefineProduct(new),
+            vec![claim],
             metadata,
         )
-        .await
-    {
-        Ok(committed) => Ok((id, committed)),
-        Err(error) => {
-            release_code(pool, &code, id).await?;
-            Err(error.into())
-        }
-    }
-}
-
-async fn reserve_code(pool: &PgPool, code: &str, id: ProductId) -> Result<(), ApiError> {
-    let claimed = sqlx::query!(
-        r#"INSERT INTO unique_claims (kind, value, aggregate_id) VALUES ('product_code', $1, $2)
-           ON CONFLICT DO NOTHING"#,
-        code,
-        id.to_string()
-    )
-    .execute(pool)
-    .await?
-    .rows_affected();
-    if claimed == 1 {
-        Ok(())
-    } else {
-        Err(ApiError::Conflict {
-            code: "code_taken",
-            detail: format!("a product with code {code} already exists"),
-        })
-    }
-}
-
-async fn release_code(pool: &PgPool, code: &str, id: ProductId) -> Result<(), ApiError> {
-    sqlx::query!(
-        "DELETE FROM unique_claims WHERE kind = 'product_code' AND value = $1 AND aggregate_id = $2",
-        code,
-        id.to_string()
-    )
-    .execute(pool)
-    .await?;
-    Ok(())
+        .await?;
+    Ok((id, committed))
 }
 
 async fn respond(state: &AppState, id: Uuid, status: StatusCode) -> Result<Response, ApiError> {

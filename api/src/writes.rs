@@ -95,6 +95,14 @@ where
             ExecuteError::VersionMismatch { expected, actual } => {
                 ApiError::PreconditionFailed { expected, actual }
             }
+            ExecuteError::Taken { kind, value } => ApiError::Conflict {
+                code: if kind == "product_code" {
+                    "code_taken"
+                } else {
+                    "already_taken"
+                },
+                detail: format!("{} {value} is already taken", kind.replace('_', " ")),
+            },
             ExecuteError::Conflict => ApiError::Conflict {
                 code: "concurrency_conflict",
                 detail: "the resource kept changing concurrently; retry the request".into(),

@@ -9,6 +9,6 @@ pub mod read_models;
 pub mod stored_event;
 pub mod subscription;
 
-pub use event_store::{Committed, EventStore, ExecuteError};
+pub use event_store::{Committed, EventStore, ExecuteError, UniqueClaim};
 pub use metadata::CommandMetadata;
 pub use stored_event::StoredEvent;

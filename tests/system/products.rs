@@ -309,3 +309,34 @@ async fn an_unknown_product_is_404() {
     assert_eq!(malformed.status, StatusCode::NOT_FOUND);
     assert_eq!(malformed.body["code"], "not_found");
 }
+
+#[tokio::test]
+async fn concurrent_products_with_one_code_make_exactly_one_product() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let body = motor_product("RACE");
+    let replies = futures::future::join_all(
+        (0..8).map(|_| app.post("/policies/products", Some(&admin), &body)),
+    )
+    .await;
+    let created = replies
+        .iter()
+        .filter(|r| r.status == StatusCode::CREATED)
+        .count();
+    assert_eq!(created, 1);
+    for reply in replies.iter().filter(|r| r.status != StatusCode::CREATED) {
+        assert_eq!(reply.status, StatusCode::CONFLICT);
+        assert_eq!(reply.body["code"], "code_taken");
+    }
+    let (events, claims): (i64, i64) = sqlx::query_as(
+        "SELECT (SELECT count(*) FROM events WHERE aggregate_type = 'Product'), (SELECT count(*) FROM unique_claims)",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (events, claims),
+        (1, 1),
+        "no product without its code, no code without its product"
+    );
+}

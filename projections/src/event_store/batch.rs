@@ -12,7 +12,7 @@ use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
 use tokio::sync::oneshot;
 
 use super::stripes::{Key, Stripe};
-use super::{Committed, EventStore, ExecuteError};
+use super::{Committed, EventStore, ExecuteError, UniqueClaim};
 use crate::metadata::CommandMetadata;
 use crate::stored_event::StreamPosition;
 
@@ -27,6 +27,7 @@ pub(crate) struct Pending<A: Aggregate> {
     pub(super) expected_version: Option<u64>,
     pub(super) metadata: CommandMetadata,
     pub(super) fresh: bool,
+    pub(super) claims: Vec<UniqueClaim>,
     pub(super) reply: Reply<A>,
 }
 
@@ -77,14 +78,15 @@ impl EventStore {
                 Ok(context) => context,
                 Err(error) => return reply_all(queued, &error),
             };
-            let (outcomes, serialized, state, version) = match decide(context, &queued).await {
-                Ok(decided) => decided,
-                Err(error) => return reply_all(queued, &error),
-            };
+            let (outcomes, serialized, claims, state, version) =
+                match decide(context, &queued).await {
+                    Ok(decided) => decided,
+                    Err(error) => return reply_all(queued, &error),
+                };
             if serialized.is_empty() {
                 return answer(queued, outcomes, &HashMap::new());
             }
-            match self.append(key, &serialized).await {
+            match self.append(key, &serialized, &claims).await {
                 Ok(positions) => {
                     stripe.remember(key, state, version);
                     if let Some(notifier) = &self.notifier {
@@ -98,6 +100,27 @@ impl EventStore {
                         "lost a concurrent write; deciding again on fresh state"
                     );
                     backoff(attempt).await;
+                }
+                Err(Appending::ClaimTaken) => {
+                    // Refuse the commands whose claims are held elsewhere and
+                    // decide the others again.
+                    let taken = match self.taken(&claims).await {
+                        Ok(taken) => taken,
+                        Err(error) => return reply_all(queued, &error.to_string()),
+                    };
+                    let (refused, rest): (Vec<_>, Vec<_>) = queued
+                        .into_iter()
+                        .partition(|p| p.claims.iter().any(|c| taken.contains(c)));
+                    for pending in refused {
+                        let claim = pending.claims.iter().find(|c| taken.contains(c)).cloned();
+                        let (kind, value) =
+                            claim.map_or_else(Default::default, |c| (c.kind.to_string(), c.value));
+                        let _ = pending.reply.send(Err(ExecuteError::Taken { kind, value }));
+                    }
+                    queued = rest;
+                    if queued.is_empty() {
+                        return;
+                    }
                 }
                 Err(Appending::Failed(error)) => {
                     stripe.forget(key);
@@ -145,26 +168,35 @@ impl EventStore {
         })
     }
 
-    /// Appends `events` (all of `key`, consecutive sequences) in one
-    /// statement, and returns where each landed in the stream, by sequence.
+    /// Appends `events` (all of `key`, consecutive sequences) and reserves
+    /// `claims` for it in one statement, and returns where each event landed
+    /// in the stream, by sequence.
     ///
     /// This is postgres-es's insert made one round trip: the same table and
     /// columns, every row in one `INSERT ... SELECT FROM unnest(...)`, an
     /// implicit transaction, and the positions `RETURNING`ed instead of read
-    /// back. A sequence already taken (the primary key) means another
-    /// process appended first.
+    /// back. A sequence already taken (the events' primary key) means
+    /// another process appended first; a claim already taken refuses the
+    /// statement whole, so no claim is ever held without its events.
     async fn append(
         &self,
         key: &Key,
         events: &[SerializedEvent],
+        claims: &[UniqueClaim],
     ) -> Result<HashMap<usize, StreamPosition>, Appending> {
         let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
         let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
         let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
         let metadata: Vec<serde_json::Value> = events.iter().map(|e| e.metadata.clone()).collect();
+        let claim_kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
+        let claim_values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
         let rows = sqlx::query!(
-            r#"INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+            r#"WITH claimed AS (
+                   INSERT INTO unique_claims (kind, value, aggregate_id)
+                   SELECT c.kind, c.value, $2 FROM unnest($8::text[], $9::text[]) AS c(kind, value)
+               )
+               INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
                SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
                FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
                     AS e(sequence, event_type, event_version, payload, metadata)
@@ -175,12 +207,20 @@ impl EventStore {
             &event_types,
             &event_versions,
             &payloads,
-            &metadata
+            &metadata,
+            &claim_kinds,
+            &claim_values
         )
         .fetch_all(&self.pool)
         .await
         .map_err(|error| match &error {
-            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => Appending::Conflict,
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                if db.constraint() == Some("unique_claims_pkey") {
+                    Appending::ClaimTaken
+                } else {
+                    Appending::Conflict
+                }
+            }
             _ => Appending::Failed(error),
         })?;
         Ok(rows
@@ -194,17 +234,45 @@ impl EventStore {
             })
             .collect())
     }
+
+    /// Which of `claims` are held already.
+    async fn taken(&self, claims: &[UniqueClaim]) -> Result<Vec<UniqueClaim>, sqlx::Error> {
+        let kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
+        let values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
+        let held = sqlx::query!(
+            r#"SELECT u.kind, u.value FROM unique_claims u
+               JOIN unnest($1::text[], $2::text[]) AS c(kind, value)
+                 ON u.kind = c.kind AND u.value = c.value"#,
+            &kinds,
+            &values
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(claims
+            .iter()
+            .filter(|c| held.iter().any(|h| h.kind == c.kind && h.value == c.value))
+            .cloned()
+            .collect())
+    }
 }
 
 /// Why an append did not happen.
 enum Appending {
     /// Another process appended to the aggregate first.
     Conflict,
+    /// A unique claim is held by another aggregate.
+    ClaimTaken,
     /// The database failed.
     Failed(sqlx::Error),
 }
 
-type Decided<A> = (Vec<Outcome<A>>, Vec<SerializedEvent>, A, usize);
+type Decided<A> = (
+    Vec<Outcome<A>>,
+    Vec<SerializedEvent>,
+    Vec<UniqueClaim>,
+    A,
+    usize,
+);
 
 /// Decides each command on the state the previous ones left.
 async fn decide<A>(
@@ -219,6 +287,7 @@ where
     let mut version = context.current_sequence;
     let mut outcomes = Vec::with_capacity(queued.len());
     let mut serialized = Vec::new();
+    let mut claims = Vec::new();
     for pending in queued {
         if let Some(expected) = pending.expected_version {
             if expected != version as u64 {
@@ -259,6 +328,7 @@ where
         for envelope in &envelopes {
             serialized.push(SerializedEvent::try_from(envelope).map_err(|e| e.to_string())?);
         }
+        claims.extend(pending.claims.iter().cloned());
         state = candidate;
         outcomes.push(Outcome::Appended {
             aggregate: state.clone(),
@@ -266,7 +336,7 @@ where
             events: envelopes,
         });
     }
-    Ok((outcomes, serialized, state, version))
+    Ok((outcomes, serialized, claims, state, version))
 }
 
 fn answer<A: Aggregate>(

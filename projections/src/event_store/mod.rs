@@ -62,6 +62,14 @@ pub enum ExecuteError<E: std::error::Error> {
         /// What it is.
         actual: u64,
     },
+    /// A value that must be unique across aggregates is taken already.
+    #[error("{kind} {value} is taken")]
+    Taken {
+        /// What kind of value (`product_code`, ...).
+        kind: String,
+        /// The value.
+        value: String,
+    },
     /// Still losing races after every attempt.
     #[error(
         "the aggregate kept changing concurrently; gave up after {} attempts",
@@ -71,6 +79,17 @@ pub enum ExecuteError<E: std::error::Error> {
     /// The database failed or an event could not be (de)serialized.
     #[error("event store failure: {0}")]
     Store(String),
+}
+
+/// A value only one aggregate may hold (a product code), reserved in the
+/// same statement that appends the aggregate's events, so it is held exactly
+/// when they are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UniqueClaim {
+    /// What kind of value, e.g. `product_code`.
+    pub kind: &'static str,
+    /// The value.
+    pub value: String,
 }
 
 /// The event store: one table, every aggregate.
@@ -126,7 +145,7 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        self.submit(id, command, expected_version, metadata, false)
+        self.submit(id, command, expected_version, metadata, false, Vec::new())
             .await
     }
 
@@ -148,7 +167,30 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        self.submit(id, command, None, metadata, true).await
+        self.submit(id, command, None, metadata, true, Vec::new())
+            .await
+    }
+
+    /// As [`EventStore::execute_new`], also reserving `claims` for the new
+    /// aggregate in the same statement as its events: either both are
+    /// stored, or neither.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Taken`] when a claim is held by another aggregate;
+    /// otherwise see [`ExecuteError`].
+    pub async fn execute_new_claiming<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        claims: Vec<UniqueClaim>,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        self.submit(id, command, None, metadata, true, claims).await
     }
 
     #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
@@ -159,6 +201,7 @@ impl EventStore {
         expected_version: Option<u64>,
         metadata: &CommandMetadata,
         fresh: bool,
+        claims: Vec<UniqueClaim>,
     ) -> Result<Committed<A>, ExecuteError<A::Error>>
     where
         A: Aggregate<Services = ()> + Clone + 'static,
@@ -172,6 +215,7 @@ impl EventStore {
             expected_version,
             metadata: metadata.clone(),
             fresh,
+            claims,
             reply,
         };
         if self.stripes.enqueue(&key, pending) {
