@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use crate::auth::principal::bearer_token;
 use crate::auth::tokens::verify_access_token;
 use crate::error::ApiError;
+use crate::request_context;
 use crate::state::AppState;
 
 /// Longest key accepted.
@@ -100,10 +101,19 @@ async fn run_once(
         return Err(replay(state, &scope, &key, &hash).await);
     }
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
-    Ok(store(state, &scope, &key, response).await)
+    // Run and record in a task of its own: a client that disconnects must not
+    // leave its key "in progress" after the command has taken effect (a
+    // retry would then run it again).
+    let state = state.clone();
+    let work = request_context::in_current_request(async move {
+        let response = next
+            .run(Request::from_parts(parts, Body::from(bytes)))
+            .await;
+        store(&state, &scope, &key, response).await
+    });
+    tokio::spawn(work).await.map_err(|e| {
+        ApiError::Internal(anyhow::anyhow!("the request task failed: {e}")).into_response()
+    })
 }
 
 fn scope_of(state: &AppState, headers: &HeaderMap) -> String {

@@ -18,6 +18,19 @@ pub fn current_request_id() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// Wraps `work` so that, spawned as a task of its own, it keeps the current
+/// request's id (for error responses) and tracing span.
+pub fn in_current_request<F>(
+    work: F,
+) -> impl std::future::Future<Output = F::Output> + Send + 'static
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send,
+{
+    let id = current_request_id().unwrap_or_default();
+    REQUEST_ID.scope(id, work.instrument(tracing::Span::current()))
+}
+
 /// Who sent a request and under which ids.
 #[derive(Debug, Clone)]
 pub struct RequestContext {

@@ -383,3 +383,55 @@ async fn unknown_paths_and_methods_are_problems_too() {
         Some("application/problem+json")
     );
 }
+
+#[tokio::test]
+async fn a_client_that_disconnects_still_gets_its_command_recorded_for_the_retry() {
+    let db = crate::common::TestDb::new().await;
+    let mut settings = crate::common::test_settings();
+    settings.read_your_writes_timeout = std::time::Duration::from_millis(1500);
+    // No projection runs, so the command waits the whole timeout before answering.
+    let running = ifinsure::app::start(
+        &settings,
+        db.pool.clone(),
+        secrecy::SecretString::from(crate::common::JWT_SECRET),
+        ifinsure::app::Parts {
+            api: true,
+            projections: false,
+            workers: false,
+        },
+    )
+    .await
+    .unwrap();
+    let token = api::auth::tokens::issue_access_token(
+        &secrecy::SecretString::from(crate::common::JWT_SECRET),
+        uuid::Uuid::now_v7(),
+        "admin",
+        std::time::Duration::from_secs(60),
+    )
+    .unwrap();
+    let url = format!("http://{}/api/v1/policies/products", running.addr.unwrap());
+    let send = |timeout_ms: u64| {
+        reqwest::Client::new()
+            .post(&url)
+            .bearer_auth(&token)
+            .header("idempotency-key", "impatient-1")
+            .timeout(std::time::Duration::from_millis(timeout_ms))
+            .json(&motor_product("GONE"))
+            .send()
+    };
+    assert!(
+        send(200).await.is_err(),
+        "the client gave up before the answer"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(2000)).await;
+    let retry = send(5000).await.unwrap();
+    assert_eq!(retry.status(), StatusCode::CREATED);
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let events: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE aggregate_type = 'Product'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(events, 1, "the command ran once");
+    running.stop().await;
+}
