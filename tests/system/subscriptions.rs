@@ -23,6 +23,7 @@ struct Recorder {
     instance: &'static str,
     handled: Arc<AtomicUsize>,
     delay: Duration,
+    only: Option<&'static str>,
 }
 
 impl Recorder {
@@ -32,6 +33,7 @@ impl Recorder {
             instance,
             handled: Arc::new(AtomicUsize::new(0)),
             delay: Duration::ZERO,
+            only: None,
         }
     }
 }
@@ -42,7 +44,15 @@ impl Subscriber for Recorder {
         &self.name
     }
 
+    fn handles(&self, aggregate_type: &str) -> bool {
+        self.only.is_none_or(|only| only == aggregate_type)
+    }
+
     async fn handle(&self, conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
+        assert!(
+            self.handles(&event.aggregate_type),
+            "handed an event it does not handle"
+        );
         if !self.delay.is_zero() {
             tokio::time::sleep(self.delay).await;
         }
@@ -69,13 +79,24 @@ async fn create_seen(pool: &PgPool) {
 /// Appends one event to a test aggregate, holding the transaction open for
 /// `hold` after the insert (so its position commits late).
 async fn append(pool: &PgPool, aggregate: &str, sequence: i64, hold: Duration) {
+    append_typed(pool, "Test", aggregate, sequence, hold).await;
+}
+
+async fn append_typed(
+    pool: &PgPool,
+    aggregate_type: &str,
+    aggregate: &str,
+    sequence: i64,
+    hold: Duration,
+) {
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
         "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ('Test', $1, $2, 'Tested', '1.0', '{}', '{}')",
+         VALUES ($3, $1, $2, 'Tested', '1.0', '{}', '{}')",
     )
     .bind(aggregate)
     .bind(sequence)
+    .bind(aggregate_type)
     .execute(&mut *tx)
     .await
     .unwrap();
@@ -416,4 +437,57 @@ fn the_projection_registry_names_are_unique() {
     sorted.dedup();
     assert_eq!(names.len(), sorted.len());
     assert!(ProductsProjection.tables().contains(&"products"));
+}
+
+#[tokio::test]
+async fn events_of_other_aggregate_types_are_passed_over_and_counted_once() {
+    let db = TestDb::new().await;
+    create_seen(&db.pool).await;
+    for sequence in 1..=20 {
+        let kind = if sequence % 4 == 0 { "Wanted" } else { "Other" };
+        append_typed(&db.pool, kind, kind, sequence, Duration::ZERO).await;
+    }
+    let mut picky = Recorder::new("picky", "first");
+    picky.only = Some("Wanted");
+    let first = start(&db.pool, Arc::new(picky), fast_config(3));
+    wait_until_seen(&db.pool, 5).await;
+    // Only other types follow: passed over, not handled.
+    for sequence in 21..=30 {
+        append_typed(&db.pool, "Other", "Other", sequence, Duration::ZERO).await;
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    first.shutdown.trigger();
+    for task in first.tasks {
+        task.await.unwrap();
+    }
+    let counted = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT events_handled FROM subscription_checkpoints WHERE name = 'picky'",
+        )
+        .fetch_one(&db.pool)
+        .await
+        .unwrap()
+    };
+    assert_eq!(
+        counted().await,
+        30,
+        "every event read is counted, handled or passed over"
+    );
+
+    let mut picky = Recorder::new("picky", "second");
+    picky.only = Some("Wanted");
+    let second = start(&db.pool, Arc::new(picky), fast_config(3));
+    append_typed(&db.pool, "Wanted", "Wanted2", 1, Duration::ZERO).await;
+    wait_until_seen(&db.pool, 6).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let (seen, max_applied): (i64, i32) = sqlx::query_as("SELECT count(*), max(applied) FROM seen")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert_eq!((seen, max_applied), (6, 1), "only wanted events, each once");
+    second.shutdown.trigger();
+    for task in second.tasks {
+        task.await.unwrap();
+    }
+    assert_eq!(counted().await, 31);
 }

@@ -27,6 +27,9 @@ pub trait Projection: Send + Sync + 'static {
     /// The subscription name (and checkpoint) of the live projection.
     fn name(&self) -> &'static str;
 
+    /// The aggregate types whose events it applies.
+    fn aggregate_types(&self) -> &'static [&'static str];
+
     /// The base names of the tables it owns.
     fn tables(&self) -> &'static [&'static str];
 
@@ -102,6 +105,10 @@ impl ProjectionSubscriber {
 impl Subscriber for ProjectionSubscriber {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn handles(&self, aggregate_type: &str) -> bool {
+        self.projection.aggregate_types().contains(&aggregate_type)
     }
 
     fn durable_commit(&self) -> bool {

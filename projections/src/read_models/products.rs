@@ -70,6 +70,10 @@ impl Projection for ProductsProjection {
         "products"
     }
 
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Product"]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["products"]
     }

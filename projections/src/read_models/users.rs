@@ -44,6 +44,10 @@ impl Projection for UsersProjection {
         "users"
     }
 
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["User"]
+    }
+
     fn tables(&self) -> &'static [&'static str] {
         &["users"]
     }

@@ -70,6 +70,26 @@ pub async fn advance(
     Ok(updated == 1)
 }
 
+/// Counts `passed` events a batch read but did not handle (its checkpoint
+/// already moved past them).
+///
+/// # Errors
+/// When the database fails.
+pub async fn count_passed(
+    conn: &mut PgConnection,
+    name: &str,
+    passed: i64,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE subscription_checkpoints SET events_handled = events_handled + $2 WHERE name = $1",
+        name,
+        passed
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
 /// Tells other processes (`ifinsure_checkpoints`) that `name` reached `to`,
 /// on commit of the caller's transaction.
 async fn announce(

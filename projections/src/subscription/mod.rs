@@ -39,6 +39,13 @@ pub trait Subscriber: Send + Sync + 'static {
     /// The subscription's name: its checkpoint row and lock.
     fn name(&self) -> &str;
 
+    /// Whether it handles events of `aggregate_type`; the others are passed
+    /// over without a transaction.
+    fn handles(&self, aggregate_type: &str) -> bool {
+        let _ = aggregate_type;
+        true
+    }
+
     /// Whether its batches must be flushed to disk before the checkpoint
     /// counts as moved. Read models say no: their rows and checkpoint commit
     /// together, so a crash can only lose both at once, and the events they

@@ -105,26 +105,80 @@ async fn apply_events(
     })
 }
 
-/// Reads the events after `from` (outside any transaction, so an empty poll
-/// costs one query) and, if there are any, handles them in one transaction.
+/// Where a leading consumer stands: how far it has read, and what its stored
+/// checkpoint says (behind while it passes over events it does not handle).
+#[derive(Debug, Clone, Copy)]
+pub struct Cursor {
+    /// The last event read.
+    pub read: StreamPosition,
+    /// The stored checkpoint.
+    pub stored: StreamPosition,
+    stored_at: Instant,
+    /// Events passed over since the checkpoint was stored.
+    unstored: i64,
+}
+
+impl Cursor {
+    /// A cursor at the stored checkpoint `at`.
+    pub fn at(at: StreamPosition) -> Self {
+        Self {
+            read: at,
+            stored: at,
+            stored_at: Instant::now(),
+            unstored: 0,
+        }
+    }
+}
+
+/// How often a checkpoint is stored while only unhandled events pass by.
+const PASS_OVER_STORE_INTERVAL: Duration = Duration::from_secs(1);
+
+/// Reads the events after `cursor.read` (outside any transaction, so an
+/// empty poll costs one query). If some are the subscriber's, handles them
+/// in one transaction that also moves the stored checkpoint (compare-and-set
+/// from `cursor.stored`). If none are, passes over them without a
+/// transaction, storing the checkpoint at most once a second: after a crash
+/// they are read again and passed over again. Returns the events read.
 ///
 /// # Errors
 /// As [`apply_events`]; the transaction is rolled back.
-pub async fn run_batch_from(
+pub async fn advance(
     pool: &PgPool,
     subscriber: &dyn Subscriber,
-    from: StreamPosition,
+    cursor: &mut Cursor,
     limit: i64,
-) -> anyhow::Result<Batch> {
+) -> anyhow::Result<usize> {
     let events = {
         let mut conn = pool.acquire().await?;
-        reader::read_after(&mut conn, from, limit).await?
+        reader::read_after(&mut conn, cursor.read, limit).await?
     };
-    if events.is_empty() {
-        return Ok(Batch {
-            handled: 0,
-            position: from,
-        });
+    let Some(last) = events.last() else {
+        return Ok(0);
+    };
+    let to = last.stream_position;
+    let relevant: Vec<_> = events
+        .iter()
+        .filter(|e| subscriber.handles(&e.aggregate_type))
+        .cloned()
+        .collect();
+    let passed = (events.len() - relevant.len()) as i64 + cursor.unstored;
+    if relevant.is_empty() {
+        if cursor.stored_at.elapsed() >= PASS_OVER_STORE_INTERVAL {
+            let mut conn = pool.acquire().await?;
+            let moved =
+                checkpoint::advance(&mut conn, subscriber.name(), cursor.stored, to, passed)
+                    .await?;
+            if !moved {
+                return Err(LostOwnership(subscriber.name().to_string()).into());
+            }
+            cursor.stored = to;
+            cursor.stored_at = Instant::now();
+            cursor.unstored = 0;
+        } else {
+            cursor.unstored = passed;
+        }
+        cursor.read = to;
+        return Ok(events.len());
     }
     let mut tx = pool.begin().await?;
     if !subscriber.durable_commit() {
@@ -132,9 +186,21 @@ pub async fn run_batch_from(
             .execute(&mut *tx)
             .await?;
     }
-    let batch = apply_events(&mut tx, subscriber, from, &events).await?;
+    let batch = apply_events(&mut tx, subscriber, cursor.stored, &relevant).await?;
+    if batch.position != to {
+        // Unhandled events follow the last handled one: count them and move past them too.
+        if !checkpoint::advance(&mut tx, subscriber.name(), batch.position, to, passed).await? {
+            return Err(LostOwnership(subscriber.name().to_string()).into());
+        }
+    } else if passed > 0 {
+        checkpoint::count_passed(&mut tx, subscriber.name(), passed).await?;
+    }
     tx.commit().await?;
-    Ok(batch)
+    cursor.read = to;
+    cursor.stored = to;
+    cursor.stored_at = Instant::now();
+    cursor.unstored = 0;
+    Ok(events.len())
 }
 
 /// Longest pause before looking again when events wait behind a transaction
@@ -262,15 +328,15 @@ impl Consumer {
 
     async fn consume(&self, lock_conn: &mut PgConnection) -> anyhow::Result<()> {
         let name = self.subscriber.name();
-        let mut position = self.load_checkpoint().await?;
+        let mut cursor = Cursor::at(self.load_checkpoint().await?);
         let mut failures = 0u32;
         let mut idle_pause = Duration::from_millis(2);
         let mut last_ping = Instant::now();
         while !self.shutdown.is_triggered() {
-            let result = run_batch_from(
+            let result = advance(
                 &self.pool,
                 self.subscriber.as_ref(),
-                position,
+                &mut cursor,
                 self.config.batch_size,
             )
             .await;
@@ -282,16 +348,11 @@ impl Consumer {
                 last_ping = Instant::now();
             }
             match result {
-                Ok(batch) if batch.handled > 0 => {
+                Ok(read) if read > 0 => {
                     failures = 0;
                     idle_pause = Duration::from_millis(2);
-                    position = batch.position;
-                    self.progress.update(name, position);
-                    tracing::debug!(
-                        handled = batch.handled,
-                        position = position.position,
-                        "batch"
-                    );
+                    self.progress.update(name, cursor.read);
+                    tracing::debug!(read, position = cursor.read.position, "batch");
                 }
                 Ok(_) => {
                     failures = 0;
@@ -311,7 +372,7 @@ impl Consumer {
                 Err(error) if error.is::<LostOwnership>() => {
                     // Moved under us (a rebuild swapped its tables in): carry on from there.
                     tracing::info!("checkpoint moved by another writer; reloading it");
-                    position = self.load_checkpoint().await?;
+                    cursor = Cursor::at(self.load_checkpoint().await?);
                 }
                 Err(error) => {
                     failures += 1;
@@ -325,7 +386,26 @@ impl Consumer {
                 }
             }
         }
+        self.store_passed(&cursor).await;
         Ok(())
+    }
+
+    /// On the way out, stores how far it passed over events it does not
+    /// handle (otherwise the next consumer reads them again, harmlessly).
+    async fn store_passed(&self, cursor: &Cursor) {
+        if cursor.read == cursor.stored {
+            return;
+        }
+        if let Ok(mut conn) = self.pool.acquire().await {
+            let _ = checkpoint::advance(
+                &mut conn,
+                self.subscriber.name(),
+                cursor.stored,
+                cursor.read,
+                cursor.unstored,
+            )
+            .await;
+        }
     }
 
     async fn load_checkpoint(&self) -> anyhow::Result<StreamPosition> {
