@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate as _;
 use domain::product::{Line, NewProduct, Product, ProductCommand, ProductError, ProductStatus};
 use domain::{Currency, Money, ProductId, Role};
@@ -257,6 +258,12 @@ async fn respond_to_command(
 ) -> Result<Response, ApiError> {
     let waited = await_read_model(state, "products", committed.last_position).await;
     let version = committed.version as i64;
+    if let (1, Some(at)) = (version, committed.recorded_at) {
+        // A product's first event: the read model holds exactly its terms and
+        // this time, so there is nothing to read back.
+        let row = row_from_state(id, &committed.aggregate, version, at, at)?;
+        return Ok(waited.annotate(with_etag(status, version, product_view(&row))));
+    }
     if let Some(row) = products::get(&state.pool, id).await? {
         if row.version >= version {
             return Ok(waited.annotate(with_etag(status, row.version, product_view(&row))));
@@ -271,8 +278,6 @@ async fn row_from_aggregate(
     id: Uuid,
     committed: &Committed<Product>,
 ) -> Result<ProductRow, ApiError> {
-    let product = &committed.aggregate;
-    let terms = product.terms.as_ref().ok_or(ApiError::NotFound)?;
     let events = state
         .store
         .events_of(Product::TYPE, &id.to_string())
@@ -280,6 +285,24 @@ async fn row_from_aggregate(
     let (Some(first), Some(last)) = (events.first(), events.last()) else {
         return Err(ApiError::NotFound);
     };
+    row_from_state(
+        id,
+        &committed.aggregate,
+        committed.version as i64,
+        first.recorded_at,
+        last.recorded_at,
+    )
+}
+
+/// The read-model row of a product in state `product` at `version`.
+fn row_from_state(
+    id: Uuid,
+    product: &Product,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> Result<ProductRow, ApiError> {
+    let terms = product.terms.as_ref().ok_or(ApiError::NotFound)?;
     Ok(ProductRow {
         id,
         code: terms.code.clone(),
@@ -298,9 +321,9 @@ async fn row_from_aggregate(
         }
         .to_string(),
         retired_reason: product.retired_reason.clone(),
-        version: committed.version as i64,
-        created_at: first.recorded_at,
-        updated_at: last.recorded_at,
+        version,
+        created_at,
+        updated_at,
     })
 }
 

@@ -162,21 +162,12 @@ pub(crate) async fn respond_to_command(
 ) -> Result<Response, ApiError> {
     let waited = await_read_model(state, "users", committed.last_position).await;
     let version = committed.version as i64;
-    if let Some(row) = users::get(&state.pool, id).await? {
-        if row.version >= version {
-            return Ok(waited.annotate(with_etag(status, row.version, user_view(&row))));
-        }
-    }
     let profile = committed
         .aggregate
         .profile
         .as_ref()
         .ok_or(ApiError::NotFound)?;
-    let events = state.store.events_of(User::TYPE, &id.to_string()).await?;
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Err(ApiError::NotFound);
-    };
-    let row = UserRow {
+    let row_at = |created_at, updated_at| UserRow {
         id,
         email: profile.email.as_str().to_string(),
         full_name: profile.full_name.clone(),
@@ -184,8 +175,22 @@ pub(crate) async fn respond_to_command(
         role: profile.role.as_str().to_string(),
         agent_id: profile.agent_id.map(|a| a.0),
         version,
-        created_at: first.recorded_at,
-        updated_at: last.recorded_at,
+        created_at,
+        updated_at,
     };
+    if let (1, Some(at)) = (version, committed.recorded_at) {
+        // A registration: the read model holds exactly this profile and time.
+        return Ok(waited.annotate(with_etag(status, version, user_view(&row_at(at, at)))));
+    }
+    if let Some(row) = users::get(&state.pool, id).await? {
+        if row.version >= version {
+            return Ok(waited.annotate(with_etag(status, row.version, user_view(&row))));
+        }
+    }
+    let events = state.store.events_of(User::TYPE, &id.to_string()).await?;
+    let (Some(first), Some(last)) = (events.first(), events.last()) else {
+        return Err(ApiError::NotFound);
+    };
+    let row = row_at(first.recorded_at, last.recorded_at);
     Ok(waited.annotate(with_etag(status, version, user_view(&row))))
 }

@@ -293,6 +293,12 @@ async fn admins_create_users_and_staff_assign_agents() {
         .await;
     assert_eq!(agent.status, StatusCode::CREATED, "{}", agent.body);
     assert_eq!(agent.body["role"], "agent");
+    let agent_path = format!("/users/{}", agent.body["id"].as_str().unwrap());
+    assert_eq!(
+        app.get(&agent_path, Some(&admin)).await.body,
+        agent.body,
+        "read-your-writes"
+    );
     let customer = app
         .post("/auth/register", None, &registration("f@example.com"))
         .await;

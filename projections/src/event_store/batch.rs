@@ -19,6 +19,9 @@ use crate::stored_event::StreamPosition;
 /// How many times commands are decided before a conflict is reported.
 pub(super) const MAX_ATTEMPTS: u32 = 8;
 
+/// Where an appended event landed, and when it was recorded.
+type Landed = (StreamPosition, chrono::DateTime<chrono::Utc>);
+
 type Reply<A> = oneshot::Sender<Result<Committed<A>, ExecuteError<<A as Aggregate>::Error>>>;
 
 /// A command waiting for its aggregate.
@@ -183,7 +186,7 @@ impl EventStore {
         key: &Key,
         events: &[SerializedEvent],
         claims: &[UniqueClaim],
-    ) -> Result<HashMap<usize, StreamPosition>, Appending> {
+    ) -> Result<HashMap<usize, Landed>, Appending> {
         let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
         let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
@@ -200,7 +203,7 @@ impl EventStore {
                SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
                FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
                     AS e(sequence, event_type, event_version, payload, metadata)
-               RETURNING sequence, tx_id::text::bigint AS "tx_id!", global_position"#,
+               RETURNING sequence, tx_id::text::bigint AS "tx_id!", global_position, recorded_at"#,
             key.0,
             key.1,
             &sequences,
@@ -230,7 +233,7 @@ impl EventStore {
                     tx_id: r.tx_id,
                     position: r.global_position,
                 };
-                (r.sequence as usize, position)
+                (r.sequence as usize, (position, r.recorded_at))
             })
             .collect())
     }
@@ -342,7 +345,7 @@ where
 fn answer<A: Aggregate>(
     queued: Vec<Pending<A>>,
     outcomes: Vec<Outcome<A>>,
-    positions: &HashMap<usize, StreamPosition>,
+    positions: &HashMap<usize, Landed>,
 ) {
     for (pending, outcome) in queued.into_iter().zip(outcomes) {
         let result = match outcome {
@@ -352,17 +355,22 @@ fn answer<A: Aggregate>(
                 version,
                 events: vec![],
                 last_position: None,
+                recorded_at: None,
             }),
             Outcome::Appended {
                 aggregate,
                 version,
                 events,
-            } => Ok(Committed {
-                aggregate,
-                version,
-                last_position: positions.get(&(version as usize)).copied(),
-                events,
-            }),
+            } => {
+                let landed = positions.get(&(version as usize)).copied();
+                Ok(Committed {
+                    aggregate,
+                    version,
+                    last_position: landed.map(|(position, _)| position),
+                    recorded_at: landed.map(|(_, at)| at),
+                    events,
+                })
+            }
         };
         let _ = pending.reply.send(result);
     }

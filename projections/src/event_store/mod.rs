@@ -46,6 +46,8 @@ pub struct Committed<A: Aggregate> {
     pub events: Vec<EventEnvelope<A>>,
     /// Where the last appended event stands in the stream, if any.
     pub last_position: Option<StreamPosition>,
+    /// When the appended events were recorded, if any.
+    pub recorded_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Why a command was not carried out.
