@@ -309,3 +309,33 @@ pub fn motor_product(code: &str) -> Value {
         "term_months": 12
     })
 }
+
+/// An API-only process (no projections, no workers) on `pool`, its base URL,
+/// and an admin's access token for it.
+pub async fn spawn_api_only(pool: PgPool, settings: Settings) -> (Running, String, String) {
+    let running = app::start(
+        &settings,
+        pool,
+        SecretString::from(JWT_SECRET),
+        Parts {
+            api: true,
+            projections: false,
+            workers: false,
+        },
+    )
+    .await
+    .expect("starting the API");
+    let base = format!("http://{}/api/v1", running.addr.unwrap());
+    (running, base, admin_token())
+}
+
+/// An admin's access token, signed with the test secret.
+pub fn admin_token() -> String {
+    api::auth::tokens::issue_access_token(
+        &SecretString::from(JWT_SECRET),
+        uuid::Uuid::now_v7(),
+        "admin",
+        Duration::from_secs(60),
+    )
+    .expect("signing a token")
+}

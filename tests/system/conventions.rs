@@ -284,26 +284,7 @@ async fn a_command_answers_from_the_aggregate_when_the_read_model_lags() {
     let mut settings = crate::common::test_settings();
     settings.read_your_writes_timeout = std::time::Duration::from_millis(100);
     // An API process alone: no projection runs, so the read model never catches up.
-    let running = ifinsure::app::start(
-        &settings,
-        db.pool.clone(),
-        secrecy::SecretString::from(crate::common::JWT_SECRET),
-        ifinsure::app::Parts {
-            api: true,
-            projections: false,
-            workers: false,
-        },
-    )
-    .await
-    .unwrap();
-    let token = api::auth::tokens::issue_access_token(
-        &secrecy::SecretString::from(crate::common::JWT_SECRET),
-        uuid::Uuid::now_v7(),
-        "admin",
-        std::time::Duration::from_secs(60),
-    )
-    .unwrap();
-    let base = format!("http://{}/api/v1", running.addr.unwrap());
+    let (running, base, token) = crate::common::spawn_api_only(db.pool.clone(), settings).await;
     let reply = reqwest::Client::new()
         .post(format!("{base}/policies/products"))
         .bearer_auth(&token)
@@ -390,26 +371,8 @@ async fn a_client_that_disconnects_still_gets_its_command_recorded_for_the_retry
     let mut settings = crate::common::test_settings();
     settings.read_your_writes_timeout = std::time::Duration::from_millis(1500);
     // No projection runs, so the command waits the whole timeout before answering.
-    let running = ifinsure::app::start(
-        &settings,
-        db.pool.clone(),
-        secrecy::SecretString::from(crate::common::JWT_SECRET),
-        ifinsure::app::Parts {
-            api: true,
-            projections: false,
-            workers: false,
-        },
-    )
-    .await
-    .unwrap();
-    let token = api::auth::tokens::issue_access_token(
-        &secrecy::SecretString::from(crate::common::JWT_SECRET),
-        uuid::Uuid::now_v7(),
-        "admin",
-        std::time::Duration::from_secs(60),
-    )
-    .unwrap();
-    let url = format!("http://{}/api/v1/policies/products", running.addr.unwrap());
+    let (running, base, token) = crate::common::spawn_api_only(db.pool.clone(), settings).await;
+    let url = format!("{base}/policies/products");
     let send = |timeout_ms: u64| {
         reqwest::Client::new()
             .post(&url)

@@ -93,28 +93,8 @@ async fn an_api_process_sees_projections_run_by_another_process() {
     .await
     .unwrap();
     let api_pool = projections::db::connect(&db.url, 10).await.unwrap();
-    let api_only = app::start(
-        &settings,
-        api_pool,
-        secret(),
-        Parts {
-            api: true,
-            projections: false,
-            workers: false,
-        },
-    )
-    .await
-    .unwrap();
-    let base = format!("http://{}/api/v1", api_only.addr.unwrap());
+    let (api_only, base, token) = crate::common::spawn_api_only(api_pool, test_settings()).await;
     let client = reqwest::Client::new();
-    let token = api::auth::tokens::issue_access_token(
-        &secret(),
-        uuid::Uuid::now_v7(),
-        "admin",
-        std::time::Duration::from_secs(60),
-    )
-    .unwrap();
-
     let created = client
         .post(format!("{base}/policies/products"))
         .bearer_auth(&token)
