@@ -14,11 +14,13 @@ pub struct StreamPosition {
     pub position: i64,
 }
 
-/// One event read from the store.
+/// One event read from the store (an `events` row, `tx_id` as bigint).
 #[derive(Debug, Clone)]
 pub struct StoredEvent {
-    /// Its place in the stream.
-    pub stream_position: StreamPosition,
+    /// The writing transaction.
+    pub tx_id: i64,
+    /// The global position.
+    pub global_position: i64,
     /// `Product`, `User`, ...
     pub aggregate_type: String,
     /// The aggregate's id.
@@ -37,51 +39,15 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
-/// An `events` row as the checked queries select it (`tx_id` as bigint).
-#[derive(Debug)]
-pub struct EventRow {
-    /// Writing transaction.
-    pub tx_id: i64,
-    /// Global position.
-    pub global_position: i64,
-    /// Aggregate type.
-    pub aggregate_type: String,
-    /// Aggregate id.
-    pub aggregate_id: String,
-    /// Sequence.
-    pub sequence: i64,
-    /// Event type.
-    pub event_type: String,
-    /// Event version.
-    pub event_version: String,
-    /// Payload.
-    pub payload: Value,
-    /// Metadata.
-    pub metadata: Value,
-    /// Recorded at.
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl From<EventRow> for StoredEvent {
-    fn from(r: EventRow) -> Self {
-        Self {
-            stream_position: StreamPosition {
-                tx_id: r.tx_id,
-                position: r.global_position,
-            },
-            aggregate_type: r.aggregate_type,
-            aggregate_id: r.aggregate_id,
-            sequence: r.sequence,
-            event_type: r.event_type,
-            event_version: r.event_version,
-            payload: r.payload,
-            metadata: r.metadata,
-            recorded_at: r.recorded_at,
+impl StoredEvent {
+    /// Its place in the stream.
+    pub fn stream_position(&self) -> StreamPosition {
+        StreamPosition {
+            tx_id: self.tx_id,
+            position: self.global_position,
         }
     }
-}
 
-impl StoredEvent {
     /// The payload as the aggregate's event type.
     ///
     /// # Errors

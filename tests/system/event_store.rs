@@ -115,7 +115,7 @@ async fn every_event_records_who_and_why_and_its_place_in_the_stream() {
     assert_eq!(committed.version, 1);
     let position = committed.last_position.unwrap();
     let events = store.events_of("Product", &id).await.unwrap();
-    assert_eq!(events[0].stream_position, position);
+    assert_eq!(events[0].stream_position(), position);
     assert_eq!(events[0].metadata_str("correlation_id"), Some("flow-1"));
     assert_eq!(events[0].metadata_str("client_ip"), Some("10.1.2.3"));
     assert_eq!(

@@ -60,7 +60,7 @@ impl Subscriber for Recorder {
             "INSERT INTO seen (position, instance) VALUES ($1, $2) \
              ON CONFLICT (position) DO UPDATE SET applied = seen.applied + 1",
         )
-        .bind(event.stream_position.position)
+        .bind(event.stream_position().position)
         .bind(self.instance)
         .execute(conn)
         .await?;

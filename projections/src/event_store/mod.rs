@@ -30,7 +30,7 @@ use sqlx::PgPool;
 use tokio::sync::oneshot;
 
 use crate::metadata::CommandMetadata;
-use crate::stored_event::{EventRow, StoredEvent, StreamPosition};
+use crate::stored_event::{StoredEvent, StreamPosition};
 use crate::subscription::wakeup::AppendNotifier;
 use batch::Pending;
 use stripes::Stripes;
@@ -266,8 +266,8 @@ impl EventStore {
         aggregate_type: &str,
         id: &str,
     ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-        let rows = sqlx::query_as!(
-            EventRow,
+        sqlx::query_as!(
+            StoredEvent,
             r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
                       sequence, event_type, event_version, payload, metadata, recorded_at
                FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 ORDER BY sequence"#,
@@ -275,7 +275,6 @@ impl EventStore {
             id
         )
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(StoredEvent::from).collect())
+        .await
     }
 }

@@ -9,7 +9,7 @@
 
 use sqlx::PgConnection;
 
-use crate::stored_event::{EventRow, StoredEvent, StreamPosition};
+use crate::stored_event::{StoredEvent, StreamPosition};
 
 /// Up to `limit` events after `after`, oldest first, never skipping one that
 /// commits late.
@@ -21,8 +21,8 @@ pub async fn read_after(
     after: StreamPosition,
     limit: i64,
 ) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    let rows = sqlx::query_as!(
-        EventRow,
+    sqlx::query_as!(
+        StoredEvent,
         r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
                   sequence, event_type, event_version, payload, metadata, recorded_at
            FROM events
@@ -35,8 +35,7 @@ pub async fn read_after(
         limit
     )
     .fetch_all(&mut *conn)
-    .await?;
-    Ok(rows.into_iter().map(StoredEvent::from).collect())
+    .await
 }
 
 /// Whether events exist that are committed or in flight but not yet safe to

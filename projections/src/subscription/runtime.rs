@@ -84,12 +84,12 @@ async fn apply_events(
             position: from,
         });
     };
-    let to = last.stream_position;
+    let to = last.stream_position();
     for event in events {
         subscriber.handle(conn, event).await.with_context(|| {
             format!(
                 "{name} failed on event {} ({} {} #{})",
-                event.stream_position.position,
+                event.stream_position().position,
                 event.aggregate_type,
                 event.aggregate_id,
                 event.sequence
@@ -155,7 +155,7 @@ pub async fn advance(
     let Some(last) = events.last() else {
         return Ok(0);
     };
-    let to = last.stream_position;
+    let to = last.stream_position();
     let relevant: Vec<_> = events
         .iter()
         .filter(|e| subscriber.handles(&e.aggregate_type))
