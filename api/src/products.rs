@@ -7,7 +7,6 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
-use cqrs_es::Aggregate as _;
 use domain::product::{Line, NewProduct, Product, ProductCommand, ProductError, ProductStatus};
 use domain::{Currency, Money, ProductId, Role};
 use projections::read_models::products::{self, ProductFilter, ProductRow};
@@ -22,8 +21,9 @@ use crate::extract::{decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
-use crate::writes::{await_read_model, metadata, with_etag};
+use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow};
 use projections::{CommandMetadata, Committed, EventStore, UniqueClaim};
+use sqlx::PgPool;
 
 /// The product routes.
 pub fn router() -> Router<AppState> {
@@ -98,7 +98,7 @@ async fn define(
     };
     let meta = metadata(Some(&principal), &context);
     let (id, committed) = define_product(&state.store, new, &meta).await?;
-    respond_to_command(&state, id.0, &committed, StatusCode::CREATED).await
+    respond_to_command::<ProductRow>(&state, id.0, &committed, StatusCode::CREATED).await
 }
 
 /// Adds a product to the catalogue, reserving its code (unique across
@@ -126,13 +126,6 @@ pub async fn define_product(
         )
         .await?;
     Ok((id, committed))
-}
-
-async fn respond(state: &AppState, id: Uuid, status: StatusCode) -> Result<Response, ApiError> {
-    let row = products::get(&state.pool, id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(with_etag(status, row.version, product_view(&row)))
 }
 
 #[derive(Deserialize)]
@@ -174,7 +167,7 @@ async fn show(
     _principal: Principal,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
-    respond(&state, id, StatusCode::OK).await
+    respond_current::<ProductRow>(&state, id, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -243,88 +236,56 @@ async fn run(
         .store
         .execute::<Product>(&id.to_string(), command, expected, &meta)
         .await?;
-    respond_to_command(state, id, &committed, StatusCode::OK).await
+    respond_to_command::<ProductRow>(state, id, &committed, StatusCode::OK).await
 }
 
-/// The product after a command: from the read model once it shows the
-/// command's effect; if it lags past the read-your-writes timeout, from the
-/// aggregate's own state, so a successful command never answers with stale
-/// data or a 404.
-async fn respond_to_command(
-    state: &AppState,
-    id: Uuid,
-    committed: &Committed<Product>,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    let waited = await_read_model(state, "products", committed.last_position).await;
-    let version = committed.version as i64;
-    if let (1, Some(at)) = (version, committed.recorded_at) {
-        // A product's first event: the read model holds exactly its terms and
-        // this time, so there is nothing to read back.
-        let row = row_from_state(id, &committed.aggregate, version, at, at)?;
-        return Ok(waited.annotate(with_etag(status, version, product_view(&row))));
+impl ResourceRow for ProductRow {
+    type Aggregate = Product;
+    const PROJECTION: &'static str = "products";
+
+    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        products::get(pool, id).await
     }
-    if let Some(row) = products::get(&state.pool, id).await? {
-        if row.version >= version {
-            return Ok(waited.annotate(with_etag(status, row.version, product_view(&row))));
-        }
+
+    fn version(&self) -> i64 {
+        self.version
     }
-    let row = row_from_aggregate(state, id, committed).await?;
-    Ok(waited.annotate(with_etag(status, version, product_view(&row))))
-}
 
-async fn row_from_aggregate(
-    state: &AppState,
-    id: Uuid,
-    committed: &Committed<Product>,
-) -> Result<ProductRow, ApiError> {
-    let events = state
-        .store
-        .events_of(Product::TYPE, &id.to_string())
-        .await?;
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Err(ApiError::NotFound);
-    };
-    row_from_state(
-        id,
-        &committed.aggregate,
-        committed.version as i64,
-        first.recorded_at,
-        last.recorded_at,
-    )
-}
+    fn from_aggregate(
+        id: Uuid,
+        product: &Product,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ApiError> {
+        let terms = product.terms.as_ref().ok_or(ApiError::NotFound)?;
+        Ok(ProductRow {
+            id,
+            code: terms.code.clone(),
+            name: terms.name.clone(),
+            line: terms.line.as_str().to_string(),
+            description: terms.description.clone(),
+            currency: terms.currency().code().to_string(),
+            rate: terms.rate,
+            minimum_premium: terms.minimum_premium.amount(),
+            sum_insured_min: terms.sum_insured_min.amount(),
+            sum_insured_max: terms.sum_insured_max.amount(),
+            term_months: terms.term_months as i32,
+            status: match product.status {
+                ProductStatus::Retired => "retired",
+                _ => "active",
+            }
+            .to_string(),
+            retired_reason: product.retired_reason.clone(),
+            version,
+            created_at,
+            updated_at,
+        })
+    }
 
-/// The read-model row of a product in state `product` at `version`.
-fn row_from_state(
-    id: Uuid,
-    product: &Product,
-    version: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-) -> Result<ProductRow, ApiError> {
-    let terms = product.terms.as_ref().ok_or(ApiError::NotFound)?;
-    Ok(ProductRow {
-        id,
-        code: terms.code.clone(),
-        name: terms.name.clone(),
-        line: terms.line.as_str().to_string(),
-        description: terms.description.clone(),
-        currency: terms.currency().code().to_string(),
-        rate: terms.rate,
-        minimum_premium: terms.minimum_premium.amount(),
-        sum_insured_min: terms.sum_insured_min.amount(),
-        sum_insured_max: terms.sum_insured_max.amount(),
-        term_months: terms.term_months as i32,
-        status: match product.status {
-            ProductStatus::Retired => "retired",
-            _ => "active",
-        }
-        .to_string(),
-        retired_reason: product.retired_reason.clone(),
-        version,
-        created_at,
-        updated_at,
-    })
+    fn view(&self) -> Value {
+        product_view(self)
+    }
 }
 
 impl From<ProductError> for ApiError {

@@ -15,15 +15,14 @@ use uuid::Uuid;
 
 use crate::accounts::{open_account, NewAccount};
 use crate::auth::principal::Principal;
-use crate::auth::respond_user;
 use crate::error::ApiError;
 use crate::extract::{IdPath, IfMatch, JsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
-use crate::writes::{await_read_model, metadata, with_etag};
-use cqrs_es::Aggregate as _;
-use projections::Committed;
+use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow};
+use chrono::{DateTime, Utc};
+use sqlx::PgPool;
 
 /// The user routes.
 pub fn router() -> Router<AppState> {
@@ -74,7 +73,7 @@ async fn create(
     };
     let meta = metadata(Some(&principal), &context);
     let (user_id, committed) = open_account(&state.pool, &state.store, account, &meta).await?;
-    respond_to_command(&state, user_id, &committed, StatusCode::CREATED).await
+    respond_to_command::<UserRow>(&state, user_id, &committed, StatusCode::CREATED).await
 }
 
 #[derive(Deserialize)]
@@ -112,7 +111,7 @@ async fn show(
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    respond_user(&state, id, StatusCode::OK).await
+    respond_current::<UserRow>(&state, id, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -149,48 +148,43 @@ async fn assign_agent(
         .store
         .execute::<User>(&customer_id.to_string(), command, expected, &meta)
         .await?;
-    respond_to_command(&state, customer_id, &committed, StatusCode::OK).await
+    respond_to_command::<UserRow>(&state, customer_id, &committed, StatusCode::OK).await
 }
 
-/// The user after a command: from the read model once it shows the
-/// command's effect, else (read model lagging) from the aggregate's state.
-pub(crate) async fn respond_to_command(
-    state: &AppState,
-    id: Uuid,
-    committed: &Committed<User>,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    let waited = await_read_model(state, "users", committed.last_position).await;
-    let version = committed.version as i64;
-    let profile = committed
-        .aggregate
-        .profile
-        .as_ref()
-        .ok_or(ApiError::NotFound)?;
-    let row_at = |created_at, updated_at| UserRow {
-        id,
-        email: profile.email.as_str().to_string(),
-        full_name: profile.full_name.clone(),
-        phone_number: profile.phone_number.clone().map(String::from),
-        role: profile.role.as_str().to_string(),
-        agent_id: profile.agent_id.map(|a| a.0),
-        version,
-        created_at,
-        updated_at,
-    };
-    if let (1, Some(at)) = (version, committed.recorded_at) {
-        // A registration: the read model holds exactly this profile and time.
-        return Ok(waited.annotate(with_etag(status, version, user_view(&row_at(at, at)))));
+impl ResourceRow for UserRow {
+    type Aggregate = User;
+    const PROJECTION: &'static str = "users";
+
+    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        users::get(pool, id).await
     }
-    if let Some(row) = users::get(&state.pool, id).await? {
-        if row.version >= version {
-            return Ok(waited.annotate(with_etag(status, row.version, user_view(&row))));
-        }
+
+    fn version(&self) -> i64 {
+        self.version
     }
-    let events = state.store.events_of(User::TYPE, &id.to_string()).await?;
-    let (Some(first), Some(last)) = (events.first(), events.last()) else {
-        return Err(ApiError::NotFound);
-    };
-    let row = row_at(first.recorded_at, last.recorded_at);
-    Ok(waited.annotate(with_etag(status, version, user_view(&row))))
+
+    fn from_aggregate(
+        id: Uuid,
+        user: &User,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ApiError> {
+        let profile = user.profile.as_ref().ok_or(ApiError::NotFound)?;
+        Ok(UserRow {
+            id,
+            email: profile.email.as_str().to_string(),
+            full_name: profile.full_name.clone(),
+            phone_number: profile.phone_number.clone().map(String::from),
+            role: profile.role.as_str().to_string(),
+            agent_id: profile.agent_id.map(|a| a.0),
+            version,
+            created_at,
+            updated_at,
+        })
+    }
+
+    fn view(&self) -> Value {
+        user_view(self)
+    }
 }

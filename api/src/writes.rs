@@ -7,9 +7,13 @@ use std::time::{Duration, Instant};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
 use projections::stored_event::StreamPosition;
-use projections::{CommandMetadata, ExecuteError};
+use projections::{CommandMetadata, Committed, ExecuteError};
 use serde::Serialize;
+use sqlx::PgPool;
+use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -74,6 +78,92 @@ pub async fn await_read_model(
         );
     }
     ReadModelWait(started.elapsed())
+}
+
+/// A read-model row that single-resource responses are made of.
+pub trait ResourceRow: Sized {
+    /// The aggregate it is projected from.
+    type Aggregate: Aggregate;
+    /// The projection that writes it.
+    const PROJECTION: &'static str;
+
+    /// The row of `id` as the read model has it.
+    fn read(
+        pool: &PgPool,
+        id: Uuid,
+    ) -> impl std::future::Future<Output = Result<Option<Self>, sqlx::Error>> + Send;
+
+    /// Its aggregate version.
+    fn version(&self) -> i64;
+
+    /// The row the projection writes for `aggregate` at `version`.
+    ///
+    /// # Errors
+    /// `404` when the aggregate does not exist.
+    fn from_aggregate(
+        id: Uuid,
+        aggregate: &Self::Aggregate,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ApiError>;
+
+    /// Its JSON in the API.
+    fn view(&self) -> serde_json::Value;
+}
+
+/// The resource `id` as the read model has it, with its `ETag`.
+///
+/// # Errors
+/// `404` when there is none.
+pub async fn respond_current<R: ResourceRow>(
+    state: &AppState,
+    id: Uuid,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let row = R::read(&state.pool, id).await?.ok_or(ApiError::NotFound)?;
+    Ok(with_etag(status, row.version(), row.view()))
+}
+
+/// The resource after a command: built from the aggregate when the command
+/// created it (the read model holds exactly that), else from the read model
+/// once it shows the command's effect; if the read model lags past the
+/// read-your-writes timeout, from the aggregate's own state, so a successful
+/// command never answers with stale data or a 404.
+///
+/// # Errors
+/// `404` when the aggregate does not exist; `500` when the database fails.
+pub async fn respond_to_command<R: ResourceRow>(
+    state: &AppState,
+    id: Uuid,
+    committed: &Committed<R::Aggregate>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let waited = await_read_model(state, R::PROJECTION, committed.last_position).await;
+    let version = committed.version as i64;
+    let row = match (version, committed.recorded_at) {
+        (1, Some(at)) => R::from_aggregate(id, &committed.aggregate, version, at, at)?,
+        _ => match R::read(&state.pool, id).await? {
+            Some(row) if row.version() >= version => row,
+            _ => {
+                let events = state
+                    .store
+                    .events_of(<R::Aggregate as Aggregate>::TYPE, &id.to_string())
+                    .await?;
+                let (Some(first), Some(last)) = (events.first(), events.last()) else {
+                    return Err(ApiError::NotFound);
+                };
+                R::from_aggregate(
+                    id,
+                    &committed.aggregate,
+                    version,
+                    first.recorded_at,
+                    last.recorded_at,
+                )?
+            }
+        },
+    };
+    Ok(waited.annotate(with_etag(status, row.version(), row.view())))
 }
 
 /// `status` with `body` and `ETag: "<version>"`.

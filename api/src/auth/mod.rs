@@ -25,9 +25,9 @@ use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::request_context::RequestContext;
 use crate::state::AppState;
-use crate::users::user_view;
-use crate::writes::{metadata, with_etag};
+use crate::writes::{metadata, respond_current, respond_to_command};
 use principal::Principal;
+use projections::read_models::users::UserRow;
 use refresh_tokens::Rotation;
 
 /// The auth routes.
@@ -87,18 +87,7 @@ async fn register(
     };
     let meta = metadata(None, &context);
     let (user_id, committed) = open_account(&state.pool, &state.store, account, &meta).await?;
-    crate::users::respond_to_command(&state, user_id, &committed, StatusCode::CREATED).await
-}
-
-pub(crate) async fn respond_user(
-    state: &AppState,
-    user_id: Uuid,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
-    let row = projections::read_models::users::get(&state.pool, user_id)
-        .await?
-        .ok_or(ApiError::NotFound)?;
-    Ok(with_etag(status, row.version, user_view(&row)))
+    respond_to_command::<UserRow>(&state, user_id, &committed, StatusCode::CREATED).await
 }
 
 #[tracing::instrument(skip_all)]
@@ -224,5 +213,5 @@ async fn logout(
 }
 
 async fn me(State(state): State<AppState>, principal: Principal) -> Result<Response, ApiError> {
-    respond_user(&state, principal.user_id, StatusCode::OK).await
+    respond_current::<UserRow>(&state, principal.user_id, StatusCode::OK).await
 }
