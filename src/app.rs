@@ -142,21 +142,23 @@ pub async fn start(
             shutdown.clone(),
         )));
     }
-    // Subscriptions get their own connections, so a busy API never makes a
-    // projection queue for one (that would show up as projection lag).
-    let subscription_pool = PgPoolOptions::new()
-        .max_connections(2 + 2 * subscribers.len() as u32)
-        .connect_with((*pool.connect_options()).clone())
-        .await
-        .context("connecting the subscriptions' pool")?;
-    let runtime = SubscriptionRuntime::new(
-        subscription_pool,
-        subscribers,
-        wakeups,
-        progress.clone(),
-        runtime_config,
-    );
-    tasks.extend(runtime.spawn(shutdown.clone()));
+    if !subscribers.is_empty() {
+        // Subscriptions get their own connections, so a busy API never makes
+        // a projection queue for one (that would show up as projection lag).
+        let subscription_pool = PgPoolOptions::new()
+            .max_connections(2 + 2 * subscribers.len() as u32)
+            .connect_with((*pool.connect_options()).clone())
+            .await
+            .context("connecting the subscriptions' pool")?;
+        let runtime = SubscriptionRuntime::new(
+            subscription_pool,
+            subscribers,
+            wakeups,
+            progress.clone(),
+            runtime_config,
+        );
+        tasks.extend(runtime.spawn(shutdown.clone()));
+    }
 
     let mut addr = None;
     if parts.api {
