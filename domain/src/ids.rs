@@ -46,3 +46,45 @@ id_type!(
     /// The id of a `User` aggregate (staff, agents, customers, ...).
     UserId
 );
+id_type!(
+    /// The id of a `Policy` aggregate: the application's id, kept for the
+    /// policy's whole life.
+    PolicyId
+);
+id_type!(
+    /// The id of an `Invoice` aggregate.
+    InvoiceId
+);
+id_type!(
+    /// The id of one payment attempt on an invoice.
+    PaymentId
+);
+id_type!(
+    /// The id of one refund of a payment.
+    RefundId
+);
+
+/// A fixed namespace for ids derived from other ids (UUID v5), so that a
+/// process manager handling an event twice derives the same follow-up id.
+const DERIVED: Uuid = Uuid::from_u128(0x6966_696e_7375_7265_8000_0000_0000_0001);
+
+fn derived(owner: Uuid, purpose: &str) -> Uuid {
+    let mut name = owner.as_bytes().to_vec();
+    name.extend_from_slice(purpose.as_bytes());
+    Uuid::new_v5(&DERIVED, &name)
+}
+
+impl InvoiceId {
+    /// The invoice a policy's event calls for (`term:1`, `endorsement:2`):
+    /// the same inputs always give the same id.
+    pub fn derived(policy: PolicyId, purpose: &str) -> Self {
+        Self(derived(policy.0, purpose))
+    }
+}
+
+impl RefundId {
+    /// The refund a policy's event calls for: stable across retries.
+    pub fn derived(policy: PolicyId, purpose: &str) -> Self {
+        Self(derived(policy.0, purpose))
+    }
+}

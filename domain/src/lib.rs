@@ -8,8 +8,11 @@
 
 pub mod contact;
 pub mod currency;
+pub mod dates;
 pub mod ids;
+pub mod invoice;
 pub mod money;
+pub mod policy;
 pub mod product;
 pub mod role;
 pub mod user;
@@ -17,7 +20,7 @@ pub mod validation;
 
 pub use contact::{EmailAddress, PhoneNumber};
 pub use currency::Currency;
-pub use ids::{ProductId, UserId};
+pub use ids::{InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
 pub use money::Money;
 pub use role::Role;
 pub use validation::{FieldError, ValidationErrors};

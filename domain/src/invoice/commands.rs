@@ -1,0 +1,78 @@
+//! What can be asked of an invoice.
+
+use chrono::NaiveDate;
+
+use super::events::InvoiceDetails;
+use crate::ids::{PaymentId, RefundId, UserId};
+use crate::money::Money;
+
+/// The commands of an `Invoice`.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InvoiceCommand {
+    /// Issue the invoice.
+    Create(InvoiceDetails),
+    /// Ask a provider for the balance.
+    RequestPayment {
+        /// The new payment's id.
+        payment_id: PaymentId,
+        /// The provider.
+        provider: String,
+        /// Phone number or email the provider needs.
+        payer_contact: Option<String>,
+        /// Who asks.
+        requested_by: Option<UserId>,
+    },
+    /// The provider confirmed money received.
+    RecordPaymentSucceeded {
+        /// The payment.
+        payment_id: PaymentId,
+        /// What was received.
+        amount: Money,
+        /// The provider's id of it.
+        provider_reference: Option<String>,
+    },
+    /// The provider reported a failure.
+    RecordPaymentFailed {
+        /// The payment.
+        payment_id: PaymentId,
+        /// Why.
+        reason: String,
+        /// The provider's id of it.
+        provider_reference: Option<String>,
+    },
+    /// The due date has passed.
+    MarkOverdue {
+        /// The business date.
+        today: NaiveDate,
+    },
+    /// Cancel the invoice (only while nothing is paid).
+    Void {
+        /// Why.
+        reason: String,
+    },
+    /// Return part of a payment through its provider.
+    RequestRefund {
+        /// The refund's id.
+        refund_id: RefundId,
+        /// The payment.
+        payment_id: PaymentId,
+        /// How much.
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
+    /// The provider returned the money.
+    RecordRefundIssued {
+        /// The refund.
+        refund_id: RefundId,
+        /// The provider's id of it.
+        provider_reference: Option<String>,
+    },
+    /// The provider could not return it.
+    RecordRefundFailed {
+        /// The refund.
+        refund_id: RefundId,
+        /// Why.
+        reason: String,
+    },
+}

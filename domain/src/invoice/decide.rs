@@ -1,0 +1,249 @@
+//! How an invoice decides: each command becomes events or a refusal.
+//! Provider confirmations are idempotent: a duplicate changes nothing.
+
+use super::commands::InvoiceCommand;
+use super::errors::InvoiceError;
+use super::events::{InvoiceDetails, InvoiceEvent};
+use super::{Invoice, InvoiceStatus, SettlementStatus};
+use crate::ids::{PaymentId, RefundId};
+use crate::money::Money;
+
+type Decision = Result<Vec<InvoiceEvent>, InvoiceError>;
+
+/// The longest reason accepted.
+const MAX_REASON: usize = 1000;
+
+impl Invoice {
+    pub(super) fn decide(&self, command: InvoiceCommand) -> Decision {
+        match command {
+            InvoiceCommand::Create(details) => self.create(details),
+            InvoiceCommand::RequestPayment {
+                payment_id,
+                provider,
+                payer_contact,
+                requested_by,
+            } => {
+                self.require(&[InvoiceStatus::Open, InvoiceStatus::Overdue], "pay")?;
+                if self.payments.iter().any(|p| p.payment_id == payment_id) {
+                    return Ok(vec![]);
+                }
+                let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+                Ok(vec![InvoiceEvent::PaymentRequested {
+                    payment_id,
+                    provider,
+                    amount: balance,
+                    idempotency_key: format!("pay-{payment_id}"),
+                    payer_contact,
+                    requested_by,
+                }])
+            }
+            InvoiceCommand::RecordPaymentSucceeded {
+                payment_id,
+                amount,
+                provider_reference,
+            } => self.payment_succeeded(payment_id, amount, provider_reference),
+            InvoiceCommand::RecordPaymentFailed {
+                payment_id,
+                reason,
+                provider_reference,
+            } => {
+                let payment = self.payment(payment_id)?;
+                if payment.status != SettlementStatus::Pending {
+                    return Ok(vec![]);
+                }
+                Ok(vec![InvoiceEvent::PaymentFailed {
+                    payment_id,
+                    reason: clip(reason),
+                    provider_reference,
+                }])
+            }
+            InvoiceCommand::MarkOverdue { today } => {
+                if self.status == InvoiceStatus::Overdue {
+                    return Ok(vec![]);
+                }
+                self.require(&[InvoiceStatus::Open], "mark overdue")?;
+                let details = self.details.as_ref().ok_or(InvoiceError::NotFound)?;
+                if today <= details.due_date {
+                    return Err(InvoiceError::NotDue(details.due_date));
+                }
+                Ok(vec![InvoiceEvent::InvoiceOverdue {
+                    due_date: details.due_date,
+                }])
+            }
+            InvoiceCommand::Void { reason } => {
+                self.require(&[InvoiceStatus::Open, InvoiceStatus::Overdue], "void")?;
+                if self
+                    .payments
+                    .iter()
+                    .any(|p| p.status == SettlementStatus::Succeeded)
+                {
+                    return Err(InvoiceError::HasPayments);
+                }
+                let reason = reason.trim().to_string();
+                if reason.is_empty() {
+                    return Err(InvoiceError::invalid("reason", "must not be empty"));
+                }
+                Ok(vec![InvoiceEvent::InvoiceVoided {
+                    reason: clip(reason),
+                }])
+            }
+            InvoiceCommand::RequestRefund {
+                refund_id,
+                payment_id,
+                amount,
+                reason,
+            } => self.request_refund(refund_id, payment_id, amount, reason),
+            InvoiceCommand::RecordRefundIssued {
+                refund_id,
+                provider_reference,
+            } => {
+                let refund = self.refund(refund_id)?;
+                if refund.status == SettlementStatus::Succeeded {
+                    return Ok(vec![]);
+                }
+                Ok(vec![InvoiceEvent::RefundIssued {
+                    refund_id,
+                    provider_reference,
+                }])
+            }
+            InvoiceCommand::RecordRefundFailed { refund_id, reason } => {
+                if self.refund(refund_id)?.status != SettlementStatus::Pending {
+                    return Ok(vec![]);
+                }
+                Ok(vec![InvoiceEvent::RefundFailed {
+                    refund_id,
+                    reason: clip(reason),
+                }])
+            }
+        }
+    }
+
+    fn require(&self, allowed: &[InvoiceStatus], action: &'static str) -> Result<(), InvoiceError> {
+        match self.status {
+            InvoiceStatus::None => Err(InvoiceError::NotFound),
+            status if allowed.contains(&status) => Ok(()),
+            status => Err(InvoiceError::InvalidTransition {
+                action,
+                status: status.as_str(),
+            }),
+        }
+    }
+
+    fn payment(&self, id: PaymentId) -> Result<&super::Payment, InvoiceError> {
+        self.payments
+            .iter()
+            .find(|p| p.payment_id == id)
+            .ok_or_else(|| InvoiceError::UnknownPayment(id.to_string()))
+    }
+
+    fn refund(&self, id: RefundId) -> Result<&super::Refund, InvoiceError> {
+        self.refunds
+            .iter()
+            .find(|r| r.refund_id == id)
+            .ok_or_else(|| InvoiceError::UnknownPayment(id.to_string()))
+    }
+
+    fn create(&self, details: InvoiceDetails) -> Decision {
+        if self.details.is_some() {
+            return Err(InvoiceError::AlreadyCreated);
+        }
+        if details.amount.is_negative() || details.amount.amount().is_zero() {
+            return Err(InvoiceError::invalid("amount", "must be more than zero"));
+        }
+        if details.due_date < details.issued_on {
+            return Err(InvoiceError::invalid(
+                "due_date",
+                "must not be before the issue date",
+            ));
+        }
+        Ok(vec![InvoiceEvent::InvoiceCreated(details)])
+    }
+
+    fn payment_succeeded(
+        &self,
+        payment_id: PaymentId,
+        amount: Money,
+        provider_reference: Option<String>,
+    ) -> Decision {
+        let payment = self.payment(payment_id)?;
+        if payment.status == SettlementStatus::Succeeded {
+            return Ok(vec![]);
+        }
+        if amount.currency() != payment.requested.currency() || amount.is_negative() {
+            return Err(InvoiceError::invalid(
+                "amount",
+                format!(
+                    "must be a positive amount in {}",
+                    payment.requested.currency()
+                ),
+            ));
+        }
+        let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+        let applied = if amount.amount() < balance.amount() {
+            amount
+        } else {
+            balance
+        };
+        let overpayment = amount
+            .checked_sub(&applied)
+            .unwrap_or(Money::zero(amount.currency()));
+        let mut events = vec![InvoiceEvent::PaymentSucceeded {
+            payment_id,
+            amount,
+            applied,
+            overpayment,
+            provider_reference,
+        }];
+        let settles = applied == balance && !applied.amount().is_zero();
+        if settles && matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Overdue) {
+            let paid = self
+                .amount_paid
+                .and_then(|p| p.checked_add(&applied).ok())
+                .unwrap_or(applied);
+            events.push(InvoiceEvent::InvoicePaid { amount_paid: paid });
+        }
+        Ok(events)
+    }
+
+    fn request_refund(
+        &self,
+        refund_id: RefundId,
+        payment_id: PaymentId,
+        amount: Money,
+        reason: String,
+    ) -> Decision {
+        if self.refunds.iter().any(|r| r.refund_id == refund_id) {
+            return Ok(vec![]);
+        }
+        let payment = self.payment(payment_id)?;
+        if payment.status != SettlementStatus::Succeeded {
+            return Err(InvoiceError::InvalidTransition {
+                action: "refund a payment that is",
+                status: payment.status.as_str(),
+            });
+        }
+        let left = payment
+            .received
+            .checked_sub(&payment.refunded)
+            .unwrap_or(payment.received);
+        if amount.is_negative() || amount.amount().is_zero() {
+            return Err(InvoiceError::invalid("amount", "must be more than zero"));
+        }
+        if amount.currency() != left.currency() || amount.amount() > left.amount() {
+            return Err(InvoiceError::RefundTooLarge(left.to_string()));
+        }
+        Ok(vec![InvoiceEvent::RefundRequested {
+            refund_id,
+            payment_id,
+            amount,
+            provider: payment.provider.clone(),
+            provider_reference: payment.provider_reference.clone(),
+            idempotency_key: format!("refund-{refund_id}"),
+            reason: clip(reason),
+        }])
+    }
+}
+
+fn clip(reason: String) -> String {
+    reason.chars().take(MAX_REASON).collect()
+}

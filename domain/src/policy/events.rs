@@ -1,0 +1,212 @@
+//! What happened to a policy, from application to its end. Event type names
+//! and fields never change once stored; a new shape gets a new
+//! `event_version` and an upcaster.
+
+use chrono::NaiveDate;
+use cqrs_es::DomainEvent;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
+use crate::money::Money;
+
+/// An application as submitted, with the premium quoted then and kept.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Application {
+    /// The policy's id (the application's).
+    pub policy_id: PolicyId,
+    /// The product applied for.
+    pub product_id: ProductId,
+    /// Its catalogue code at submission.
+    pub product_code: String,
+    /// Its name at submission.
+    pub product_name: String,
+    /// The customer who will hold the policy.
+    pub customer_id: UserId,
+    /// Who submitted it (the customer, their agent, or staff).
+    pub submitted_by: UserId,
+    /// The cover asked for.
+    pub sum_insured: Money,
+    /// The premium for one term, at the rate of submission.
+    pub premium: Money,
+    /// The product's rate at submission.
+    pub rate: Decimal,
+    /// The product's minimum premium at submission.
+    pub minimum_premium: Money,
+    /// The product's sum-insured bounds at submission (for endorsements).
+    pub sum_insured_min: Money,
+    /// Upper bound.
+    pub sum_insured_max: Money,
+    /// Length of one term.
+    pub term_months: u32,
+    /// First day of cover.
+    pub start_date: NaiveDate,
+    /// Last day of cover of the first term.
+    pub end_date: NaiveDate,
+    /// What is insured (vehicle, property, persons...), as given.
+    pub insured: serde_json::Value,
+}
+
+/// One term of cover and the invoice of its premium.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Term {
+    /// 1 for the first term, 2 for the first renewal, ...
+    pub number: u32,
+    /// First day of cover.
+    pub start_date: NaiveDate,
+    /// Last day of cover.
+    pub end_date: NaiveDate,
+    /// Cover at the start of the term.
+    pub sum_insured: Money,
+    /// Premium for the whole term.
+    pub premium: Money,
+    /// Rate the premium was computed at.
+    pub rate: Decimal,
+    /// Minimum premium it was computed with.
+    pub minimum_premium: Money,
+    /// The invoice of the premium.
+    pub invoice_id: InvoiceId,
+    /// When that invoice is due.
+    pub due_date: NaiveDate,
+}
+
+/// Part of a refund, paid back through the provider of one payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RefundAllocation {
+    /// The refund's id (derived, stable across retries).
+    pub refund_id: RefundId,
+    /// The invoice that payment was made on.
+    pub invoice_id: InvoiceId,
+    /// The payment refunded.
+    pub payment_id: PaymentId,
+    /// How much of it.
+    pub amount: Money,
+}
+
+/// The events of a `Policy`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PolicyEvent {
+    /// A customer applied.
+    ApplicationSubmitted(Application),
+    /// The application was accepted: the policy number is issued and the
+    /// first term's premium is invoiced.
+    ApplicationApproved {
+        /// `POL-YYYY-NNNNNN`.
+        policy_number: String,
+        /// The first term.
+        term: Term,
+        /// Who approved.
+        approved_by: Option<UserId>,
+    },
+    /// The application was declined.
+    ApplicationRejected {
+        /// Why.
+        reason: String,
+    },
+    /// A payment on one of the policy's invoices was received.
+    PremiumPaymentRecorded {
+        /// The invoice.
+        invoice_id: InvoiceId,
+        /// The payment.
+        payment_id: PaymentId,
+        /// Amount received.
+        amount: Money,
+        /// Provider that took it (refunds go back through it).
+        provider: String,
+    },
+    /// The first term's premium is paid: cover is in force.
+    PolicyActivated {
+        /// The term now in force.
+        term_number: u32,
+    },
+    /// The sum insured changed from a date; the premium difference for the
+    /// rest of the term is invoiced (`invoice_id`) or refunded (`refunds`).
+    PolicyEndorsed {
+        /// 1, 2, ... per policy.
+        endorsement_number: u32,
+        /// The term it applies to.
+        term_number: u32,
+        /// From this day.
+        effective_date: NaiveDate,
+        /// Cover before.
+        sum_insured_before: Money,
+        /// Cover after.
+        sum_insured: Money,
+        /// The full-term premium at the new cover.
+        annual_premium: Money,
+        /// Pro-rata difference for the remaining days (negative: a credit).
+        adjustment: Money,
+        /// The additional invoice, when `adjustment` is positive.
+        invoice_id: Option<InvoiceId>,
+        /// When that invoice is due.
+        due_date: Option<NaiveDate>,
+        /// What is paid back, when paid premium now exceeds the premium due.
+        refunds: Vec<RefundAllocation>,
+    },
+    /// Cover ends on `effective_date`; the unearned paid premium is refunded.
+    PolicyCancelled {
+        /// Why.
+        reason: String,
+        /// The last day of cover.
+        effective_date: NaiveDate,
+        /// Total refunded.
+        refund: Money,
+        /// How the refund is paid back.
+        refunds: Vec<RefundAllocation>,
+        /// Who cancelled.
+        cancelled_by: Option<UserId>,
+    },
+    /// The first premium was not paid within the grace period.
+    PolicyLapsed {
+        /// The premium's due date.
+        due_date: NaiveDate,
+        /// The business date it lapsed on.
+        lapsed_on: NaiveDate,
+    },
+    /// The term ended without a paid renewal.
+    PolicyExpired {
+        /// The term that ended.
+        term_number: u32,
+        /// Its last day.
+        end_date: NaiveDate,
+    },
+    /// A new term was offered, at the product's rate of today.
+    PolicyRenewed {
+        /// The new term.
+        term: Term,
+    },
+    /// The renewal term's premium is paid.
+    RenewalPaid {
+        /// The term.
+        term_number: u32,
+    },
+    /// A paid renewal term came into force.
+    RenewalTermStarted {
+        /// The term now in force.
+        term_number: u32,
+    },
+}
+
+impl DomainEvent for PolicyEvent {
+    fn event_type(&self) -> String {
+        match self {
+            PolicyEvent::ApplicationSubmitted(_) => "ApplicationSubmitted",
+            PolicyEvent::ApplicationApproved { .. } => "ApplicationApproved",
+            PolicyEvent::ApplicationRejected { .. } => "ApplicationRejected",
+            PolicyEvent::PremiumPaymentRecorded { .. } => "PremiumPaymentRecorded",
+            PolicyEvent::PolicyActivated { .. } => "PolicyActivated",
+            PolicyEvent::PolicyEndorsed { .. } => "PolicyEndorsed",
+            PolicyEvent::PolicyCancelled { .. } => "PolicyCancelled",
+            PolicyEvent::PolicyLapsed { .. } => "PolicyLapsed",
+            PolicyEvent::PolicyExpired { .. } => "PolicyExpired",
+            PolicyEvent::PolicyRenewed { .. } => "PolicyRenewed",
+            PolicyEvent::RenewalPaid { .. } => "RenewalPaid",
+            PolicyEvent::RenewalTermStarted { .. } => "RenewalTermStarted",
+        }
+        .to_string()
+    }
+
+    fn event_version(&self) -> String {
+        "1.0".to_string()
+    }
+}

@@ -1,0 +1,199 @@
+//! A policy's premium ledger: what is charged for which days, what was
+//! paid through which provider, and the pro-rata arithmetic on them.
+//!
+//! Each charge covers an inclusive range of days (a term's premium; an
+//! endorsement's difference for the rest of the term). The premium *earned*
+//! by a date is each charge's share of days up to that date, rounded half-up
+//! to the minor unit once per charge. A refund is the paid premium not yet
+//! earned, never less than zero: what was not paid is not refunded.
+
+use chrono::NaiveDate;
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use super::events::RefundAllocation;
+use crate::currency::Currency;
+use crate::dates::{days_inclusive, days_through};
+use crate::ids::{InvoiceId, PaymentId, PolicyId, RefundId};
+use crate::money::Money;
+
+/// Premium charged for a range of days (negative for a credit).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charge {
+    /// The term it belongs to.
+    pub term_number: u32,
+    /// Amount for the whole range.
+    pub amount: Money,
+    /// First day.
+    pub from: NaiveDate,
+    /// Last day.
+    pub to: NaiveDate,
+}
+
+impl Charge {
+    /// The part of the charge earned by the end of `date`.
+    pub fn earned_through(&self, date: NaiveDate) -> Money {
+        let total = days_inclusive(self.from, self.to);
+        if total == 0 {
+            return Money::zero(self.amount.currency());
+        }
+        let elapsed = days_through(self.from, self.to, date);
+        let share = Decimal::from(elapsed) / Decimal::from(total);
+        self.amount
+            .checked_mul_rounded(share)
+            .unwrap_or(self.amount)
+    }
+}
+
+/// A payment received on one of the policy's invoices.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordedPayment {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// The term that invoice is for.
+    pub term_number: u32,
+    /// The payment.
+    pub payment_id: PaymentId,
+    /// Amount received.
+    pub amount: Money,
+    /// Provider that took it.
+    pub provider: String,
+    /// How much of it was refunded.
+    pub refunded: Money,
+}
+
+/// Charges and payments of one policy, in its currency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PremiumLedger {
+    /// The currency.
+    pub currency: Currency,
+    /// Every charge, in order.
+    pub charges: Vec<Charge>,
+    /// Every payment, in order.
+    pub payments: Vec<RecordedPayment>,
+}
+
+fn sum<'a>(currency: Currency, amounts: impl Iterator<Item = &'a Money>) -> Money {
+    amounts.fold(Money::zero(currency), |total, m| {
+        total.checked_add(m).unwrap_or(total)
+    })
+}
+
+impl PremiumLedger {
+    /// An empty ledger in `currency`.
+    pub fn new(currency: Currency) -> Self {
+        Self {
+            currency,
+            charges: Vec::new(),
+            payments: Vec::new(),
+        }
+    }
+
+    /// Paid minus refunded, over the terms `include` selects.
+    pub fn paid_net(&self, include: impl Fn(u32) -> bool) -> Money {
+        let paid = sum(
+            self.currency,
+            self.payments
+                .iter()
+                .filter(|p| include(p.term_number))
+                .map(|p| &p.amount),
+        );
+        let refunded = sum(
+            self.currency,
+            self.payments
+                .iter()
+                .filter(|p| include(p.term_number))
+                .map(|p| &p.refunded),
+        );
+        paid.checked_sub(&refunded).unwrap_or(paid)
+    }
+
+    /// Everything charged over the terms `include` selects.
+    pub fn charged(&self, include: impl Fn(u32) -> bool) -> Money {
+        sum(
+            self.currency,
+            self.charges
+                .iter()
+                .filter(|c| include(c.term_number))
+                .map(|c| &c.amount),
+        )
+    }
+
+    /// Premium earned by the end of `date`, over every term.
+    pub fn earned_through(&self, date: NaiveDate) -> Money {
+        self.charges
+            .iter()
+            .map(|c| c.earned_through(date))
+            .fold(Money::zero(self.currency), |total, m| {
+                total.checked_add(&m).unwrap_or(total)
+            })
+    }
+
+    /// What a cancellation with cover ending on `date` refunds: the paid
+    /// premium not earned by then, or nothing.
+    pub fn refund_if_cancelled(&self, date: NaiveDate) -> Money {
+        positive_part(self.paid_net(|_| true), self.earned_through(date))
+    }
+
+    /// Splits `amount` over the payments still holding money, newest first,
+    /// each refunded through its own provider; ids are derived from
+    /// `policy` and `purpose` so a retry derives the same refunds.
+    pub fn allocate_refund(
+        &self,
+        amount: Money,
+        policy: PolicyId,
+        purpose: &str,
+    ) -> Vec<RefundAllocation> {
+        let mut left = amount;
+        let mut allocations = Vec::new();
+        for payment in self.payments.iter().rev() {
+            if left.amount() <= Decimal::ZERO {
+                break;
+            }
+            let available = payment
+                .amount
+                .checked_sub(&payment.refunded)
+                .unwrap_or(payment.amount);
+            if available.amount() <= Decimal::ZERO {
+                continue;
+            }
+            let part = if available.amount() < left.amount() {
+                available
+            } else {
+                left
+            };
+            left = left.checked_sub(&part).unwrap_or(left);
+            allocations.push(RefundAllocation {
+                refund_id: RefundId::derived(policy, &format!("{purpose}:{}", payment.payment_id)),
+                invoice_id: payment.invoice_id,
+                payment_id: payment.payment_id,
+                amount: part,
+            });
+        }
+        allocations
+    }
+
+    /// Marks refunded the amounts of `allocations`.
+    pub fn apply_refunds(&mut self, allocations: &[RefundAllocation]) {
+        for allocation in allocations {
+            if let Some(payment) = self
+                .payments
+                .iter_mut()
+                .find(|p| p.payment_id == allocation.payment_id)
+            {
+                payment.refunded = payment
+                    .refunded
+                    .checked_add(&allocation.amount)
+                    .unwrap_or(payment.refunded);
+            }
+        }
+    }
+}
+
+/// `a - b` when positive, else zero.
+pub fn positive_part(a: Money, b: Money) -> Money {
+    match a.checked_sub(&b) {
+        Ok(d) if !d.is_negative() => d,
+        _ => Money::zero(a.currency()),
+    }
+}

@@ -1,0 +1,286 @@
+//! The `Policy` aggregate: one policy's whole life, from application to its
+//! end. Its id is the application's id.
+//!
+//! Statuses: `submitted → approved (pending payment) → active → expired |
+//! cancelled | lapsed`, and `rejected`. Money rules (pro-rata endorsements
+//! and refunds) live in [`ledger`]; decisions in `decide`.
+
+mod commands;
+mod decide;
+mod errors;
+mod events;
+pub mod ledger;
+#[cfg(test)]
+mod tests;
+
+pub use commands::{NewApplication, PolicyCommand};
+pub use errors::PolicyError;
+pub use events::{Application, PolicyEvent, RefundAllocation, Term};
+
+use chrono::NaiveDate;
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::InvoiceId;
+use crate::money::Money;
+use ledger::{Charge, PremiumLedger, RecordedPayment};
+
+/// Where a policy is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum PolicyStatus {
+    /// Nothing submitted under this id.
+    #[default]
+    None,
+    /// Applied for, awaiting a decision.
+    Submitted,
+    /// Approved and numbered; the premium is awaited (pending payment).
+    Approved,
+    /// In force.
+    Active,
+    /// Declined.
+    Rejected,
+    /// Cancelled; cover ends (or ended) on the cancellation's date.
+    Cancelled,
+    /// The first premium was never paid.
+    Lapsed,
+    /// The last term ended without a paid renewal.
+    Expired,
+}
+
+impl PolicyStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PolicyStatus::None => "none",
+            PolicyStatus::Submitted => "submitted",
+            PolicyStatus::Approved => "approved",
+            PolicyStatus::Active => "active",
+            PolicyStatus::Rejected => "rejected",
+            PolicyStatus::Cancelled => "cancelled",
+            PolicyStatus::Lapsed => "lapsed",
+            PolicyStatus::Expired => "expired",
+        }
+    }
+}
+
+/// How a policy was cancelled.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Cancellation {
+    /// Why.
+    pub reason: String,
+    /// Last day of cover.
+    pub effective_date: NaiveDate,
+    /// Refunded.
+    pub refund: Money,
+}
+
+/// The policy's state, rebuilt from its events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Policy {
+    /// The application, once submitted.
+    pub application: Option<Application>,
+    /// Status.
+    pub status: PolicyStatus,
+    /// Issued on approval.
+    pub policy_number: Option<String>,
+    /// Every term, the first from approval, then renewals.
+    pub terms: Vec<Term>,
+    /// The term in force (or last in force), once activated.
+    pub in_force: Option<u32>,
+    /// Whether the renewal term after the one in force is paid.
+    pub renewal_paid: bool,
+    /// Current cover.
+    pub sum_insured: Option<Money>,
+    /// Current full-term premium.
+    pub annual_premium: Option<Money>,
+    /// Charges and payments.
+    pub ledger: Option<PremiumLedger>,
+    /// The policy's invoices and the term each is for.
+    pub invoices: Vec<(InvoiceId, u32)>,
+    /// Endorsements made.
+    pub endorsements: u32,
+    /// Why it was rejected.
+    pub rejection_reason: Option<String>,
+    /// How it was cancelled.
+    pub cancellation: Option<Cancellation>,
+    /// When it lapsed.
+    pub lapsed_on: Option<NaiveDate>,
+}
+
+impl Policy {
+    /// The term in force, else (before activation) the first term.
+    pub fn current_term(&self) -> Option<&Term> {
+        match self.in_force {
+            Some(n) => self.terms.iter().find(|t| t.number == n),
+            None => self.terms.first(),
+        }
+    }
+
+    /// A renewal term offered after the one in force, if any.
+    pub fn pending_renewal(&self) -> Option<&Term> {
+        let in_force = self.in_force?;
+        self.terms.last().filter(|t| t.number > in_force)
+    }
+
+    fn term(&self, number: u32) -> Option<&Term> {
+        self.terms.iter().find(|t| t.number == number)
+    }
+
+    fn add_charge(&mut self, charge: Charge) {
+        if let Some(ledger) = self.ledger.as_mut() {
+            ledger.charges.push(charge);
+        }
+    }
+
+    fn add_term(&mut self, term: Term) {
+        self.add_charge(Charge {
+            term_number: term.number,
+            amount: term.premium,
+            from: term.start_date,
+            to: term.end_date,
+        });
+        self.invoices.push((term.invoice_id, term.number));
+        self.terms.push(term);
+    }
+
+    fn put_in_force(&mut self, number: u32) {
+        self.in_force = Some(number);
+        self.renewal_paid = false;
+        if let Some(term) = self.term(number).cloned() {
+            if number > 1 {
+                self.sum_insured = Some(term.sum_insured);
+                self.annual_premium = Some(term.premium);
+            }
+        }
+    }
+}
+
+impl Aggregate for Policy {
+    const TYPE: &'static str = "Policy";
+    type Command = PolicyCommand;
+    type Event = PolicyEvent;
+    type Error = PolicyError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            PolicyEvent::ApplicationSubmitted(application) => {
+                self.status = PolicyStatus::Submitted;
+                self.sum_insured = Some(application.sum_insured);
+                self.annual_premium = Some(application.premium);
+                self.ledger = Some(PremiumLedger::new(application.premium.currency()));
+                self.application = Some(application);
+            }
+            PolicyEvent::ApplicationApproved {
+                policy_number,
+                term,
+                ..
+            } => {
+                self.status = PolicyStatus::Approved;
+                self.policy_number = Some(policy_number);
+                self.add_term(term);
+            }
+            PolicyEvent::ApplicationRejected { reason } => {
+                self.status = PolicyStatus::Rejected;
+                self.rejection_reason = Some(reason);
+            }
+            PolicyEvent::PremiumPaymentRecorded {
+                invoice_id,
+                payment_id,
+                amount,
+                provider,
+            } => {
+                let term_number = self
+                    .invoices
+                    .iter()
+                    .find(|(id, _)| *id == invoice_id)
+                    .map_or(1, |(_, n)| *n);
+                if let Some(ledger) = self.ledger.as_mut() {
+                    ledger.payments.push(RecordedPayment {
+                        invoice_id,
+                        term_number,
+                        payment_id,
+                        refunded: Money::zero(amount.currency()),
+                        amount,
+                        provider,
+                    });
+                }
+            }
+            PolicyEvent::PolicyActivated { term_number } => {
+                self.status = PolicyStatus::Active;
+                self.put_in_force(term_number);
+            }
+            PolicyEvent::PolicyEndorsed {
+                endorsement_number,
+                term_number,
+                effective_date,
+                sum_insured,
+                annual_premium,
+                adjustment,
+                invoice_id,
+                refunds,
+                ..
+            } => {
+                self.endorsements = endorsement_number;
+                self.sum_insured = Some(sum_insured);
+                self.annual_premium = Some(annual_premium);
+                if let Some(end) = self.term(term_number).map(|t| t.end_date) {
+                    self.add_charge(Charge {
+                        term_number,
+                        amount: adjustment,
+                        from: effective_date,
+                        to: end,
+                    });
+                }
+                if let Some(id) = invoice_id {
+                    self.invoices.push((id, term_number));
+                }
+                if let Some(ledger) = self.ledger.as_mut() {
+                    ledger.apply_refunds(&refunds);
+                }
+            }
+            PolicyEvent::PolicyCancelled {
+                reason,
+                effective_date,
+                refund,
+                refunds,
+                ..
+            } => {
+                self.status = PolicyStatus::Cancelled;
+                self.cancellation = Some(Cancellation {
+                    reason,
+                    effective_date,
+                    refund,
+                });
+                if let Some(ledger) = self.ledger.as_mut() {
+                    ledger.apply_refunds(&refunds);
+                }
+            }
+            PolicyEvent::PolicyLapsed { lapsed_on, .. } => {
+                self.status = PolicyStatus::Lapsed;
+                self.lapsed_on = Some(lapsed_on);
+            }
+            PolicyEvent::PolicyExpired { .. } => self.status = PolicyStatus::Expired,
+            PolicyEvent::PolicyRenewed { term } => {
+                self.renewal_paid = false;
+                self.add_term(term);
+            }
+            PolicyEvent::RenewalPaid { .. } => self.renewal_paid = true,
+            PolicyEvent::RenewalTermStarted { term_number } => self.put_in_force(term_number),
+        }
+    }
+}
