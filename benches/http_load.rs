@@ -73,7 +73,6 @@ fn settings(listen: &str) -> Settings {
         database_url: None,
         database_max_connections: 40,
         listen_addr: listen.parse().unwrap(),
-        public_base_url: "http://127.0.0.1".into(),
         jwt_secret: Some(SecretString::from(SECRET)),
         access_token_ttl: Duration::from_secs(3600),
         refresh_token_ttl: Duration::from_secs(3600),
@@ -82,6 +81,7 @@ fn settings(listen: &str) -> Settings {
         subscription_batch_size: 500,
         subscription_poll_interval: Duration::from_millis(500),
         idempotency_key_retention: Duration::from_secs(3600),
+        ..Settings::default()
     }
 }
 

@@ -11,10 +11,13 @@ use projections::subscription::{
     Progress, RuntimeConfig, Shutdown, Subscriber, SubscriptionRuntime, Wakeups,
 };
 use projections::EventStore;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
+use workers::payments::sandbox::{Sandbox, SandboxConfig};
+use workers::payments::Providers;
+use workers::{WorkerConfig, WorkerContext};
 
 use crate::settings::Settings;
 
@@ -46,6 +49,9 @@ pub struct Running {
     pub shutdown: Shutdown,
     /// The database pool.
     pub pool: PgPool,
+    /// The workers' context, if workers run here (tests drive the scheduler
+    /// and reconciliation through it).
+    pub workers: Option<WorkerContext>,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -71,8 +77,43 @@ pub fn subscription_names() -> Vec<String> {
     read_models::all()
         .iter()
         .map(|p| p.name().to_string())
-        .chain(workers::subscribers().iter().map(|s| s.name().to_string()))
+        .chain(workers::SUBSCRIPTIONS.iter().map(|s| s.to_string()))
         .collect()
+}
+
+/// The workers' context: the event store, clock, periods and providers.
+fn worker_context(
+    settings: &Settings,
+    pool: &PgPool,
+    store: EventStore,
+    public_base_url: &str,
+    jwt_secret: &SecretString,
+) -> WorkerContext {
+    let sandbox = Sandbox::new(
+        pool.clone(),
+        SandboxConfig {
+            webhook_url: format!("{public_base_url}/api/v1/webhooks/sandbox"),
+            secret: settings
+                .sandbox_secret(jwt_secret)
+                .expose_secret()
+                .as_bytes()
+                .to_vec(),
+            delay: settings.sandbox_webhook_delay,
+        },
+    );
+    WorkerContext {
+        store,
+        pool: pool.clone(),
+        clock: settings.clock.clone(),
+        config: WorkerConfig {
+            periods: settings.periods,
+            reconcile_after: settings.payment_reconcile_after,
+            scheduler_interval: settings.scheduler_interval,
+            ..WorkerConfig::default()
+        },
+        providers: Providers::default().with(Arc::new(sandbox)),
+        payment_wakeup: Arc::new(tokio::sync::Notify::new()),
+    }
 }
 
 /// Migrates the database and creates the read models' tables.
@@ -122,6 +163,21 @@ pub async fn start(
         poll_interval: settings.subscription_poll_interval,
         ..RuntimeConfig::default()
     };
+    let listener = if parts.api {
+        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
+            .await
+            .with_context(|| format!("binding {}", settings.listen_addr))?;
+        Some(listener)
+    } else {
+        None
+    };
+    let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
+    let public_base_url = settings
+        .public_base_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", addr.unwrap_or(settings.listen_addr)));
+    let store = EventStore::new(pool.clone()).with_notifier(notifier);
+
     let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
     if parts.projections {
         subscribers.extend(
@@ -130,8 +186,18 @@ pub async fn start(
                 .map(|p| Arc::new(ProjectionSubscriber::live(p)) as Arc<dyn Subscriber>),
         );
     }
+    let mut worker_ctx = None;
     if parts.workers {
-        subscribers.extend(workers::subscribers());
+        let ctx = worker_context(
+            settings,
+            &pool,
+            store.clone(),
+            &public_base_url,
+            &jwt_secret,
+        );
+        worker_ctx = Some(ctx.clone());
+        subscribers.extend(workers::subscribers(&ctx));
+        tasks.extend(workers::spawn_jobs(&ctx, &shutdown));
         let retention = workers::maintenance::Retention {
             idempotency_keys: settings.idempotency_key_retention,
             ..Default::default()
@@ -160,16 +226,16 @@ pub async fn start(
         tasks.extend(runtime.spawn(shutdown.clone()));
     }
 
-    let mut addr = None;
-    if parts.api {
+    if let (Some(listener), Some(local)) = (listener, addr) {
         let config = settings.api_config(jwt_secret)?;
-        let store = EventStore::new(pool.clone()).with_notifier(notifier);
-        let state = api::AppState::new(pool.clone(), store, progress, config, subscription_names());
-        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", settings.listen_addr))?;
-        let local = listener.local_addr()?;
-        addr = Some(local);
+        let state = api::AppState::new(
+            pool.clone(),
+            store,
+            progress,
+            config,
+            subscription_names(),
+            settings.clock.clone(),
+        );
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {
@@ -180,12 +246,13 @@ pub async fn start(
                 tracing::error!(%error, "the HTTP server failed");
             }
         }));
-        tracing::info!(%local, "API listening");
+        tracing::info!(%local, %public_base_url, "API listening");
     }
     Ok(Running {
         addr,
         shutdown,
         pool,
+        workers: worker_ctx,
         tasks,
     })
 }

@@ -2,9 +2,12 @@
 //! in `.env.example`; the names are part of the contract.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
+use domain::periods::Periods;
+use projections::clock::{Clock, SystemClock};
 use secrecy::SecretString;
 
 /// Everything the process is configured with.
@@ -16,8 +19,8 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Where the API listens.
     pub listen_addr: SocketAddr,
-    /// The address providers call back on.
-    pub public_base_url: String,
+    /// The address providers call back on; `None`: the API's own address.
+    pub public_base_url: Option<String>,
     /// HS256 key for access tokens; `None` only allowed for `demo`.
     pub jwt_secret: Option<SecretString>,
     /// Access token lifetime.
@@ -34,6 +37,51 @@ pub struct Settings {
     pub subscription_poll_interval: Duration,
     /// How long idempotent responses are kept.
     pub idempotency_key_retention: Duration,
+    /// Due dates, grace and notice periods of the policy lifecycle.
+    pub periods: Periods,
+    /// Where today's business date comes from.
+    pub clock: Arc<dyn Clock>,
+    /// The provider used when a payment names none.
+    pub default_payment_provider: String,
+    /// Signing secret of sandbox webhooks; `None`: derived from the JWT secret.
+    pub sandbox_webhook_secret: Option<SecretString>,
+    /// Delay of the sandbox's webhook; `None`: it never calls back.
+    pub sandbox_webhook_delay: Option<Duration>,
+    /// Oldest webhook timestamp accepted.
+    pub webhook_tolerance: Duration,
+    /// How long a payment may go without an outcome before reconciliation.
+    pub payment_reconcile_after: Duration,
+    /// How often the scheduler runs.
+    pub scheduler_interval: Duration,
+}
+
+impl Default for Settings {
+    /// The documented defaults (`.env.example`), with no database URL and no
+    /// JWT secret.
+    fn default() -> Self {
+        Self {
+            database_url: None,
+            database_max_connections: 20,
+            listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            public_base_url: None,
+            jwt_secret: None,
+            access_token_ttl: Duration::from_secs(15 * 60),
+            refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
+            auth_rate_limit_per_minute: 30,
+            read_your_writes_timeout: Duration::from_secs(5),
+            subscription_batch_size: 500,
+            subscription_poll_interval: Duration::from_secs(2),
+            idempotency_key_retention: Duration::from_secs(24 * 3600),
+            periods: Periods::default(),
+            clock: Arc::new(SystemClock::default()),
+            default_payment_provider: "sandbox".into(),
+            sandbox_webhook_secret: None,
+            sandbox_webhook_delay: Some(Duration::from_secs(1)),
+            webhook_tolerance: Duration::from_secs(300),
+            payment_reconcile_after: Duration::from_secs(60),
+            scheduler_interval: Duration::from_secs(60),
+        }
+    }
 }
 
 fn var(name: &str) -> Option<String> {
@@ -65,17 +113,35 @@ impl Settings {
     pub fn from_env() -> anyhow::Result<Self> {
         let listen_addr: SocketAddr =
             parsed("LISTEN_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
-        let public_base_url =
-            var("PUBLIC_BASE_URL").unwrap_or_else(|| format!("http://{listen_addr}"));
-        if !(public_base_url.starts_with("http://") || public_base_url.starts_with("https://")) {
-            bail!("PUBLIC_BASE_URL must start with http:// or https://");
+        let public_base_url = var("PUBLIC_BASE_URL");
+        if let Some(url) = &public_base_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                bail!("PUBLIC_BASE_URL must start with http:// or https://");
+            }
+        }
+        let sandbox_webhook_delay = match var("SANDBOX_WEBHOOK_DELAY_MS").as_deref() {
+            Some("off") => None,
+            _ => Some(Duration::from_millis(parsed(
+                "SANDBOX_WEBHOOK_DELAY_MS",
+                1000,
+            )?)),
+        };
+        let periods = Periods {
+            invoice_due_days: parsed("INVOICE_DUE_DAYS", 14)?,
+            lapse_grace_days: parsed("LAPSE_GRACE_DAYS", 30)?,
+            renewal_notice_days: parsed("RENEWAL_NOTICE_DAYS", 30)?,
+            max_backdate_days: parsed("MAX_BACKDATE_DAYS", 7)?,
+        };
+        let offset: i32 = parsed("BUSINESS_UTC_OFFSET_MINUTES", 180)?;
+        if !(-14 * 60..=14 * 60).contains(&offset) {
+            bail!("BUSINESS_UTC_OFFSET_MINUTES must be between -840 and 840");
         }
         let jwt_secret = var("JWT_SECRET").map(SecretString::from);
         Ok(Self {
             database_url: var("DATABASE_URL"),
             database_max_connections: parsed("DATABASE_MAX_CONNECTIONS", 20)?,
             listen_addr,
-            public_base_url: public_base_url.trim_end_matches('/').to_string(),
+            public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()),
             jwt_secret,
             access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
@@ -90,6 +156,15 @@ impl Settings {
                 2000,
             )?),
             idempotency_key_retention: seconds("IDEMPOTENCY_KEY_RETENTION_SECS", 24 * 3600)?,
+            periods,
+            clock: Arc::new(SystemClock::with_offset_minutes(offset)),
+            default_payment_provider: var("DEFAULT_PAYMENT_PROVIDER")
+                .unwrap_or_else(|| "sandbox".into()),
+            sandbox_webhook_secret: var("SANDBOX_WEBHOOK_SECRET").map(SecretString::from),
+            sandbox_webhook_delay,
+            webhook_tolerance: seconds("WEBHOOK_TOLERANCE_SECS", 300)?,
+            payment_reconcile_after: seconds("PAYMENT_RECONCILE_AFTER_SECS", 60)?,
+            scheduler_interval: seconds("SCHEDULER_INTERVAL_SECS", 60)?,
         })
         .and_then(|s: Settings| {
             if s.subscription_batch_size < 1 {
@@ -110,6 +185,18 @@ impl Settings {
         config.refresh_token_ttl = self.refresh_token_ttl;
         config.auth_rate_limit_per_minute = self.auth_rate_limit_per_minute;
         config.read_your_writes_timeout = self.read_your_writes_timeout;
+        config.periods = self.periods;
+        config.default_payment_provider = self.default_payment_provider.clone();
+        config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
+        config.webhook_tolerance = self.webhook_tolerance;
         Ok(config)
+    }
+
+    /// The sandbox webhook secret: as configured, else derived from the JWT
+    /// secret (see [`api::config::derived_secret`]).
+    pub fn sandbox_secret(&self, jwt_secret: &SecretString) -> SecretString {
+        self.sandbox_webhook_secret
+            .clone()
+            .unwrap_or_else(|| api::config::derived_secret(jwt_secret, "sandbox webhook"))
     }
 }

@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use domain::periods::Periods;
 use secrecy::{ExposeSecret, SecretString};
 
 /// Shortest JWT secret accepted, in bytes.
@@ -26,6 +27,14 @@ pub struct ApiConfig {
     pub lockout_threshold: i32,
     /// How long a locked account stays locked.
     pub lockout_duration: Duration,
+    /// Due dates, grace and notice periods of the policy lifecycle.
+    pub periods: Periods,
+    /// The provider used when a payment names none.
+    pub default_payment_provider: String,
+    /// The signing secret of sandbox webhooks.
+    pub sandbox_webhook_secret: SecretString,
+    /// Oldest webhook timestamp accepted.
+    pub webhook_tolerance: Duration,
 }
 
 /// Why the settings can't be used.
@@ -47,7 +56,7 @@ impl ApiConfig {
             return Err(ConfigError::WeakJwtSecret(length));
         }
         Ok(Self {
-            jwt_secret,
+            jwt_secret: jwt_secret.clone(),
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_rate_limit_per_minute: 30,
@@ -55,6 +64,28 @@ impl ApiConfig {
             json_body_limit: 1024 * 1024,
             lockout_threshold: 5,
             lockout_duration: Duration::from_secs(15 * 60),
+            periods: Periods::default(),
+            default_payment_provider: "sandbox".into(),
+            sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
+            webhook_tolerance: Duration::from_secs(300),
         })
     }
+}
+
+/// A secret for `purpose` derived from the JWT secret (HMAC-SHA256, hex), so
+/// every process of one deployment agrees on it without another variable,
+/// and it is never the JWT secret itself.
+pub fn derived_secret(jwt_secret: &SecretString, purpose: &str) -> SecretString {
+    use hmac::{Hmac, Mac};
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(jwt_secret.expose_secret().as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(b"ifinsure derived secret: ");
+    mac.update(purpose.as_bytes());
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    SecretString::from(hex)
 }

@@ -4,6 +4,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod billing;
 pub mod config;
 pub mod error;
 pub mod extract;
@@ -12,10 +13,13 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod policies;
 pub mod products;
 pub mod request_context;
 pub mod state;
 pub mod users;
+pub mod views;
+pub mod webhooks;
 pub mod writes;
 
 use axum::extract::DefaultBodyLimit;
@@ -32,6 +36,9 @@ pub fn router(state: AppState) -> Router {
         .merge(auth::router())
         .merge(users::router())
         .merge(products::router())
+        .merge(policies::router())
+        .merge(billing::router())
+        .merge(webhooks::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

@@ -21,6 +21,7 @@ use crate::extract::{decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
+use crate::views::money;
 use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow};
 use projections::{CommandMetadata, Committed, EventStore, UniqueClaim};
 use sqlx::PgPool;
@@ -32,10 +33,6 @@ pub fn router() -> Router<AppState> {
         .route("/policies/products/{id}", get(show))
         .route("/policies/products/{id}/reprice", post(reprice))
         .route("/policies/products/{id}/retire", post(retire))
-}
-
-fn money(amount: Decimal, currency: &str) -> Value {
-    json!({"amount": amount.to_string(), "currency": currency})
 }
 
 /// A product as the API shows it.

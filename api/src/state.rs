@@ -2,6 +2,7 @@
 
 use std::sync::Arc;
 
+use projections::clock::Clock;
 use projections::subscription::Progress;
 use projections::EventStore;
 use sqlx::PgPool;
@@ -27,6 +28,8 @@ pub struct AppState {
     pub auth_limiter: Arc<RateLimiter>,
     /// Names of every subscription, for health and metrics.
     pub subscriptions: Arc<Vec<String>>,
+    /// Today's business date.
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
@@ -37,6 +40,7 @@ impl AppState {
         progress: Progress,
         config: ApiConfig,
         subscriptions: Vec<String>,
+        clock: Arc<dyn Clock>,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
         Self {
@@ -47,6 +51,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth_limiter,
             subscriptions: Arc::new(subscriptions),
+            clock,
         }
     }
 }

@@ -12,9 +12,11 @@ pub mod dates;
 pub mod ids;
 pub mod invoice;
 pub mod money;
+pub mod periods;
 pub mod policy;
 pub mod product;
 pub mod role;
+pub mod sandbox;
 pub mod user;
 pub mod validation;
 

@@ -2,9 +2,12 @@
 //! retries and metadata), the subscription runtime that feeds read models and
 //! workers from the global event stream, and the read models themselves.
 
+pub mod clock;
 pub mod db;
 pub mod event_store;
 pub mod metadata;
+pub mod numbers;
+pub mod payment_jobs;
 pub mod read_models;
 pub mod stored_event;
 pub mod subscription;

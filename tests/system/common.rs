@@ -134,12 +134,15 @@ impl Drop for TestDb {
     }
 }
 
+/// The business date tests start on (their clock is fixed; tests move it).
+pub const TODAY: &str = "2026-11-25";
+
 pub fn test_settings() -> Settings {
     Settings {
         database_url: None,
         database_max_connections: 20,
         listen_addr: "127.0.0.1:0".parse().unwrap(),
-        public_base_url: "http://127.0.0.1".into(),
+        public_base_url: None,
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(3600),
@@ -148,6 +151,11 @@ pub fn test_settings() -> Settings {
         subscription_batch_size: 500,
         subscription_poll_interval: Duration::from_millis(500),
         idempotency_key_retention: Duration::from_secs(3600),
+        clock: std::sync::Arc::new(projections::clock::FixedClock::new(TODAY.parse().unwrap())),
+        sandbox_webhook_delay: Some(Duration::from_millis(20)),
+        payment_reconcile_after: Duration::from_secs(3600),
+        scheduler_interval: Duration::from_secs(3600),
+        ..Settings::default()
     }
 }
 

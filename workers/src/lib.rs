@@ -1,20 +1,49 @@
 //! ifinsure's workers: subscribers that react to events (process managers,
-//! provider integrations) and periodic jobs.
+//! the payment outbox), the payment worker and its provider adapters,
+//! reconciliation, the scheduler, and housekeeping.
 //!
-//! Workers run as named subscriptions of the same runtime that feeds the
-//! read models (see `projections::subscription`), so they get checkpoints,
-//! gap safety, wake-up and single-consumer failover for free.
+//! Event-driven workers run as named subscriptions of the same runtime that
+//! feeds the read models (see `projections::subscription`), so they get
+//! checkpoints, gap safety, wake-up and single-consumer failover for free.
+//! Their follow-up commands are idempotent, so handling an event again after
+//! a crash changes nothing.
 
+pub mod context;
+pub mod follow_up;
 pub mod maintenance;
+pub mod payments;
+pub mod process_managers;
+pub mod scheduler;
 
 use std::sync::Arc;
 
-use projections::subscription::Subscriber;
+use projections::subscription::{Shutdown, Subscriber};
+use tokio::task::JoinHandle;
+
+pub use context::{WorkerConfig, WorkerContext};
+
+/// The names of the event-driven workers' subscriptions.
+pub const SUBSCRIPTIONS: [&str; 3] = [
+    process_managers::billing::NAME,
+    process_managers::policy::NAME,
+    payments::outbox::NAME,
+];
 
 /// Every event-driven worker, each a named subscription.
-///
-/// The process managers of the policy lifecycle (approval → invoice,
-/// payment → activation, ...) join this list as their aggregates land.
-pub fn subscribers() -> Vec<Arc<dyn Subscriber>> {
-    Vec::new()
+pub fn subscribers(ctx: &WorkerContext) -> Vec<Arc<dyn Subscriber>> {
+    vec![
+        Arc::new(process_managers::billing::BillingProcess::new(ctx.clone())),
+        Arc::new(process_managers::policy::PolicyProcess::new(ctx.clone())),
+        Arc::new(payments::outbox::PaymentOutbox::new(
+            ctx.payment_wakeup.clone(),
+        )),
+    ]
+}
+
+/// Starts the payment worker and the scheduler.
+pub fn spawn_jobs(ctx: &WorkerContext, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
+    vec![
+        tokio::spawn(payments::runner::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone())),
+    ]
 }

@@ -4,6 +4,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use domain::Role;
+use projections::read_models::scope::Scope;
 use uuid::Uuid;
 
 use super::tokens::verify_access_token;
@@ -20,6 +21,16 @@ pub struct Principal {
 }
 
 impl Principal {
+    /// The records this caller may see: staff, admins and auditors all; a
+    /// customer their own; an agent their assigned customers'.
+    pub fn scope(&self) -> Scope {
+        match self.role {
+            Role::Customer => Scope::Customer(self.user_id),
+            Role::Agent => Scope::AgentOf(self.user_id),
+            Role::Staff | Role::Admin | Role::Auditor => Scope::All,
+        }
+    }
+
     /// Refuses callers whose role is not in `allowed` (`403`).
     ///
     /// # Errors

@@ -124,6 +124,19 @@ impl Policy {
         self.terms.last().filter(|t| t.number > in_force)
     }
 
+    /// When a renewal's premium falls due: the day its term starts, or
+    /// `due_days` from `today` when that day has passed.
+    pub fn renewal_due_date(&self, today: NaiveDate, due_days: u32) -> NaiveDate {
+        let starts = self
+            .terms
+            .last()
+            .and_then(|t| crate::dates::next_day(t.end_date));
+        match starts {
+            Some(date) if date > today => date,
+            _ => crate::dates::add_days(today, due_days).unwrap_or(today),
+        }
+    }
+
     fn term(&self, number: u32) -> Option<&Term> {
         self.terms.iter().find(|t| t.number == number)
     }

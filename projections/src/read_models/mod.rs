@@ -4,7 +4,11 @@
 //! beside the live ones (a rebuild) and swap it in. Any read model can be
 //! dropped and rebuilt from the event store.
 
+pub mod aggregate_state;
+pub mod billing;
+pub mod policies;
 pub mod products;
+pub mod scope;
 pub mod tables;
 pub mod users;
 
@@ -56,6 +60,8 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(products::ProductsProjection),
         Arc::new(users::UsersProjection),
+        Arc::new(policies::PoliciesProjection),
+        Arc::new(billing::BillingProjection),
     ]
 }
 

@@ -9,6 +9,8 @@ use serde_json::{json, Map, Value};
 
 use crate::state::AppState;
 
+mod lifecycle;
+
 /// The route.
 pub fn router() -> Router<AppState> {
     Router::new().route("/openapi.json", get(|| async { Json(document()) }))
@@ -30,6 +32,23 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/policies/products/{id}"),
     ("post", "/policies/products/{id}/reprice"),
     ("post", "/policies/products/{id}/retire"),
+    ("post", "/policies/applications"),
+    ("get", "/policies/applications"),
+    ("get", "/policies/applications/{id}"),
+    ("post", "/policies/applications/{id}/approve"),
+    ("post", "/policies/applications/{id}/reject"),
+    ("get", "/policies/policies"),
+    ("get", "/policies/policies/{id}"),
+    ("post", "/policies/policies/{id}/endorse"),
+    ("post", "/policies/policies/{id}/cancel"),
+    ("post", "/policies/policies/{id}/renew"),
+    ("get", "/billing/invoices"),
+    ("get", "/billing/invoices/{id}"),
+    ("post", "/billing/invoices/{id}/pay"),
+    ("post", "/billing/invoices/{id}/void"),
+    ("get", "/billing/payments"),
+    ("get", "/billing/payments/{id}"),
+    ("post", "/webhooks/{provider}"),
     ("get", "/health"),
     ("get", "/health/db"),
     ("get", "/health/workers"),
@@ -37,15 +56,18 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/openapi.json"),
 ];
 
-fn money() -> Value {
+/// Paths whose request body may be left out.
+const OPTIONAL_BODY: [&str; 4] = ["/retire", "/pay", "/void", "/renew"];
+
+pub(crate) fn money() -> Value {
     json!({"$ref": "#/components/schemas/Money"})
 }
 
-fn schema_ref(name: &str) -> Value {
+pub(crate) fn schema_ref(name: &str) -> Value {
     json!({"$ref": format!("#/components/schemas/{name}")})
 }
 
-struct Op {
+pub(crate) struct Op {
     summary: &'static str,
     roles: &'static str,
     body: Option<Value>,
@@ -53,7 +75,7 @@ struct Op {
     response: Value,
 }
 
-fn op(
+pub(crate) fn op(
     summary: &'static str,
     roles: &'static str,
     body: Option<Value>,
@@ -76,6 +98,9 @@ fn operation(method: &str, path: &str) -> Op {
     let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}});
     let refresh = json!({"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}});
     let ok = json!({"type": "object"});
+    if let Some(op) = lifecycle::operation(method, path) {
+        return op;
+    }
     match (method, path) {
         ("post", "/auth/register") => op(
             "Register a customer account",
@@ -185,7 +210,7 @@ fn operation(method: &str, path: &str) -> Op {
 
 fn operation_json(method: &str, path: &str) -> Value {
     let op = operation(method, path);
-    let public = matches!(op.roles, "anyone");
+    let public = op.roles == "anyone" || op.roles.starts_with("provider");
     let mut value = json!({
         "summary": op.summary,
         "description": format!("Who: {}.", op.roles),
@@ -195,7 +220,9 @@ fn operation_json(method: &str, path: &str) -> Value {
         },
     });
     if let Some(body) = op.body {
-        value["requestBody"] = json!({"required": !path.ends_with("/retire"), "content": {"application/json": {"schema": body}}});
+        let required = !OPTIONAL_BODY.iter().any(|end| path.ends_with(end));
+        value["requestBody"] =
+            json!({"required": required, "content": {"application/json": {"schema": body}}});
     }
     if !public {
         value["security"] = json!([{"bearer": []}]);
@@ -203,6 +230,9 @@ fn operation_json(method: &str, path: &str) -> Value {
     let mut parameters = vec![];
     if path.contains("{id}") {
         parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
+    if path.contains("{provider}") {
+        parameters.push(json!({"name": "provider", "in": "path", "required": true, "schema": {"enum": ["sandbox", "mpesa", "stripe", "paystack", "flutterwave"]}}));
     }
     if method == "post" {
         parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}, "description": "Same key and body: the first response is replayed and nothing runs again. Same key, other body: 422 idempotency_key_reused. Not stored for login, refresh and logout."}));
@@ -235,9 +265,17 @@ pub fn document() -> Value {
         "paths": paths,
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}},
-            "schemas": schemas(),
+            "schemas": merged_schemas(),
         },
     })
+}
+
+fn merged_schemas() -> Value {
+    let mut all = schemas();
+    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), lifecycle::schemas()) {
+        all.extend(more);
+    }
+    all
 }
 
 fn schemas() -> Value {

@@ -1,0 +1,397 @@
+//! Invoices and payments: customers (and their agents) pay their invoices
+//! through a provider; staff void unpaid ones; everyone reads what their
+//! role may see.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{DateTime, Utc};
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceError};
+use domain::{EmailAddress, PaymentId, PhoneNumber, Role, UserId};
+use projections::read_models::billing::{self, InvoiceFilter, InvoiceRow, PaymentRow};
+use projections::read_models::scope::Scope;
+use serde::Deserialize;
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use crate::auth::principal::Principal;
+use crate::error::ApiError;
+use crate::extract::{IdPath, IfMatch, OptionalJsonBody, QueryParams};
+use crate::pagination::{Page, PageQuery};
+use crate::request_context::RequestContext;
+use crate::state::AppState;
+use crate::views::{money, money_of, money_opt};
+use crate::writes::{await_read_model, metadata, respond_to_command, with_etag, ResourceRow};
+
+/// The billing routes.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/billing/invoices", get(list_invoices))
+        .route("/billing/invoices/{id}", get(show_invoice))
+        .route("/billing/invoices/{id}/pay", post(pay))
+        .route("/billing/invoices/{id}/void", post(void))
+        .route("/billing/payments", get(list_payments))
+        .route("/billing/payments/{id}", get(show_payment))
+}
+
+/// The payment providers this deployment can take payments with.
+pub const PROVIDERS: [&str; 1] = ["sandbox"];
+
+/// An invoice as the API shows it.
+pub fn invoice_view(row: &InvoiceRow) -> Value {
+    let invoice = &row.state;
+    let Some(details) = &invoice.details else {
+        return json!({"id": row.id, "version": row.version});
+    };
+    json!({
+        "id": row.id,
+        "invoice_number": details.invoice_number,
+        "policy_id": details.policy_id,
+        "policy_number": details.policy_number,
+        "customer_id": details.customer_id,
+        "kind": details.kind.as_str(),
+        "term_number": details.term_number,
+        "amount": money_of(&details.amount),
+        "amount_paid": money_opt(invoice.amount_paid.as_ref()),
+        "balance": money_opt(invoice.balance().as_ref()),
+        "credit": money_opt(invoice.credit.as_ref()),
+        "refunded": money_opt(invoice.refunded().as_ref()),
+        "status": invoice.status.as_str(),
+        "issued_on": details.issued_on,
+        "due_date": details.due_date,
+        "void_reason": invoice.void_reason,
+        "payments": invoice.payments.iter().map(|p| json!({
+            "id": p.payment_id,
+            "provider": p.provider,
+            "amount": money_of(&p.requested),
+            "amount_received": money_of(&p.received),
+            "status": p.status.as_str(),
+            "provider_reference": p.provider_reference,
+            "failure_reason": p.failure_reason,
+        })).collect::<Vec<_>>(),
+        "refunds": invoice.refunds.iter().map(|r| json!({
+            "id": r.refund_id,
+            "payment_id": r.payment_id,
+            "amount": money_of(&r.amount),
+            "status": r.status.as_str(),
+            "provider": r.provider,
+            "provider_reference": r.provider_reference,
+            "reason": r.reason,
+            "failure_reason": r.failure_reason,
+        })).collect::<Vec<_>>(),
+        "version": row.version,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+/// A payment as the API shows it.
+pub fn payment_view(row: &PaymentRow) -> Value {
+    json!({
+        "id": row.id,
+        "invoice_id": row.invoice_id,
+        "policy_id": row.policy_id,
+        "customer_id": row.customer_id,
+        "amount": money(row.amount, &row.currency),
+        "amount_received": money(row.amount_received, &row.currency),
+        "refunded": money(row.refunded, &row.currency),
+        "status": row.status,
+        "provider": row.provider,
+        "provider_reference": row.provider_reference,
+        "failure_reason": row.failure_reason,
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    })
+}
+
+#[derive(Deserialize)]
+struct InvoiceQuery {
+    status: Option<String>,
+    customer_id: Option<Uuid>,
+    policy_id: Option<Uuid>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list_invoices(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<InvoiceQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = query.page.parse()?;
+    if let Some(status) = &query.status {
+        if !["open", "paid", "overdue", "void"].contains(&status.as_str()) {
+            return Err(ApiError::invalid(
+                "status",
+                "must be one of open, paid, overdue, void",
+            ));
+        }
+    }
+    let filter = InvoiceFilter {
+        status: query.status,
+        customer_id: query.customer_id,
+        policy_id: query.policy_id,
+    };
+    let rows = billing::list_invoices(
+        &state.pool,
+        principal.scope(),
+        &filter,
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        page,
+        |r| r.id,
+        |r| invoice_view(&r),
+    )))
+}
+
+async fn visible_invoice(
+    state: &AppState,
+    principal: &Principal,
+    id: Uuid,
+) -> Result<InvoiceRow, ApiError> {
+    billing::get_invoice(&state.pool, id, principal.scope())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+async fn show_invoice(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> Result<Response, ApiError> {
+    let row = visible_invoice(&state, &principal, id).await?;
+    Ok(with_etag(StatusCode::OK, row.version, invoice_view(&row)))
+}
+
+#[derive(Deserialize, Default)]
+struct PayRequest {
+    provider: Option<String>,
+    phone_number: Option<String>,
+    email: Option<String>,
+}
+
+/// The provider and contact a payment request names, validated.
+fn payer(state: &AppState, body: PayRequest) -> Result<(String, Option<String>), ApiError> {
+    let provider = body
+        .provider
+        .unwrap_or_else(|| state.config.default_payment_provider.clone());
+    if !PROVIDERS.contains(&provider.as_str()) {
+        return Err(ApiError::invalid(
+            "provider",
+            format!(
+                "is not configured here; available: {}",
+                PROVIDERS.join(", ")
+            ),
+        ));
+    }
+    let phone = body
+        .phone_number
+        .map(|p| PhoneNumber::parse(&p).map_err(|e| ApiError::invalid("phone_number", e)))
+        .transpose()?;
+    let email = body
+        .email
+        .map(|e| EmailAddress::parse(&e).map_err(|m| ApiError::invalid("email", m)))
+        .transpose()?;
+    let contact = phone
+        .map(String::from)
+        .or_else(|| email.map(|e| e.as_str().to_string()));
+    Ok((provider, contact))
+}
+
+#[tracing::instrument(skip_all, fields(invoice_id = %id))]
+async fn pay(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+    OptionalJsonBody(body): OptionalJsonBody<PayRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
+    visible_invoice(&state, &principal, id).await?;
+    let (provider, payer_contact) = payer(&state, body)?;
+    let payment_id = PaymentId::new();
+    let command = InvoiceCommand::RequestPayment {
+        payment_id,
+        provider: provider.clone(),
+        payer_contact,
+        requested_by: Some(UserId(principal.user_id)),
+    };
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<Invoice>(&id.to_string(), command, expected, &meta)
+        .await?;
+    let waited = await_read_model(&state, "billing", committed.last_position).await;
+    let amount = committed
+        .aggregate
+        .payments
+        .iter()
+        .find(|p| p.payment_id == payment_id)
+        .map(|p| money_of(&p.requested));
+    let body = json!({
+        "payment_id": payment_id,
+        "invoice_id": id,
+        "status": "pending",
+        "provider": provider,
+        "amount": amount,
+    });
+    Ok(waited.annotate((StatusCode::ACCEPTED, Json(body)).into_response()))
+}
+
+#[derive(Deserialize, Default)]
+struct VoidRequest {
+    reason: Option<String>,
+}
+
+#[tracing::instrument(skip_all, fields(invoice_id = %id))]
+async fn void(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+    OptionalJsonBody(body): OptionalJsonBody<VoidRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Staff, Role::Admin])?;
+    visible_invoice(&state, &principal, id).await?;
+    let reason = body
+        .reason
+        .filter(|r| !r.trim().is_empty())
+        .unwrap_or_else(|| format!("voided by {}", principal.role));
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<Invoice>(
+            &id.to_string(),
+            InvoiceCommand::Void { reason },
+            expected,
+            &meta,
+        )
+        .await?;
+    respond_to_command::<InvoiceRow>(&state, id, &committed, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct PaymentQuery {
+    invoice_id: Option<Uuid>,
+    status: Option<String>,
+    #[serde(flatten)]
+    page: PageQuery,
+}
+
+async fn list_payments(
+    State(state): State<AppState>,
+    principal: Principal,
+    QueryParams(query): QueryParams<PaymentQuery>,
+) -> Result<Json<Page<Value>>, ApiError> {
+    let page = query.page.parse()?;
+    if let Some(status) = &query.status {
+        if !["pending", "succeeded", "failed"].contains(&status.as_str()) {
+            return Err(ApiError::invalid(
+                "status",
+                "must be one of pending, succeeded, failed",
+            ));
+        }
+    }
+    let rows = billing::list_payments(
+        &state.pool,
+        principal.scope(),
+        query.invoice_id,
+        query.status.as_deref(),
+        page.after,
+        page.limit + 1,
+    )
+    .await?;
+    Ok(Json(Page::from_rows(
+        rows,
+        page,
+        |r| r.id,
+        |r| payment_view(&r),
+    )))
+}
+
+async fn show_payment(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> Result<Json<Value>, ApiError> {
+    let row = billing::get_payment(&state.pool, id, principal.scope())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(payment_view(&row)))
+}
+
+impl ResourceRow for InvoiceRow {
+    type Aggregate = Invoice;
+    const PROJECTION: &'static str = "billing";
+
+    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        billing::get_invoice(pool, id, Scope::All).await
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn from_aggregate(
+        id: Uuid,
+        invoice: &Invoice,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ApiError> {
+        if invoice.details.is_none() {
+            return Err(ApiError::NotFound);
+        }
+        Ok(InvoiceRow {
+            id,
+            version,
+            created_at,
+            updated_at,
+            state: invoice.clone(),
+        })
+    }
+
+    fn view(&self) -> Value {
+        invoice_view(self)
+    }
+}
+
+impl From<InvoiceError> for ApiError {
+    fn from(error: InvoiceError) -> Self {
+        let detail = error.to_string();
+        match error {
+            InvoiceError::Validation(errors) => ApiError::Validation(errors),
+            InvoiceError::NotFound => ApiError::NotFound,
+            InvoiceError::AlreadyCreated => ApiError::Conflict {
+                code: "already_exists",
+                detail,
+            },
+            InvoiceError::InvalidTransition { .. } => ApiError::invalid_transition(detail),
+            InvoiceError::NotDue(_) => ApiError::Conflict {
+                code: "not_due",
+                detail,
+            },
+            InvoiceError::HasPayments => ApiError::Conflict {
+                code: "invoice_has_payments",
+                detail,
+            },
+            InvoiceError::UnknownPayment(_) => ApiError::Conflict {
+                code: "unknown_payment",
+                detail,
+            },
+            InvoiceError::RefundTooLarge(_) => ApiError::Conflict {
+                code: "refund_too_large",
+                detail,
+            },
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The OpenAPI description of applications, policies, billing and webhooks.
+
+use serde_json::{json, Value};
+
+use super::{money, op, schema_ref, Op};
+
+fn list(item: Value) -> Value {
+    json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}})
+}
+
+/// The operation at `method path`, if it is one of these.
+pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
+    let policy = schema_ref("Policy");
+    let invoice = schema_ref("Invoice");
+    let payment = schema_ref("Payment");
+    let date = json!({"type": "string", "format": "date"});
+    let reason = json!({"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}}});
+    Some(match (method, path) {
+        ("post", "/policies/applications") => op(
+            "Apply for a product; the premium is quoted at today's rate and kept",
+            "customer (for themself), agent (assigned customers), staff",
+            Some(schema_ref("NewApplication")),
+            "201",
+            policy,
+        ),
+        ("get", "/policies/applications") => op(
+            "List applications of every status (?status=, ?customer_id=, ?product_id=, ?limit=, ?cursor=)",
+            "by role",
+            None,
+            "200",
+            list(policy),
+        ),
+        ("get", "/policies/applications/{id}") => op("One application", "by role", None, "200", policy),
+        ("post", "/policies/applications/{id}/approve") => op(
+            "Approve: issues the policy number and the premium invoice (invoice_id)",
+            "agent (assigned customers), staff",
+            None,
+            "200",
+            policy,
+        ),
+        ("post", "/policies/applications/{id}/reject") => op(
+            "Reject, with a reason",
+            "agent (assigned customers), staff",
+            Some(reason.clone()),
+            "200",
+            policy,
+        ),
+        ("get", "/policies/policies") => op(
+            "List issued policies (approved or later; same filters as applications)",
+            "by role",
+            None,
+            "200",
+            list(policy),
+        ),
+        ("get", "/policies/policies/{id}") => op("One policy", "by role", None, "200", policy),
+        ("post", "/policies/policies/{id}/endorse") => op(
+            "Change the sum insured from a date: the pro-rata premium difference is invoiced or refunded",
+            "staff",
+            Some(json!({"type": "object", "required": ["sum_insured", "effective_date"], "properties": {"sum_insured": money(), "effective_date": date}})),
+            "200",
+            policy,
+        ),
+        ("post", "/policies/policies/{id}/cancel") => op(
+            "Cancel; cover ends on effective_date (default today) and the unearned paid premium is refunded pro rata by day",
+            "customer (own; not backdated), staff",
+            Some(json!({"type": "object", "required": ["reason"], "properties": {"reason": {"type": "string"}, "effective_date": date}})),
+            "200",
+            policy,
+        ),
+        ("post", "/policies/policies/{id}/renew") => op(
+            "Offer the next term at the product's current rate, with a new invoice",
+            "staff (the scheduler renews within the notice period)",
+            None,
+            "200",
+            policy,
+        ),
+        ("get", "/billing/invoices") => op(
+            "List invoices (?status=open|paid|overdue|void, ?customer_id=, ?policy_id=, ?limit=, ?cursor=)",
+            "by role",
+            None,
+            "200",
+            list(invoice),
+        ),
+        ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
+        ("post", "/billing/invoices/{id}/pay") => op(
+            "Ask a provider for the balance; settled by the provider's webhook or reconciliation",
+            "owner, their agent, staff",
+            Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox"]}, "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
+            "202",
+            json!({"type": "object", "properties": {"payment_id": {"type": "string", "format": "uuid"}, "invoice_id": {"type": "string", "format": "uuid"}, "status": {"const": "pending"}, "provider": {"type": "string"}, "amount": money()}}),
+        ),
+        ("post", "/billing/invoices/{id}/void") => op(
+            "Void an invoice with nothing paid (reason optional)",
+            "staff",
+            Some(json!({"type": "object", "properties": {"reason": {"type": "string"}}})),
+            "200",
+            invoice,
+        ),
+        ("get", "/billing/payments") => op(
+            "List payments (?invoice_id=, ?status=pending|succeeded|failed, ?limit=, ?cursor=)",
+            "by role",
+            None,
+            "200",
+            list(payment),
+        ),
+        ("get", "/billing/payments/{id}") => op("One payment", "by role", None, "200", payment),
+        ("post", "/webhooks/{provider}") => op(
+            "A provider's callback, authenticated by its signature (sandbox: Sandbox-Signature t=..,v1=.. as Stripe's); 401 if bad, 200 and no change if a duplicate",
+            "provider (signed webhook)",
+            Some(json!({"type": "object"})),
+            "200",
+            json!({"type": "object", "properties": {"received": {"const": true}}}),
+        ),
+        _ => return None,
+    })
+}
+
+/// The schemas these operations use.
+pub(super) fn schemas() -> Value {
+    let uuid = json!({"type": "string", "format": "uuid"});
+    let date = json!({"type": "string", "format": "date"});
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "NewApplication": {"type": "object", "required": ["product_id", "sum_insured", "start_date"], "properties": {
+            "product_id": uuid, "customer_id": {"type": "string", "format": "uuid", "description": "required for agents and staff"},
+            "sum_insured": money(), "start_date": date,
+            "insured": {"type": "object", "description": "what is insured, as given"}}},
+        "Policy": {"type": "object", "properties": {
+            "id": uuid, "status": {"enum": ["submitted", "approved", "active", "rejected", "cancelled", "lapsed", "expired"]},
+            "policy_number": {"type": ["string", "null"], "example": "POL-2026-000123"},
+            "product_id": uuid, "customer_id": uuid, "sum_insured": money(), "premium": money(),
+            "start_date": date, "end_date": date, "term_number": {"type": ["integer", "null"]},
+            "invoice_id": {"type": ["string", "null"], "format": "uuid"}, "amount_paid": money(),
+            "refund": {"oneOf": [money(), {"type": "null"}]},
+            "renewal": {"type": ["object", "null"]}, "version": {"type": "integer"},
+            "created_at": time, "updated_at": time}},
+        "Invoice": {"type": "object", "properties": {
+            "id": uuid, "invoice_number": {"type": "string", "example": "INV-2026-000045"},
+            "policy_id": uuid, "customer_id": uuid, "kind": {"enum": ["premium", "endorsement", "renewal"]},
+            "amount": money(), "amount_paid": money(), "balance": money(), "credit": money(), "refunded": money(),
+            "status": {"enum": ["open", "paid", "overdue", "void"]}, "issued_on": date, "due_date": date,
+            "payments": {"type": "array"}, "refunds": {"type": "array"}, "version": {"type": "integer"}}},
+        "Payment": {"type": "object", "properties": {
+            "id": uuid, "invoice_id": uuid, "amount": money(), "amount_received": money(), "refunded": money(),
+            "status": {"enum": ["pending", "succeeded", "failed"]}, "provider": {"type": "string"},
+            "provider_reference": {"type": ["string", "null"]}, "failure_reason": {"type": ["string", "null"]},
+            "created_at": time, "updated_at": time}},
+    })
+}

@@ -1,0 +1,383 @@
+//! The payment outbox (`payment_jobs`): each charge or refund asked of a
+//! provider, from the event that asked for it until the provider's outcome is
+//! recorded on the invoice.
+//!
+//! Rows are written by the payments subscription inside its checkpoint
+//! transaction, claimed by the payment worker with `FOR UPDATE SKIP LOCKED`
+//! (a lease, so several processes share the work and a crashed one's jobs
+//! come back), and settled by the webhook ingress or by reconciliation.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use domain::invoice::InvoiceCommand;
+use domain::{Currency, Money, PaymentId, RefundId};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+/// A charge or a refund.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobKind {
+    /// Take money.
+    Charge,
+    /// Return money.
+    Refund,
+}
+
+impl JobKind {
+    /// The kind's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JobKind::Charge => "charge",
+            JobKind::Refund => "refund",
+        }
+    }
+}
+
+/// One job.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PaymentJob {
+    /// The payment's or refund's id.
+    pub id: Uuid,
+    /// `charge` or `refund`.
+    pub kind: String,
+    /// The invoice.
+    pub invoice_id: Uuid,
+    /// The payment (for a refund: the one refunded).
+    pub payment_id: Uuid,
+    /// The provider.
+    pub provider: String,
+    /// Amount.
+    pub amount: Decimal,
+    /// ISO 4217.
+    pub currency: String,
+    /// Sent to the provider.
+    pub idempotency_key: String,
+    /// Phone number or email for the provider.
+    pub payer_contact: Option<String>,
+    /// For a refund: the payment's provider reference.
+    pub original_reference: Option<String>,
+    /// The provider's id, once submitted.
+    pub provider_reference: Option<String>,
+    /// `queued`, `submitted`, `settled`.
+    pub status: String,
+    /// Submissions tried.
+    pub attempts: i32,
+    /// The last submission error.
+    pub last_error: Option<String>,
+    /// The business flow.
+    pub correlation_id: String,
+    /// The event that asked for it.
+    pub causation_id: String,
+    /// When it was submitted.
+    pub submitted_at: Option<DateTime<Utc>>,
+}
+
+impl PaymentJob {
+    /// The amount as money.
+    ///
+    /// # Errors
+    /// When the stored currency or amount is not valid (never written so).
+    pub fn money(&self) -> anyhow::Result<Money> {
+        let currency =
+            Currency::parse(&self.currency).map_err(|e| anyhow::anyhow!("job {}: {e}", self.id))?;
+        Ok(Money::new(self.amount, currency)?)
+    }
+
+    /// Whether it is a refund.
+    pub fn is_refund(&self) -> bool {
+        self.kind == JobKind::Refund.as_str()
+    }
+}
+
+/// What a provider says happened to a job.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// The money moved.
+    Succeeded {
+        /// The provider's id.
+        reference: Option<String>,
+        /// Amount moved (for a charge: what was received).
+        amount: Money,
+    },
+    /// It did not.
+    Failed {
+        /// The provider's id.
+        reference: Option<String>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// The invoice command that records `outcome` of `job`.
+pub fn settlement(job: &PaymentJob, outcome: Outcome) -> InvoiceCommand {
+    match (job.is_refund(), outcome) {
+        (false, Outcome::Succeeded { reference, amount }) => {
+            InvoiceCommand::RecordPaymentSucceeded {
+                payment_id: PaymentId(job.payment_id),
+                amount,
+                provider_reference: reference,
+            }
+        }
+        (false, Outcome::Failed { reference, reason }) => InvoiceCommand::RecordPaymentFailed {
+            payment_id: PaymentId(job.payment_id),
+            reason,
+            provider_reference: reference,
+        },
+        (true, Outcome::Succeeded { reference, .. }) => InvoiceCommand::RecordRefundIssued {
+            refund_id: RefundId(job.id),
+            provider_reference: reference,
+        },
+        (true, Outcome::Failed { reason, .. }) => InvoiceCommand::RecordRefundFailed {
+            refund_id: RefundId(job.id),
+            reason,
+        },
+    }
+}
+
+/// The outcome a sandbox transaction (webhook or status query) reports.
+///
+/// # Errors
+/// When its amount or currency does not parse.
+pub fn sandbox_outcome(
+    transaction: &domain::sandbox::SandboxTransaction,
+) -> Result<Outcome, String> {
+    let reference = Some(transaction.reference.clone());
+    if transaction.outcome != "succeeded" {
+        let reason = transaction
+            .failure_reason
+            .clone()
+            .unwrap_or_else(|| "failed".into());
+        return Ok(Outcome::Failed { reference, reason });
+    }
+    let currency = Currency::parse(&transaction.currency)?;
+    let amount: Decimal = transaction
+        .amount
+        .parse()
+        .map_err(|e: rust_decimal::Error| e.to_string())?;
+    let amount = Money::new(amount, currency).map_err(|e| e.to_string())?;
+    Ok(Outcome::Succeeded { reference, amount })
+}
+
+/// A job to record.
+#[derive(Debug, Clone)]
+pub struct NewJob<'a> {
+    /// Payment or refund id.
+    pub id: Uuid,
+    /// Kind.
+    pub kind: JobKind,
+    /// Invoice.
+    pub invoice_id: Uuid,
+    /// Payment.
+    pub payment_id: Uuid,
+    /// Provider.
+    pub provider: &'a str,
+    /// Amount.
+    pub amount: Money,
+    /// Key.
+    pub idempotency_key: &'a str,
+    /// Contact.
+    pub payer_contact: Option<&'a str>,
+    /// For refunds.
+    pub original_reference: Option<&'a str>,
+    /// Flow.
+    pub correlation_id: &'a str,
+    /// Cause.
+    pub causation_id: &'a str,
+}
+
+/// Records a job unless it exists (events are handled at least once).
+///
+/// # Errors
+/// When the database fails.
+pub async fn insert(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"INSERT INTO payment_jobs (id, kind, invoice_id, payment_id, provider, amount, currency,
+               idempotency_key, payer_contact, original_reference, correlation_id, causation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+           ON CONFLICT (id) DO NOTHING"#,
+        job.id,
+        job.kind.as_str(),
+        job.invoice_id,
+        job.payment_id,
+        job.provider,
+        job.amount.amount(),
+        job.amount.currency().code(),
+        job.idempotency_key,
+        job.payer_contact,
+        job.original_reference,
+        job.correlation_id,
+        job.causation_id,
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Marks a job settled (its outcome is on the invoice).
+///
+/// # Errors
+/// When the database fails.
+pub async fn mark_settled(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payment_jobs SET status = 'settled', settled_at = now() WHERE id = $1 AND status <> 'settled'",
+        id
+    )
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// The job sent with `idempotency_key`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn by_key(
+    pool: &PgPool,
+    idempotency_key: &str,
+) -> Result<Option<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"SELECT id, kind, invoice_id, payment_id, provider, amount, currency, idempotency_key,
+                  payer_contact, original_reference, provider_reference, status, attempts,
+                  last_error, correlation_id, causation_id, submitted_at
+           FROM payment_jobs WHERE idempotency_key = $1"#,
+        idempotency_key
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// Claims up to `limit` queued jobs that are due, leasing them for `lease`:
+/// another process skips them, and they come back if this one dies.
+///
+/// # Errors
+/// When the database fails.
+pub async fn claim_due(
+    pool: &PgPool,
+    limit: i64,
+    lease: Duration,
+) -> Result<Vec<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"UPDATE payment_jobs j SET attempts = j.attempts + 1,
+                  next_attempt_at = now() + make_interval(secs => $2)
+           FROM (SELECT id FROM payment_jobs
+                 WHERE status = 'queued' AND next_attempt_at <= now()
+                 ORDER BY next_attempt_at LIMIT $1
+                 FOR UPDATE SKIP LOCKED) due
+           WHERE j.id = due.id
+           RETURNING j.id, j.kind, j.invoice_id, j.payment_id, j.provider, j.amount, j.currency,
+                     j.idempotency_key, j.payer_contact, j.original_reference, j.provider_reference,
+                     j.status, j.attempts, j.last_error, j.correlation_id, j.causation_id, j.submitted_at"#,
+        limit,
+        lease.as_secs_f64()
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Records that the provider accepted a job.
+///
+/// # Errors
+/// When the database fails.
+pub async fn mark_submitted(pool: &PgPool, id: Uuid, reference: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE payment_jobs SET status = 'submitted', provider_reference = $2, submitted_at = now(),
+                  last_error = NULL
+           WHERE id = $1 AND status = 'queued'"#,
+        id,
+        reference
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Records a failed submission; the job is tried again after `backoff`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn mark_retry(
+    pool: &PgPool,
+    id: Uuid,
+    error: &str,
+    backoff: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE payment_jobs SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+           WHERE id = $1 AND status = 'queued'"#,
+        id,
+        error,
+        backoff.as_secs_f64()
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Submitted jobs with no outcome for longer than `quiet` (reconciliation).
+///
+/// # Errors
+/// When the database fails.
+pub async fn unsettled_since(
+    pool: &PgPool,
+    quiet: Duration,
+    limit: i64,
+) -> Result<Vec<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"SELECT id, kind, invoice_id, payment_id, provider, amount, currency, idempotency_key,
+                  payer_contact, original_reference, provider_reference, status, attempts,
+                  last_error, correlation_id, causation_id, submitted_at
+           FROM payment_jobs
+           WHERE status = 'submitted' AND submitted_at <= now() - make_interval(secs => $1)
+           ORDER BY submitted_at LIMIT $2"#,
+        quiet.as_secs_f64(),
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// Records `outcome` of `job` on its invoice (a provider's webhook or a
+/// status query said so) and marks the job settled. Idempotent: the invoice
+/// ignores an outcome it has recorded already.
+///
+/// # Errors
+/// When the invoice refuses the outcome or the store fails.
+pub async fn settle(
+    store: &crate::EventStore,
+    job: &PaymentJob,
+    outcome: Outcome,
+    provider_event_id: Option<&str>,
+) -> Result<(), crate::ExecuteError<domain::invoice::InvoiceError>> {
+    let metadata = crate::CommandMetadata {
+        user_id: None,
+        role: "provider".into(),
+        request_id: format!("{}:{}", job.provider, job.idempotency_key),
+        correlation_id: job.correlation_id.clone(),
+        causation_id: provider_event_id
+            .unwrap_or(&job.idempotency_key)
+            .to_string(),
+        client_ip: None,
+        provider_event_id: provider_event_id.map(str::to_string),
+    };
+    store
+        .execute::<domain::invoice::Invoice>(
+            &job.invoice_id.to_string(),
+            settlement(job, outcome),
+            None,
+            &metadata,
+        )
+        .await?;
+    let mut conn = store
+        .pool()
+        .acquire()
+        .await
+        .map_err(|e| crate::ExecuteError::Store(e.to_string()))?;
+    mark_settled(&mut conn, job.id)
+        .await
+        .map_err(|e| crate::ExecuteError::Store(e.to_string()))
+}

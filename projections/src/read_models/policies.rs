@@ -1,0 +1,223 @@
+//! Applications and policies: one row per `Policy` aggregate, its state, and
+//! the columns lists are filtered on. An application is a policy row of any
+//! status; a policy is one that was approved (it has a number).
+
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use domain::policy::Policy;
+use sqlx::{PgConnection, PgPool};
+use uuid::Uuid;
+
+use super::aggregate_state::evolve;
+use super::scope::{scoped, Scope};
+use super::{Projection, Tables};
+use crate::stored_event::StoredEvent;
+
+/// Builds the `policies` table.
+pub struct PoliciesProjection;
+
+/// One policy (or application) as stored.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct PolicyRow {
+    /// Aggregate id.
+    pub id: Uuid,
+    /// Aggregate version.
+    pub version: i64,
+    /// First event's time.
+    pub created_at: DateTime<Utc>,
+    /// Last event's time.
+    pub updated_at: DateTime<Utc>,
+    /// The aggregate's state.
+    #[sqlx(json)]
+    pub state: Policy,
+}
+
+/// Filters of the policy and application lists.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyFilter {
+    /// Only issued policies (approved or later), not bare applications.
+    pub issued_only: bool,
+    /// Only this status.
+    pub status: Option<String>,
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
+    /// Only this product's.
+    pub product_id: Option<Uuid>,
+}
+
+#[async_trait]
+impl Projection for PoliciesProjection {
+    fn name(&self) -> &'static str {
+        "policies"
+    }
+
+    fn aggregate_types(&self) -> &'static [&'static str] {
+        &["Policy"]
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["policies"]
+    }
+
+    async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
+        let t = tables.get("policies");
+        let statements = [
+            format!(
+                "CREATE TABLE {t} (
+                id            uuid PRIMARY KEY,
+                status        text        NOT NULL,
+                policy_number text,
+                product_id    uuid        NOT NULL,
+                customer_id   uuid        NOT NULL,
+                start_date    date        NOT NULL,
+                end_date      date        NOT NULL,
+                state         jsonb       NOT NULL,
+                version       bigint      NOT NULL,
+                created_at    timestamptz NOT NULL,
+                updated_at    timestamptz NOT NULL
+            )"
+            ),
+            format!("CREATE UNIQUE INDEX ON {t} (policy_number)"),
+            format!("CREATE INDEX ON {t} (customer_id, id)"),
+            format!("CREATE INDEX ON {t} (status, end_date)"),
+        ];
+        super::tables::create_once(conn, t, &statements).await?;
+        Ok(())
+    }
+
+    async fn apply(
+        &self,
+        conn: &mut PgConnection,
+        tables: &Tables,
+        event: &StoredEvent,
+    ) -> anyhow::Result<()> {
+        if event.aggregate_type != "Policy" {
+            return Ok(());
+        }
+        let t = tables.get("policies");
+        let id: Uuid = event.aggregate_id.parse()?;
+        let policy: Policy = evolve(conn, t, id, event).await?;
+        let Some(application) = &policy.application else {
+            return Ok(());
+        };
+        let (start, end) = policy
+            .current_term()
+            .map_or((application.start_date, application.end_date), |t| {
+                (t.start_date, t.end_date)
+            });
+        sqlx::query(&format!(
+            "INSERT INTO {t} (id, status, policy_number, product_id, customer_id, start_date, end_date, state, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+             ON CONFLICT (id) DO UPDATE SET status = $2, policy_number = $3, start_date = $6, end_date = $7,
+                 state = $8, version = $9, updated_at = $10"
+        ))
+        .bind(id)
+        .bind(policy.status.as_str())
+        .bind(&policy.policy_number)
+        .bind(application.product_id.0)
+        .bind(application.customer_id.0)
+        .bind(start)
+        .bind(end)
+        .bind(sqlx::types::Json(&policy))
+        .bind(event.sequence)
+        .bind(event.recorded_at)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+const COLUMNS: &str = "id, version, created_at, updated_at, state";
+
+/// One policy by id, if `scope` may see it.
+///
+/// # Errors
+/// When the database fails.
+pub async fn get(pool: &PgPool, id: Uuid, scope: Scope) -> Result<Option<PolicyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies WHERE id = $1 AND {}",
+        scoped(2, 3)
+    ))
+    .bind(id)
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .fetch_optional(pool)
+    .await
+}
+
+/// Up to `limit` policies after `after` that `scope` may see.
+///
+/// # Errors
+/// When the database fails.
+pub async fn list(
+    pool: &PgPool,
+    scope: Scope,
+    filter: &PolicyFilter,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<PolicyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies
+         WHERE {}
+           AND (NOT $3 OR policy_number IS NOT NULL)
+           AND ($4::text IS NULL OR status = $4)
+           AND ($5::uuid IS NULL OR customer_id = $5)
+           AND ($6::uuid IS NULL OR product_id = $6)
+           AND ($7::uuid IS NULL OR id > $7)
+         ORDER BY id LIMIT $8",
+        scoped(1, 2)
+    ))
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .bind(filter.issued_only)
+    .bind(&filter.status)
+    .bind(filter.customer_id)
+    .bind(filter.product_id)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Ids of policies in `status` whose current term ends before `date` (the
+/// scheduler's work lists), oldest first.
+///
+/// # Errors
+/// When the database fails.
+pub async fn ids_ending_before(
+    pool: &PgPool,
+    status: &str,
+    date: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM policies WHERE status = $1 AND end_date < $2 ORDER BY end_date, id LIMIT $3",
+    )
+    .bind(status)
+    .bind(date)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// Ids of active policies whose term ends on or before `until` and that have
+/// no renewal offered yet (the scheduler's renewal list).
+///
+/// # Errors
+/// When the database fails.
+pub async fn ids_due_for_renewal(
+    pool: &PgPool,
+    until: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    sqlx::query_scalar(
+        "SELECT id FROM policies
+         WHERE status = 'active' AND end_date <= $1
+           AND jsonb_array_length(state->'terms') = (state->>'in_force')::int
+         ORDER BY end_date, id LIMIT $2",
+    )
+    .bind(until)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}

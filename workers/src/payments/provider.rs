@@ -1,0 +1,41 @@
+//! What every payment provider adapter does.
+
+use async_trait::async_trait;
+use projections::payment_jobs::{Outcome, PaymentJob};
+
+/// Why a provider call did not go through.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProviderError {
+    /// The provider refused the request for good (bad number, declined):
+    /// the payment is recorded as failed.
+    #[error("refused by the provider: {0}")]
+    Rejected(String),
+    /// The provider could not be reached or answered with an error worth
+    /// retrying: the job is tried again later with the same key.
+    #[error("provider unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// A payment provider adapter.
+///
+/// Guarantee: **idempotent**. `submit` sends the job's idempotency key, so
+/// submitting one job any number of times moves money at most once.
+#[async_trait]
+pub trait PaymentProvider: Send + Sync + 'static {
+    /// The provider's name in jobs and webhooks (`sandbox`, `mpesa`, ...).
+    fn name(&self) -> &'static str;
+
+    /// Asks the provider to carry out `job` (a charge or a refund); returns
+    /// the provider's reference. The outcome arrives later, by webhook or by
+    /// [`PaymentProvider::status`].
+    ///
+    /// # Errors
+    /// See [`ProviderError`].
+    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError>;
+
+    /// What the provider knows of `job`: `None` while it is still pending.
+    ///
+    /// # Errors
+    /// See [`ProviderError`].
+    async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError>;
+}

@@ -1,0 +1,109 @@
+//! The payment worker: claims due jobs and submits them to their provider.
+//!
+//! A job is leased when claimed; if this process dies after the provider
+//! accepted it and before that was recorded, the lease runs out, another run
+//! submits it again with the same idempotency key, and the provider returns
+//! the first transaction instead of making a second.
+
+use std::time::Duration;
+
+use projections::payment_jobs::{self, Outcome, PaymentJob};
+use projections::subscription::Shutdown;
+
+use super::ProviderError;
+use crate::context::WorkerContext;
+
+/// Most jobs claimed at once.
+const BATCH: i64 = 20;
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Jobs the provider accepted.
+    pub submitted: usize,
+    /// Jobs refused for good (recorded as failed).
+    pub rejected: usize,
+    /// Jobs to retry later.
+    pub retried: usize,
+}
+
+/// Claims and submits the due jobs, once.
+///
+/// # Errors
+/// When the database fails.
+#[tracing::instrument(skip_all)]
+pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
+    let jobs = payment_jobs::claim_due(&ctx.pool, BATCH, ctx.config.payment_lease).await?;
+    let mut pass = Pass::default();
+    for job in jobs {
+        match submit(ctx, &job).await {
+            Ok(reference) => {
+                payment_jobs::mark_submitted(&ctx.pool, job.id, &reference).await?;
+                pass.submitted += 1;
+            }
+            Err(ProviderError::Rejected(reason)) => {
+                let outcome = Outcome::Failed {
+                    reference: None,
+                    reason,
+                };
+                payment_jobs::settle(&ctx.store, &job, outcome, None)
+                    .await
+                    .map_err(|e| anyhow::anyhow!("recording a refused job {}: {e}", job.id))?;
+                pass.rejected += 1;
+            }
+            Err(ProviderError::Unavailable(error)) => {
+                tracing::warn!(job = %job.id, provider = %job.provider, attempts = job.attempts, %error, "payment job will be retried");
+                payment_jobs::mark_retry(&ctx.pool, job.id, &error, backoff(job.attempts)).await?;
+                pass.retried += 1;
+            }
+        }
+    }
+    Ok(pass)
+}
+
+async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<String, ProviderError> {
+    let provider = ctx.providers.get(&job.provider).ok_or_else(|| {
+        ProviderError::Rejected(format!("the provider {} is not configured", job.provider))
+    })?;
+    provider.submit(job).await
+}
+
+/// Waits between attempts: 2, 4, 8 ... seconds, at most 15 minutes.
+fn backoff(attempts: i32) -> Duration {
+    let exponent = attempts.clamp(1, 10) as u32;
+    Duration::from_secs(2u64.pow(exponent).min(900))
+}
+
+/// Submits due jobs whenever woken or every poll interval, and reconciles
+/// quiet ones, until shutdown.
+pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
+    let mut last_reconcile = tokio::time::Instant::now();
+    loop {
+        if let Err(error) = run_once(&ctx).await {
+            tracing::warn!(error = format!("{error:#}"), "payment worker pass failed");
+        }
+        if last_reconcile.elapsed() >= ctx.config.reconcile_after / 2 {
+            last_reconcile = tokio::time::Instant::now();
+            if let Err(error) = super::reconcile::run_once(&ctx, ctx.config.reconcile_after).await {
+                tracing::warn!(error = format!("{error:#}"), "reconciliation failed");
+            }
+        }
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = ctx.payment_wakeup.notified() => {}
+            () = tokio::time::sleep(ctx.config.payment_poll) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_fifteen_minutes() {
+        assert_eq!(backoff(1), Duration::from_secs(2));
+        assert_eq!(backoff(3), Duration::from_secs(8));
+        assert_eq!(backoff(50), Duration::from_secs(900));
+    }
+}

@@ -1,0 +1,167 @@
+//! Policy events → invoice commands.
+
+use async_trait::async_trait;
+use chrono::Datelike;
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceDetails, InvoiceKind};
+use domain::policy::{Policy, PolicyEvent, RefundAllocation, Term};
+use domain::{InvoiceId, Money};
+use projections::numbers::{self, DocumentKind};
+use projections::subscription::Subscriber;
+use projections::StoredEvent;
+use sqlx::PgConnection;
+
+use crate::context::WorkerContext;
+use crate::follow_up::{caused_by, send};
+
+/// The subscription's name.
+pub const NAME: &str = "billing_process";
+
+/// Creates invoices and refunds for policy events.
+pub struct BillingProcess {
+    ctx: WorkerContext,
+}
+
+impl BillingProcess {
+    /// The process manager over `ctx`.
+    pub fn new(ctx: WorkerContext) -> Self {
+        Self { ctx }
+    }
+
+    async fn invoice(
+        &self,
+        event: &StoredEvent,
+        invoice_id: InvoiceId,
+        kind: InvoiceKind,
+        term_number: u32,
+        amount: Money,
+        due_date: chrono::NaiveDate,
+    ) -> anyhow::Result<()> {
+        let (policy, _) = self
+            .ctx
+            .store
+            .load::<Policy>(&event.aggregate_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading policy {}: {e}", event.aggregate_id))?;
+        let (Some(application), Some(policy_number)) = (&policy.application, &policy.policy_number)
+        else {
+            anyhow::bail!("policy {} has no number to invoice", event.aggregate_id);
+        };
+        let today = self.ctx.clock.today();
+        let invoice_number = numbers::assign(
+            &self.ctx.pool,
+            DocumentKind::Invoice,
+            today.year(),
+            invoice_id.0,
+        )
+        .await?;
+        let details = InvoiceDetails {
+            invoice_id,
+            invoice_number,
+            policy_id: application.policy_id,
+            policy_number: policy_number.clone(),
+            customer_id: application.customer_id,
+            kind,
+            term_number,
+            amount,
+            issued_on: today,
+            due_date: due_date.max(today),
+        };
+        send::<Invoice>(
+            &self.ctx.store,
+            &invoice_id.to_string(),
+            InvoiceCommand::Create(details),
+            &caused_by(event, NAME),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn invoice_term(
+        &self,
+        event: &StoredEvent,
+        term: &Term,
+        kind: InvoiceKind,
+    ) -> anyhow::Result<()> {
+        self.invoice(
+            event,
+            term.invoice_id,
+            kind,
+            term.number,
+            term.premium,
+            term.due_date,
+        )
+        .await
+    }
+
+    async fn refund(
+        &self,
+        event: &StoredEvent,
+        refunds: &[RefundAllocation],
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        for refund in refunds {
+            send::<Invoice>(
+                &self.ctx.store,
+                &refund.invoice_id.to_string(),
+                InvoiceCommand::RequestRefund {
+                    refund_id: refund.refund_id,
+                    payment_id: refund.payment_id,
+                    amount: refund.amount,
+                    reason: reason.to_string(),
+                },
+                &caused_by(event, NAME),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Subscriber for BillingProcess {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn handles(&self, aggregate_type: &str) -> bool {
+        aggregate_type == "Policy"
+    }
+
+    #[tracing::instrument(skip_all, fields(position = event.global_position, event_type = %event.event_type))]
+    async fn handle(&self, _conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
+        match event.decode::<PolicyEvent>()? {
+            PolicyEvent::ApplicationApproved { term, .. } => {
+                self.invoice_term(event, &term, InvoiceKind::Premium).await
+            }
+            PolicyEvent::PolicyRenewed { term } => {
+                self.invoice_term(event, &term, InvoiceKind::Renewal).await
+            }
+            PolicyEvent::PolicyEndorsed {
+                invoice_id: Some(invoice_id),
+                due_date: Some(due_date),
+                adjustment,
+                term_number,
+                ..
+            } => {
+                self.invoice(
+                    event,
+                    invoice_id,
+                    InvoiceKind::Endorsement,
+                    term_number,
+                    adjustment,
+                    due_date,
+                )
+                .await
+            }
+            PolicyEvent::PolicyEndorsed { refunds, .. } => {
+                self.refund(event, &refunds, "endorsement lowered the premium")
+                    .await
+            }
+            PolicyEvent::PolicyCancelled { refunds, .. } => {
+                self.refund(event, &refunds, "policy cancelled: unearned premium")
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! Invoice events → policy commands.
+
+use async_trait::async_trait;
+use domain::invoice::{Invoice, InvoiceEvent};
+use domain::policy::{Policy, PolicyCommand};
+use domain::{InvoiceId, PaymentId};
+use projections::subscription::Subscriber;
+use projections::StoredEvent;
+use sqlx::PgConnection;
+
+use crate::context::WorkerContext;
+use crate::follow_up::{caused_by, send};
+
+/// The subscription's name.
+pub const NAME: &str = "policy_process";
+
+/// Records payments on policies and activates them.
+pub struct PolicyProcess {
+    ctx: WorkerContext,
+}
+
+impl PolicyProcess {
+    /// The process manager over `ctx`.
+    pub fn new(ctx: WorkerContext) -> Self {
+        Self { ctx }
+    }
+
+    async fn invoice(&self, event: &StoredEvent) -> anyhow::Result<Invoice> {
+        let (invoice, _) = self
+            .ctx
+            .store
+            .load::<Invoice>(&event.aggregate_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading invoice {}: {e}", event.aggregate_id))?;
+        Ok(invoice)
+    }
+
+    async fn to_policy(
+        &self,
+        event: &StoredEvent,
+        invoice: &Invoice,
+        command: PolicyCommand,
+    ) -> anyhow::Result<()> {
+        let Some(details) = &invoice.details else {
+            anyhow::bail!("invoice {} has no details", event.aggregate_id);
+        };
+        send::<Policy>(
+            &self.ctx.store,
+            &details.policy_id.to_string(),
+            command,
+            &caused_by(event, NAME),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn record_payment(
+        &self,
+        event: &StoredEvent,
+        payment_id: PaymentId,
+        applied: domain::Money,
+    ) -> anyhow::Result<()> {
+        if applied.amount().is_zero() {
+            return Ok(());
+        }
+        let invoice = self.invoice(event).await?;
+        let provider = invoice
+            .payments
+            .iter()
+            .find(|p| p.payment_id == payment_id)
+            .map_or_else(String::new, |p| p.provider.clone());
+        let invoice_id: InvoiceId = event.aggregate_id.parse()?;
+        let command = PolicyCommand::RecordPremiumPayment {
+            invoice_id,
+            payment_id,
+            amount: applied,
+            provider,
+        };
+        self.to_policy(event, &invoice, command).await
+    }
+}
+
+#[async_trait]
+impl Subscriber for PolicyProcess {
+    fn name(&self) -> &str {
+        NAME
+    }
+
+    fn handles(&self, aggregate_type: &str) -> bool {
+        aggregate_type == "Invoice"
+    }
+
+    #[tracing::instrument(skip_all, fields(position = event.global_position, event_type = %event.event_type))]
+    async fn handle(&self, _conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
+        match event.decode::<InvoiceEvent>()? {
+            InvoiceEvent::PaymentSucceeded {
+                payment_id,
+                applied,
+                ..
+            } => self.record_payment(event, payment_id, applied).await,
+            InvoiceEvent::InvoicePaid { .. } => {
+                let invoice = self.invoice(event).await?;
+                let invoice_id: InvoiceId = event.aggregate_id.parse()?;
+                self.to_policy(event, &invoice, PolicyCommand::Activate { invoice_id })
+                    .await
+            }
+            _ => Ok(()),
+        }
+    }
+}
