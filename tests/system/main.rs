@@ -2,10 +2,14 @@
 //! random port, the subscription runtime, the event store.
 
 mod auth;
+mod book;
 mod cli;
 mod common;
 mod conventions;
 mod event_store;
+mod payments;
+mod policy_access;
 mod products;
+mod quote_to_cash;
 mod restart;
 mod subscriptions;

@@ -1,0 +1,165 @@
+//! A small book of business for lifecycle tests: an app with an admin, a
+//! staff member and a motor product, and helpers to apply, approve and pay.
+
+use std::future::Future;
+use std::time::Duration;
+
+use domain::Role;
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::common::*;
+
+pub fn kes(amount: &str) -> Value {
+    json!({"amount": amount, "currency": "KES"})
+}
+
+/// Polls `probe` until it yields a value (the async side of the system has
+/// caught up), failing after 15 seconds.
+pub async fn eventually<F, Fut>(what: &str, probe: F) -> Value
+where
+    F: Fn() -> Fut,
+    Fut: Future<Output = Option<Value>>,
+{
+    for _ in 0..600 {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("timed out waiting for {what}");
+}
+
+pub struct Book {
+    pub app: TestApp,
+    pub admin: String,
+    pub staff: String,
+    pub product_id: String,
+}
+
+impl Book {
+    pub async fn open() -> Self {
+        Self::open_with(test_settings()).await
+    }
+
+    pub async fn open_with(settings: ifinsure::settings::Settings) -> Self {
+        let app = spawn_app_with(settings).await;
+        let admin = app.admin().await;
+        let staff = app.user("staff@example.com", Role::Staff).await;
+        let product = app
+            .post("/policies/products", Some(&admin), &motor_product("MOTOR"))
+            .await;
+        assert_eq!(product.status, StatusCode::CREATED, "{}", product.body);
+        let product_id = product.body["id"].as_str().unwrap().to_string();
+        Self {
+            app,
+            admin,
+            staff,
+            product_id,
+        }
+    }
+
+    /// A user of `role` and their id.
+    pub async fn user(&self, email: &str, role: Role) -> (String, String) {
+        let token = self.app.user(email, role).await;
+        let me = self.app.get("/auth/me", Some(&token)).await;
+        (token, me.body["id"].as_str().unwrap().to_string())
+    }
+
+    /// Applies for the motor product; `customer_id` when an agent or staff applies.
+    pub async fn apply(&self, token: &str, customer_id: Option<&str>, sum: &str) -> Value {
+        let mut body = json!({
+            "product_id": self.product_id,
+            "sum_insured": kes(sum),
+            "start_date": TODAY,
+            "insured": {"registration": "KDA 123A", "make": "Toyota"},
+        });
+        if let Some(id) = customer_id {
+            body["customer_id"] = json!(id);
+        }
+        let reply = self
+            .app
+            .post("/policies/applications", Some(token), &body)
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn approve(&self, id: &str) -> Value {
+        let reply = self
+            .app
+            .post(
+                &format!("/policies/applications/{id}/approve"),
+                Some(&self.staff),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn pay(&self, token: &str, invoice_id: &str) -> Value {
+        let reply = self
+            .app
+            .post(
+                &format!("/billing/invoices/{invoice_id}/pay"),
+                Some(token),
+                &json!({"provider": "sandbox"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
+        reply.body
+    }
+
+    pub async fn invoice(&self, token: &str, id: &str) -> Value {
+        self.app
+            .get(&format!("/billing/invoices/{id}"), Some(token))
+            .await
+            .body
+    }
+
+    pub async fn policy(&self, token: &str, id: &str) -> Value {
+        self.app
+            .get(&format!("/policies/policies/{id}"), Some(token))
+            .await
+            .body
+    }
+
+    /// Waits until policy `id` has `status`.
+    pub async fn policy_becomes(&self, token: &str, id: &str, status: &str) -> Value {
+        eventually(&format!("policy {id} to be {status}"), || async {
+            let policy = self.policy(token, id).await;
+            (policy["status"] == status).then_some(policy)
+        })
+        .await
+    }
+
+    /// Waits until invoice `id` has `status`.
+    pub async fn invoice_becomes(&self, token: &str, id: &str, status: &str) -> Value {
+        eventually(&format!("invoice {id} to be {status}"), || async {
+            let invoice = self.invoice(token, id).await;
+            (invoice["status"] == status).then_some(invoice)
+        })
+        .await
+    }
+
+    /// Applies, approves and pays: an active policy of `sum`.
+    pub async fn active_policy(&self, token: &str, sum: &str) -> (String, String) {
+        let application = self.apply(token, None, sum).await;
+        let id = application["id"].as_str().unwrap().to_string();
+        let approved = self.approve(&id).await;
+        let invoice_id = approved["invoice_id"].as_str().unwrap().to_string();
+        self.pay(token, &invoice_id).await;
+        self.policy_becomes(token, &id, "active").await;
+        (id, invoice_id)
+    }
+
+    /// The workers' context of the running app.
+    pub fn workers(&self) -> &workers::WorkerContext {
+        self.app
+            .running
+            .as_ref()
+            .and_then(|r| r.workers.as_ref())
+            .expect("workers run in the test app")
+    }
+}

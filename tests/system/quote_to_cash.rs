@@ -1,0 +1,285 @@
+//! The whole policy journey over HTTP: apply, approve, pay through the
+//! sandbox's signed webhook, endorse up and down, cancel with a pro-rata
+//! refund; a second policy lapses and a third expires and renews when the
+//! business date moves.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::book::*;
+use crate::common::*;
+
+fn date(s: &str) -> chrono::NaiveDate {
+    s.parse().unwrap()
+}
+
+#[tokio::test]
+async fn apply_approve_pay_endorse_and_cancel_with_a_pro_rata_refund() {
+    let book = Book::open().await;
+    let app = &book.app;
+    let registered = app
+        .post(
+            "/auth/register",
+            None,
+            &json!({"email": "wanjiru@example.com", "password": PASSWORD, "full_name": "Wanjiru Kamau", "phone_number": "0712345678"}),
+        )
+        .await;
+    assert_eq!(
+        registered.status,
+        StatusCode::CREATED,
+        "{}",
+        registered.body
+    );
+    let customer = app.wait_for_login("wanjiru@example.com").await;
+
+    // Apply: the premium is quoted at today's rate, 3.5% of 1,000,000.
+    let application = book.apply(&customer, None, "1000000.00").await;
+    assert_eq!(application["status"], "submitted");
+    assert_eq!(application["premium"], kes("35000.00"));
+    assert_eq!(application["end_date"], "2027-11-24");
+    let id = application["id"].as_str().unwrap().to_string();
+
+    // Approve: a policy number and the premium invoice, readable at once.
+    let approved = book.approve(&id).await;
+    assert_eq!(approved["status"], "approved");
+    let number = approved["policy_number"].as_str().unwrap();
+    assert!(
+        number.starts_with("POL-2026-") && number.len() == 15,
+        "{number}"
+    );
+    let invoice_id = approved["invoice_id"].as_str().unwrap().to_string();
+    let invoice = book.invoice(&customer, &invoice_id).await;
+    assert_eq!(invoice["status"], "open", "{invoice}");
+    assert_eq!(invoice["amount"], kes("35000.00"));
+    assert_eq!(invoice["balance"], kes("35000.00"));
+    assert_eq!(invoice["due_date"], "2026-12-09");
+    assert!(invoice["invoice_number"]
+        .as_str()
+        .unwrap()
+        .starts_with("INV-2026-"));
+
+    // Pay through the sandbox: its signed webhook settles, the policy goes live.
+    let payment = book.pay(&customer, &invoice_id).await;
+    assert_eq!(payment["status"], "pending");
+    assert_eq!(payment["amount"], kes("35000.00"));
+    let active = book.policy_becomes(&customer, &id, "active").await;
+    assert_eq!(active["amount_paid"], kes("35000.00"));
+    let paid = book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    assert_eq!(paid["balance"], kes("0.00"));
+    let payment_id = payment["payment_id"].as_str().unwrap();
+    let settled = app
+        .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
+        .await;
+    assert_eq!(settled.body["status"], "succeeded");
+    assert!(settled.body["provider_reference"]
+        .as_str()
+        .unwrap()
+        .starts_with("sbx_"));
+
+    // Endorse up from 1 December: 17,500 more a year for 359 of 365 days.
+    let up = app
+        .post(
+            &format!("/policies/policies/{id}/endorse"),
+            Some(&book.staff),
+            &json!({"sum_insured": kes("1500000.00"), "effective_date": "2026-12-01"}),
+        )
+        .await;
+    assert_eq!(up.status, StatusCode::OK, "{}", up.body);
+    assert_eq!(up.body["sum_insured"], kes("1500000.00"));
+    let extra_id = up.body["invoice_ids"][1].as_str().unwrap().to_string();
+    let extra = book.invoice(&customer, &extra_id).await;
+    assert_eq!(extra["kind"], "endorsement");
+    assert_eq!(extra["amount"], kes("17212.33"));
+    book.pay(&customer, &extra_id).await;
+    book.invoice_becomes(&customer, &extra_id, "paid").await;
+    eventually("the endorsement payment on the policy", || async {
+        let policy = book.policy(&customer, &id).await;
+        (policy["amount_paid"] == kes("52212.33")).then_some(policy)
+    })
+    .await;
+
+    // Endorse down from 1 January: 15,726.03 back through the last payment.
+    let down = app
+        .post(
+            &format!("/policies/policies/{id}/endorse"),
+            Some(&book.staff),
+            &json!({"sum_insured": kes("1000000.00"), "effective_date": "2027-01-01"}),
+        )
+        .await;
+    assert_eq!(down.status, StatusCode::OK, "{}", down.body);
+    assert_eq!(down.body["invoice_ids"].as_array().unwrap().len(), 2);
+    let refunded = eventually("the endorsement refund", || async {
+        let invoice = book.invoice(&customer, &extra_id).await;
+        (invoice["refunds"][0]["status"] == "succeeded").then_some(invoice)
+    })
+    .await;
+    assert_eq!(refunded["refunds"][0]["amount"], kes("15726.03"));
+    assert_eq!(refunded["refunded"], kes("15726.03"));
+
+    // Cancel with cover ending 24 May 2027: 18,842.46 earned of 36,486.30 paid.
+    let cancelled = app
+        .post(
+            &format!("/policies/policies/{id}/cancel"),
+            Some(&customer),
+            &json!({"reason": "sold the car", "effective_date": "2027-05-24"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    assert_eq!(cancelled.body["refund"], kes("17643.84"));
+    // Paid back newest payment first: what is left of the endorsement's, then the premium's.
+    let endorsement_refunds = eventually("both cancellation refunds", || async {
+        let extra = book.invoice(&customer, &extra_id).await;
+        let premium = book.invoice(&customer, &invoice_id).await;
+        let done = extra["refunds"].as_array().unwrap().len() == 2
+            && extra["refunds"][1]["status"] == "succeeded"
+            && premium["refunds"][0]["status"] == "succeeded";
+        done.then(|| {
+            json!([
+                extra["refunds"][1]["amount"],
+                premium["refunds"][0]["amount"]
+            ])
+        })
+    })
+    .await;
+    assert_eq!(
+        endorsement_refunds,
+        json!([kes("1486.30"), kes("16157.54")])
+    );
+
+    // Cancelling again is an illegal transition.
+    let again = app
+        .post(
+            &format!("/policies/policies/{id}/cancel"),
+            Some(&customer),
+            &json!({"reason": "twice", "effective_date": "2027-05-24"}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::CONFLICT);
+    assert_eq!(again.body["code"], "invalid_transition");
+}
+
+#[tokio::test]
+async fn an_unpaid_policy_lapses_and_another_expires_then_renews_at_the_new_rate() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("amina@example.com", domain::Role::Customer).await;
+    let unpaid = book.apply(&customer, None, "500000.00").await;
+    let unpaid_id = unpaid["id"].as_str().unwrap().to_string();
+    let unpaid_invoice = book.approve(&unpaid_id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (renewing_id, _) = book.active_policy(&customer, "1000000.00").await;
+
+    // The day after the due date the invoice is overdue; the policy waits out its grace.
+    let workers = book.workers();
+    let tick = workers::scheduler::run_once(workers, date("2026-12-10"))
+        .await
+        .unwrap();
+    assert_eq!(tick.overdue, 1);
+    book.invoice_becomes(&customer, &unpaid_invoice, "overdue")
+        .await;
+    assert_eq!(
+        book.policy(&customer, &unpaid_id).await["status"],
+        "approved"
+    );
+    let tick = workers::scheduler::run_once(workers, date("2027-01-08"))
+        .await
+        .unwrap();
+    assert_eq!(tick.lapsed, 0);
+    let tick = workers::scheduler::run_once(workers, date("2027-01-09"))
+        .await
+        .unwrap();
+    assert_eq!(tick.lapsed, 1);
+    let lapsed = book.policy_becomes(&customer, &unpaid_id, "lapsed").await;
+    assert_eq!(lapsed["lapsed_on"], "2027-01-09");
+
+    // The product is repriced; past its end date the active policy is offered
+    // a renewal at the new rate, and expires while that is unpaid.
+    let repriced = book
+        .app
+        .post(
+            &format!("/policies/products/{}/reprice", book.product_id),
+            Some(&book.admin),
+            &json!({"rate": "0.04", "minimum_premium": kes("15000.00")}),
+        )
+        .await;
+    assert_eq!(repriced.status, StatusCode::OK);
+    let tick = workers::scheduler::run_once(workers, date("2027-11-25"))
+        .await
+        .unwrap();
+    assert_eq!((tick.renewed, tick.expired), (1, 1), "{tick:?}");
+    let expired = book
+        .policy_becomes(&customer, &renewing_id, "expired")
+        .await;
+    let renewal = &expired["renewal"];
+    assert_eq!(renewal["premium"], kes("40000.00"));
+    assert_eq!(renewal["start_date"], "2027-11-25");
+    assert_eq!(renewal["end_date"], "2028-11-24");
+
+    // Staff can't renew twice; paying the renewal puts the policy back in force.
+    let twice = book
+        .app
+        .post(
+            &format!("/policies/policies/{renewing_id}/renew"),
+            Some(&book.staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(twice.status, StatusCode::CONFLICT);
+    assert_eq!(twice.body["code"], "already_renewed");
+    let renewal_invoice = renewal["invoice_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        book.invoice(&customer, &renewal_invoice).await["kind"],
+        "renewal"
+    );
+    book.pay(&customer, &renewal_invoice).await;
+    let renewed = book.policy_becomes(&customer, &renewing_id, "active").await;
+    assert_eq!(renewed["term_number"], 2);
+    assert_eq!(renewed["start_date"], "2027-11-25");
+    assert_eq!(renewed["premium"], kes("40000.00"));
+}
+
+#[tokio::test]
+async fn a_paid_renewal_takes_over_when_the_term_ends() {
+    let book = Book::open().await;
+    let (customer, _) = book
+        .user("otieno@example.com", domain::Role::Customer)
+        .await;
+    let (id, _) = book.active_policy(&customer, "1000000.00").await;
+    let renewed = book
+        .app
+        .post(
+            &format!("/policies/policies/{id}/renew"),
+            Some(&book.staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    assert_eq!(renewed.body["status"], "active");
+    let invoice_id = renewed.body["renewal"]["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        book.invoice(&customer, &invoice_id).await["due_date"],
+        "2027-11-25"
+    );
+    book.pay(&customer, &invoice_id).await;
+    eventually("the renewal to be paid", || async {
+        let policy = book.policy(&customer, &id).await;
+        (policy["renewal"]["paid"] == true).then_some(policy)
+    })
+    .await;
+    let tick = workers::scheduler::run_once(book.workers(), date("2027-11-25"))
+        .await
+        .unwrap();
+    assert_eq!(tick.expired, 1);
+    let policy = eventually("the second term to start", || async {
+        let policy = book.policy(&customer, &id).await;
+        (policy["term_number"] == 2).then_some(policy)
+    })
+    .await;
+    assert_eq!(policy["status"], "active");
+    assert_eq!(policy["end_date"], "2028-11-24");
+}
