@@ -2,6 +2,7 @@
 //! users, and inspect or rebuild projections.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context as _};
@@ -12,6 +13,7 @@ use ifinsure::app::{self, Parts};
 use ifinsure::database::{self, Database};
 use ifinsure::settings::Settings;
 use ifinsure::{seed, telemetry};
+use projections::clock::{Clock, SettableClock, SystemClock};
 use projections::read_models;
 use projections::subscription::rebuild::{rebuild, RebuildProgress};
 use projections::{CommandMetadata, EventStore};
@@ -186,9 +188,22 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
 async fn demo(settings: Settings) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings, true)?;
     let (_db, pool) = connect(&settings, true).await?;
+    // The demo replays thirteen months of business on this clock, then
+    // leaves it on the real date.
+    let clock = SettableClock::at(SystemClock::default().today());
+    let settings = Settings {
+        clock: Arc::new(clock.clone()),
+        ..settings
+    };
     let running = app::start(&settings, pool.clone(), secret, Parts::ALL).await?;
     seed::seed(&pool, &EventStore::new(pool.clone())).await?;
     let addr = running.addr.context("the API is not running")?;
+    let workers = running
+        .workers
+        .as_ref()
+        .context("the workers are not running")?;
+    println!("Seeding the demo book of business (a year of policies, paid through the sandbox)...");
+    seed::book::seed_book(&pool, &format!("http://{addr}/api/v1"), &clock, workers).await?;
     println!();
     println!("ifinsure demo is running at http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)");
     println!("Demo logins (password for all: {}):", seed::DEMO_PASSWORD);

@@ -173,6 +173,7 @@ async fn show_invoice(
 #[derive(Deserialize, Default)]
 struct PayRequest {
     provider: Option<String>,
+    amount: Option<domain::Money>,
     phone_number: Option<String>,
     email: Option<String>,
 }
@@ -216,11 +217,13 @@ async fn pay(
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
     visible_invoice(&state, &principal, id).await?;
+    let amount = body.amount;
     let (provider, payer_contact) = payer(&state, body)?;
     let payment_id = PaymentId::new();
     let command = InvoiceCommand::RequestPayment {
         payment_id,
         provider: provider.clone(),
+        amount,
         payer_contact,
         requested_by: Some(UserId(principal.user_id)),
     };

@@ -38,28 +38,38 @@ impl Clock for SystemClock {
     }
 }
 
-/// A clock that stays on the date it is set to (tests, demos).
+/// A clock that shows the date it is set to, until told to follow the real
+/// date: tests move it instead of sleeping, and the demo replays a year of
+/// business before handing over to the calendar.
 #[derive(Debug, Clone)]
-pub struct FixedClock {
-    date: Arc<Mutex<NaiveDate>>,
+pub struct SettableClock {
+    date: Arc<Mutex<Option<NaiveDate>>>,
+    system: SystemClock,
 }
 
-impl FixedClock {
+impl SettableClock {
     /// A clock showing `date`.
-    pub fn new(date: NaiveDate) -> Self {
+    pub fn at(date: NaiveDate) -> Self {
         Self {
-            date: Arc::new(Mutex::new(date)),
+            date: Arc::new(Mutex::new(Some(date))),
+            system: SystemClock::default(),
         }
     }
 
     /// Moves the clock to `date`.
     pub fn set(&self, date: NaiveDate) {
-        *self.date.lock().unwrap_or_else(|e| e.into_inner()) = date;
+        *self.date.lock().unwrap_or_else(|e| e.into_inner()) = Some(date);
+    }
+
+    /// From now on, shows the real date (East Africa Time).
+    pub fn follow_system(&self) {
+        *self.date.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 }
 
-impl Clock for FixedClock {
+impl Clock for SettableClock {
     fn today(&self) -> NaiveDate {
-        *self.date.lock().unwrap_or_else(|e| e.into_inner())
+        let fixed = *self.date.lock().unwrap_or_else(|e| e.into_inner());
+        fixed.unwrap_or_else(|| self.system.today())
     }
 }

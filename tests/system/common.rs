@@ -151,7 +151,9 @@ pub fn test_settings() -> Settings {
         subscription_batch_size: 500,
         subscription_poll_interval: Duration::from_millis(500),
         idempotency_key_retention: Duration::from_secs(3600),
-        clock: std::sync::Arc::new(projections::clock::FixedClock::new(TODAY.parse().unwrap())),
+        clock: std::sync::Arc::new(projections::clock::SettableClock::at(
+            TODAY.parse().unwrap(),
+        )),
         sandbox_webhook_delay: Some(Duration::from_millis(20)),
         payment_reconcile_after: Duration::from_secs(3600),
         scheduler_interval: Duration::from_secs(3600),

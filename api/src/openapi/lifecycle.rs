@@ -83,9 +83,9 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
         ("post", "/billing/invoices/{id}/pay") => op(
-            "Ask a provider for the balance; settled by the provider's webhook or reconciliation",
+            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation",
             "owner, their agent, staff",
-            Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox"]}, "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
+            Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox"]}, "amount": money(), "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
             "202",
             json!({"type": "object", "properties": {"payment_id": {"type": "string", "format": "uuid"}, "invoice_id": {"type": "string", "format": "uuid"}, "status": {"const": "pending"}, "provider": {"type": "string"}, "amount": money()}}),
         ),

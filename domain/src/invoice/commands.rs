@@ -17,6 +17,8 @@ pub enum InvoiceCommand {
         payment_id: PaymentId,
         /// The provider.
         provider: String,
+        /// Part of the balance (an installment); the whole balance if `None`.
+        amount: Option<Money>,
         /// Phone number or email the provider needs.
         payer_contact: Option<String>,
         /// Who asks.

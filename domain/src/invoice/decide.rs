@@ -20,6 +20,7 @@ impl Invoice {
             InvoiceCommand::RequestPayment {
                 payment_id,
                 provider,
+                amount,
                 payer_contact,
                 requested_by,
             } => {
@@ -28,10 +29,20 @@ impl Invoice {
                     return Ok(vec![]);
                 }
                 let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+                let amount = amount.unwrap_or(balance);
+                let fits = amount.currency() == balance.currency()
+                    && amount.amount() > rust_decimal::Decimal::ZERO
+                    && amount.amount() <= balance.amount();
+                if !fits {
+                    return Err(InvoiceError::invalid(
+                        "amount",
+                        format!("must be more than zero and at most the balance, {balance}"),
+                    ));
+                }
                 Ok(vec![InvoiceEvent::PaymentRequested {
                     payment_id,
                     provider,
-                    amount: balance,
+                    amount,
                     idempotency_key: format!("pay-{payment_id}"),
                     payer_contact,
                     requested_by,

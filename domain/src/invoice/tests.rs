@@ -50,6 +50,7 @@ fn request(id: PaymentId) -> InvoiceCommand {
     InvoiceCommand::RequestPayment {
         payment_id: id,
         provider: "sandbox".into(),
+        amount: None,
         payer_contact: None,
         requested_by: None,
     }
@@ -237,4 +238,25 @@ fn a_refund_is_capped_by_what_is_left_of_the_payment_and_settles_once() {
     events.extend(decided(events.clone(), issued.clone()).unwrap());
     assert_eq!(decided(events.clone(), issued), Ok(vec![]));
     assert_eq!(state(&events).refunded(), Some(kes("20164.38")));
+}
+
+#[test]
+fn an_installment_asks_for_part_of_the_balance_and_never_more() {
+    let part = |amount: &str| InvoiceCommand::RequestPayment {
+        payment_id: PAYMENT,
+        provider: "sandbox".into(),
+        amount: Some(kes(amount)),
+        payer_contact: None,
+        requested_by: None,
+    };
+    let events = decided(created(), part("10000")).unwrap();
+    assert!(
+        matches!(&events[0], InvoiceEvent::PaymentRequested { amount, .. } if *amount == kes("10000"))
+    );
+    for too_much in ["40000.01", "0"] {
+        assert!(matches!(
+            decided(created(), part(too_much)),
+            Err(InvoiceError::Validation(_))
+        ));
+    }
 }

@@ -1,6 +1,8 @@
 //! Demo data: a realistic East African catalogue and one user of each role,
-//! created through the same commands the API uses. Running it twice adds
-//! nothing the second time.
+//! created through the same commands the API uses, then a book of business
+//! ([`book`]). Running it twice adds nothing the second time.
+
+pub mod book;
 
 use domain::product::{Line, NewProduct};
 use domain::{Currency, Money, Role};
