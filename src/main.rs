@@ -42,7 +42,7 @@ enum Command {
         #[arg(long, value_enum)]
         only: Option<Part>,
     },
-    /// Run the whole service with a seeded demo catalogue and demo users.
+    /// Run the whole service with a seeded demo catalogue, users and book of business.
     ///
     /// Without DATABASE_URL it uses a private temporary PostgreSQL (nothing is kept).
     /// Prints the URL and the demo logins.

@@ -6,6 +6,7 @@ mod book;
 mod cli;
 mod common;
 mod conventions;
+mod demo;
 mod event_store;
 mod payments;
 mod policy_access;
