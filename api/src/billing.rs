@@ -24,7 +24,9 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::views::{money, money_of, money_opt};
-use crate::writes::{await_read_model, metadata, respond_to_command, with_etag, ResourceRow};
+use crate::writes::{
+    await_read_model, metadata, respond_to_command, state_row, with_etag, ResourceRow,
+};
 
 /// The billing routes.
 pub fn router() -> Router<AppState> {
@@ -351,16 +353,8 @@ impl ResourceRow for InvoiceRow {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
-        if invoice.details.is_none() {
-            return Err(ApiError::NotFound);
-        }
-        Ok(InvoiceRow {
-            id,
-            version,
-            created_at,
-            updated_at,
-            state: invoice.clone(),
-        })
+        let exists = invoice.details.is_some();
+        state_row(id, invoice, exists, version, created_at, updated_at)
     }
 
     fn view(&self) -> Value {

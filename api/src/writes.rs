@@ -201,3 +201,26 @@ where
         }
     }
 }
+
+/// The row a state-keeping projection writes for `state` (see
+/// `projections::read_models::aggregate_state`), or `404` when `exists`
+/// says the aggregate has no events yet.
+pub fn state_row<A: Clone>(
+    id: Uuid,
+    state: &A,
+    exists: bool,
+    version: i64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+) -> Result<projections::read_models::aggregate_state::StateRow<A>, ApiError> {
+    if !exists {
+        return Err(ApiError::NotFound);
+    }
+    Ok(projections::read_models::aggregate_state::StateRow {
+        id,
+        version,
+        created_at,
+        updated_at,
+        state: state.clone(),
+    })
+}

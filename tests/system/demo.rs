@@ -52,7 +52,7 @@ async fn the_demo_book_has_every_status_and_is_seeded_once() {
     let wanted = [
         ("paid", "premium", true),
         ("overdue", "premium", true), // partly paid
-        ("overdue", "premium", false),
+        ("void", "premium", false),   // the lapsed policy's
         ("open", "endorsement", false),
         ("open", "renewal", false),
     ];

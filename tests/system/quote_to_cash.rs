@@ -193,6 +193,10 @@ async fn an_unpaid_policy_lapses_and_another_expires_then_renews_at_the_new_rate
     assert_eq!(tick.lapsed, 1);
     let lapsed = book.policy_becomes(&customer, &unpaid_id, "lapsed").await;
     assert_eq!(lapsed["lapsed_on"], "2027-01-09");
+    let voided = book
+        .invoice_becomes(&customer, &unpaid_invoice, "void")
+        .await;
+    assert_eq!(voided["void_reason"], "policy lapsed: premium never paid");
 
     // The product is repriced; past its end date the active policy is offered
     // a renewal at the new rate, and expires while that is unpaid.
@@ -282,4 +286,159 @@ async fn a_paid_renewal_takes_over_when_the_term_ends() {
     .await;
     assert_eq!(policy["status"], "active");
     assert_eq!(policy["end_date"], "2028-11-24");
+}
+
+#[tokio::test]
+async fn cancelling_before_payment_refunds_nothing_and_voids_the_invoice() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let cancelled = book
+        .app
+        .post(
+            &format!("/policies/policies/{id}/cancel"),
+            Some(&customer),
+            &json!({"reason": "changed my mind"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["refund"], kes("0.00"));
+    assert_eq!(cancelled.body["cancellation"]["effective_date"], TODAY);
+    book.invoice_becomes(&customer, &invoice_id, "void").await;
+    let pay = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(pay.status, StatusCode::CONFLICT);
+    assert_eq!(pay.body["code"], "invalid_transition");
+    let backdated = book
+        .app
+        .post(
+            &format!("/policies/policies/{id}/cancel"),
+            Some(&customer),
+            &json!({"reason": "x", "effective_date": "2026-01-01"}),
+        )
+        .await;
+    assert_eq!(backdated.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
+
+/// `(aggregate_type, event_type, correlation_id, causation_id, position)` of
+/// every event, in stream order.
+async fn trail(book: &Book) -> Vec<(String, String, String, String, i64)> {
+    sqlx::query_as(
+        "SELECT aggregate_type, event_type, metadata->>'correlation_id', metadata->>'causation_id', global_position
+         FROM events ORDER BY global_position",
+    )
+    .fetch_all(&book.app.db.pool)
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn follow_up_commands_carry_their_cause_and_the_flows_correlation() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let approved = book
+        .app
+        .send(
+            reqwest::Method::POST,
+            &format!("/policies/applications/{id}/approve"),
+            Some(&book.staff),
+            Some(&json!({})),
+            &[("x-correlation-id", "flow-approve-1")],
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK);
+    let invoice_id = approved.body["invoice_id"].as_str().unwrap().to_string();
+    let paid = book
+        .app
+        .send(
+            reqwest::Method::POST,
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            Some(&json!({})),
+            &[("x-correlation-id", "flow-pay-1")],
+        )
+        .await;
+    assert_eq!(paid.status, StatusCode::ACCEPTED);
+    book.policy_becomes(&customer, &id, "active").await;
+
+    let events = trail(&book).await;
+    let find = |event_type: &str| {
+        events
+            .iter()
+            .find(|e| e.1 == event_type)
+            .unwrap_or_else(|| panic!("no {event_type}"))
+            .clone()
+    };
+    let approval = find("ApplicationApproved");
+    let created = find("InvoiceCreated");
+    assert_eq!(approval.2, "flow-approve-1");
+    assert_eq!(created.2, "flow-approve-1");
+    assert_eq!(created.3, format!("event:{}", approval.4));
+
+    let flow: Vec<&str> = events
+        .iter()
+        .filter(|e| e.2 == "flow-pay-1")
+        .map(|e| e.1.as_str())
+        .collect();
+    assert_eq!(
+        flow,
+        [
+            "PaymentRequested",
+            "PaymentSucceeded",
+            "InvoicePaid",
+            "PremiumPaymentRecorded",
+            "PolicyActivated"
+        ]
+    );
+    let succeeded = find("PaymentSucceeded");
+    assert!(
+        succeeded.3.starts_with("evt_sbx_"),
+        "caused by the provider's event: {}",
+        succeeded.3
+    );
+    let activated = find("PolicyActivated");
+    let invoice_paid = find("InvoicePaid");
+    assert_eq!(activated.3, format!("event:{}", invoice_paid.4));
+}
+
+#[tokio::test]
+async fn the_scheduler_in_two_places_at_once_does_each_transition_once() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let workers = book.workers();
+    let (a, b) = tokio::join!(
+        workers::scheduler::run_once(workers, date("2027-02-01")),
+        workers::scheduler::run_once(workers, date("2027-02-01"))
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.overdue + b.overdue, 1, "{a:?} {b:?}");
+    assert_eq!(a.lapsed + b.lapsed, 1, "{a:?} {b:?}");
+    book.policy_becomes(&customer, &id, "lapsed").await;
+    let overdue: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'InvoiceOverdue'",
+    )
+    .bind(&invoice_id)
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(overdue, 1);
 }

@@ -25,7 +25,7 @@ use crate::extract::{IdPath, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
 use crate::views::{money_of, money_opt};
-use crate::writes::{with_etag, ResourceRow};
+use crate::writes::{state_row, with_etag, ResourceRow};
 
 /// The application and policy routes.
 pub fn router() -> Router<AppState> {
@@ -222,16 +222,8 @@ impl ResourceRow for PolicyRow {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
-        if policy.application.is_none() {
-            return Err(ApiError::NotFound);
-        }
-        Ok(PolicyRow {
-            id,
-            version,
-            created_at,
-            updated_at,
-            state: policy.clone(),
-        })
+        let exists = policy.application.is_some();
+        state_row(id, policy, exists, version, created_at, updated_at)
     }
 
     fn view(&self) -> Value {

@@ -3,10 +3,44 @@
 //! aggregate's own `apply`, so a row always equals a replay of its events,
 //! and the API shows exactly what the aggregate decides on.
 
+use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
 use serde::de::DeserializeOwned;
-use sqlx::PgConnection;
+use sqlx::postgres::PgRow;
+use sqlx::{PgConnection, Row};
 use uuid::Uuid;
+
+/// One aggregate's row: its id, version, first and last event times, and
+/// its state (`SELECT id, version, created_at, updated_at, state`).
+#[derive(Debug, Clone)]
+pub struct StateRow<A> {
+    /// Aggregate id.
+    pub id: Uuid,
+    /// Aggregate version.
+    pub version: i64,
+    /// First event's time.
+    pub created_at: DateTime<Utc>,
+    /// Last event's time.
+    pub updated_at: DateTime<Utc>,
+    /// The aggregate's state.
+    pub state: A,
+}
+
+impl<'r, A: DeserializeOwned> sqlx::FromRow<'r, PgRow> for StateRow<A> {
+    fn from_row(row: &'r PgRow) -> Result<Self, sqlx::Error> {
+        let sqlx::types::Json(state) = row.try_get("state")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            version: row.try_get("version")?,
+            created_at: row.try_get("created_at")?,
+            updated_at: row.try_get("updated_at")?,
+            state,
+        })
+    }
+}
+
+/// The columns a [`StateRow`] is read from.
+pub const STATE_COLUMNS: &str = "id, version, created_at, updated_at, state";
 
 use crate::stored_event::StoredEvent;
 

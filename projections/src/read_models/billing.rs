@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::aggregate_state::evolve;
+use super::aggregate_state::{evolve, StateRow, STATE_COLUMNS as INVOICE_COLUMNS};
 use super::scope::{scoped, Scope};
 use super::{Projection, Tables};
 use crate::stored_event::StoredEvent;
@@ -17,20 +17,7 @@ use crate::stored_event::StoredEvent;
 pub struct BillingProjection;
 
 /// One invoice as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct InvoiceRow {
-    /// Aggregate id.
-    pub id: Uuid,
-    /// Aggregate version.
-    pub version: i64,
-    /// First event's time.
-    pub created_at: DateTime<Utc>,
-    /// Last event's time.
-    pub updated_at: DateTime<Utc>,
-    /// The aggregate's state.
-    #[sqlx(json)]
-    pub state: Invoice,
-}
+pub type InvoiceRow = StateRow<Invoice>;
 
 /// One payment as stored.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -229,7 +216,6 @@ async fn upsert_payment(
     Ok(())
 }
 
-const INVOICE_COLUMNS: &str = "id, version, created_at, updated_at, state";
 /// One invoice by id, if `scope` may see it.
 ///
 /// # Errors

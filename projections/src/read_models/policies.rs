@@ -3,12 +3,12 @@
 //! status; a policy is one that was approved (it has a number).
 
 use async_trait::async_trait;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::NaiveDate;
 use domain::policy::Policy;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::aggregate_state::evolve;
+use super::aggregate_state::{evolve, StateRow, STATE_COLUMNS as COLUMNS};
 use super::scope::{scoped, Scope};
 use super::{Projection, Tables};
 use crate::stored_event::StoredEvent;
@@ -17,20 +17,7 @@ use crate::stored_event::StoredEvent;
 pub struct PoliciesProjection;
 
 /// One policy (or application) as stored.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct PolicyRow {
-    /// Aggregate id.
-    pub id: Uuid,
-    /// Aggregate version.
-    pub version: i64,
-    /// First event's time.
-    pub created_at: DateTime<Utc>,
-    /// Last event's time.
-    pub updated_at: DateTime<Utc>,
-    /// The aggregate's state.
-    #[sqlx(json)]
-    pub state: Policy,
-}
+pub type PolicyRow = StateRow<Policy>;
 
 /// Filters of the policy and application lists.
 #[derive(Debug, Clone, Default)]
@@ -126,8 +113,6 @@ impl Projection for PoliciesProjection {
         Ok(())
     }
 }
-
-const COLUMNS: &str = "id, version, created_at, updated_at, state";
 
 /// One policy by id, if `scope` may see it.
 ///

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 use chrono::Datelike;
-use domain::invoice::{Invoice, InvoiceCommand, InvoiceDetails, InvoiceKind};
+use domain::invoice::{Invoice, InvoiceCommand, InvoiceDetails, InvoiceKind, InvoiceStatus};
 use domain::policy::{Policy, PolicyEvent, RefundAllocation, Term};
 use domain::{InvoiceId, Money};
 use projections::numbers::{self, DocumentKind};
@@ -93,6 +93,41 @@ impl BillingProcess {
         .await
     }
 
+    /// Voids the policy's invoices that have nothing paid: a cancelled or
+    /// lapsed policy's premium is no longer collected. (Invoices with money
+    /// on them refuse; what was paid is refunded by the cancellation.)
+    async fn void_unpaid(&self, event: &StoredEvent, reason: &str) -> anyhow::Result<()> {
+        let (policy, _) = self
+            .ctx
+            .store
+            .load::<Policy>(&event.aggregate_id)
+            .await
+            .map_err(|e| anyhow::anyhow!("loading policy {}: {e}", event.aggregate_id))?;
+        for (invoice_id, _) in &policy.invoices {
+            let (invoice, _) = self
+                .ctx
+                .store
+                .load::<Invoice>(&invoice_id.to_string())
+                .await
+                .map_err(|e| anyhow::anyhow!("loading invoice {invoice_id}: {e}"))?;
+            let unpaid = invoice.amount_paid.is_some_and(|p| p.amount().is_zero());
+            let open = matches!(invoice.status, InvoiceStatus::Open | InvoiceStatus::Overdue);
+            if !(unpaid && open) {
+                continue;
+            }
+            send::<Invoice>(
+                &self.ctx.store,
+                &invoice_id.to_string(),
+                InvoiceCommand::Void {
+                    reason: reason.to_string(),
+                },
+                &caused_by(event, NAME),
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     async fn refund(
         &self,
         event: &StoredEvent,
@@ -159,6 +194,11 @@ impl Subscriber for BillingProcess {
             }
             PolicyEvent::PolicyCancelled { refunds, .. } => {
                 self.refund(event, &refunds, "policy cancelled: unearned premium")
+                    .await?;
+                self.void_unpaid(event, "policy cancelled").await
+            }
+            PolicyEvent::PolicyLapsed { .. } => {
+                self.void_unpaid(event, "policy lapsed: premium never paid")
                     .await
             }
             _ => Ok(()),

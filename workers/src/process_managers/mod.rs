@@ -3,7 +3,8 @@
 //!
 //! - [`billing::BillingProcess`] (policy → invoice): approval, renewal and a
 //!   premium-raising endorsement create invoices; cancellation and a
-//!   premium-lowering endorsement refund through the original payments.
+//!   premium-lowering endorsement refund through the original payments;
+//!   cancellation and lapse void the invoices with nothing paid.
 //! - [`policy::PolicyProcess`] (invoice → policy): money received is recorded
 //!   on the policy; a paid premium invoice activates it (or its renewal).
 
