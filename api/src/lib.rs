@@ -6,6 +6,7 @@ pub mod accounts;
 pub mod auth;
 pub mod billing;
 pub mod config;
+pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod health;
@@ -13,6 +14,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
+pub mod pdf;
 pub mod policies;
 pub mod products;
 pub mod request_context;
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .merge(policies::router())
         .merge(billing::router())
         .merge(webhooks::router())
+        .merge(documents::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

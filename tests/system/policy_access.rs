@@ -68,6 +68,11 @@ async fn a_customer_sees_and_acts_on_only_their_own_records() {
         .unwrap()
         .to_string();
 
+    let invoice_pdf = format!("/billing/invoices/{invoice_id}/invoice.pdf");
+    assert_eq!(
+        book.app.get(&invoice_pdf, Some(&bob)).await.status,
+        StatusCode::NOT_FOUND
+    );
     for path in [
         format!("/policies/applications/{id}"),
         format!("/policies/policies/{id}"),

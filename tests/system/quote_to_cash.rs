@@ -309,6 +309,15 @@ async fn cancelling_before_payment_refunds_nothing_and_voids_the_invoice() {
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(cancelled.body["refund"], kes("0.00"));
     assert_eq!(cancelled.body["cancellation"]["effective_date"], TODAY);
+    let certificate = book
+        .app
+        .get(
+            &format!("/policies/policies/{id}/certificate.pdf"),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(certificate.status, StatusCode::CONFLICT);
+    assert_eq!(certificate.body["code"], "policy_not_active");
     book.invoice_becomes(&customer, &invoice_id, "void").await;
     let pay = book
         .app

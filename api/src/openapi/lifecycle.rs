@@ -8,6 +8,10 @@ fn list(item: Value) -> Value {
     json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}})
 }
 
+fn pdf() -> Value {
+    json!({"type": "string", "format": "binary", "contentMediaType": "application/pdf"})
+}
+
 /// The operation at `method path`, if it is one of these.
 pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
     let policy = schema_ref("Policy");
@@ -104,6 +108,21 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             list(payment),
         ),
         ("get", "/billing/payments/{id}") => op("One payment", "by role", None, "200", payment),
+        ("get", "/policies/policies/{id}/certificate.pdf") => op(
+            "Certificate of insurance (application/pdf); 409 policy_not_active unless active",
+            "by role",
+            None,
+            "200",
+            pdf(),
+        ),
+        ("get", "/billing/invoices/{id}/invoice.pdf") => op("The invoice (application/pdf)", "by role", None, "200", pdf()),
+        ("get", "/billing/payments/{id}/receipt.pdf") => op(
+            "A receipt (application/pdf); 409 payment_not_succeeded unless it succeeded",
+            "by role",
+            None,
+            "200",
+            pdf(),
+        ),
         ("post", "/webhooks/{provider}") => op(
             "A provider's callback, authenticated by its signature (sandbox: Sandbox-Signature t=..,v1=.. as Stripe's); 401 if bad, 200 and no change if a duplicate",
             "provider (signed webhook)",

@@ -42,12 +42,15 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/policies/policies/{id}/endorse"),
     ("post", "/policies/policies/{id}/cancel"),
     ("post", "/policies/policies/{id}/renew"),
+    ("get", "/policies/policies/{id}/certificate.pdf"),
     ("get", "/billing/invoices"),
     ("get", "/billing/invoices/{id}"),
     ("post", "/billing/invoices/{id}/pay"),
     ("post", "/billing/invoices/{id}/void"),
     ("get", "/billing/payments"),
     ("get", "/billing/payments/{id}"),
+    ("get", "/billing/invoices/{id}/invoice.pdf"),
+    ("get", "/billing/payments/{id}/receipt.pdf"),
     ("post", "/webhooks/{provider}"),
     ("get", "/health"),
     ("get", "/health/db"),
@@ -211,11 +214,16 @@ fn operation(method: &str, path: &str) -> Op {
 fn operation_json(method: &str, path: &str) -> Value {
     let op = operation(method, path);
     let public = op.roles == "anyone" || op.roles.starts_with("provider");
+    let media = if path.ends_with(".pdf") {
+        "application/pdf"
+    } else {
+        "application/json"
+    };
     let mut value = json!({
         "summary": op.summary,
         "description": format!("Who: {}.", op.roles),
         "responses": {
-            op.status: {"description": "Success", "content": {"application/json": {"schema": op.response}}},
+            op.status: {"description": "Success", "content": {media: {"schema": op.response}}},
             "default": {"description": "A problem", "content": {"application/problem+json": {"schema": schema_ref("Problem")}}},
         },
     });
