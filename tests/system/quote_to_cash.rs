@@ -451,3 +451,86 @@ async fn the_scheduler_in_two_places_at_once_does_each_transition_once() {
     .unwrap();
     assert_eq!(overdue, 1);
 }
+
+#[tokio::test]
+async fn the_scheduler_skips_what_it_cannot_act_on() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    // A partly paid first premium: the policy lapses, the invoice keeps its money.
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let part = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({"amount": kes("5000.00")}),
+        )
+        .await;
+    assert_eq!(part.status, StatusCode::ACCEPTED, "{}", part.body);
+    eventually("the installment", || async {
+        let invoice = book.invoice(&customer, &invoice_id).await;
+        (invoice["amount_paid"] == kes("5000.00")).then_some(invoice)
+    })
+    .await;
+    // An active policy whose product is retired before its renewal is due.
+    let (active_id, _) = book.active_policy(&customer, "1000000.00").await;
+    let retired = book
+        .app
+        .post(
+            &format!("/policies/products/{}/retire", book.product_id),
+            Some(&book.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(retired.status, StatusCode::OK);
+
+    let workers = book.workers();
+    let first = workers::scheduler::run_once(workers, date("2027-01-20"))
+        .await
+        .unwrap();
+    assert_eq!(first.lapsed, 1);
+    book.policy_becomes(&customer, &id, "lapsed").await;
+    let invoice = eventually("the installment to be refunded", || async {
+        let invoice = book.invoice(&customer, &invoice_id).await;
+        (invoice["refunds"][0]["status"] == "succeeded").then_some(invoice)
+    })
+    .await;
+    assert_eq!(
+        invoice["refunded"],
+        kes("5000.00"),
+        "never in force: paid back"
+    );
+    assert_eq!(
+        invoice["status"], "overdue",
+        "money went through it: not voided"
+    );
+    let lapse_list = projections::read_models::billing::policies_unpaid_since(
+        &book.app.db.pool,
+        date("2027-01-20"),
+        500,
+    )
+    .await
+    .unwrap();
+    assert!(lapse_list.is_empty(), "{lapse_list:?}");
+    let renewal_list = projections::read_models::policies::ids_due_for_renewal(
+        &book.app.db.pool,
+        date("2027-12-01"),
+        500,
+    )
+    .await
+    .unwrap();
+    assert!(
+        renewal_list.is_empty(),
+        "a retired product is not renewed: {renewal_list:?}"
+    );
+    let at_end = workers::scheduler::run_once(workers, date("2027-11-25"))
+        .await
+        .unwrap();
+    assert_eq!((at_end.renewed, at_end.expired), (0, 1));
+    book.policy_becomes(&customer, &active_id, "expired").await;
+}

@@ -344,9 +344,16 @@ impl Policy {
                 date: next_day(grace_ends).unwrap_or(grace_ends),
             });
         }
+        let (application, ledger) = match (&self.application, &self.ledger) {
+            (Some(a), Some(l)) => (a, l),
+            _ => return Err(PolicyError::NotFound),
+        };
+        let refunds =
+            ledger.allocate_refund(ledger.paid_net(|_| true), application.policy_id, "lapse");
         Ok(vec![PolicyEvent::PolicyLapsed {
             due_date: term.due_date,
             lapsed_on: today,
+            refunds,
         }])
     }
 

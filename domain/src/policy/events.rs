@@ -156,12 +156,16 @@ pub enum PolicyEvent {
         /// Who cancelled.
         cancelled_by: Option<UserId>,
     },
-    /// The first premium was not paid within the grace period.
+    /// The first premium was not paid within the grace period. The policy
+    /// was never in force: whatever was paid towards it is refunded.
     PolicyLapsed {
         /// The premium's due date.
         due_date: NaiveDate,
         /// The business date it lapsed on.
         lapsed_on: NaiveDate,
+        /// How what was paid is paid back.
+        #[serde(default)]
+        refunds: Vec<RefundAllocation>,
     },
     /// The term ended without a paid renewal.
     PolicyExpired {

@@ -283,9 +283,14 @@ impl Aggregate for Policy {
                     ledger.apply_refunds(&refunds);
                 }
             }
-            PolicyEvent::PolicyLapsed { lapsed_on, .. } => {
+            PolicyEvent::PolicyLapsed {
+                lapsed_on, refunds, ..
+            } => {
                 self.status = PolicyStatus::Lapsed;
                 self.lapsed_on = Some(lapsed_on);
+                if let Some(ledger) = self.ledger.as_mut() {
+                    ledger.apply_refunds(&refunds);
+                }
             }
             PolicyEvent::PolicyExpired { .. } => self.status = PolicyStatus::Expired,
             PolicyEvent::PolicyRenewed { term } => {

@@ -270,6 +270,7 @@ fn activating_a_rejected_or_lapsed_policy_is_refused() {
     lapsed.push(PolicyEvent::PolicyLapsed {
         due_date: d("2026-01-15"),
         lapsed_on: d("2026-02-20"),
+        refunds: vec![],
     });
     assert!(matches!(
         decided(
@@ -283,6 +284,26 @@ fn activating_a_rejected_or_lapsed_policy_is_refused() {
             status: "lapsed"
         })
     ));
+}
+
+#[test]
+fn a_lapse_refunds_what_was_paid_towards_a_policy_never_in_force() {
+    let mut partly_paid = approved();
+    partly_paid.push(paid("5000"));
+    let events = decided(
+        partly_paid,
+        PolicyCommand::Lapse {
+            today: d("2026-03-01"),
+            grace_days: 30,
+        },
+    )
+    .unwrap();
+    let PolicyEvent::PolicyLapsed { refunds, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(refunds[0].amount, kes("5000"));
+    assert_eq!(refunds[0].payment_id, PAYMENT);
 }
 
 fn endorse(sum: &str, on: &str) -> PolicyCommand {
@@ -428,6 +449,7 @@ fn an_unpaid_policy_lapses_only_after_its_grace_period() {
         .then_expect_events(vec![PolicyEvent::PolicyLapsed {
             due_date: d("2026-01-15"),
             lapsed_on: d("2026-02-15"),
+            refunds: vec![],
         }]);
     assert!(matches!(
         decided(active(), lapse("2026-03-01")),

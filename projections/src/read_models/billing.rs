@@ -344,8 +344,8 @@ pub async fn ids_due_before(
     .await
 }
 
-/// Policies whose first premium invoice is still unpaid and was due before
-/// `date` (the scheduler's lapse list).
+/// Policies still awaiting their first premium whose invoice for it is
+/// unpaid and was due before `date` (the scheduler's lapse list).
 ///
 /// # Errors
 /// When the database fails.
@@ -355,9 +355,10 @@ pub async fn policies_unpaid_since(
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT policy_id FROM invoices
-         WHERE kind = 'premium' AND status IN ('open', 'overdue') AND due_date < $1
-         ORDER BY due_date, id LIMIT $2",
+        "SELECT i.policy_id FROM invoices i JOIN policies p ON p.id = i.policy_id
+         WHERE i.kind = 'premium' AND i.status IN ('open', 'overdue') AND i.due_date < $1
+           AND p.status = 'approved'
+         ORDER BY i.due_date, i.id LIMIT $2",
     )
     .bind(date)
     .bind(limit)

@@ -185,8 +185,9 @@ pub async fn ids_ending_before(
     .await
 }
 
-/// Ids of active policies whose term ends on or before `until` and that have
-/// no renewal offered yet (the scheduler's renewal list).
+/// Ids of active policies whose term ends on or before `until`, that have no
+/// renewal offered yet and whose product still sells (the scheduler's
+/// renewal list).
 ///
 /// # Errors
 /// When the database fails.
@@ -196,10 +197,10 @@ pub async fn ids_due_for_renewal(
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
     sqlx::query_scalar(
-        "SELECT id FROM policies
-         WHERE status = 'active' AND end_date <= $1
-           AND jsonb_array_length(state->'terms') = (state->>'in_force')::int
-         ORDER BY end_date, id LIMIT $2",
+        "SELECT p.id FROM policies p JOIN products pr ON pr.id = p.product_id
+         WHERE p.status = 'active' AND p.end_date <= $1 AND pr.status = 'active'
+           AND jsonb_array_length(p.state->'terms') = (p.state->>'in_force')::int
+         ORDER BY p.end_date, p.id LIMIT $2",
     )
     .bind(until)
     .bind(limit)

@@ -197,7 +197,9 @@ impl Subscriber for BillingProcess {
                     .await?;
                 self.void_unpaid(event, "policy cancelled").await
             }
-            PolicyEvent::PolicyLapsed { .. } => {
+            PolicyEvent::PolicyLapsed { refunds, .. } => {
+                self.refund(event, &refunds, "policy lapsed: never in force")
+                    .await?;
                 self.void_unpaid(event, "policy lapsed: premium never paid")
                     .await
             }
