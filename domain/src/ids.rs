@@ -88,3 +88,19 @@ impl RefundId {
         Self(derived(policy.0, purpose))
     }
 }
+id_type!(
+    /// The id of a `Claim` aggregate.
+    ClaimId
+);
+id_type!(
+    /// The id of a document attached to a claim.
+    DocumentId
+);
+id_type!(
+    /// The id of a note on a claim.
+    NoteId
+);
+id_type!(
+    /// The id of one payout of a claim.
+    PayoutId
+);

@@ -6,6 +6,7 @@
 //! with the command, so every rule is unit-tested with cqrs-es's
 //! given/when/then `TestFramework`.
 
+pub mod claim;
 pub mod contact;
 pub mod currency;
 pub mod dates;
@@ -22,7 +23,10 @@ pub mod validation;
 
 pub use contact::{EmailAddress, PhoneNumber};
 pub use currency::Currency;
-pub use ids::{InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
+pub use ids::{
+    ClaimId, DocumentId, InvoiceId, NoteId, PaymentId, PayoutId, PolicyId, ProductId, RefundId,
+    UserId,
+};
 pub use money::Money;
 pub use role::Role;
 pub use validation::{FieldError, ValidationErrors};

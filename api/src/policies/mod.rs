@@ -254,6 +254,10 @@ impl From<PolicyError> for ApiError {
                 code: "already_renewed",
                 detail,
             },
+            PolicyError::ExceedsSumInsured(_) => ApiError::Conflict {
+                code: "exceeds_sum_insured",
+                detail,
+            },
             PolicyError::UnknownInvoice(_) => ApiError::Conflict {
                 code: "unknown_invoice",
                 detail,

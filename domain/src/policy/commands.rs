@@ -4,7 +4,7 @@
 
 use chrono::NaiveDate;
 
-use crate::ids::{InvoiceId, PaymentId, PolicyId, ProductId, UserId};
+use crate::ids::{ClaimId, InvoiceId, PaymentId, PolicyId, ProductId, UserId};
 use crate::money::Money;
 use crate::product::Product;
 
@@ -72,6 +72,15 @@ pub enum PolicyCommand {
     Expire {
         /// The business date.
         today: NaiveDate,
+    },
+    /// Set the total approved on one claim, within the cover left: the
+    /// policy serialises approvals, so concurrent claims can never together
+    /// exceed the sum insured.
+    ReserveClaimCover {
+        /// The claim.
+        claim_id: ClaimId,
+        /// Its new total approved amount.
+        total: Money,
     },
     /// Offer the next term at the product's current terms.
     Renew {

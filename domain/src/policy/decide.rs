@@ -57,6 +57,9 @@ impl Policy {
             PolicyCommand::Lapse { today, grace_days } => self.lapse(today, grace_days),
             PolicyCommand::Expire { today } => self.expire(today),
             PolicyCommand::Renew { product, due_date } => self.renew(&product, due_date),
+            PolicyCommand::ReserveClaimCover { claim_id, total } => {
+                self.reserve_claim_cover(claim_id, total)
+            }
         }
     }
 
@@ -410,6 +413,44 @@ impl Policy {
                 invoice_id: InvoiceId::derived(application.policy_id, &format!("term:{number}")),
                 due_date,
             },
+        }])
+    }
+}
+
+impl Policy {
+    fn reserve_claim_cover(&self, claim_id: crate::ids::ClaimId, total: Money) -> Decision {
+        if matches!(
+            self.status,
+            PolicyStatus::None | PolicyStatus::Submitted | PolicyStatus::Rejected
+        ) {
+            self.require(&[], "approve a claim on")?;
+        }
+        let available = self
+            .cover_left(Some(claim_id))
+            .ok_or(PolicyError::NotFound)?;
+        if total.currency() != available.currency() || total.is_negative() {
+            return Err(PolicyError::invalid(
+                "approved_amount",
+                format!("must be an amount in {}", available.currency()),
+            ));
+        }
+        let previous = self
+            .claims_approved
+            .iter()
+            .find(|(id, _)| *id == claim_id)
+            .map_or(Money::zero(total.currency()), |(_, m)| *m);
+        if total == previous {
+            return Ok(vec![]);
+        }
+        if total.amount() > available.amount() {
+            return Err(PolicyError::ExceedsSumInsured(available));
+        }
+        let cover_left = available.checked_sub(&total).unwrap_or(available);
+        Ok(vec![PolicyEvent::ClaimCoverReserved {
+            claim_id,
+            total,
+            previous,
+            cover_left,
         }])
     }
 }

@@ -36,6 +36,9 @@ pub enum PolicyError {
     /// The invoice is not one of this policy's.
     #[error("invoice {0} does not belong to this policy")]
     UnknownInvoice(String),
+    /// Approving that much would take the policy's claims past its sum insured.
+    #[error("the approved claims would exceed the sum insured; cover left: {0}")]
+    ExceedsSumInsured(crate::money::Money),
     /// The input breaks a rule.
     #[error("invalid: {0}")]
     Validation(ValidationErrors),

@@ -7,7 +7,7 @@ use cqrs_es::DomainEvent;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use crate::ids::{InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
+use crate::ids::{ClaimId, InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
 use crate::money::Money;
 
 /// An application as submitted, with the premium quoted then and kept.
@@ -184,6 +184,18 @@ pub enum PolicyEvent {
         /// The term.
         term_number: u32,
     },
+    /// The total approved on one claim changed; the cover left is what the
+    /// sum insured still allows across all the policy's claims.
+    ClaimCoverReserved {
+        /// The claim.
+        claim_id: ClaimId,
+        /// Its total approved now.
+        total: Money,
+        /// Its total before.
+        previous: Money,
+        /// Cover left across all claims.
+        cover_left: Money,
+    },
     /// A paid renewal term came into force.
     RenewalTermStarted {
         /// The term now in force.
@@ -206,6 +218,7 @@ impl DomainEvent for PolicyEvent {
             PolicyEvent::PolicyRenewed { .. } => "PolicyRenewed",
             PolicyEvent::RenewalPaid { .. } => "RenewalPaid",
             PolicyEvent::RenewalTermStarted { .. } => "RenewalTermStarted",
+            PolicyEvent::ClaimCoverReserved { .. } => "ClaimCoverReserved",
         }
         .to_string()
     }

@@ -107,6 +107,9 @@ pub struct Policy {
     pub cancellation: Option<Cancellation>,
     /// When it lapsed.
     pub lapsed_on: Option<NaiveDate>,
+    /// Total approved per claim.
+    #[serde(default)]
+    pub claims_approved: Vec<(crate::ids::ClaimId, Money)>,
 }
 
 impl Policy {
@@ -122,6 +125,20 @@ impl Policy {
     pub fn pending_renewal(&self) -> Option<&Term> {
         let in_force = self.in_force?;
         self.terms.last().filter(|t| t.number > in_force)
+    }
+
+    /// The cover left for claims: the sum insured less every claim's
+    /// approved total, except `except`'s.
+    pub fn cover_left(&self, except: Option<crate::ids::ClaimId>) -> Option<Money> {
+        let sum_insured = self.sum_insured?;
+        let used = self
+            .claims_approved
+            .iter()
+            .filter(|(id, _)| Some(*id) != except)
+            .fold(Money::zero(sum_insured.currency()), |t, (_, m)| {
+                t.checked_add(m).unwrap_or(t)
+            });
+        sum_insured.checked_sub(&used).ok()
     }
 
     /// When a renewal's premium falls due: the day its term starts, or
@@ -299,6 +316,12 @@ impl Aggregate for Policy {
             }
             PolicyEvent::RenewalPaid { .. } => self.renewal_paid = true,
             PolicyEvent::RenewalTermStarted { term_number } => self.put_in_force(term_number),
+            PolicyEvent::ClaimCoverReserved {
+                claim_id, total, ..
+            } => {
+                self.claims_approved.retain(|(id, _)| *id != claim_id);
+                self.claims_approved.push((claim_id, total));
+            }
         }
     }
 }

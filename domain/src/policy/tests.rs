@@ -622,3 +622,31 @@ proptest! {
         prop_assert!(refund_late.amount() <= refund_early.amount());
     }
 }
+
+fn reserve(claim: u128, total: &str) -> PolicyCommand {
+    PolicyCommand::ReserveClaimCover {
+        claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(claim)),
+        total: kes(total),
+    }
+}
+
+#[test]
+fn claims_together_never_exceed_the_sum_insured() {
+    let mut events = active();
+    events.extend(decided(events.clone(), reserve(1, "700000")).unwrap());
+    assert_eq!(
+        decided(events.clone(), reserve(2, "300000.01")),
+        Err(PolicyError::ExceedsSumInsured(kes("300000")))
+    );
+    let second = decided(events.clone(), reserve(2, "300000")).unwrap();
+    assert!(
+        matches!(&second[0], PolicyEvent::ClaimCoverReserved { cover_left, .. } if *cover_left == kes("0"))
+    );
+    // Raising one claim's total counts only its increase; repeating changes nothing.
+    assert!(decided(events.clone(), reserve(1, "1000000")).is_ok());
+    assert_eq!(decided(events, reserve(1, "700000")), Ok(vec![]));
+    assert!(matches!(
+        decided(submitted(), reserve(1, "1")),
+        Err(PolicyError::InvalidTransition { .. })
+    ));
+}

@@ -1,0 +1,227 @@
+//! The `Claim` aggregate: one claim from first notice of loss to payout and
+//! close.
+//!
+//! Statuses: `submitted → under_review → approved → paid → closed`, and
+//! `rejected`; a closed, rejected or paid claim can be reopened for review.
+//! The rule that a policy's approved claims never exceed its sum insured
+//! spans claims, so it is kept by the `Policy` (see
+//! `PolicyCommand::ReserveClaimCover`), which serialises approvals.
+
+mod commands;
+mod decide;
+mod errors;
+mod events;
+#[cfg(test)]
+mod tests;
+
+pub use commands::{ClaimCommand, NewClaim};
+pub use errors::ClaimError;
+pub use events::{ClaimDetails, ClaimEvent, Document, Note};
+
+use cqrs_es::event_sink::EventSink;
+use cqrs_es::Aggregate;
+use serde::{Deserialize, Serialize};
+
+use crate::ids::{PayoutId, UserId};
+use crate::invoice::SettlementStatus;
+use crate::money::Money;
+
+/// Where a claim is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum ClaimStatus {
+    /// Nothing filed.
+    #[default]
+    None,
+    /// Filed, not yet with a reviewer.
+    Submitted,
+    /// With a reviewer.
+    UnderReview,
+    /// Approved; the payout is due.
+    Approved,
+    /// Declined.
+    Rejected,
+    /// Everything approved is paid.
+    Paid,
+    /// Closed.
+    Closed,
+}
+
+impl ClaimStatus {
+    /// The status's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ClaimStatus::None => "none",
+            ClaimStatus::Submitted => "submitted",
+            ClaimStatus::UnderReview => "under_review",
+            ClaimStatus::Approved => "approved",
+            ClaimStatus::Rejected => "rejected",
+            ClaimStatus::Paid => "paid",
+            ClaimStatus::Closed => "closed",
+        }
+    }
+}
+
+/// One payout of a claim.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payout {
+    /// Its id.
+    pub payout_id: PayoutId,
+    /// Amount.
+    pub amount: Money,
+    /// Provider.
+    pub provider: String,
+    /// Status.
+    pub status: SettlementStatus,
+    /// Sent to the provider.
+    pub idempotency_key: String,
+    /// The provider's reference.
+    pub provider_reference: Option<String>,
+    /// Why it failed.
+    pub failure_reason: Option<String>,
+}
+
+/// The claim's state, rebuilt from its events.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Claim {
+    /// As filed (and amended).
+    pub details: Option<events::ClaimDetails>,
+    /// Status.
+    pub status: ClaimStatus,
+    /// The reviewer.
+    pub assignee: Option<UserId>,
+    /// Expected cost.
+    pub reserve: Option<Money>,
+    /// Total approved.
+    pub approved_amount: Option<Money>,
+    /// Total paid out.
+    pub paid_amount: Option<Money>,
+    /// Attached documents.
+    pub documents: Vec<events::Document>,
+    /// Notes (some internal).
+    pub notes: Vec<events::Note>,
+    /// Payouts.
+    pub payouts: Vec<Payout>,
+    /// Why it was rejected.
+    pub rejection_reason: Option<String>,
+    /// Why it was last reopened.
+    pub reopen_reason: Option<String>,
+}
+
+impl Claim {
+    /// Approved but not yet paid nor being paid.
+    pub fn unpaid(&self) -> Option<Money> {
+        let approved = self.approved_amount?;
+        let committed = self
+            .payouts
+            .iter()
+            .filter(|p| p.status != SettlementStatus::Failed)
+            .fold(Money::zero(approved.currency()), |t, p| {
+                t.checked_add(&p.amount).unwrap_or(t)
+            });
+        approved.checked_sub(&committed).ok()
+    }
+
+    fn payout_mut(&mut self, id: PayoutId) -> Option<&mut Payout> {
+        self.payouts.iter_mut().find(|p| p.payout_id == id)
+    }
+}
+
+impl Aggregate for Claim {
+    const TYPE: &'static str = "Claim";
+    type Command = ClaimCommand;
+    type Event = ClaimEvent;
+    type Error = ClaimError;
+    type Services = ();
+
+    async fn handle(
+        &mut self,
+        command: Self::Command,
+        _services: &Self::Services,
+        sink: &EventSink<Self>,
+    ) -> Result<(), Self::Error> {
+        for event in self.decide(command)? {
+            sink.write(event, self).await;
+        }
+        Ok(())
+    }
+
+    fn apply(&mut self, event: Self::Event) {
+        match event {
+            ClaimEvent::ClaimFiled(details) => {
+                self.status = ClaimStatus::Submitted;
+                self.details = Some(details);
+            }
+            ClaimEvent::ClaimAmended {
+                description,
+                claimed_amount,
+            } => {
+                if let Some(details) = self.details.as_mut() {
+                    details.description = description;
+                    details.claimed_amount = claimed_amount;
+                }
+            }
+            ClaimEvent::DocumentAttached(document) => self.documents.push(document),
+            ClaimEvent::NoteAdded(note) => self.notes.push(note),
+            ClaimEvent::ClaimAssigned { assignee, .. } => {
+                self.assignee = Some(assignee);
+                self.status = ClaimStatus::UnderReview;
+            }
+            ClaimEvent::ReserveSet { amount, .. } => self.reserve = Some(amount),
+            ClaimEvent::ClaimApproved {
+                approved_amount, ..
+            } => {
+                self.approved_amount = Some(approved_amount);
+                self.status = ClaimStatus::Approved;
+            }
+            ClaimEvent::ClaimRejected { reason } => {
+                self.status = ClaimStatus::Rejected;
+                self.rejection_reason = Some(reason);
+            }
+            ClaimEvent::PayoutRequested {
+                payout_id,
+                amount,
+                provider,
+                idempotency_key,
+                ..
+            } => self.payouts.push(Payout {
+                payout_id,
+                amount,
+                provider,
+                status: SettlementStatus::Pending,
+                idempotency_key,
+                provider_reference: None,
+                failure_reason: None,
+            }),
+            ClaimEvent::PayoutSucceeded {
+                payout_id,
+                provider_reference,
+            } => {
+                let mut paid = None;
+                if let Some(payout) = self.payout_mut(payout_id) {
+                    payout.status = SettlementStatus::Succeeded;
+                    payout.provider_reference = provider_reference;
+                    paid = Some(payout.amount);
+                }
+                if let Some(amount) = paid {
+                    self.paid_amount = Some(match self.paid_amount {
+                        Some(total) => total.checked_add(&amount).unwrap_or(total),
+                        None => amount,
+                    });
+                }
+            }
+            ClaimEvent::PayoutFailed { payout_id, reason } => {
+                if let Some(payout) = self.payout_mut(payout_id) {
+                    payout.status = SettlementStatus::Failed;
+                    payout.failure_reason = Some(reason);
+                }
+            }
+            ClaimEvent::ClaimPaid { .. } => self.status = ClaimStatus::Paid,
+            ClaimEvent::ClaimClosed { .. } => self.status = ClaimStatus::Closed,
+            ClaimEvent::ClaimReopened { reason } => {
+                self.status = ClaimStatus::UnderReview;
+                self.reopen_reason = Some(reason);
+            }
+        }
+    }
+}
