@@ -1,13 +1,14 @@
--- The payment worker's outbox: one row per charge or refund asked of a
--- provider. Written by the payments subscription in the same transaction as
+-- The payment worker's outbox: one row per charge, refund or payout asked of
+-- a provider, for an invoice (charges, refunds) or a claim (payouts). Written by the payments subscription in the same transaction as
 -- its checkpoint (so a requested payment is never forgotten), claimed with
 -- FOR UPDATE SKIP LOCKED, and sent with the row's idempotency key, so a
 -- retry after a crash never charges twice. Settled when the provider's
--- confirmation has been recorded on the invoice.
+-- confirmation has been recorded on the invoice or claim.
 CREATE TABLE payment_jobs (
     id                 uuid        PRIMARY KEY,
-    kind               text        NOT NULL CHECK (kind IN ('charge', 'refund')),
-    invoice_id         uuid        NOT NULL,
+    kind               text        NOT NULL CHECK (kind IN ('charge', 'refund', 'payout')),
+    aggregate_type     text        NOT NULL CHECK (aggregate_type IN ('Invoice', 'Claim')),
+    aggregate_id       uuid        NOT NULL,
     payment_id         uuid        NOT NULL,
     provider           text        NOT NULL,
     amount             numeric     NOT NULL,

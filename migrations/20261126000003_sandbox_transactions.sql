@@ -5,7 +5,7 @@
 CREATE TABLE sandbox_transactions (
     reference       text        PRIMARY KEY,
     idempotency_key text        NOT NULL UNIQUE,
-    kind            text        NOT NULL CHECK (kind IN ('charge', 'refund')),
+    kind            text        NOT NULL CHECK (kind IN ('charge', 'refund', 'payout')),
     amount          numeric     NOT NULL,
     currency        text        NOT NULL,
     outcome         text        NOT NULL CHECK (outcome IN ('succeeded', 'failed')),

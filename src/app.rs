@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use projections::documents::DocumentStore;
 use projections::read_models::{self, ProjectionSubscriber};
 use projections::subscription::wakeup::{self, AppendNotifier};
 use projections::subscription::{
@@ -140,6 +141,12 @@ pub async fn start(
     jwt_secret: SecretString,
     parts: Parts,
 ) -> anyhow::Result<Running> {
+    // Refuse a bad configuration before touching the database.
+    let api_config = if parts.api {
+        Some(settings.api_config(jwt_secret.clone())?)
+    } else {
+        None
+    };
     prepare(&pool).await?;
     let shutdown = Shutdown::new();
     let progress = Progress::new();
@@ -226,8 +233,7 @@ pub async fn start(
         tasks.extend(runtime.spawn(shutdown.clone()));
     }
 
-    if let (Some(listener), Some(local)) = (listener, addr) {
-        let config = settings.api_config(jwt_secret)?;
+    if let (Some(listener), Some(local), Some(config)) = (listener, addr, api_config) {
         let state = api::AppState::new(
             pool.clone(),
             store,
@@ -235,6 +241,7 @@ pub async fn start(
             config,
             subscription_names(),
             settings.clock.clone(),
+            DocumentStore::open(&settings.document_store).context("opening the document store")?,
         );
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();

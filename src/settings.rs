@@ -8,6 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 use domain::periods::Periods;
 use projections::clock::{Clock, SystemClock};
+use projections::documents::DocumentStoreConfig;
 use secrecy::SecretString;
 
 /// Everything the process is configured with.
@@ -53,6 +54,10 @@ pub struct Settings {
     pub payment_reconcile_after: Duration,
     /// How often the scheduler runs.
     pub scheduler_interval: Duration,
+    /// The most staff may approve on one claim (claim currency).
+    pub claims_authority_limit: rust_decimal::Decimal,
+    /// Where claim documents are kept.
+    pub document_store: DocumentStoreConfig,
 }
 
 impl Default for Settings {
@@ -80,6 +85,8 @@ impl Default for Settings {
             webhook_tolerance: Duration::from_secs(300),
             payment_reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
+            claims_authority_limit: rust_decimal::Decimal::from(500_000),
+            document_store: DocumentStoreConfig::Local("data/documents".into()),
         }
     }
 }
@@ -99,6 +106,23 @@ where
             .parse()
             .map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
     }
+}
+
+fn document_store() -> anyhow::Result<DocumentStoreConfig> {
+    let bucket = || {
+        var("DOCUMENT_STORE_BUCKET")
+            .ok_or_else(|| anyhow::anyhow!("DOCUMENT_STORE_BUCKET is required for s3 and gcs"))
+    };
+    Ok(match var("DOCUMENT_STORE").as_deref().unwrap_or("local") {
+        "local" => DocumentStoreConfig::Local(
+            var("DOCUMENT_STORE_PATH")
+                .unwrap_or_else(|| "data/documents".into())
+                .into(),
+        ),
+        "s3" => DocumentStoreConfig::S3 { bucket: bucket()? },
+        "gcs" => DocumentStoreConfig::Gcs { bucket: bucket()? },
+        other => bail!("DOCUMENT_STORE={other:?}: use local, s3 or gcs"),
+    })
 }
 
 fn seconds(name: &str, default: u64) -> anyhow::Result<Duration> {
@@ -165,6 +189,11 @@ impl Settings {
             webhook_tolerance: seconds("WEBHOOK_TOLERANCE_SECS", 300)?,
             payment_reconcile_after: seconds("PAYMENT_RECONCILE_AFTER_SECS", 60)?,
             scheduler_interval: seconds("SCHEDULER_INTERVAL_SECS", 60)?,
+            claims_authority_limit: parsed(
+                "CLAIMS_AUTHORITY_LIMIT",
+                rust_decimal::Decimal::from(500_000),
+            )?,
+            document_store: document_store()?,
         })
         .and_then(|s: Settings| {
             if s.subscription_batch_size < 1 {
@@ -189,6 +218,7 @@ impl Settings {
         config.default_payment_provider = self.default_payment_provider.clone();
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
+        config.claims_authority_limit = self.claims_authority_limit;
         Ok(config)
     }
 

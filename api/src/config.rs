@@ -35,6 +35,8 @@ pub struct ApiConfig {
     pub sandbox_webhook_secret: SecretString,
     /// Oldest webhook timestamp accepted.
     pub webhook_tolerance: Duration,
+    /// The most staff may approve on one claim, in the claim's currency.
+    pub claims_authority_limit: rust_decimal::Decimal,
 }
 
 /// Why the settings can't be used.
@@ -68,6 +70,7 @@ impl ApiConfig {
             default_payment_provider: "sandbox".into(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             webhook_tolerance: Duration::from_secs(300),
+            claims_authority_limit: rust_decimal::Decimal::from(500_000),
         })
     }
 }

@@ -61,6 +61,9 @@ pub enum ApiError {
     /// 415: the body is not `application/json`.
     #[error("expected a body with Content-Type: application/json")]
     UnsupportedMediaType,
+    /// 415: an uploaded file of a type that is not accepted.
+    #[error("{0}")]
+    UnsupportedFile(String),
     /// 422: the input is well-formed but invalid.
     #[error("{0}")]
     Validation(ValidationErrors),
@@ -128,6 +131,9 @@ impl ApiError {
             }
             ApiError::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            ApiError::UnsupportedFile(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_file_type")
             }
             ApiError::Validation(_) => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unprocessable { code, .. } => (StatusCode::UNPROCESSABLE_ENTITY, code),

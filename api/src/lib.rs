@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod auth;
 pub mod billing;
+pub mod claims;
 pub mod config;
 pub mod documents;
 pub mod error;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(billing::router())
         .merge(webhooks::router())
         .merge(documents::router())
+        .merge(claims::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

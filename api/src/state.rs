@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use projections::clock::Clock;
+use projections::documents::DocumentStore;
 use projections::subscription::Progress;
 use projections::EventStore;
 use sqlx::PgPool;
@@ -30,6 +31,8 @@ pub struct AppState {
     pub subscriptions: Arc<Vec<String>>,
     /// Today's business date.
     pub clock: Arc<dyn Clock>,
+    /// Where claim documents are kept.
+    pub documents: DocumentStore,
 }
 
 impl AppState {
@@ -41,6 +44,7 @@ impl AppState {
         config: ApiConfig,
         subscriptions: Vec<String>,
         clock: Arc<dyn Clock>,
+        documents: DocumentStore,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
         Self {
@@ -52,6 +56,7 @@ impl AppState {
             auth_limiter,
             subscriptions: Arc::new(subscriptions),
             clock,
+            documents,
         }
     }
 }

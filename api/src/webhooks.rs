@@ -9,8 +9,7 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use domain::sandbox::{verify, SandboxEvent, SIGNATURE_HEADER};
-use projections::payment_jobs::{self, sandbox_outcome};
-use projections::ExecuteError;
+use projections::payment_jobs::{self, sandbox_outcome, SettleError};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -78,12 +77,10 @@ async fn sandbox(
     })?;
     match payment_jobs::settle(&state.store, &job, outcome, Some(&event.id)).await {
         Ok(()) => Ok(Json(json!({"received": true}))),
-        Err(ExecuteError::Domain(error)) => {
-            tracing::warn!(event = %event.id, %error, "sandbox outcome refused by the invoice");
-            Ok(Json(
-                json!({"received": true, "ignored": error.to_string()}),
-            ))
+        Err(SettleError::Refused(reason)) => {
+            tracing::warn!(event = %event.id, %reason, "sandbox outcome refused");
+            Ok(Json(json!({"received": true, "ignored": reason})))
         }
-        Err(error) => Err(ApiError::from(error)),
+        Err(SettleError::Store(error)) => Err(ApiError::Internal(anyhow::anyhow!(error))),
     }
 }

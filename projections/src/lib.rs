@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod db;
+pub mod documents;
 pub mod event_store;
 pub mod metadata;
 pub mod numbers;

@@ -1,6 +1,6 @@
-//! The payment outbox (`payment_jobs`): each charge or refund asked of a
-//! provider, from the event that asked for it until the provider's outcome is
-//! recorded on the invoice.
+//! The payment outbox (`payment_jobs`): each charge, refund or payout asked
+//! of a provider, from the event that asked for it until the provider's
+//! outcome is recorded on its invoice or claim.
 //!
 //! Rows are written by the payments subscription inside its checkpoint
 //! transaction, claimed by the payment worker with `FOR UPDATE SKIP LOCKED`
@@ -10,19 +10,22 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use domain::invoice::InvoiceCommand;
-use domain::{Currency, Money, PaymentId, RefundId};
+use domain::claim::{Claim, ClaimCommand};
+use domain::invoice::{Invoice, InvoiceCommand};
+use domain::{Currency, Money, PaymentId, PayoutId, RefundId};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-/// A charge or a refund.
+/// A charge, a refund or a payout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
-    /// Take money.
+    /// Take money for an invoice.
     Charge,
-    /// Return money.
+    /// Return money of a payment.
     Refund,
+    /// Pay a claim.
+    Payout,
 }
 
 impl JobKind {
@@ -31,6 +34,7 @@ impl JobKind {
         match self {
             JobKind::Charge => "charge",
             JobKind::Refund => "refund",
+            JobKind::Payout => "payout",
         }
     }
 }
@@ -40,11 +44,13 @@ impl JobKind {
 pub struct PaymentJob {
     /// The payment's or refund's id.
     pub id: Uuid,
-    /// `charge` or `refund`.
+    /// `charge`, `refund` or `payout`.
     pub kind: String,
-    /// The invoice.
-    pub invoice_id: Uuid,
-    /// The payment (for a refund: the one refunded).
+    /// `Invoice` or `Claim`.
+    pub aggregate_type: String,
+    /// The invoice or claim.
+    pub aggregate_id: Uuid,
+    /// The payment (for a refund: the one refunded; for a payout: itself).
     pub payment_id: Uuid,
     /// The provider.
     pub provider: String,
@@ -85,9 +91,13 @@ impl PaymentJob {
         Ok(Money::new(self.amount, currency)?)
     }
 
-    /// Whether it is a refund.
-    pub fn is_refund(&self) -> bool {
-        self.kind == JobKind::Refund.as_str()
+    /// Its kind.
+    pub fn kind(&self) -> JobKind {
+        match self.kind.as_str() {
+            "refund" => JobKind::Refund,
+            "payout" => JobKind::Payout,
+            _ => JobKind::Charge,
+        }
     }
 }
 
@@ -110,29 +120,56 @@ pub enum Outcome {
     },
 }
 
-/// The invoice command that records `outcome` of `job`.
-pub fn settlement(job: &PaymentJob, outcome: Outcome) -> InvoiceCommand {
-    match (job.is_refund(), outcome) {
-        (false, Outcome::Succeeded { reference, amount }) => {
-            InvoiceCommand::RecordPaymentSucceeded {
+/// The command that records `outcome` of `job` on its invoice or claim.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settlement {
+    /// For an invoice (charges and refunds).
+    Invoice(InvoiceCommand),
+    /// For a claim (payouts).
+    Claim(ClaimCommand),
+}
+
+/// The command that records `outcome` of `job`.
+pub fn settlement(job: &PaymentJob, outcome: Outcome) -> Settlement {
+    match (job.kind(), outcome) {
+        (JobKind::Charge, Outcome::Succeeded { reference, amount }) => {
+            Settlement::Invoice(InvoiceCommand::RecordPaymentSucceeded {
                 payment_id: PaymentId(job.payment_id),
                 amount,
                 provider_reference: reference,
-            }
+            })
         }
-        (false, Outcome::Failed { reference, reason }) => InvoiceCommand::RecordPaymentFailed {
-            payment_id: PaymentId(job.payment_id),
-            reason,
-            provider_reference: reference,
-        },
-        (true, Outcome::Succeeded { reference, .. }) => InvoiceCommand::RecordRefundIssued {
-            refund_id: RefundId(job.id),
-            provider_reference: reference,
-        },
-        (true, Outcome::Failed { reason, .. }) => InvoiceCommand::RecordRefundFailed {
-            refund_id: RefundId(job.id),
-            reason,
-        },
+        (JobKind::Charge, Outcome::Failed { reference, reason }) => {
+            Settlement::Invoice(InvoiceCommand::RecordPaymentFailed {
+                payment_id: PaymentId(job.payment_id),
+                reason,
+                provider_reference: reference,
+            })
+        }
+        (JobKind::Refund, Outcome::Succeeded { reference, .. }) => {
+            Settlement::Invoice(InvoiceCommand::RecordRefundIssued {
+                refund_id: RefundId(job.id),
+                provider_reference: reference,
+            })
+        }
+        (JobKind::Refund, Outcome::Failed { reason, .. }) => {
+            Settlement::Invoice(InvoiceCommand::RecordRefundFailed {
+                refund_id: RefundId(job.id),
+                reason,
+            })
+        }
+        (JobKind::Payout, Outcome::Succeeded { reference, .. }) => {
+            Settlement::Claim(ClaimCommand::RecordPayoutSucceeded {
+                payout_id: PayoutId(job.id),
+                provider_reference: reference,
+            })
+        }
+        (JobKind::Payout, Outcome::Failed { reason, .. }) => {
+            Settlement::Claim(ClaimCommand::RecordPayoutFailed {
+                payout_id: PayoutId(job.id),
+                reason,
+            })
+        }
     }
 }
 
@@ -167,8 +204,10 @@ pub struct NewJob<'a> {
     pub id: Uuid,
     /// Kind.
     pub kind: JobKind,
-    /// Invoice.
-    pub invoice_id: Uuid,
+    /// `Invoice` or `Claim`.
+    pub aggregate_type: &'static str,
+    /// The invoice or claim.
+    pub aggregate_id: Uuid,
     /// Payment.
     pub payment_id: Uuid,
     /// Provider.
@@ -193,13 +232,14 @@ pub struct NewJob<'a> {
 /// When the database fails.
 pub async fn insert(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"INSERT INTO payment_jobs (id, kind, invoice_id, payment_id, provider, amount, currency,
-               idempotency_key, payer_contact, original_reference, correlation_id, causation_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+        r#"INSERT INTO payment_jobs (id, kind, aggregate_type, aggregate_id, payment_id, provider, amount,
+               currency, idempotency_key, payer_contact, original_reference, correlation_id, causation_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
            ON CONFLICT (id) DO NOTHING"#,
         job.id,
         job.kind.as_str(),
-        job.invoice_id,
+        job.aggregate_type,
+        job.aggregate_id,
         job.payment_id,
         job.provider,
         job.amount.amount(),
@@ -239,7 +279,7 @@ pub async fn by_key(
 ) -> Result<Option<PaymentJob>, sqlx::Error> {
     sqlx::query_as!(
         PaymentJob,
-        r#"SELECT id, kind, invoice_id, payment_id, provider, amount, currency, idempotency_key,
+        r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
                   last_error, correlation_id, causation_id, submitted_at
            FROM payment_jobs WHERE idempotency_key = $1"#,
@@ -268,7 +308,7 @@ pub async fn claim_due(
                  ORDER BY next_attempt_at LIMIT $1
                  FOR UPDATE SKIP LOCKED) due
            WHERE j.id = due.id
-           RETURNING j.id, j.kind, j.invoice_id, j.payment_id, j.provider, j.amount, j.currency,
+           RETURNING j.id, j.kind, j.aggregate_type, j.aggregate_id, j.payment_id, j.provider, j.amount, j.currency,
                      j.idempotency_key, j.payer_contact, j.original_reference, j.provider_reference,
                      j.status, j.attempts, j.last_error, j.correlation_id, j.causation_id, j.submitted_at"#,
         limit,
@@ -328,7 +368,7 @@ pub async fn unsettled_since(
 ) -> Result<Vec<PaymentJob>, sqlx::Error> {
     sqlx::query_as!(
         PaymentJob,
-        r#"SELECT id, kind, invoice_id, payment_id, provider, amount, currency, idempotency_key,
+        r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
                   last_error, correlation_id, causation_id, submitted_at
            FROM payment_jobs
@@ -341,18 +381,36 @@ pub async fn unsettled_since(
     .await
 }
 
-/// Records `outcome` of `job` on its invoice (a provider's webhook or a
-/// status query said so) and marks the job settled. Idempotent: the invoice
-/// ignores an outcome it has recorded already.
+/// Why an outcome could not be recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum SettleError {
+    /// The invoice or claim refused it (a stale or unknown outcome).
+    #[error("refused: {0}")]
+    Refused(String),
+    /// The store failed; try again.
+    #[error("store failure: {0}")]
+    Store(String),
+}
+
+fn settle_error<E: std::error::Error>(error: crate::ExecuteError<E>) -> SettleError {
+    match error {
+        crate::ExecuteError::Domain(e) => SettleError::Refused(e.to_string()),
+        other => SettleError::Store(other.to_string()),
+    }
+}
+
+/// Records `outcome` of `job` on its invoice or claim (a provider's webhook
+/// or a status query said so) and marks the job settled. Idempotent: an
+/// outcome recorded already changes nothing.
 ///
 /// # Errors
-/// When the invoice refuses the outcome or the store fails.
+/// [`SettleError`].
 pub async fn settle(
     store: &crate::EventStore,
     job: &PaymentJob,
     outcome: Outcome,
     provider_event_id: Option<&str>,
-) -> Result<(), crate::ExecuteError<domain::invoice::InvoiceError>> {
+) -> Result<(), SettleError> {
     let metadata = crate::CommandMetadata {
         user_id: None,
         role: "provider".into(),
@@ -364,20 +422,25 @@ pub async fn settle(
         client_ip: None,
         provider_event_id: provider_event_id.map(str::to_string),
     };
-    store
-        .execute::<domain::invoice::Invoice>(
-            &job.invoice_id.to_string(),
-            settlement(job, outcome),
-            None,
-            &metadata,
-        )
-        .await?;
+    let id = job.aggregate_id.to_string();
+    match settlement(job, outcome) {
+        Settlement::Invoice(command) => store
+            .execute::<Invoice>(&id, command, None, &metadata)
+            .await
+            .map(drop)
+            .map_err(settle_error)?,
+        Settlement::Claim(command) => store
+            .execute::<Claim>(&id, command, None, &metadata)
+            .await
+            .map(drop)
+            .map_err(settle_error)?,
+    }
     let mut conn = store
         .pool()
         .acquire()
         .await
-        .map_err(|e| crate::ExecuteError::Store(e.to_string()))?;
+        .map_err(|e| SettleError::Store(e.to_string()))?;
     mark_settled(&mut conn, job.id)
         .await
-        .map_err(|e| crate::ExecuteError::Store(e.to_string()))
+        .map_err(|e| SettleError::Store(e.to_string()))
 }

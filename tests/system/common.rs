@@ -157,6 +157,9 @@ pub fn test_settings() -> Settings {
         sandbox_webhook_delay: Some(Duration::from_millis(20)),
         payment_reconcile_after: Duration::from_secs(3600),
         scheduler_interval: Duration::from_secs(3600),
+        document_store: projections::documents::DocumentStoreConfig::Local(
+            std::env::temp_dir().join(format!("ifinsure-test-documents-{}", uuid::Uuid::now_v7())),
+        ),
         ..Settings::default()
     }
 }

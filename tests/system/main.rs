@@ -3,6 +3,7 @@
 
 mod auth;
 mod book;
+mod claims;
 mod cli;
 mod common;
 mod conventions;

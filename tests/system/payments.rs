@@ -57,7 +57,7 @@ async fn post_webhook(
 async fn sandbox_event(book: &Book, invoice_id: &str) -> SandboxEvent {
     let (reference, key, amount): (String, String, rust_decimal::Decimal) = sqlx::query_as(
         "SELECT t.reference, t.idempotency_key, t.amount FROM sandbox_transactions t
-         JOIN payment_jobs j ON j.idempotency_key = t.idempotency_key WHERE j.invoice_id = $1::uuid",
+         JOIN payment_jobs j ON j.idempotency_key = t.idempotency_key WHERE j.aggregate_id = $1::uuid",
     )
     .bind(invoice_id)
     .fetch_one(&book.app.db.pool)
@@ -120,7 +120,7 @@ fn quiet_sandbox() -> ifinsure::settings::Settings {
 }
 
 async fn job_status(book: &Book, invoice_id: &str) -> String {
-    sqlx::query_scalar("SELECT status FROM payment_jobs WHERE invoice_id = $1::uuid")
+    sqlx::query_scalar("SELECT status FROM payment_jobs WHERE aggregate_id = $1::uuid")
         .bind(invoice_id)
         .fetch_optional(&book.app.db.pool)
         .await

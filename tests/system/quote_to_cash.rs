@@ -233,10 +233,10 @@ async fn an_unpaid_policy_lapses_and_another_expires_then_renews_at_the_new_rate
     assert_eq!(twice.status, StatusCode::CONFLICT);
     assert_eq!(twice.body["code"], "already_renewed");
     let renewal_invoice = renewal["invoice_id"].as_str().unwrap().to_string();
-    assert_eq!(
-        book.invoice(&customer, &renewal_invoice).await["kind"],
-        "renewal"
-    );
+    let invoice = book
+        .invoice_becomes(&customer, &renewal_invoice, "open")
+        .await;
+    assert_eq!(invoice["kind"], "renewal");
     book.pay(&customer, &renewal_invoice).await;
     let renewed = book.policy_becomes(&customer, &renewing_id, "active").await;
     assert_eq!(renewed["term_number"], 2);

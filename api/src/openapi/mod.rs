@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use crate::state::AppState;
 
+mod claims;
 mod lifecycle;
 
 /// The route.
@@ -52,6 +53,21 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/billing/invoices/{id}/invoice.pdf"),
     ("get", "/billing/payments/{id}/receipt.pdf"),
     ("post", "/webhooks/{provider}"),
+    ("post", "/claims"),
+    ("get", "/claims"),
+    ("get", "/claims/{id}"),
+    ("patch", "/claims/{id}"),
+    ("post", "/claims/{id}/documents"),
+    ("get", "/claims/{id}/documents/{doc_id}"),
+    ("get", "/claims/{id}/summary.pdf"),
+    ("post", "/claims/{id}/notes"),
+    ("post", "/claims/{id}/assign"),
+    ("post", "/claims/{id}/reserve"),
+    ("post", "/claims/{id}/approve"),
+    ("post", "/claims/{id}/reject"),
+    ("post", "/claims/{id}/pay"),
+    ("post", "/claims/{id}/close"),
+    ("post", "/claims/{id}/reopen"),
     ("get", "/health"),
     ("get", "/health/db"),
     ("get", "/health/workers"),
@@ -60,7 +76,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
 ];
 
 /// Paths whose request body may be left out.
-const OPTIONAL_BODY: [&str; 4] = ["/retire", "/pay", "/void", "/renew"];
+const OPTIONAL_BODY: [&str; 5] = ["/retire", "/pay", "/void", "/renew", "/close"];
 
 pub(crate) fn money() -> Value {
     json!({"$ref": "#/components/schemas/Money"})
@@ -101,7 +117,8 @@ fn operation(method: &str, path: &str) -> Op {
     let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}});
     let refresh = json!({"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}});
     let ok = json!({"type": "object"});
-    if let Some(op) = lifecycle::operation(method, path) {
+    if let Some(op) = lifecycle::operation(method, path).or_else(|| claims::operation(method, path))
+    {
         return op;
     }
     match (method, path) {
@@ -229,8 +246,13 @@ fn operation_json(method: &str, path: &str) -> Value {
     });
     if let Some(body) = op.body {
         let required = !OPTIONAL_BODY.iter().any(|end| path.ends_with(end));
+        let body_media = if path.ends_with("/documents") {
+            "multipart/form-data"
+        } else {
+            "application/json"
+        };
         value["requestBody"] =
-            json!({"required": required, "content": {"application/json": {"schema": body}}});
+            json!({"required": required, "content": {body_media: {"schema": body}}});
     }
     if !public {
         value["security"] = json!([{"bearer": []}]);
@@ -239,10 +261,13 @@ fn operation_json(method: &str, path: &str) -> Value {
     if path.contains("{id}") {
         parameters.push(json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
     }
+    if path.contains("{doc_id}") {
+        parameters.push(json!({"name": "doc_id", "in": "path", "required": true, "schema": {"type": "string", "format": "uuid"}}));
+    }
     if path.contains("{provider}") {
         parameters.push(json!({"name": "provider", "in": "path", "required": true, "schema": {"enum": ["sandbox", "mpesa", "stripe", "paystack", "flutterwave"]}}));
     }
-    if method == "post" {
+    if method == "post" || method == "patch" {
         parameters.push(json!({"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "maxLength": 255}, "description": "Same key and body: the first response is replayed and nothing runs again. Same key, other body: 422 idempotency_key_reused. Not stored for login, refresh and logout."}));
         if path.contains("{id}") {
             parameters.push(json!({"name": "If-Match", "in": "header", "required": false, "schema": {"type": "string"}, "description": "The ETag of the version the command expects; 412 if it changed."}));
@@ -280,8 +305,10 @@ pub fn document() -> Value {
 
 fn merged_schemas() -> Value {
     let mut all = schemas();
-    if let (Some(all), Value::Object(more)) = (all.as_object_mut(), lifecycle::schemas()) {
-        all.extend(more);
+    for more in [lifecycle::schemas(), claims::schemas()] {
+        if let (Some(all), Value::Object(more)) = (all.as_object_mut(), more) {
+            all.extend(more);
+        }
     }
     all
 }

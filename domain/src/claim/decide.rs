@@ -235,6 +235,21 @@ impl Claim {
         }])
     }
 
+    /// Whether `approve` would accept these inputs (callers check before
+    /// reserving cover on the policy).
+    ///
+    /// # Errors
+    /// The refusal `approve` would give.
+    pub fn check_approval(
+        &self,
+        approved_amount: Money,
+        approver_role: Role,
+        authority_limit: Money,
+    ) -> Result<(), ClaimError> {
+        self.approve(approved_amount, None, approver_role, authority_limit)
+            .map(drop)
+    }
+
     fn approve(
         &self,
         approved_amount: Money,

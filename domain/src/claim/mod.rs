@@ -11,6 +11,7 @@ mod commands;
 mod decide;
 mod errors;
 mod events;
+pub mod files;
 #[cfg(test)]
 mod tests;
 

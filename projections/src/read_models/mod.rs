@@ -6,6 +6,7 @@
 
 pub mod aggregate_state;
 pub mod billing;
+pub mod claims;
 pub mod policies;
 pub mod products;
 pub mod scope;
@@ -62,6 +63,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(users::UsersProjection),
         Arc::new(policies::PoliciesProjection),
         Arc::new(billing::BillingProjection),
+        Arc::new(claims::ClaimsProjection),
     ]
 }
 

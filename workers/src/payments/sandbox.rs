@@ -176,7 +176,8 @@ impl PaymentProvider for Sandbox {
             ("succeeded", None)
         };
         let metadata = serde_json::json!({
-            "invoice_id": job.invoice_id,
+            "aggregate_type": job.aggregate_type,
+            "aggregate_id": job.aggregate_id,
             "payment_id": job.payment_id,
             "original_reference": job.original_reference,
         });
