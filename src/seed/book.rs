@@ -235,6 +235,117 @@ impl Book<'_> {
     }
 }
 
+/// A tiny JPEG (the demo's "photo of the damage").
+const PHOTO: &[u8] = &[
+    0xFF, 0xD8, 0xFF, 0xE0, 0x00, 0x10, b'J', b'F', b'I', b'F', 0x00, 0x01, 0x01, 0x00, 0x00, 0x01,
+    0x00, 0x01, 0x00, 0x00, 0xFF, 0xD9,
+];
+
+impl Book<'_> {
+    /// Claims on Wanjiru's car: one paid out through the sandbox (with a
+    /// photo and an internal note), one awaiting review, one rejected.
+    async fn claims(&self, wanjiru: &str, policy_id: &str) -> anyhow::Result<()> {
+        let staff_id = self.api.get("/auth/me", &self.staff).await?["id"].clone();
+        let file = |description: &str, amount: &str| {
+            json!({"policy_id": policy_id, "incident_date": self.today, "description": description,
+                   "claimed_amount": money(amount, "KES")})
+        };
+        let paid = self
+            .api
+            .command(
+                "/claims",
+                wanjiru,
+                file(
+                    "Rear-ended at the Haile Selassie roundabout; bumper and boot lid damaged",
+                    "92000.00",
+                ),
+            )
+            .await?;
+        let paid_id = paid["id"].as_str().unwrap_or_default().to_string();
+        self.upload_photo(wanjiru, &paid_id).await?;
+        let claim = |action: &str| format!("/claims/{paid_id}/{action}");
+        self.api
+            .command(
+                &claim("assign"),
+                &self.staff,
+                json!({"assignee_id": staff_id}),
+            )
+            .await?;
+        self.api.command(&claim("notes"), &self.staff, json!({"text": "Assessor confirms the damage; labour quote 10% above our panel rate."})).await?;
+        self.api
+            .command(
+                &claim("notes"),
+                &self.staff,
+                json!({"text": "Approved at the assessed amount.", "internal": false}),
+            )
+            .await?;
+        self.api
+            .command(
+                &claim("approve"),
+                &self.staff,
+                json!({"approved_amount": money("85000.00", "KES")}),
+            )
+            .await?;
+        self.api
+            .command(&claim("pay"), &self.staff, json!({}))
+            .await?;
+        self.api
+            .until(&format!("/claims/{paid_id}"), wanjiru, "status", "paid")
+            .await?;
+
+        self.api
+            .command(
+                "/claims",
+                wanjiru,
+                file("Windscreen cracked by a stone on Thika Road", "18000.00"),
+            )
+            .await?;
+        let worn = self
+            .api
+            .command(
+                "/claims",
+                wanjiru,
+                file("Clutch plate worn out", "35000.00"),
+            )
+            .await?;
+        let worn_id = worn["id"].as_str().unwrap_or_default();
+        self.api
+            .command(
+                &format!("/claims/{worn_id}/reject"),
+                &self.staff,
+                json!({"reason": "Wear and tear is excluded from the cover."}),
+            )
+            .await?;
+        Ok(())
+    }
+
+    async fn upload_photo(&self, token: &str, claim_id: &str) -> anyhow::Result<()> {
+        let boundary = "ifinsure-demo-boundary";
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"rear bumper.jpg\"\r\nContent-Type: image/jpeg\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(PHOTO);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let response = self
+            .api
+            .client
+            .post(format!("{}/claims/{claim_id}/documents", self.api.base))
+            .bearer_auth(token)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .await?;
+        if !response.status().is_success() {
+            bail!("uploading the demo photo: {}", response.status());
+        }
+        Ok(())
+    }
+}
+
 /// Seeds the book unless policies exist already. `clock` is the app's
 /// business clock; it is left on the real date.
 ///
@@ -397,6 +508,8 @@ pub async fn seed_book(
             json!({"reason": "moved to an employer scheme", "effective_date": today}),
         )
         .await?;
+
+    book.claims(&wanjiru, &car).await?;
 
     // The scheduler's pass for today: overdue invoices, a lapse, a renewal offered and an expiry.
     workers::scheduler::run_once(workers, today).await?;

@@ -73,6 +73,17 @@ async fn the_demo_book_has_every_status_and_is_seeded_once() {
         (wanted.into_iter().all(has) && refunded).then_some(serde_json::json!(true))
     })
     .await;
+    let claims: BTreeSet<String> = sqlx::query_scalar("SELECT status FROM claims")
+        .fetch_all(&pool)
+        .await
+        .unwrap()
+        .into_iter()
+        .collect();
+    let expected: BTreeSet<String> = ["paid", "rejected", "submitted"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    assert_eq!(claims, expected);
     assert_eq!(clock.today(), SystemClock::default().today());
 
     let before: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
