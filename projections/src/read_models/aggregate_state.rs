@@ -78,3 +78,25 @@ where
     state.apply(event.decode::<A::Event>()?);
     Ok(state)
 }
+
+/// The row of aggregate `id` in `table` (a live state table), if `scope`
+/// may see it.
+///
+/// # Errors
+/// When the database fails.
+pub async fn get_scoped<A: DeserializeOwned + Send + Unpin>(
+    pool: &sqlx::PgPool,
+    table: &str,
+    id: Uuid,
+    scope: super::scope::Scope,
+) -> Result<Option<StateRow<A>>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STATE_COLUMNS} FROM {table} WHERE id = $1 AND {}",
+        super::scope::scoped(2, 3)
+    ))
+    .bind(id)
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .fetch_optional(pool)
+    .await
+}

@@ -8,7 +8,7 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::aggregate_state::{evolve, StateRow, STATE_COLUMNS as INVOICE_COLUMNS};
+use super::aggregate_state::{evolve, get_scoped, StateRow, STATE_COLUMNS as INVOICE_COLUMNS};
 use super::scope::{scoped, Scope};
 use super::{Projection, Tables};
 use crate::stored_event::StoredEvent;
@@ -225,16 +225,7 @@ pub async fn get_invoice(
     id: Uuid,
     scope: Scope,
 ) -> Result<Option<InvoiceRow>, sqlx::Error> {
-    let (customer, agent) = (scope.customer(), scope.agent());
-    sqlx::query_as(&format!(
-        "SELECT {INVOICE_COLUMNS} FROM invoices WHERE id = $1 AND {}",
-        scoped(2, 3)
-    ))
-    .bind(id)
-    .bind(customer)
-    .bind(agent)
-    .fetch_optional(pool)
-    .await
+    get_scoped(pool, "invoices", id, scope).await
 }
 
 /// Up to `limit` invoices after `after` that `scope` may see.

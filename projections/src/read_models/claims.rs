@@ -7,7 +7,7 @@ use domain::claim::Claim;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::aggregate_state::{evolve, StateRow, STATE_COLUMNS};
+use super::aggregate_state::{evolve, get_scoped, StateRow, STATE_COLUMNS};
 use super::scope::{scoped, Scope};
 use super::{Projection, Tables};
 use crate::stored_event::StoredEvent;
@@ -113,15 +113,7 @@ impl Projection for ClaimsProjection {
 /// # Errors
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid, scope: Scope) -> Result<Option<ClaimRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {STATE_COLUMNS} FROM claims WHERE id = $1 AND {}",
-        scoped(2, 3)
-    ))
-    .bind(id)
-    .bind(scope.customer())
-    .bind(scope.agent())
-    .fetch_optional(pool)
-    .await
+    get_scoped(pool, "claims", id, scope).await
 }
 
 /// Up to `limit` claims after `after` that `scope` may see.

@@ -8,7 +8,7 @@ use domain::policy::Policy;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::aggregate_state::{evolve, StateRow, STATE_COLUMNS as COLUMNS};
+use super::aggregate_state::{evolve, get_scoped, StateRow, STATE_COLUMNS as COLUMNS};
 use super::scope::{scoped, Scope};
 use super::{Projection, Tables};
 use crate::stored_event::StoredEvent;
@@ -119,15 +119,7 @@ impl Projection for PoliciesProjection {
 /// # Errors
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid, scope: Scope) -> Result<Option<PolicyRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM policies WHERE id = $1 AND {}",
-        scoped(2, 3)
-    ))
-    .bind(id)
-    .bind(scope.customer())
-    .bind(scope.agent())
-    .fetch_optional(pool)
-    .await
+    get_scoped(pool, "policies", id, scope).await
 }
 
 /// Up to `limit` policies after `after` that `scope` may see.
