@@ -104,3 +104,7 @@ id_type!(
     /// The id of one payout of a claim.
     PayoutId
 );
+id_type!(
+    /// The id of an `IntegrationConfig` aggregate.
+    IntegrationId
+);

@@ -11,6 +11,7 @@ pub mod contact;
 pub mod currency;
 pub mod dates;
 pub mod ids;
+pub mod integration;
 pub mod invoice;
 pub mod money;
 pub mod periods;

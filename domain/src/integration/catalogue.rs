@@ -1,0 +1,311 @@
+//! The catalogue of providers the Integrations Center can configure: their
+//! category, configuration fields (which are secret), base URLs, and what
+//! they support. Field names follow each provider's own vocabulary.
+
+use serde::Serialize;
+
+/// What a provider does for ifinsure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    /// Premium payments, refunds and claim payouts.
+    Payment,
+    /// Text messages.
+    Sms,
+    /// Email.
+    Email,
+    /// Documents and generated PDFs.
+    Storage,
+}
+
+impl Category {
+    /// Every category.
+    pub const ALL: [Category; 4] = [
+        Category::Payment,
+        Category::Sms,
+        Category::Email,
+        Category::Storage,
+    ];
+
+    /// The category's stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Category::Payment => "payment",
+            Category::Sms => "sms",
+            Category::Email => "email",
+            Category::Storage => "storage",
+        }
+    }
+}
+
+/// One configuration field of a provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Field {
+    /// Its name in `credentials` (secret) or `settings` (not secret).
+    pub name: &'static str,
+    /// Whether it is a credential: encrypted at rest, never shown in clear.
+    pub secret: bool,
+    /// Whether a configuration needs it.
+    pub required: bool,
+}
+
+const fn secret(name: &'static str) -> Field {
+    Field {
+        name,
+        secret: true,
+        required: true,
+    }
+}
+
+const fn setting(name: &'static str, required: bool) -> Field {
+    Field {
+        name,
+        secret: false,
+        required,
+    }
+}
+
+/// A provider in the catalogue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Provider {
+    /// Its slug (`mpesa`, `stripe`, ...).
+    pub slug: &'static str,
+    /// Display name.
+    pub name: &'static str,
+    /// What it does.
+    pub category: Category,
+    /// Its configuration fields.
+    pub fields: &'static [Field],
+    /// Base URL of its sandbox / test environment.
+    pub sandbox_base_url: Option<&'static str>,
+    /// Base URL in production.
+    pub production_base_url: Option<&'static str>,
+    /// ISO 4217 currencies it takes (payments), empty if any or n/a.
+    pub currencies: &'static [&'static str],
+    /// ISO 3166 countries it serves, empty if any.
+    pub countries: &'static [&'static str],
+    /// Whether it calls us back by webhook.
+    pub webhooks: bool,
+}
+
+/// Every provider ifinsure knows.
+pub const PROVIDERS: &[Provider] = &[
+    Provider {
+        slug: "sandbox",
+        name: "Built-in sandbox (no network)",
+        category: Category::Payment,
+        fields: &[],
+        sandbox_base_url: None,
+        production_base_url: None,
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "mpesa",
+        name: "Safaricom M-Pesa (Daraja)",
+        category: Category::Payment,
+        fields: &[
+            secret("consumer_key"),
+            secret("consumer_secret"),
+            setting("shortcode", true),
+            secret("passkey"),
+            setting("initiator_name", false),
+            Field {
+                name: "initiator_password",
+                secret: true,
+                required: false,
+            },
+        ],
+        sandbox_base_url: Some("https://sandbox.safaricom.co.ke"),
+        production_base_url: Some("https://api.safaricom.co.ke"),
+        currencies: &["KES"],
+        countries: &["KE"],
+        webhooks: true,
+    },
+    Provider {
+        slug: "stripe",
+        name: "Stripe",
+        category: Category::Payment,
+        fields: &[secret("secret_key"), secret("webhook_secret")],
+        sandbox_base_url: Some("https://api.stripe.com"),
+        production_base_url: Some("https://api.stripe.com"),
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "paystack",
+        name: "Paystack",
+        category: Category::Payment,
+        fields: &[secret("secret_key")],
+        sandbox_base_url: Some("https://api.paystack.co"),
+        production_base_url: Some("https://api.paystack.co"),
+        currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],
+        countries: &["NG", "GH", "ZA", "KE"],
+        webhooks: true,
+    },
+    Provider {
+        slug: "flutterwave",
+        name: "Flutterwave",
+        category: Category::Payment,
+        fields: &[secret("secret_key"), secret("secret_hash")],
+        sandbox_base_url: Some("https://api.flutterwave.com"),
+        production_base_url: Some("https://api.flutterwave.com"),
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "africastalking",
+        name: "Africa's Talking SMS",
+        category: Category::Sms,
+        fields: &[
+            setting("username", true),
+            secret("api_key"),
+            setting("from", false),
+        ],
+        sandbox_base_url: Some("https://api.sandbox.africastalking.com"),
+        production_base_url: Some("https://api.africastalking.com"),
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "twilio",
+        name: "Twilio Messaging",
+        category: Category::Sms,
+        fields: &[
+            setting("account_sid", true),
+            secret("auth_token"),
+            setting("from", true),
+        ],
+        sandbox_base_url: Some("https://api.twilio.com"),
+        production_base_url: Some("https://api.twilio.com"),
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "smtp",
+        name: "SMTP",
+        category: Category::Email,
+        fields: &[
+            setting("host", true),
+            setting("port", false),
+            setting("username", false),
+            Field {
+                name: "password",
+                secret: true,
+                required: false,
+            },
+            setting("from", true),
+        ],
+        sandbox_base_url: None,
+        production_base_url: None,
+        currencies: &[],
+        countries: &[],
+        webhooks: false,
+    },
+    Provider {
+        slug: "sendgrid",
+        name: "SendGrid",
+        category: Category::Email,
+        fields: &[secret("api_key"), setting("from", true)],
+        sandbox_base_url: Some("https://api.sendgrid.com"),
+        production_base_url: Some("https://api.sendgrid.com"),
+        currencies: &[],
+        countries: &[],
+        webhooks: true,
+    },
+    Provider {
+        slug: "local",
+        name: "Local directory",
+        category: Category::Storage,
+        fields: &[setting("path", true)],
+        sandbox_base_url: None,
+        production_base_url: None,
+        currencies: &[],
+        countries: &[],
+        webhooks: false,
+    },
+    Provider {
+        slug: "s3",
+        name: "Amazon S3 (or compatible)",
+        category: Category::Storage,
+        fields: &[
+            setting("bucket", true),
+            setting("region", false),
+            setting("access_key_id", false),
+            Field {
+                name: "secret_access_key",
+                secret: true,
+                required: false,
+            },
+        ],
+        sandbox_base_url: None,
+        production_base_url: None,
+        currencies: &[],
+        countries: &[],
+        webhooks: false,
+    },
+    Provider {
+        slug: "gcs",
+        name: "Google Cloud Storage",
+        category: Category::Storage,
+        fields: &[
+            setting("bucket", true),
+            Field {
+                name: "service_account_key",
+                secret: true,
+                required: false,
+            },
+        ],
+        sandbox_base_url: None,
+        production_base_url: None,
+        currencies: &[],
+        countries: &[],
+        webhooks: false,
+    },
+];
+
+/// The provider called `slug`.
+pub fn provider(slug: &str) -> Option<&'static Provider> {
+    PROVIDERS.iter().find(|p| p.slug == slug)
+}
+
+/// `sk_live_…4242`: enough of a secret to recognise it, never enough to use
+/// it. A provider's key prefix (up to the last `_` in the first 8
+/// characters) is kept, and the last four characters; secrets shorter than
+/// 12 characters show nothing.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() < 12 {
+        return "••••".to_string();
+    }
+    let head: String = chars.iter().take(8).collect();
+    let prefix = head.rfind('_').map_or("", |i| &head[..=i]);
+    let suffix: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}…{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_slug_is_unique_and_found() {
+        for p in PROVIDERS {
+            assert_eq!(provider(p.slug), Some(p));
+        }
+        assert_eq!(provider("paypal"), None);
+    }
+
+    #[test]
+    fn masks_keep_a_recognisable_prefix_and_the_last_four() {
+        assert_eq!(mask("sk_live_51HqXyZabcdef4242"), "sk_live_…4242");
+        assert_eq!(mask("short"), "••••");
+        let masked = mask("a-very-long-consumer-secret-9876");
+        assert_eq!(masked, "…9876");
+    }
+}

@@ -1,0 +1,117 @@
+//! Given/when/then tests of integration configurations.
+
+use cqrs_es::test::TestFramework;
+
+use super::*;
+use crate::ids::IntegrationId;
+
+type Given = TestFramework<IntegrationConfig>;
+
+const ID: IntegrationId = IntegrationId(uuid::Uuid::from_u128(1));
+
+fn stripe() -> NewConfig {
+    NewConfig {
+        config_id: ID,
+        provider: "stripe".into(),
+        name: " Stripe test ".into(),
+        environment: Environment::Sandbox,
+        enabled: true,
+        is_primary: true,
+        priority: 1,
+        settings: Settings::from([("base_url".to_string(), "http://127.0.0.1:9999".to_string())]),
+        credential_fields: vec!["webhook_secret".into(), "secret_key".into()],
+    }
+}
+
+fn fields(result: Result<Vec<IntegrationEvent>, IntegrationError>) -> Vec<String> {
+    match result {
+        Err(IntegrationError::Validation(errors)) => {
+            errors.0.into_iter().map(|e| e.field).collect()
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+fn decided(
+    given: Vec<IntegrationEvent>,
+    command: IntegrationCommand,
+) -> Result<Vec<IntegrationEvent>, IntegrationError> {
+    Given::with(()).given(given).when(command).inspect_result()
+}
+
+fn created() -> Vec<IntegrationEvent> {
+    decided(vec![], IntegrationCommand::Create(stripe())).unwrap()
+}
+
+#[test]
+fn configuring_records_the_credential_names_not_their_values() {
+    let events = created();
+    let IntegrationEvent::IntegrationConfigured(details) = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(details.category, "payment");
+    assert_eq!(details.name, "Stripe test");
+    assert_eq!(
+        details.credential_fields,
+        vec!["secret_key", "webhook_secret"]
+    );
+}
+
+#[test]
+fn the_provider_schema_is_enforced_field_by_field() {
+    let mut unknown = stripe();
+    unknown.provider = "paypal".into();
+    assert_eq!(
+        fields(decided(vec![], IntegrationCommand::Create(unknown))),
+        vec!["provider"]
+    );
+    let mut mpesa = stripe();
+    mpesa.provider = "mpesa".into();
+    mpesa.settings.insert("passkey".into(), "oops".into());
+    mpesa.settings.insert("colour".into(), "red".into());
+    mpesa.credential_fields = vec!["consumer_key".into()];
+    assert_eq!(
+        fields(decided(vec![], IntegrationCommand::Create(mpesa))),
+        vec![
+            "credentials.consumer_secret",
+            "settings.shortcode",
+            "credentials.passkey",
+            "settings.colour",
+            "settings.passkey",
+        ]
+    );
+}
+
+#[test]
+fn updates_name_what_changed_and_toggling_flips() {
+    let update = IntegrationCommand::Update {
+        name: None,
+        enabled: Some(true),
+        is_primary: Some(false),
+        priority: None,
+        settings: None,
+        credential_fields: Some(vec!["secret_key".into(), "webhook_secret".into()]),
+    };
+    let events = decided(created(), update).unwrap();
+    let IntegrationEvent::IntegrationUpdated { changed, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(
+        changed,
+        &vec![
+            "is_primary",
+            "credentials.secret_key",
+            "credentials.webhook_secret"
+        ]
+    );
+    Given::with(())
+        .given(created())
+        .when(IntegrationCommand::Toggle)
+        .then_expect_events(vec![IntegrationEvent::IntegrationToggled {
+            enabled: false,
+        }]);
+    assert_eq!(
+        decided(vec![], IntegrationCommand::Toggle),
+        Err(IntegrationError::NotFound)
+    );
+}
