@@ -143,7 +143,10 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     // Refuse a bad configuration before touching the database.
     let api_config = if parts.api {
-        Some(settings.api_config(jwt_secret.clone())?)
+        Some((
+            settings.api_config(jwt_secret.clone())?,
+            settings.vault(&jwt_secret)?,
+        ))
     } else {
         None
     };
@@ -233,15 +236,20 @@ pub async fn start(
         tasks.extend(runtime.spawn(shutdown.clone()));
     }
 
-    if let (Some(listener), Some(local), Some(config)) = (listener, addr, api_config) {
+    if let (Some(listener), Some(local), Some((mut config, vault))) = (listener, addr, api_config) {
+        config.public_base_url = public_base_url.clone();
         let state = api::AppState::new(
             pool.clone(),
             store,
             progress,
             config,
             subscription_names(),
-            settings.clock.clone(),
-            DocumentStore::open(&settings.document_store).context("opening the document store")?,
+            api::state::Resources {
+                clock: settings.clock.clone(),
+                documents: DocumentStore::open(&settings.document_store)
+                    .context("opening the document store")?,
+                vault,
+            },
         );
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();

@@ -59,6 +59,18 @@ enum Command {
         #[command(subcommand)]
         command: ProjectionsCommand,
     },
+    /// The Integrations Center's credential vault.
+    Integrations {
+        #[command(subcommand)]
+        command: IntegrationsCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum IntegrationsCommand {
+    /// Re-encrypt every stored credential under IFINSURE_MASTER_KEY; the old
+    /// keys must be listed in IFINSURE_PREVIOUS_MASTER_KEYS while this runs.
+    RotateKey,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -125,6 +137,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Users { command } => users(settings, command).await,
         Command::Projections { command } => projections_command(settings, command).await,
+        Command::Integrations {
+            command: IntegrationsCommand::RotateKey,
+        } => rotate_key(settings).await,
     }
 }
 
@@ -252,6 +267,19 @@ async fn users(settings: Settings, command: UsersCommand) -> anyhow::Result<()> 
         other => anyhow::anyhow!("{other}"),
     })?;
     println!("created {shown}: {id}");
+    Ok(())
+}
+
+async fn rotate_key(settings: Settings) -> anyhow::Result<()> {
+    if settings.master_key.is_none() {
+        bail!("set IFINSURE_MASTER_KEY to the new key and IFINSURE_PREVIOUS_MASTER_KEYS to the old ones");
+    }
+    let secret = jwt_secret(&settings, false)?;
+    let vault = settings.vault(&secret)?;
+    let (_db, pool) = connect(&settings, false).await?;
+    app::prepare(&pool).await?;
+    let rotated = vault.rotate(&pool).await?;
+    println!("re-encrypted {rotated} credential set(s) under the current master key");
     Ok(())
 }
 

@@ -9,6 +9,7 @@ use anyhow::{bail, Context as _};
 use domain::periods::Periods;
 use projections::clock::{Clock, SystemClock};
 use projections::documents::DocumentStoreConfig;
+use projections::vault::{MasterKey, Vault};
 use secrecy::SecretString;
 
 /// Everything the process is configured with.
@@ -58,6 +59,12 @@ pub struct Settings {
     pub claims_authority_limit: rust_decimal::Decimal,
     /// Where claim documents are kept.
     pub document_store: DocumentStoreConfig,
+    /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
+    pub production: bool,
+    /// The master key of the credential vault (32 bytes, base64).
+    pub master_key: Option<SecretString>,
+    /// Earlier master keys, still accepted for opening (rotation).
+    pub previous_master_keys: Vec<SecretString>,
 }
 
 impl Default for Settings {
@@ -87,6 +94,9 @@ impl Default for Settings {
             scheduler_interval: Duration::from_secs(60),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             document_store: DocumentStoreConfig::Local("data/documents".into()),
+            production: false,
+            master_key: None,
+            previous_master_keys: Vec::new(),
         }
     }
 }
@@ -194,6 +204,19 @@ impl Settings {
                 rust_decimal::Decimal::from(500_000),
             )?,
             document_store: document_store()?,
+            production: match var("IFINSURE_ENV").as_deref() {
+                None | Some("development") => false,
+                Some("production") => true,
+                Some(other) => bail!("IFINSURE_ENV={other:?}: use development or production"),
+            },
+            master_key: var("IFINSURE_MASTER_KEY").map(SecretString::from),
+            previous_master_keys: var("IFINSURE_PREVIOUS_MASTER_KEYS")
+                .map(|keys| {
+                    keys.split(',')
+                        .map(|k| SecretString::from(k.trim().to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
         })
         .and_then(|s: Settings| {
             if s.subscription_batch_size < 1 {
@@ -220,6 +243,33 @@ impl Settings {
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;
         Ok(config)
+    }
+
+    /// The credential vault: the configured master key (required in
+    /// production), else in development one derived from the JWT secret.
+    ///
+    /// # Errors
+    /// When a key is malformed, or missing in production.
+    pub fn vault(&self, jwt_secret: &SecretString) -> anyhow::Result<Vault> {
+        use secrecy::ExposeSecret;
+        let current = match (&self.master_key, self.production) {
+            (Some(key), _) => MasterKey::from_base64(key.expose_secret())
+                .context("IFINSURE_MASTER_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)")?,
+            (None, true) => bail!("IFINSURE_MASTER_KEY is required when IFINSURE_ENV=production (openssl rand -base64 32)"),
+            (None, false) => {
+                tracing::warn!("IFINSURE_MASTER_KEY is not set: integration credentials are encrypted under a key derived from JWT_SECRET (development only)");
+                let derived = api::config::derived_secret(jwt_secret, "credential vault master key");
+                let digest = <sha2::Sha256 as sha2::Digest>::digest(derived.expose_secret().as_bytes());
+                MasterKey::from_bytes(&digest.into())
+            }
+        };
+        let previous = self
+            .previous_master_keys
+            .iter()
+            .map(|k| MasterKey::from_base64(k.expose_secret()))
+            .collect::<Result<Vec<_>, _>>()
+            .context("IFINSURE_PREVIOUS_MASTER_KEYS must be comma-separated 32-byte base64 keys")?;
+        Ok(Vault::new(current, previous))
     }
 
     /// The sandbox webhook secret: as configured, else derived from the JWT

@@ -37,6 +37,8 @@ pub struct ApiConfig {
     pub webhook_tolerance: Duration,
     /// The most staff may approve on one claim, in the claim's currency.
     pub claims_authority_limit: rust_decimal::Decimal,
+    /// The address providers call back on (webhook URLs are shown under it).
+    pub public_base_url: String,
 }
 
 /// Why the settings can't be used.
@@ -71,6 +73,7 @@ impl ApiConfig {
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             webhook_tolerance: Duration::from_secs(300),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
+            public_base_url: "http://127.0.0.1:8080".into(),
         })
     }
 }

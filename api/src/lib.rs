@@ -12,6 +12,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod idempotency;
+pub mod integrations;
 pub mod metrics;
 pub mod openapi;
 pub mod pagination;
@@ -44,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .merge(webhooks::router())
         .merge(documents::router())
         .merge(claims::router())
+        .merge(integrations::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use projections::clock::Clock;
 use projections::documents::DocumentStore;
 use projections::subscription::Progress;
+use projections::vault::Vault;
 use projections::EventStore;
 use sqlx::PgPool;
 
@@ -33,6 +34,18 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Where claim documents are kept.
     pub documents: DocumentStore,
+    /// Integration credentials, encrypted at rest.
+    pub vault: Vault,
+}
+
+/// What the API uses besides the database and the event store.
+pub struct Resources {
+    /// Today's business date.
+    pub clock: Arc<dyn Clock>,
+    /// Where claim documents are kept.
+    pub documents: DocumentStore,
+    /// Integration credentials, encrypted at rest.
+    pub vault: Vault,
 }
 
 impl AppState {
@@ -43,8 +56,7 @@ impl AppState {
         progress: Progress,
         config: ApiConfig,
         subscriptions: Vec<String>,
-        clock: Arc<dyn Clock>,
-        documents: DocumentStore,
+        resources: Resources,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
         Self {
@@ -55,8 +67,9 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth_limiter,
             subscriptions: Arc::new(subscriptions),
-            clock,
-            documents,
+            clock: resources.clock,
+            documents: resources.documents,
+            vault: resources.vault,
         }
     }
 }

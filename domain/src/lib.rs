@@ -25,8 +25,8 @@ pub mod validation;
 pub use contact::{EmailAddress, PhoneNumber};
 pub use currency::Currency;
 pub use ids::{
-    ClaimId, DocumentId, InvoiceId, NoteId, PaymentId, PayoutId, PolicyId, ProductId, RefundId,
-    UserId,
+    ClaimId, DocumentId, IntegrationId, InvoiceId, NoteId, PaymentId, PayoutId, PolicyId,
+    ProductId, RefundId, UserId,
 };
 pub use money::Money;
 pub use role::Role;

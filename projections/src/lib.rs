@@ -12,6 +12,7 @@ pub mod payment_jobs;
 pub mod read_models;
 pub mod stored_event;
 pub mod subscription;
+pub mod vault;
 
 pub use event_store::{Committed, EventStore, ExecuteError, UniqueClaim};
 pub use metadata::CommandMetadata;

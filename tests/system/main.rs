@@ -9,6 +9,7 @@ mod common;
 mod conventions;
 mod demo;
 mod event_store;
+mod integrations;
 mod payments;
 mod policy_access;
 mod products;

@@ -10,6 +10,7 @@ use serde_json::{json, Map, Value};
 use crate::state::AppState;
 
 mod claims;
+mod integrations;
 mod lifecycle;
 
 /// The route.
@@ -68,6 +69,13 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/claims/{id}/pay"),
     ("post", "/claims/{id}/close"),
     ("post", "/claims/{id}/reopen"),
+    ("get", "/integrations/categories"),
+    ("get", "/integrations/providers"),
+    ("post", "/integrations/configs"),
+    ("get", "/integrations/configs"),
+    ("get", "/integrations/configs/{id}"),
+    ("patch", "/integrations/configs/{id}"),
+    ("post", "/integrations/configs/{id}/toggle"),
     ("get", "/health"),
     ("get", "/health/db"),
     ("get", "/health/workers"),
@@ -76,7 +84,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
 ];
 
 /// Paths whose request body may be left out.
-const OPTIONAL_BODY: [&str; 5] = ["/retire", "/pay", "/void", "/renew", "/close"];
+const OPTIONAL_BODY: [&str; 6] = ["/retire", "/pay", "/void", "/renew", "/close", "/toggle"];
 
 pub(crate) fn money() -> Value {
     json!({"$ref": "#/components/schemas/Money"})
@@ -117,7 +125,9 @@ fn operation(method: &str, path: &str) -> Op {
     let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}});
     let refresh = json!({"type": "object", "required": ["refresh_token"], "properties": {"refresh_token": {"type": "string"}}});
     let ok = json!({"type": "object"});
-    if let Some(op) = lifecycle::operation(method, path).or_else(|| claims::operation(method, path))
+    if let Some(op) = lifecycle::operation(method, path)
+        .or_else(|| claims::operation(method, path))
+        .or_else(|| integrations::operation(method, path))
     {
         return op;
     }

@@ -7,6 +7,7 @@
 pub mod aggregate_state;
 pub mod billing;
 pub mod claims;
+pub mod integrations;
 pub mod policies;
 pub mod products;
 pub mod scope;
@@ -64,6 +65,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(policies::PoliciesProjection),
         Arc::new(billing::BillingProjection),
         Arc::new(claims::ClaimsProjection),
+        Arc::new(integrations::IntegrationsProjection),
     ]
 }
 

@@ -1,0 +1,31 @@
+//! The OpenAPI description of the Integrations Center.
+
+use serde_json::{json, Value};
+
+use super::{op, Op};
+
+/// The Integrations Center's operations (admin only).
+pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
+    let config = json!({"type": "object", "description": "A configuration; credentials masked (sk_live_…4242), never in clear", "properties": {
+        "id": {"type": "string", "format": "uuid"}, "provider": {"type": "string"}, "category": {"type": "string"},
+        "name": {"type": "string"}, "environment": {"enum": ["sandbox", "production"]}, "enabled": {"type": "boolean"},
+        "is_primary": {"type": "boolean"}, "priority": {"type": "integer"}, "settings": {"type": "object"},
+        "credentials": {"type": "object"}, "webhook_url": {"type": ["string", "null"]}, "version": {"type": "integer"}}});
+    let body = json!({"type": "object", "properties": {
+        "provider": {"type": "string", "description": "catalogue slug: mpesa, stripe, paystack, flutterwave, sandbox, africastalking, twilio, smtp, sendgrid, local, s3, gcs"},
+        "name": {"type": "string"}, "environment": {"enum": ["sandbox", "production"]}, "enabled": {"type": "boolean"},
+        "is_primary": {"type": "boolean"}, "priority": {"type": "integer"},
+        "credentials": {"type": "object", "description": "the provider's secret fields; write-only"},
+        "settings": {"type": "object", "description": "the provider's other fields, and base_url"}}});
+    let list = |item: Value| json!({"type": "object", "properties": {"items": {"type": "array", "items": item}, "next_cursor": {"type": ["string", "null"]}}});
+    Some(match (method, path) {
+        ("get", "/integrations/categories") => op("Categories and their providers", "admin", None, "200", list(json!({"type": "object"}))),
+        ("get", "/integrations/providers") => op("The provider catalogue with each configuration schema (?category=)", "admin", None, "200", list(json!({"type": "object"}))),
+        ("post", "/integrations/configs") => op("Configure a provider; credentials are encrypted at rest", "admin", Some(body.clone()), "201", config.clone()),
+        ("get", "/integrations/configs") => op("List configurations (?category=, ?provider=, ?environment=)", "admin", None, "200", list(config.clone())),
+        ("get", "/integrations/configs/{id}") => op("One configuration", "admin", None, "200", config.clone()),
+        ("patch", "/integrations/configs/{id}") => op("Change a configuration; credentials given replace the stored ones (empty string removes)", "admin", Some(body), "200", config.clone()),
+        ("post", "/integrations/configs/{id}/toggle") => op("Enable or disable", "admin", None, "200", config),
+        _ => return None,
+    })
+}

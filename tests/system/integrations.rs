@@ -1,0 +1,210 @@
+//! The Integrations Center: admins configure providers; credentials are
+//! encrypted at rest, masked in every response, and never in an event.
+
+use reqwest::StatusCode;
+use serde_json::json;
+
+use crate::common::*;
+
+const SECRET: &str = "sk_test_51HqXyZsupersecretvalue4242";
+const WEBHOOK_SECRET: &str = "whsec_test_verysecret_9876";
+
+fn stripe() -> serde_json::Value {
+    json!({
+        "provider": "stripe", "name": "Stripe test", "environment": "sandbox",
+        "enabled": true, "is_primary": true, "priority": 1,
+        "credentials": {"secret_key": SECRET, "webhook_secret": WEBHOOK_SECRET},
+        "settings": {"base_url": "http://127.0.0.1:9"},
+    })
+}
+
+#[tokio::test]
+async fn credentials_are_encrypted_masked_and_never_in_events() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let created = app
+        .post("/integrations/configs", Some(&admin), &stripe())
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    assert_eq!(created.body["credentials"]["secret_key"], "sk_test_…4242");
+    assert_eq!(created.body["credentials"]["webhook_secret"], "whsec_…9876");
+    assert_eq!(created.body["category"], "payment");
+    assert!(created.body["webhook_url"]
+        .as_str()
+        .unwrap()
+        .ends_with("/api/v1/webhooks/stripe"));
+    let id = created.body["id"].as_str().unwrap().to_string();
+
+    let shown = app
+        .get(&format!("/integrations/configs/{id}"), Some(&admin))
+        .await;
+    let listed = app
+        .get("/integrations/configs?category=payment", Some(&admin))
+        .await;
+    for body in [
+        created.body.to_string(),
+        shown.body.to_string(),
+        listed.body.to_string(),
+    ] {
+        assert!(
+            !body.contains(SECRET) && !body.contains(WEBHOOK_SECRET),
+            "{body}"
+        );
+    }
+    let leaked: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE payload::text LIKE '%supersecret%' OR metadata::text LIKE '%supersecret%'",
+    )
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(leaked, 0, "no secret in the event store");
+    let stored: Vec<u8> = sqlx::query_scalar(
+        "SELECT ciphertext FROM integration_credentials WHERE config_id = $1::uuid",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert!(!String::from_utf8_lossy(&stored).contains("supersecret"));
+
+    // Replacing one credential keeps the other; the event names the field only.
+    let updated = app
+        .send(
+            reqwest::Method::PATCH,
+            &format!("/integrations/configs/{id}"),
+            Some(&admin),
+            Some(&json!({"credentials": {"secret_key": "sk_test_anothersecretvalue_1111"}, "priority": 2})),
+            &[],
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::OK, "{}", updated.body);
+    assert_eq!(updated.body["credentials"]["secret_key"], "sk_test_…1111");
+    assert_eq!(updated.body["credentials"]["webhook_secret"], "whsec_…9876");
+    let changed: serde_json::Value = sqlx::query_scalar(
+        "SELECT payload FROM events WHERE aggregate_id = $1 AND event_type = 'IntegrationUpdated'",
+    )
+    .bind(&id)
+    .fetch_one(&app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        changed["IntegrationUpdated"]["changed"],
+        json!([
+            "priority",
+            "credentials.secret_key",
+            "credentials.webhook_secret"
+        ])
+    );
+    assert!(!changed.to_string().contains("anothersecret"));
+
+    let toggled = app
+        .post(
+            &format!("/integrations/configs/{id}/toggle"),
+            Some(&admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(toggled.body["enabled"], false);
+}
+
+#[tokio::test]
+async fn only_admins_configure_and_the_schema_is_enforced() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.user("staff@example.com", domain::Role::Staff).await;
+    assert_eq!(
+        app.post("/integrations/configs", Some(&staff), &stripe())
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.get("/integrations/providers", Some(&staff))
+            .await
+            .status,
+        StatusCode::FORBIDDEN
+    );
+
+    let providers = app
+        .get("/integrations/providers?category=payment", Some(&admin))
+        .await;
+    let slugs: Vec<&str> = providers.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["slug"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        slugs,
+        ["sandbox", "mpesa", "stripe", "paystack", "flutterwave"]
+    );
+
+    let incomplete = json!({
+        "provider": "mpesa", "name": "M-Pesa", "environment": "sandbox",
+        "credentials": {"consumer_key": "ck-0123456789abcdef"},
+        "settings": {"passkey": "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919"},
+    });
+    let reply = app
+        .post("/integrations/configs", Some(&admin), &incomplete)
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.body
+    );
+    let fields: Vec<&str> = reply.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "credentials.consumer_secret",
+            "settings.shortcode",
+            "credentials.passkey",
+            "settings.passkey"
+        ]
+    );
+    assert!(
+        !reply.body.to_string().contains("bfb279f9"),
+        "a secret sent in the wrong place is not echoed"
+    );
+    let rows: i64 = sqlx::query_scalar("SELECT count(*) FROM integration_credentials")
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+    assert_eq!(
+        rows, 0,
+        "a refused configuration leaves no credentials behind"
+    );
+}
+
+#[tokio::test]
+async fn rotating_the_master_key_re_encrypts_every_row() {
+    use base64::Engine;
+    use projections::vault::{Credentials, MasterKey, Vault};
+    let db = TestDb::new().await;
+    ifinsure::app::prepare(&db.pool).await.unwrap();
+    let old = MasterKey::from_bytes(&[1; 32]);
+    let new = MasterKey::from_bytes(&[2; 32]);
+    let id = uuid::Uuid::now_v7();
+    let secrets = Credentials::from([("api_key".to_string(), "SG.abcdefghijklmnop".to_string())]);
+    Vault::new(old.clone(), vec![])
+        .store(&db.pool, id, &secrets)
+        .await
+        .unwrap();
+    let rotated = Vault::new(new.clone(), vec![old]);
+    assert_eq!(rotated.rotate(&db.pool).await.unwrap(), 1);
+    assert_eq!(rotated.rotate(&db.pool).await.unwrap(), 0);
+    assert_eq!(
+        Vault::new(new, vec![]).load(&db.pool, id).await.unwrap(),
+        secrets
+    );
+    assert!(
+        MasterKey::from_base64(&base64::engine::general_purpose::STANDARD.encode([3u8; 16]))
+            .is_err()
+    );
+}
