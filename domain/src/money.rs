@@ -34,6 +34,10 @@ pub enum MoneyError {
     /// The result does not fit.
     #[error("amount out of range")]
     Overflow,
+    /// The amount has a fraction the target unit can't carry (M-Pesa takes
+    /// whole shillings).
+    #[error("{0} is not a whole number of units")]
+    NotWhole(Money),
 }
 
 impl Money {
@@ -142,6 +146,39 @@ impl Money {
     }
 }
 
+/// Conversions to and from the units providers speak, in one place: Stripe
+/// and Paystack take integer minor units, M-Pesa whole shillings. Each
+/// conversion is exact or refused, never rounded.
+impl Money {
+    /// The amount in minor units (cents): `12.50 KES` → `1250`.
+    ///
+    /// # Errors
+    /// `Overflow` when it does not fit an `i64`.
+    pub fn to_minor_units(&self) -> Result<i64, MoneyError> {
+        let scaled = self
+            .amount
+            .checked_mul(Decimal::from(10i64.pow(self.currency.minor_units())))
+            .ok_or(MoneyError::Overflow)?;
+        i64::try_from(scaled.trunc()).map_err(|_| MoneyError::Overflow)
+    }
+
+    /// An amount from minor units: `1250` KES → `12.50 KES`.
+    pub fn from_minor_units(units: i64, currency: Currency) -> Self {
+        Self::rescaled(Decimal::new(units, currency.minor_units()), currency)
+    }
+
+    /// The amount in whole major units: `1250.00 KES` → `1250`.
+    ///
+    /// # Errors
+    /// `NotWhole` when it has a fraction; `Overflow` when it does not fit.
+    pub fn to_whole_units(&self) -> Result<i64, MoneyError> {
+        if !self.amount.fract().is_zero() {
+            return Err(MoneyError::NotWhole(*self));
+        }
+        i64::try_from(self.amount.trunc()).map_err(|_| MoneyError::Overflow)
+    }
+}
+
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.currency, self.amount)
@@ -199,6 +236,34 @@ pub fn parse_decimal(raw: &str) -> Result<Decimal, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn money(amount: &str, currency: &str) -> Money {
+        Money::new(amount.parse().unwrap(), Currency::parse(currency).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn minor_units_follow_the_currency_and_round_trip_exactly() {
+        assert_eq!(money("12.50", "KES").to_minor_units(), Ok(1250));
+        assert_eq!(money("5000", "UGX").to_minor_units(), Ok(5000));
+        assert_eq!(money("1.234", "BHD").to_minor_units(), Ok(1234));
+        assert_eq!(
+            Money::from_minor_units(1250, Currency::KES),
+            money("12.50", "KES")
+        );
+        assert_eq!(
+            Money::from_minor_units(-5, Currency::KES),
+            money("-0.05", "KES")
+        );
+    }
+
+    #[test]
+    fn whole_units_refuse_fractions() {
+        assert_eq!(money("1250.00", "KES").to_whole_units(), Ok(1250));
+        assert_eq!(
+            money("1250.50", "KES").to_whole_units(),
+            Err(MoneyError::NotWhole(money("1250.50", "KES")))
+        );
+    }
 
     fn dec(s: &str) -> Decimal {
         s.parse().unwrap()
