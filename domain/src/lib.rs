@@ -19,6 +19,7 @@ pub mod policy;
 pub mod product;
 pub mod role;
 pub mod sandbox;
+pub mod stripe_signature;
 pub mod user;
 pub mod validation;
 

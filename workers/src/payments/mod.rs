@@ -7,11 +7,13 @@
 //! job's idempotency key; the provider's webhook (api) or a status query
 //! ([`reconcile`]) records the outcome on the invoice.
 
+pub mod http;
 pub mod outbox;
 pub mod provider;
 pub mod reconcile;
 pub mod runner;
 pub mod sandbox;
+pub mod stripe;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,0 +1,321 @@
+//! Stripe: PaymentIntents for premiums, Refunds for refunds (form-encoded,
+//! secret key as a bearer token, our job's key as `Idempotency-Key`). The
+//! outcome arrives by `Stripe-Signature`-signed webhook, or from a status
+//! query (retrieve). Stripe does not pay claims out to claimants here.
+
+use async_trait::async_trait;
+use domain::{Currency, Money};
+use projections::payment_jobs::{JobKind, Outcome, PaymentJob};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+
+use super::http::{client, send};
+use super::{PaymentProvider, ProviderError};
+
+/// The Stripe adapter.
+pub struct Stripe {
+    client: reqwest::Client,
+    base_url: String,
+    secret_key: SecretString,
+}
+
+impl Stripe {
+    /// An adapter calling `base_url` (`https://api.stripe.com`, or a fake).
+    pub fn new(base_url: &str, secret_key: SecretString) -> Self {
+        Self {
+            client: client(),
+            base_url: base_url.trim_end_matches('/').to_string(),
+            secret_key,
+        }
+    }
+
+    fn post(
+        &self,
+        path: &str,
+        form: Vec<(&'static str, String)>,
+        key: &str,
+    ) -> reqwest::RequestBuilder {
+        self.client
+            .post(format!("{}{path}", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+            .header("Idempotency-Key", key)
+            .form(&form)
+    }
+
+    fn get(&self, path: &str) -> reqwest::RequestBuilder {
+        self.client
+            .get(format!("{}{path}", self.base_url))
+            .bearer_auth(self.secret_key.expose_secret())
+    }
+}
+
+/// Stripe's error message, or the status.
+fn refusal(status: reqwest::StatusCode, body: &Value) -> ProviderError {
+    let message = body["error"]["message"]
+        .as_str()
+        .map_or_else(|| format!("HTTP {status}"), str::to_string);
+    ProviderError::Rejected(message)
+}
+
+fn minor_units(job: &PaymentJob) -> Result<String, ProviderError> {
+    let money = job
+        .money()
+        .map_err(|e| ProviderError::Rejected(e.to_string()))?;
+    money
+        .to_minor_units()
+        .map(|units| units.to_string())
+        .map_err(|e| ProviderError::Rejected(e.to_string()))
+}
+
+#[async_trait]
+impl PaymentProvider for Stripe {
+    fn name(&self) -> &'static str {
+        "stripe"
+    }
+
+    #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
+    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+        let (path, form) = match job.kind() {
+            JobKind::Charge => (
+                "/v1/payment_intents",
+                vec![
+                    ("amount", minor_units(job)?),
+                    ("currency", job.currency.to_lowercase()),
+                    ("automatic_payment_methods[enabled]", "true".to_string()),
+                    ("metadata[payment_id]", job.payment_id.to_string()),
+                    ("metadata[invoice_id]", job.aggregate_id.to_string()),
+                ],
+            ),
+            JobKind::Refund => {
+                let intent = job.original_reference.clone().ok_or_else(|| {
+                    ProviderError::Rejected("the payment has no Stripe reference to refund".into())
+                })?;
+                (
+                    "/v1/refunds",
+                    vec![
+                        ("payment_intent", intent),
+                        ("amount", minor_units(job)?),
+                        ("reason", "requested_by_customer".to_string()),
+                        ("metadata[refund_id]", job.id.to_string()),
+                    ],
+                )
+            }
+            JobKind::Payout => {
+                return Err(ProviderError::Rejected(
+                    "Stripe does not pay claims out to claimants; use M-Pesa or another payout provider".into(),
+                ))
+            }
+        };
+        let (status, body) = send(|| self.post(path, form.clone(), &job.idempotency_key)).await?;
+        if !status.is_success() {
+            return Err(refusal(status, &body));
+        }
+        body["id"]
+            .as_str()
+            .map(str::to_string)
+            .ok_or_else(|| ProviderError::Unavailable("Stripe answered without an id".into()))
+    }
+
+    async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
+        let Some(reference) = &job.provider_reference else {
+            return Ok(None);
+        };
+        let path = match job.kind() {
+            JobKind::Refund => format!("/v1/refunds/{reference}"),
+            _ => format!("/v1/payment_intents/{reference}"),
+        };
+        let (status, body) = send(|| self.get(&path)).await?;
+        if !status.is_success() {
+            return Err(refusal(status, &body));
+        }
+        Ok(outcome(&body, job.kind()))
+    }
+}
+
+/// What a PaymentIntent or Refund object says happened, if final.
+pub fn outcome(object: &Value, kind: JobKind) -> Option<Outcome> {
+    let reference = object["id"].as_str().map(str::to_string);
+    let currency = object["currency"]
+        .as_str()
+        .and_then(|c| Currency::parse(&c.to_uppercase()).ok())?;
+    let amount_field = if kind == JobKind::Refund {
+        "amount"
+    } else {
+        "amount_received"
+    };
+    match object["status"].as_str()? {
+        "succeeded" => Some(Outcome::Succeeded {
+            reference,
+            amount: Money::from_minor_units(object[amount_field].as_i64()?, currency),
+        }),
+        "canceled" | "failed" => Some(Outcome::Failed {
+            reference,
+            reason: object["last_payment_error"]["message"]
+                .as_str()
+                .or_else(|| object["failure_reason"].as_str())
+                .or_else(|| object["cancellation_reason"].as_str())
+                .unwrap_or("failed at Stripe")
+                .to_string(),
+        }),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rust_decimal::Decimal;
+    use uuid::Uuid;
+    use wiremock::matchers::{body_string_contains, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+
+    fn job(kind: &str, amount: &str) -> PaymentJob {
+        let id = Uuid::from_u128(7);
+        PaymentJob {
+            id,
+            kind: kind.into(),
+            aggregate_type: "Invoice".into(),
+            aggregate_id: Uuid::from_u128(8),
+            payment_id: id,
+            provider: "stripe".into(),
+            amount: amount.parse::<Decimal>().unwrap(),
+            currency: "KES".into(),
+            idempotency_key: format!("{kind}-{id}"),
+            payer_contact: None,
+            original_reference: (kind == "refund").then(|| "pi_123".to_string()),
+            provider_reference: Some(if kind == "refund" { "re_9" } else { "pi_123" }.to_string()),
+            status: "queued".into(),
+            attempts: 1,
+            last_error: None,
+            correlation_id: "c".into(),
+            causation_id: "e".into(),
+            submitted_at: None,
+        }
+    }
+
+    fn stripe(server: &MockServer) -> Stripe {
+        Stripe::new(&server.uri(), SecretString::from("sk_test_123"))
+    }
+
+    #[tokio::test]
+    async fn a_premium_becomes_a_payment_intent_in_minor_units_with_the_jobs_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .and(header("authorization", "Bearer sk_test_123"))
+            .and(header(
+                "idempotency-key",
+                "charge-00000000-0000-0000-0000-000000000007",
+            ))
+            .and(header("content-type", "application/x-www-form-urlencoded"))
+            .and(body_string_contains("amount=3500000"))
+            .and(body_string_contains("currency=kes"))
+            .and(body_string_contains(
+                "automatic_payment_methods%5Benabled%5D=true",
+            ))
+            .and(body_string_contains(
+                "metadata%5Bpayment_id%5D=00000000-0000-0000-0000-000000000007",
+            ))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": "pi_123", "object": "payment_intent", "status": "requires_payment_method"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        assert_eq!(
+            stripe(&server).submit(&job("charge", "35000.00")).await,
+            Ok("pi_123".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_retried_and_client_errors_are_not() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(2)
+            .expect(2)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/payment_intents"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "pi_ok"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        assert_eq!(
+            stripe(&server).submit(&job("charge", "1.00")).await,
+            Ok("pi_ok".into())
+        );
+
+        let declined = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(402).set_body_json(serde_json::json!({
+                "error": {"type": "card_error", "message": "Your card was declined."}
+            })))
+            .expect(1)
+            .mount(&declined)
+            .await;
+        assert_eq!(
+            stripe(&declined).submit(&job("charge", "1.00")).await,
+            Err(ProviderError::Rejected("Your card was declined.".into()))
+        );
+    }
+
+    #[tokio::test]
+    async fn a_refund_names_the_payment_intent_and_a_status_query_reads_the_outcome() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/refunds"))
+            .and(header("authorization", "Bearer sk_test_123"))
+            .and(body_string_contains("payment_intent=pi_123"))
+            .and(body_string_contains("amount=2016438"))
+            .and(body_string_contains("reason=requested_by_customer"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"id": "re_9", "status": "pending"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/payment_intents/pi_123"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "id": "pi_123", "status": "succeeded", "amount_received": 3500000, "currency": "kes"
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let stripe = stripe(&server);
+        assert_eq!(
+            stripe.submit(&job("refund", "20164.38")).await,
+            Ok("re_9".into())
+        );
+        let kes = Money::new("35000.00".parse().unwrap(), Currency::KES).unwrap();
+        assert_eq!(
+            stripe.status(&job("charge", "35000.00")).await,
+            Ok(Some(Outcome::Succeeded {
+                reference: Some("pi_123".into()),
+                amount: kes
+            }))
+        );
+    }
+
+    #[tokio::test]
+    async fn claims_are_not_paid_out_through_stripe() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        assert!(matches!(
+            stripe(&server).submit(&job("payout", "1.00")).await,
+            Err(ProviderError::Rejected(_))
+        ));
+    }
+}
