@@ -89,7 +89,8 @@ fn worker_context(
     store: EventStore,
     public_base_url: &str,
     jwt_secret: &SecretString,
-) -> WorkerContext {
+) -> anyhow::Result<WorkerContext> {
+    let vault = settings.vault(jwt_secret)?;
     let sandbox = Sandbox::new(
         pool.clone(),
         SandboxConfig {
@@ -102,7 +103,7 @@ fn worker_context(
             delay: settings.sandbox_webhook_delay,
         },
     );
-    WorkerContext {
+    Ok(WorkerContext {
         store,
         pool: pool.clone(),
         clock: settings.clock.clone(),
@@ -113,8 +114,9 @@ fn worker_context(
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),
+        vault,
         payment_wakeup: Arc::new(tokio::sync::Notify::new()),
-    }
+    })
 }
 
 /// Migrates the database and creates the read models' tables.
@@ -204,7 +206,7 @@ pub async fn start(
             store.clone(),
             &public_base_url,
             &jwt_secret,
-        );
+        )?;
         worker_ctx = Some(ctx.clone());
         subscribers.extend(workers::subscribers(&ctx));
         tasks.extend(workers::spawn_jobs(&ctx, &shutdown));

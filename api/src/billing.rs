@@ -39,7 +39,7 @@ pub fn router() -> Router<AppState> {
         .route("/billing/payments/{id}", get(show_payment))
 }
 
-/// The payment providers this deployment can take payments with.
+/// The payment providers built in (configured ones are added at run time).
 pub const PROVIDERS: [&str; 1] = ["sandbox"];
 
 /// An invoice as the API shows it.
@@ -180,20 +180,49 @@ struct PayRequest {
     email: Option<String>,
 }
 
-/// The provider and contact a payment request names, validated.
-fn payer(state: &AppState, body: PayRequest) -> Result<(String, Option<String>), ApiError> {
-    let provider = body
-        .provider
-        .unwrap_or_else(|| state.config.default_payment_provider.clone());
-    if !PROVIDERS.contains(&provider.as_str()) {
+/// The providers payments can go through now: the sandbox and every
+/// enabled payment configuration.
+pub async fn available_providers(state: &AppState) -> Result<Vec<String>, ApiError> {
+    let filter = projections::read_models::integrations::IntegrationFilter {
+        category: Some("payment".into()),
+        ..Default::default()
+    };
+    let configured =
+        projections::read_models::integrations::list(&state.pool, &filter, None, 200).await?;
+    let mut names: Vec<String> = PROVIDERS.iter().map(|p| p.to_string()).collect();
+    for details in configured.into_iter().filter_map(|row| row.state.details) {
+        if details.enabled && !names.contains(&details.provider) {
+            names.push(details.provider);
+        }
+    }
+    Ok(names)
+}
+
+/// `provider` (or the default) if payments can go through it.
+///
+/// # Errors
+/// `422` naming the available providers.
+pub async fn checked_provider(
+    state: &AppState,
+    provider: Option<String>,
+) -> Result<String, ApiError> {
+    let provider = provider.unwrap_or_else(|| state.config.default_payment_provider.clone());
+    let available = available_providers(state).await?;
+    if !available.contains(&provider) {
         return Err(ApiError::invalid(
             "provider",
             format!(
                 "is not configured here; available: {}",
-                PROVIDERS.join(", ")
+                available.join(", ")
             ),
         ));
     }
+    Ok(provider)
+}
+
+/// The provider and contact a payment request names, validated.
+async fn payer(state: &AppState, body: PayRequest) -> Result<(String, Option<String>), ApiError> {
+    let provider = checked_provider(state, body.provider).await?;
     let phone = body
         .phone_number
         .map(|p| PhoneNumber::parse(&p).map_err(|e| ApiError::invalid("phone_number", e)))
@@ -220,7 +249,7 @@ async fn pay(
     principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
     visible_invoice(&state, &principal, id).await?;
     let amount = body.amount;
-    let (provider, payer_contact) = payer(&state, body)?;
+    let (provider, payer_contact) = payer(&state, body).await?;
     let payment_id = PaymentId::new();
     let command = InvoiceCommand::RequestPayment {
         payment_id,

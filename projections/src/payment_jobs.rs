@@ -197,6 +197,39 @@ pub fn sandbox_outcome(
     Ok(Outcome::Succeeded { reference, amount })
 }
 
+/// What a Stripe object says happened, if final: a PaymentIntent
+/// (`object_type` `payment_intent`) or a Refund (`refund`).
+pub fn stripe_outcome(object_type: &str, object: &serde_json::Value) -> Option<Outcome> {
+    let reference = object["id"].as_str().map(str::to_string);
+    let currency = object["currency"]
+        .as_str()
+        .and_then(|c| Currency::parse(&c.to_uppercase()).ok())?;
+    let amount_field = if object_type == "refund" {
+        "amount"
+    } else {
+        "amount_received"
+    };
+    let failure = object["last_payment_error"]["message"]
+        .as_str()
+        .or_else(|| object["failure_reason"].as_str())
+        .or_else(|| object["cancellation_reason"].as_str());
+    match object["status"].as_str()? {
+        "succeeded" => Some(Outcome::Succeeded {
+            reference,
+            amount: Money::from_minor_units(object[amount_field].as_i64()?, currency),
+        }),
+        "canceled" | "failed" => Some(Outcome::Failed {
+            reference,
+            reason: failure.unwrap_or("failed at Stripe").to_string(),
+        }),
+        "requires_payment_method" if failure.is_some() => Some(Outcome::Failed {
+            reference,
+            reason: failure.unwrap_or_default().to_string(),
+        }),
+        _ => None,
+    }
+}
+
 /// A job to record.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
@@ -284,6 +317,28 @@ pub async fn by_key(
                   last_error, correlation_id, causation_id, submitted_at
            FROM payment_jobs WHERE idempotency_key = $1"#,
         idempotency_key
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The job `provider` knows as `reference`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn by_reference(
+    pool: &PgPool,
+    provider: &str,
+    reference: &str,
+) -> Result<Option<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
+                  payer_contact, original_reference, provider_reference, status, attempts,
+                  last_error, correlation_id, causation_id, submitted_at
+           FROM payment_jobs WHERE provider = $1 AND provider_reference = $2"#,
+        provider,
+        reference
     )
     .fetch_optional(pool)
     .await

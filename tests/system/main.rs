@@ -15,4 +15,5 @@ mod policy_access;
 mod products;
 mod quote_to_cash;
 mod restart;
+mod stripe;
 mod subscriptions;

@@ -226,12 +226,7 @@ pub(super) async fn pay(
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
     let row = visible(&state, &principal, id).await?;
-    let provider = body
-        .provider
-        .unwrap_or_else(|| state.config.default_payment_provider.clone());
-    if !crate::billing::PROVIDERS.contains(&provider.as_str()) {
-        return Err(ApiError::invalid("provider", "is not configured here"));
-    }
+    let provider = crate::billing::checked_provider(&state, body.provider).await?;
     let phone = match body.phone_number {
         Some(raw) => {
             Some(PhoneNumber::parse(&raw).map_err(|e| ApiError::invalid("phone_number", e))?)

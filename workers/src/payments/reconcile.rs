@@ -16,7 +16,7 @@ use crate::context::WorkerContext;
 pub async fn run_once(ctx: &WorkerContext, quiet: Duration) -> anyhow::Result<usize> {
     let mut settled = 0;
     for job in payment_jobs::unsettled_since(&ctx.pool, quiet, 100).await? {
-        let Some(provider) = ctx.providers.get(&job.provider) else {
+        let Ok(provider) = ctx.provider(&job.provider).await else {
             continue;
         };
         match provider.status(&job).await {

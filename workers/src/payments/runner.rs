@@ -62,10 +62,7 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
 }
 
 async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<String, ProviderError> {
-    let provider = ctx.providers.get(&job.provider).ok_or_else(|| {
-        ProviderError::Rejected(format!("the provider {} is not configured", job.provider))
-    })?;
-    provider.submit(job).await
+    ctx.provider(&job.provider).await?.submit(job).await
 }
 
 /// Waits between attempts: 2, 4, 8 ... seconds, at most 15 minutes.

@@ -4,8 +4,7 @@
 //! query (retrieve). Stripe does not pay claims out to claimants here.
 
 use async_trait::async_trait;
-use domain::{Currency, Money};
-use projections::payment_jobs::{JobKind, Outcome, PaymentJob};
+use projections::payment_jobs::{stripe_outcome, JobKind, Outcome, PaymentJob};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 
@@ -128,36 +127,12 @@ impl PaymentProvider for Stripe {
         if !status.is_success() {
             return Err(refusal(status, &body));
         }
-        Ok(outcome(&body, job.kind()))
-    }
-}
-
-/// What a PaymentIntent or Refund object says happened, if final.
-pub fn outcome(object: &Value, kind: JobKind) -> Option<Outcome> {
-    let reference = object["id"].as_str().map(str::to_string);
-    let currency = object["currency"]
-        .as_str()
-        .and_then(|c| Currency::parse(&c.to_uppercase()).ok())?;
-    let amount_field = if kind == JobKind::Refund {
-        "amount"
-    } else {
-        "amount_received"
-    };
-    match object["status"].as_str()? {
-        "succeeded" => Some(Outcome::Succeeded {
-            reference,
-            amount: Money::from_minor_units(object[amount_field].as_i64()?, currency),
-        }),
-        "canceled" | "failed" => Some(Outcome::Failed {
-            reference,
-            reason: object["last_payment_error"]["message"]
-                .as_str()
-                .or_else(|| object["failure_reason"].as_str())
-                .or_else(|| object["cancellation_reason"].as_str())
-                .unwrap_or("failed at Stripe")
-                .to_string(),
-        }),
-        _ => None,
+        let kind = if job.kind() == JobKind::Refund {
+            "refund"
+        } else {
+            "payment_intent"
+        };
+        Ok(stripe_outcome(kind, &body))
     }
 }
 
@@ -169,6 +144,7 @@ mod tests {
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
+    use domain::{Currency, Money};
 
     fn job(kind: &str, amount: &str) -> PaymentJob {
         let id = Uuid::from_u128(7);

@@ -1,0 +1,130 @@
+//! A premium paid through Stripe, configured in the Integrations Center and
+//! faked at its HTTP boundary: the adapter's request, then Stripe's signed
+//! webhook settles the invoice and activates the policy.
+
+use domain::stripe_signature::sign;
+use reqwest::StatusCode;
+use serde_json::json;
+use wiremock::matchers::{body_string_contains, header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::book::*;
+
+const WEBHOOK_SECRET: &str = "whsec_test_journey_secret_0001";
+
+async fn stripe_webhook(book: &Book, body: &serde_json::Value, secret: &str) -> StatusCode {
+    let bytes = serde_json::to_vec(body).unwrap();
+    let signature = sign(secret.as_bytes(), chrono::Utc::now().timestamp(), &bytes);
+    book.app
+        .client
+        .post(format!("{}/webhooks/stripe", book.app.base))
+        .header("content-type", "application/json")
+        .header("stripe-signature", signature)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_premium_paid_through_stripe_activates_the_policy() {
+    let stripe = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .and(header("authorization", "Bearer sk_test_journey_4242"))
+        .and(body_string_contains("amount=3500000"))
+        .and(body_string_contains("currency=kes"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_journey_1", "object": "payment_intent", "status": "requires_payment_method",
+            "client_secret": "pi_journey_1_secret_x"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let book = Book::open().await;
+    let config = book
+        .app
+        .post(
+            "/integrations/configs",
+            Some(&book.admin),
+            &json!({"provider": "stripe", "name": "Stripe (fake)", "environment": "sandbox", "is_primary": true,
+                    "credentials": {"secret_key": "sk_test_journey_4242", "webhook_secret": WEBHOOK_SECRET},
+                    "settings": {"base_url": stripe.uri()}}),
+        )
+        .await;
+    assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
+
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let unknown = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({"provider": "paystack"}),
+        )
+        .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let paying = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({"provider": "stripe"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    eventually("the payment intent to be created", || async {
+        let reference: Option<String> = sqlx::query_scalar(
+            "SELECT provider_reference FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
+        )
+        .bind(&invoice_id)
+        .fetch_optional(&book.app.db.pool)
+        .await
+        .unwrap()
+        .flatten();
+        reference.filter(|r| r == "pi_journey_1").map(|r| json!(r))
+    })
+    .await;
+
+    let event = json!({
+        "id": "evt_journey_1", "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_journey_1", "object": "payment_intent", "status": "succeeded",
+                             "amount_received": 3500000, "currency": "kes"}}
+    });
+    assert_eq!(
+        stripe_webhook(&book, &event, "whsec_wrong_secret_000000").await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(book.invoice(&customer, &invoice_id).await["status"], "open");
+    assert_eq!(
+        stripe_webhook(&book, &event, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        stripe_webhook(&book, &event, WEBHOOK_SECRET).await,
+        StatusCode::OK,
+        "a duplicate is acknowledged"
+    );
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    let policy = book.policy_becomes(&customer, &id, "active").await;
+    assert_eq!(policy["amount_paid"], kes("35000.00"));
+    let payment = book
+        .app
+        .get(
+            &format!(
+                "/billing/payments/{}",
+                paying.body["payment_id"].as_str().unwrap()
+            ),
+            Some(&customer),
+        )
+        .await;
+    assert_eq!(payment.body["provider"], "stripe");
+    assert_eq!(payment.body["provider_reference"], "pi_journey_1");
+}
