@@ -115,8 +115,16 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// Where apps on this database keep claim documents (removed with it).
+    pub fn documents_dir(&self) -> std::path::PathBuf {
+        std::env::temp_dir().join(format!("ifinsure-test-documents-{}", self.name))
+    }
+}
+
 impl Drop for TestDb {
     fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(self.documents_dir());
         let name = self.name.clone();
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread()
@@ -157,9 +165,6 @@ pub fn test_settings() -> Settings {
         sandbox_webhook_delay: Some(Duration::from_millis(20)),
         payment_reconcile_after: Duration::from_secs(3600),
         scheduler_interval: Duration::from_secs(3600),
-        document_store: projections::documents::DocumentStoreConfig::Local(
-            std::env::temp_dir().join(format!("ifinsure-test-documents-{}", uuid::Uuid::now_v7())),
-        ),
         ..Settings::default()
     }
 }
@@ -181,7 +186,9 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
     start_on(db, settings).await
 }
 
-pub async fn start_on(db: TestDb, settings: Settings) -> TestApp {
+pub async fn start_on(db: TestDb, mut settings: Settings) -> TestApp {
+    settings.document_store =
+        projections::documents::DocumentStoreConfig::Local(db.documents_dir());
     let running = app::start(
         &settings,
         db.pool.clone(),
@@ -325,7 +332,12 @@ pub fn motor_product(code: &str) -> Value {
 
 /// An API-only process (no projections, no workers) on `pool`, its base URL,
 /// and an admin's access token for it.
-pub async fn spawn_api_only(pool: PgPool, settings: Settings) -> (Running, String, String) {
+pub async fn spawn_api_only(pool: PgPool, mut settings: Settings) -> (Running, String, String) {
+    // An API-only process in these tests serves no documents; keep its
+    // (empty) store out of the working tree.
+    settings.document_store = projections::documents::DocumentStoreConfig::Local(
+        std::env::temp_dir().join("ifinsure-test-documents-api-only"),
+    );
     let running = app::start(
         &settings,
         pool,
