@@ -11,6 +11,7 @@ use projections::subscription::wakeup::{self, AppendNotifier};
 use projections::subscription::{
     Progress, RuntimeConfig, Shutdown, Subscriber, SubscriptionRuntime, Wakeups,
 };
+use projections::vault::Vault;
 use projections::EventStore;
 use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgPoolOptions;
@@ -89,8 +90,8 @@ fn worker_context(
     store: EventStore,
     public_base_url: &str,
     jwt_secret: &SecretString,
-) -> anyhow::Result<WorkerContext> {
-    let vault = settings.vault(jwt_secret)?;
+    vault: Vault,
+) -> WorkerContext {
     let sandbox = Sandbox::new(
         pool.clone(),
         SandboxConfig {
@@ -103,7 +104,7 @@ fn worker_context(
             delay: settings.sandbox_webhook_delay,
         },
     );
-    Ok(WorkerContext {
+    WorkerContext {
         store,
         pool: pool.clone(),
         clock: settings.clock.clone(),
@@ -116,7 +117,7 @@ fn worker_context(
         providers: Providers::default().with(Arc::new(sandbox)),
         vault,
         payment_wakeup: Arc::new(tokio::sync::Notify::new()),
-    })
+    }
 }
 
 /// Migrates the database and creates the read models' tables.
@@ -145,13 +146,11 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     // Refuse a bad configuration before touching the database.
     let api_config = if parts.api {
-        Some((
-            settings.api_config(jwt_secret.clone())?,
-            settings.vault(&jwt_secret)?,
-        ))
+        Some(settings.api_config(jwt_secret.clone())?)
     } else {
         None
     };
+    let vault = settings.vault(&jwt_secret)?;
     prepare(&pool).await?;
     let shutdown = Shutdown::new();
     let progress = Progress::new();
@@ -206,7 +205,8 @@ pub async fn start(
             store.clone(),
             &public_base_url,
             &jwt_secret,
-        )?;
+            vault.clone(),
+        );
         worker_ctx = Some(ctx.clone());
         subscribers.extend(workers::subscribers(&ctx));
         tasks.extend(workers::spawn_jobs(&ctx, &shutdown));
@@ -238,7 +238,7 @@ pub async fn start(
         tasks.extend(runtime.spawn(shutdown.clone()));
     }
 
-    if let (Some(listener), Some(local), Some((mut config, vault))) = (listener, addr, api_config) {
+    if let (Some(listener), Some(local), Some(mut config)) = (listener, addr, api_config) {
         config.public_base_url = public_base_url.clone();
         let state = api::AppState::new(
             pool.clone(),
