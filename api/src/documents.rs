@@ -50,7 +50,8 @@ fn line(label: &str, value: impl Into<String>) -> Line {
     (label.to_string(), value.into())
 }
 
-fn pdf(filename: &str, bytes: Vec<u8>) -> Response {
+/// `bytes` as an inline PDF named `filename`.
+pub(crate) fn pdf(filename: &str, bytes: Vec<u8>) -> Response {
     let mut response = (StatusCode::OK, bytes).into_response();
     let headers = response.headers_mut();
     headers.insert(

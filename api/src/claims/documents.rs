@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{is_staff, visible};
 use crate::auth::principal::Principal;
-use crate::documents::amount_text;
+use crate::documents::{amount_text, pdf};
 use crate::error::ApiError;
 use crate::extract::IdPath;
 use crate::pdf::render;
@@ -197,19 +197,6 @@ pub(super) async fn summary(
         };
         lines.push((label.into(), note.text.chars().take(80).collect()));
     }
-    let mut response =
-        (StatusCode::OK, render("Claim summary", "ifinsure", &lines)).into_response();
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    if let Ok(value) = HeaderValue::from_str(&format!(
-        "inline; filename=\"{}.pdf\"",
-        details.claim_number
-    )) {
-        response
-            .headers_mut()
-            .insert(header::CONTENT_DISPOSITION, value);
-    }
-    Ok(response)
+    let bytes = render("Claim summary", "ifinsure", &lines);
+    Ok(pdf(&format!("{}.pdf", details.claim_number), bytes))
 }
