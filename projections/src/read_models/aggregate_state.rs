@@ -44,8 +44,8 @@ pub const STATE_COLUMNS: &str = "id, version, created_at, updated_at, state";
 
 use crate::stored_event::StoredEvent;
 
-/// The state of aggregate `id` after `event`: the row's stored state (none
-/// before the first event) with the event applied.
+/// The state of aggregate `id` after `event` (the row's stored state, none
+/// before the first event, with the event applied), and the decoded event.
 ///
 /// # Errors
 /// When the database fails, the stored state or the event does not decode, or
@@ -55,7 +55,7 @@ pub async fn evolve<A>(
     table: &str,
     id: Uuid,
     event: &StoredEvent,
-) -> anyhow::Result<A>
+) -> anyhow::Result<(A, A::Event)>
 where
     A: Aggregate + Default + DeserializeOwned,
 {
@@ -75,8 +75,9 @@ where
             ),
         }
     };
-    state.apply(event.decode::<A::Event>()?);
-    Ok(state)
+    let decoded = event.decode::<A::Event>()?;
+    state.apply(decoded.clone());
+    Ok((state, decoded))
 }
 
 /// The row of aggregate `id` in `table` (a live state table), if `scope`

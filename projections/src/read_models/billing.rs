@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
-use domain::invoice::{Invoice, Payment};
+use domain::invoice::{Invoice, InvoiceEvent, Payment};
 use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -136,7 +136,7 @@ impl Projection for BillingProjection {
         }
         let (i, p) = (tables.get("invoices"), tables.get("payments"));
         let id: Uuid = event.aggregate_id.parse()?;
-        let invoice: Invoice = evolve(conn, i, id, event).await?;
+        let (invoice, decoded): (Invoice, _) = evolve(conn, i, id, event).await?;
         let Some(details) = &invoice.details else {
             return Ok(());
         };
@@ -156,7 +156,7 @@ impl Projection for BillingProjection {
         .bind(event.recorded_at)
         .execute(&mut *conn)
         .await?;
-        if let Some(payment) = touched_payment(&invoice, event) {
+        if let Some(payment) = touched_payment(&invoice, &decoded) {
             upsert_payment(conn, p, &invoice, payment, event).await?;
         }
         Ok(())
@@ -164,21 +164,23 @@ impl Projection for BillingProjection {
 }
 
 /// The payment an event is about (directly, or through one of its refunds).
-fn touched_payment<'a>(invoice: &'a Invoice, event: &StoredEvent) -> Option<&'a Payment> {
-    let body = event.payload.as_object().and_then(|o| o.values().next())?;
-    let field = |name: &str| body.get(name).and_then(|v| v.as_str()).map(str::to_string);
-    let payment_id = field("payment_id").or_else(|| {
-        let refund_id = field("refund_id")?;
-        invoice
-            .refunds
-            .iter()
-            .find(|r| r.refund_id.to_string() == refund_id)
-            .map(|r| r.payment_id.to_string())
-    })?;
-    invoice
-        .payments
-        .iter()
-        .find(|p| p.payment_id.to_string() == payment_id)
+fn touched_payment<'a>(invoice: &'a Invoice, event: &InvoiceEvent) -> Option<&'a Payment> {
+    let payment_id = match event {
+        InvoiceEvent::PaymentRequested { payment_id, .. }
+        | InvoiceEvent::PaymentSucceeded { payment_id, .. }
+        | InvoiceEvent::PaymentFailed { payment_id, .. }
+        | InvoiceEvent::RefundRequested { payment_id, .. } => *payment_id,
+        InvoiceEvent::RefundIssued { refund_id, .. }
+        | InvoiceEvent::RefundFailed { refund_id, .. } => {
+            invoice
+                .refunds
+                .iter()
+                .find(|r| r.refund_id == *refund_id)?
+                .payment_id
+        }
+        _ => return None,
+    };
+    invoice.payments.iter().find(|p| p.payment_id == payment_id)
 }
 
 async fn upsert_payment(

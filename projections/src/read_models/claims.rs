@@ -83,7 +83,7 @@ impl Projection for ClaimsProjection {
         }
         let t = tables.get("claims");
         let id: Uuid = event.aggregate_id.parse()?;
-        let claim: Claim = evolve(conn, t, id, event).await?;
+        let (claim, _): (Claim, _) = evolve(conn, t, id, event).await?;
         let Some(details) = &claim.details else {
             return Ok(());
         };

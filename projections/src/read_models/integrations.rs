@@ -74,7 +74,7 @@ impl Projection for IntegrationsProjection {
         }
         let t = tables.get("integrations");
         let id: Uuid = event.aggregate_id.parse()?;
-        let config: IntegrationConfig = evolve(conn, t, id, event).await?;
+        let (config, _): (IntegrationConfig, _) = evolve(conn, t, id, event).await?;
         let Some(details) = &config.details else {
             return Ok(());
         };

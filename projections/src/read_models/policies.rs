@@ -83,7 +83,7 @@ impl Projection for PoliciesProjection {
         }
         let t = tables.get("policies");
         let id: Uuid = event.aggregate_id.parse()?;
-        let policy: Policy = evolve(conn, t, id, event).await?;
+        let (policy, _): (Policy, _) = evolve(conn, t, id, event).await?;
         let Some(application) = &policy.application else {
             return Ok(());
         };
