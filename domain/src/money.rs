@@ -103,6 +103,14 @@ impl Money {
         Ok(Self::rescaled(sum, self.currency))
     }
 
+    /// The sum of `amounts` in `currency`. An amount that can't be added
+    /// (another currency, or past the range) is left out of the total.
+    pub fn total(currency: Currency, amounts: impl IntoIterator<Item = Money>) -> Money {
+        amounts.into_iter().fold(Money::zero(currency), |total, m| {
+            total.checked_add(&m).unwrap_or(total)
+        })
+    }
+
     /// `self - other`, same currency only.
     ///
     /// # Errors

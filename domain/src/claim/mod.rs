@@ -113,13 +113,13 @@ impl Claim {
     /// Approved but not yet paid nor being paid.
     pub fn unpaid(&self) -> Option<Money> {
         let approved = self.approved_amount?;
-        let committed = self
-            .payouts
-            .iter()
-            .filter(|p| p.status != SettlementStatus::Failed)
-            .fold(Money::zero(approved.currency()), |t, p| {
-                t.checked_add(&p.amount).unwrap_or(t)
-            });
+        let committed = Money::total(
+            approved.currency(),
+            self.payouts
+                .iter()
+                .filter(|p| p.status != SettlementStatus::Failed)
+                .map(|p| p.amount),
+        );
         approved.checked_sub(&committed).ok()
     }
 

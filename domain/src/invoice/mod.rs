@@ -158,14 +158,13 @@ impl Invoice {
     /// Refunds issued so far.
     pub fn refunded(&self) -> Option<Money> {
         let currency = self.details.as_ref()?.amount.currency();
-        Some(
+        Some(Money::total(
+            currency,
             self.refunds
                 .iter()
                 .filter(|r| r.status == SettlementStatus::Succeeded)
-                .fold(Money::zero(currency), |t, r| {
-                    t.checked_add(&r.amount).unwrap_or(t)
-                }),
-        )
+                .map(|r| r.amount),
+        ))
     }
 
     fn payment_mut(&mut self, id: PaymentId) -> Option<&mut Payment> {

@@ -73,12 +73,6 @@ pub struct PremiumLedger {
     pub payments: Vec<RecordedPayment>,
 }
 
-fn sum<'a>(currency: Currency, amounts: impl Iterator<Item = &'a Money>) -> Money {
-    amounts.fold(Money::zero(currency), |total, m| {
-        total.checked_add(m).unwrap_or(total)
-    })
-}
-
 impl PremiumLedger {
     /// An empty ledger in `currency`.
     pub fn new(currency: Currency) -> Self {
@@ -91,42 +85,40 @@ impl PremiumLedger {
 
     /// Paid minus refunded, over the terms `include` selects.
     pub fn paid_net(&self, include: impl Fn(u32) -> bool) -> Money {
-        let paid = sum(
+        let paid = Money::total(
             self.currency,
             self.payments
                 .iter()
                 .filter(|p| include(p.term_number))
-                .map(|p| &p.amount),
+                .map(|p| p.amount),
         );
-        let refunded = sum(
+        let refunded = Money::total(
             self.currency,
             self.payments
                 .iter()
                 .filter(|p| include(p.term_number))
-                .map(|p| &p.refunded),
+                .map(|p| p.refunded),
         );
         paid.checked_sub(&refunded).unwrap_or(paid)
     }
 
     /// Everything charged over the terms `include` selects.
     pub fn charged(&self, include: impl Fn(u32) -> bool) -> Money {
-        sum(
+        Money::total(
             self.currency,
             self.charges
                 .iter()
                 .filter(|c| include(c.term_number))
-                .map(|c| &c.amount),
+                .map(|c| c.amount),
         )
     }
 
     /// Premium earned by the end of `date`, over every term.
     pub fn earned_through(&self, date: NaiveDate) -> Money {
-        self.charges
-            .iter()
-            .map(|c| c.earned_through(date))
-            .fold(Money::zero(self.currency), |total, m| {
-                total.checked_add(&m).unwrap_or(total)
-            })
+        Money::total(
+            self.currency,
+            self.charges.iter().map(|c| c.earned_through(date)),
+        )
     }
 
     /// What a cancellation with cover ending on `date` refunds: the paid

@@ -131,13 +131,13 @@ impl Policy {
     /// approved total, except `except`'s.
     pub fn cover_left(&self, except: Option<crate::ids::ClaimId>) -> Option<Money> {
         let sum_insured = self.sum_insured?;
-        let used = self
-            .claims_approved
-            .iter()
-            .filter(|(id, _)| Some(*id) != except)
-            .fold(Money::zero(sum_insured.currency()), |t, (_, m)| {
-                t.checked_add(m).unwrap_or(t)
-            });
+        let used = Money::total(
+            sum_insured.currency(),
+            self.claims_approved
+                .iter()
+                .filter(|(id, _)| Some(*id) != except)
+                .map(|(_, m)| *m),
+        );
         sum_insured.checked_sub(&used).ok()
     }
 
