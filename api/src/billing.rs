@@ -7,14 +7,11 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceError};
 use domain::{EmailAddress, PaymentId, PhoneNumber, Role, UserId};
 use projections::read_models::billing::{self, InvoiceFilter, InvoiceRow, PaymentRow};
-use projections::read_models::scope::Scope;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::principal::Principal;
@@ -25,7 +22,7 @@ use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::views::{money, money_of, money_opt};
 use crate::writes::{
-    await_read_model, metadata, respond_to_command, state_row, with_etag, ResourceRow,
+    await_read_model, metadata, respond_to_command, with_etag, ResourceView, StateResource,
 };
 
 /// The billing routes.
@@ -368,29 +365,16 @@ async fn show_payment(
     Ok(Json(payment_view(&row)))
 }
 
-impl ResourceRow for InvoiceRow {
-    type Aggregate = Invoice;
+impl StateResource for Invoice {
     const PROJECTION: &'static str = "billing";
+    const TABLE: &'static str = "invoices";
 
-    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
-        billing::get_invoice(pool, id, Scope::All).await
+    fn exists(&self) -> bool {
+        self.details.is_some()
     }
+}
 
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn from_aggregate(
-        id: Uuid,
-        invoice: &Invoice,
-        version: i64,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    ) -> Result<Self, ApiError> {
-        let exists = invoice.details.is_some();
-        state_row(id, invoice, exists, version, created_at, updated_at)
-    }
-
+impl ResourceView for InvoiceRow {
     fn view(&self) -> Value {
         invoice_view(self)
     }

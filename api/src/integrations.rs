@@ -13,7 +13,6 @@ use domain::integration::{
     Environment, IntegrationCommand, IntegrationConfig, IntegrationError, NewConfig, Settings,
 };
 use domain::{IntegrationId, Role};
-use projections::read_models::aggregate_state::StateRow;
 use projections::read_models::integrations::{self, IntegrationFilter, IntegrationRow};
 use projections::vault::{Credentials, VaultError};
 use serde::Deserialize;
@@ -26,7 +25,7 @@ use crate::extract::{IdPath, IfMatch, JsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
-use crate::writes::{await_read_model, metadata, with_etag};
+use crate::writes::{metadata, row_after_command, with_etag, StateResource};
 
 /// The integration routes.
 pub fn router() -> Router<AppState> {
@@ -36,6 +35,15 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/configs", post(create).get(list))
         .route("/integrations/configs/{id}", get(show).patch(update))
         .route("/integrations/configs/{id}/toggle", post(toggle))
+}
+
+impl StateResource for IntegrationConfig {
+    const PROJECTION: &'static str = "integrations";
+    const TABLE: &'static str = "integrations";
+
+    fn exists(&self) -> bool {
+        self.details.is_some()
+    }
 }
 
 impl From<VaultError> for ApiError {
@@ -132,20 +140,7 @@ async fn respond(
     committed: &projections::Committed<IntegrationConfig>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let waited = await_read_model(state, "integrations", committed.last_position).await;
-    let row = match integrations::get(&state.pool, id).await? {
-        Some(row) if row.version >= committed.version as i64 => row,
-        _ => {
-            let now = committed.recorded_at.unwrap_or_else(chrono::Utc::now);
-            StateRow {
-                id,
-                version: committed.version as i64,
-                created_at: now,
-                updated_at: now,
-                state: committed.aggregate.clone(),
-            }
-        }
-    };
+    let (row, waited) = row_after_command::<IntegrationRow>(state, id, committed).await?;
     let credentials = state.vault.load(&state.pool, id).await?;
     let body = config_view(&row, &credentials, &state.config.public_base_url);
     Ok(waited.annotate(with_etag(status, row.version, body)))

@@ -22,7 +22,7 @@ use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::views::money;
-use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow};
+use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow, ResourceView};
 use projections::{CommandMetadata, Committed, EventStore, UniqueClaim};
 use sqlx::PgPool;
 
@@ -279,7 +279,9 @@ impl ResourceRow for ProductRow {
             updated_at,
         })
     }
+}
 
+impl ResourceView for ProductRow {
     fn view(&self) -> Value {
         product_view(self)
     }

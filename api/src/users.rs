@@ -20,7 +20,7 @@ use crate::extract::{IdPath, IfMatch, JsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
-use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow};
+use crate::writes::{metadata, respond_current, respond_to_command, ResourceRow, ResourceView};
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
 
@@ -183,7 +183,9 @@ impl ResourceRow for UserRow {
             updated_at,
         })
     }
+}
 
+impl ResourceView for UserRow {
     fn view(&self) -> Value {
         user_view(self)
     }

@@ -9,8 +9,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, Utc};
 use cqrs_es::Aggregate;
+use projections::read_models::aggregate_state::{self, StateRow};
 use projections::stored_event::StreamPosition;
 use projections::{CommandMetadata, Committed, ExecuteError};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sqlx::PgPool;
 use uuid::Uuid;
@@ -107,16 +109,66 @@ pub trait ResourceRow: Sized {
         created_at: DateTime<Utc>,
         updated_at: DateTime<Utc>,
     ) -> Result<Self, ApiError>;
+}
 
+/// A row whose JSON is the same for every caller who may see it.
+pub trait ResourceView: ResourceRow {
     /// Its JSON in the API.
     fn view(&self) -> serde_json::Value;
+}
+
+/// An aggregate whose read model keeps its whole state
+/// (`projections::read_models::aggregate_state`): its rows are
+/// `StateRow<Self>`, one resource row implementation serves them all.
+pub trait StateResource:
+    Aggregate + Clone + DeserializeOwned + Send + Sync + Unpin + 'static
+{
+    /// The projection that writes its rows.
+    const PROJECTION: &'static str;
+    /// The table they are in.
+    const TABLE: &'static str;
+
+    /// Whether it has been created (has the events a row needs).
+    fn exists(&self) -> bool;
+}
+
+impl<A: StateResource> ResourceRow for StateRow<A> {
+    type Aggregate = A;
+    const PROJECTION: &'static str = A::PROJECTION;
+
+    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
+        aggregate_state::get(pool, A::TABLE, id).await
+    }
+
+    fn version(&self) -> i64 {
+        self.version
+    }
+
+    fn from_aggregate(
+        id: Uuid,
+        aggregate: &A,
+        version: i64,
+        created_at: DateTime<Utc>,
+        updated_at: DateTime<Utc>,
+    ) -> Result<Self, ApiError> {
+        if !aggregate.exists() {
+            return Err(ApiError::NotFound);
+        }
+        Ok(StateRow {
+            id,
+            version,
+            created_at,
+            updated_at,
+            state: aggregate.clone(),
+        })
+    }
 }
 
 /// The resource `id` as the read model has it, with its `ETag`.
 ///
 /// # Errors
 /// `404` when there is none.
-pub async fn respond_current<R: ResourceRow>(
+pub async fn respond_current<R: ResourceView>(
     state: &AppState,
     id: Uuid,
     status: StatusCode,
@@ -129,16 +181,16 @@ pub async fn respond_current<R: ResourceRow>(
 /// created it (the read model holds exactly that), else from the read model
 /// once it shows the command's effect; if the read model lags past the
 /// read-your-writes timeout, from the aggregate's own state, so a successful
-/// command never answers with stale data or a 404.
+/// command never answers with stale data or a 404. Also says how long it
+/// waited for the read model.
 ///
 /// # Errors
 /// `404` when the aggregate does not exist; `500` when the database fails.
-pub async fn respond_to_command<R: ResourceRow>(
+pub async fn row_after_command<R: ResourceRow>(
     state: &AppState,
     id: Uuid,
     committed: &Committed<R::Aggregate>,
-    status: StatusCode,
-) -> Result<Response, ApiError> {
+) -> Result<(R, ReadModelWait), ApiError> {
     let waited = await_read_model(state, R::PROJECTION, committed.last_position).await;
     let version = committed.version as i64;
     let row = match (version, committed.recorded_at) {
@@ -163,6 +215,21 @@ pub async fn respond_to_command<R: ResourceRow>(
             }
         },
     };
+    Ok((row, waited))
+}
+
+/// The resource after a command (see [`row_after_command`]) with its `ETag`
+/// and the read-model wait in `Server-Timing`.
+///
+/// # Errors
+/// `404` when the aggregate does not exist; `500` when the database fails.
+pub async fn respond_to_command<R: ResourceView>(
+    state: &AppState,
+    id: Uuid,
+    committed: &Committed<R::Aggregate>,
+    status: StatusCode,
+) -> Result<Response, ApiError> {
+    let (row, waited) = row_after_command::<R>(state, id, committed).await?;
     Ok(waited.annotate(with_etag(status, row.version(), row.view())))
 }
 
@@ -200,27 +267,4 @@ where
             ExecuteError::Store(detail) => ApiError::Internal(anyhow::anyhow!(detail)),
         }
     }
-}
-
-/// The row a state-keeping projection writes for `state` (see
-/// `projections::read_models::aggregate_state`), or `404` when `exists`
-/// says the aggregate has no events yet.
-pub fn state_row<A: Clone>(
-    id: Uuid,
-    state: &A,
-    exists: bool,
-    version: i64,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-) -> Result<projections::read_models::aggregate_state::StateRow<A>, ApiError> {
-    if !exists {
-        return Err(ApiError::NotFound);
-    }
-    Ok(projections::read_models::aggregate_state::StateRow {
-        id,
-        version,
-        created_at,
-        updated_at,
-        state: state.clone(),
-    })
 }

@@ -11,10 +11,9 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{Days, Utc};
+use chrono::Days;
 use domain::claim::{Claim, ClaimError, ClaimEvent};
 use domain::Role;
-use projections::read_models::aggregate_state::StateRow;
 use projections::read_models::claims::{self, ClaimFilter, ClaimRow};
 use projections::Committed;
 use serde::Deserialize;
@@ -27,7 +26,7 @@ use crate::extract::{IdPath, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
 use crate::views::{money_of, money_opt};
-use crate::writes::{await_read_model, with_etag};
+use crate::writes::{row_after_command, with_etag, StateResource};
 
 /// The claim routes.
 pub fn router() -> Router<AppState> {
@@ -114,8 +113,8 @@ pub(crate) async fn visible(
         .ok_or(ApiError::NotFound)
 }
 
-/// The claim after a command, as `principal` may see it: from the read model
-/// once it shows the command, else from the aggregate.
+/// The claim after a command (see [`row_after_command`]), as `principal`
+/// may see it.
 pub(crate) async fn respond(
     state: &AppState,
     principal: &Principal,
@@ -123,20 +122,7 @@ pub(crate) async fn respond(
     committed: &Committed<Claim>,
     status: StatusCode,
 ) -> Result<Response, ApiError> {
-    let waited = await_read_model(state, "claims", committed.last_position).await;
-    let row = match claims::get(&state.pool, id, principal.scope()).await? {
-        Some(row) if row.version >= committed.version as i64 => row,
-        _ => {
-            let now = committed.recorded_at.unwrap_or_else(Utc::now);
-            StateRow {
-                id,
-                version: committed.version as i64,
-                created_at: now,
-                updated_at: now,
-                state: committed.aggregate.clone(),
-            }
-        }
-    };
+    let (row, waited) = row_after_command::<ClaimRow>(state, id, committed).await?;
     Ok(waited.annotate(with_etag(status, row.version, claim_view(&row, principal))))
 }
 
@@ -234,6 +220,15 @@ async fn show(
     let mut body = claim_view(&row, &principal);
     body["timeline"] = json!(timeline(&state, &principal, id).await?);
     Ok(with_etag(StatusCode::OK, row.version, body))
+}
+
+impl StateResource for Claim {
+    const PROJECTION: &'static str = "claims";
+    const TABLE: &'static str = "claims";
+
+    fn exists(&self) -> bool {
+        self.details.is_some()
+    }
 }
 
 impl From<ClaimError> for ApiError {

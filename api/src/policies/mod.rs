@@ -10,13 +10,10 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use chrono::{DateTime, Utc};
 use domain::policy::{Policy, PolicyError, PolicyStatus};
 use projections::read_models::policies::{self, PolicyFilter, PolicyRow};
-use projections::read_models::scope::Scope;
 use serde::Deserialize;
 use serde_json::{json, Value};
-use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::auth::principal::Principal;
@@ -25,7 +22,7 @@ use crate::extract::{IdPath, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::state::AppState;
 use crate::views::{money_of, money_opt};
-use crate::writes::{state_row, with_etag, ResourceRow};
+use crate::writes::{with_etag, ResourceView, StateResource};
 
 /// The application and policy routes.
 pub fn router() -> Router<AppState> {
@@ -203,29 +200,16 @@ async fn show_policy(
     Ok(with_etag(StatusCode::OK, row.version, policy_view(&row)))
 }
 
-impl ResourceRow for PolicyRow {
-    type Aggregate = Policy;
+impl StateResource for Policy {
     const PROJECTION: &'static str = "policies";
+    const TABLE: &'static str = "policies";
 
-    async fn read(pool: &PgPool, id: Uuid) -> Result<Option<Self>, sqlx::Error> {
-        policies::get(pool, id, Scope::All).await
+    fn exists(&self) -> bool {
+        self.application.is_some()
     }
+}
 
-    fn version(&self) -> i64 {
-        self.version
-    }
-
-    fn from_aggregate(
-        id: Uuid,
-        policy: &Policy,
-        version: i64,
-        created_at: DateTime<Utc>,
-        updated_at: DateTime<Utc>,
-    ) -> Result<Self, ApiError> {
-        let exists = policy.application.is_some();
-        state_row(id, policy, exists, version, created_at, updated_at)
-    }
-
+impl ResourceView for PolicyRow {
     fn view(&self) -> Value {
         policy_view(self)
     }

@@ -80,6 +80,23 @@ where
     Ok((state, decoded))
 }
 
+/// The row of aggregate `id` in `table` (a live state table).
+///
+/// # Errors
+/// When the database fails.
+pub async fn get<A: DeserializeOwned + Send + Unpin>(
+    pool: &sqlx::PgPool,
+    table: &str,
+    id: Uuid,
+) -> Result<Option<StateRow<A>>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STATE_COLUMNS} FROM {table} WHERE id = $1"
+    ))
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}
+
 /// The row of aggregate `id` in `table` (a live state table), if `scope`
 /// may see it.
 ///

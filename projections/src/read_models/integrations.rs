@@ -103,12 +103,7 @@ impl Projection for IntegrationsProjection {
 /// # Errors
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<IntegrationRow>, sqlx::Error> {
-    sqlx::query_as(&format!(
-        "SELECT {STATE_COLUMNS} FROM integrations WHERE id = $1"
-    ))
-    .bind(id)
-    .fetch_optional(pool)
-    .await
+    super::aggregate_state::get(pool, "integrations", id).await
 }
 
 /// Up to `limit` configurations after `after`.
