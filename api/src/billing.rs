@@ -39,10 +39,6 @@ pub fn router() -> Router<AppState> {
 /// The payment providers built in (configured ones are added at run time).
 pub const PROVIDERS: [&str; 1] = ["sandbox"];
 
-/// The configurable providers whose adapters exist; a configuration of
-/// another (M-Pesa, Paystack, ...) is kept but not yet used for payments.
-pub const ROUTABLE: [&str; 1] = ["stripe"];
-
 /// An invoice as the API shows it.
 pub fn invoice_view(row: &InvoiceRow) -> Value {
     let invoice = &row.state;
@@ -192,7 +188,8 @@ pub async fn available_providers(state: &AppState) -> Result<Vec<String>, ApiErr
         projections::read_models::integrations::list(&state.pool, &filter, None, 200).await?;
     let mut names: Vec<String> = PROVIDERS.iter().map(|p| p.to_string()).collect();
     for details in configured.into_iter().filter_map(|row| row.state.details) {
-        let routable = ROUTABLE.contains(&details.provider.as_str());
+        let routable =
+            domain::integration::catalogue::provider(&details.provider).is_some_and(|p| p.adapter);
         if details.enabled && routable && !names.contains(&details.provider) {
             names.push(details.provider);
         }

@@ -86,6 +86,9 @@ pub struct Provider {
     pub countries: &'static [&'static str],
     /// Whether it calls us back by webhook.
     pub webhooks: bool,
+    /// Whether ifinsure has an adapter for it yet (configurations of the
+    /// others are kept, but not used).
+    pub adapter: bool,
 }
 
 /// Every provider ifinsure knows.
@@ -100,6 +103,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: true,
     },
     Provider {
         slug: "mpesa",
@@ -122,6 +126,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &["KES"],
         countries: &["KE"],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "stripe",
@@ -133,6 +138,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: true,
     },
     Provider {
         slug: "paystack",
@@ -144,6 +150,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],
         countries: &["NG", "GH", "ZA", "KE"],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "flutterwave",
@@ -155,6 +162,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "africastalking",
@@ -170,6 +178,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "twilio",
@@ -185,6 +194,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "smtp",
@@ -206,6 +216,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        adapter: false,
     },
     Provider {
         slug: "sendgrid",
@@ -217,6 +228,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        adapter: false,
     },
     Provider {
         slug: "local",
@@ -228,6 +240,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        adapter: false,
     },
     Provider {
         slug: "s3",
@@ -248,6 +261,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        adapter: false,
     },
     Provider {
         slug: "gcs",
@@ -266,6 +280,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        adapter: false,
     },
 ];
 
