@@ -5,6 +5,8 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use api::integrations::testing::{ConnectionTester, TestRefusal};
+use domain::integration::ConnectionTest;
 use projections::documents::DocumentStore;
 use projections::read_models::{self, ProjectionSubscriber};
 use projections::subscription::wakeup::{self, AppendNotifier};
@@ -17,6 +19,8 @@ use secrecy::{ExposeSecret, SecretString};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::PgPool;
 use tokio::task::JoinHandle;
+use workers::integrations::testing::TestError;
+use workers::integrations::LogTable;
 use workers::payments::sandbox::{Sandbox, SandboxConfig};
 use workers::payments::Providers;
 use workers::{WorkerConfig, WorkerContext};
@@ -112,11 +116,30 @@ fn worker_context(
             periods: settings.periods,
             reconcile_after: settings.payment_reconcile_after,
             scheduler_interval: settings.scheduler_interval,
+            public_base_url: public_base_url.to_string(),
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),
         vault,
         payment_wakeup: Arc::new(tokio::sync::Notify::new()),
+        recorder: Arc::new(LogTable(pool.clone())),
+        mpesa_tokens: Arc::default(),
+    }
+}
+
+/// Connection tests through the workers' adapters.
+struct AdapterTester(WorkerContext);
+
+#[async_trait::async_trait]
+impl ConnectionTester for AdapterTester {
+    async fn test(&self, id: uuid::Uuid) -> Result<ConnectionTest, TestRefusal> {
+        workers::integrations::testing::test_connection(&self.0, id)
+            .await
+            .map_err(|error| match error {
+                TestError::NotFound => TestRefusal::NotFound,
+                TestError::NoAdapter(_) => TestRefusal::NoAdapter(error.to_string()),
+                TestError::Store(error) => TestRefusal::Internal(error),
+            })
     }
 }
 
@@ -197,16 +220,18 @@ pub async fn start(
                 .map(|p| Arc::new(ProjectionSubscriber::live(p)) as Arc<dyn Subscriber>),
         );
     }
+    // The API tests configurations through the workers' adapters, so the
+    // context exists even when this process runs no workers.
+    let ctx = worker_context(
+        settings,
+        &pool,
+        store.clone(),
+        &public_base_url,
+        &jwt_secret,
+        vault.clone(),
+    );
     let mut worker_ctx = None;
     if parts.workers {
-        let ctx = worker_context(
-            settings,
-            &pool,
-            store.clone(),
-            &public_base_url,
-            &jwt_secret,
-            vault.clone(),
-        );
         worker_ctx = Some(ctx.clone());
         subscribers.extend(workers::subscribers(&ctx));
         tasks.extend(workers::spawn_jobs(&ctx, &shutdown));
@@ -251,6 +276,7 @@ pub async fn start(
                 documents: DocumentStore::open(&settings.document_store)
                     .context("opening the document store")?,
                 vault,
+                tester: Arc::new(AdapterTester(ctx)),
             },
         );
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();

@@ -8,6 +8,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceError};
+use domain::mpesa::msisdn;
 use domain::{EmailAddress, PaymentId, PhoneNumber, Role, UserId};
 use projections::read_models::billing::{self, InvoiceFilter, InvoiceRow, PaymentRow};
 use serde::Deserialize;
@@ -178,23 +179,36 @@ struct PayRequest {
 }
 
 /// The providers payments can go through now: the sandbox and every
-/// enabled payment configuration.
-pub async fn available_providers(state: &AppState) -> Result<Vec<String>, ApiError> {
+/// enabled payment configuration with an adapter, and the default: the
+/// primary configuration's provider (then by priority), else the
+/// deployment's default.
+pub async fn available_providers(state: &AppState) -> Result<(Vec<String>, String), ApiError> {
     let filter = projections::read_models::integrations::IntegrationFilter {
         category: Some("payment".into()),
         ..Default::default()
     };
     let configured =
         projections::read_models::integrations::list(&state.pool, &filter, None, 200).await?;
+    let mut usable: Vec<_> = configured
+        .into_iter()
+        .filter_map(|row| row.state.details)
+        .filter(|d| {
+            d.enabled
+                && domain::integration::catalogue::provider(&d.provider).is_some_and(|p| p.adapter)
+        })
+        .collect();
+    usable.sort_by_key(|d| (!d.is_primary, d.priority));
+    let default = usable.first().map_or_else(
+        || state.config.default_payment_provider.clone(),
+        |d| d.provider.clone(),
+    );
     let mut names: Vec<String> = PROVIDERS.iter().map(|p| p.to_string()).collect();
-    for details in configured.into_iter().filter_map(|row| row.state.details) {
-        let routable =
-            domain::integration::catalogue::provider(&details.provider).is_some_and(|p| p.adapter);
-        if details.enabled && routable && !names.contains(&details.provider) {
+    for details in usable {
+        if !names.contains(&details.provider) {
             names.push(details.provider);
         }
     }
-    Ok(names)
+    Ok((names, default))
 }
 
 /// `provider` (or the default) if payments can go through it.
@@ -205,8 +219,8 @@ pub async fn checked_provider(
     state: &AppState,
     provider: Option<String>,
 ) -> Result<String, ApiError> {
-    let provider = provider.unwrap_or_else(|| state.config.default_payment_provider.clone());
-    let available = available_providers(state).await?;
+    let (available, default) = available_providers(state).await?;
+    let provider = provider.unwrap_or(default);
     if !available.contains(&provider) {
         return Err(ApiError::invalid(
             "provider",
@@ -230,6 +244,12 @@ async fn payer(state: &AppState, body: PayRequest) -> Result<(String, Option<Str
         .email
         .map(|e| EmailAddress::parse(&e).map_err(|m| ApiError::invalid("email", m)))
         .transpose()?;
+    if provider == "mpesa" && phone.as_ref().and_then(|p| msisdn(p.as_str())).is_none() {
+        return Err(ApiError::invalid(
+            "phone_number",
+            "M-Pesa needs the paying Kenyan mobile number (+2547XXXXXXXX)",
+        ));
+    }
     let contact = phone
         .map(String::from)
         .or_else(|| email.map(|e| e.as_str().to_string()));

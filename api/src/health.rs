@@ -3,6 +3,8 @@
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use projections::integration_log::{self, BreakerState};
+use projections::read_models;
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -14,6 +16,7 @@ pub fn router() -> Router<AppState> {
         .route("/health", get(health))
         .route("/health/db", get(database))
         .route("/health/workers", get(workers))
+        .route("/health/integrations", get(integrations))
         .route("/metrics", get(crate::metrics::render))
 }
 
@@ -40,4 +43,42 @@ async fn workers(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
         .await
         .map_err(|e| ApiError::Unavailable(format!("the database is unreachable: {e}")))?;
     Ok(Json(json!({"status": "ok", "subscriptions": statuses})))
+}
+
+/// Each configured provider: enabled or not, its circuit breaker (from the
+/// integration log) and its last connection test. `degraded` while a
+/// breaker is open. Shows no credentials and no provider error text.
+async fn integrations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let unreachable =
+        |e: sqlx::Error| ApiError::Unavailable(format!("the database is unreachable: {e}"));
+    let breakers = integration_log::breakers(&state.pool)
+        .await
+        .map_err(unreachable)?;
+    let rows = read_models::integrations::list(&state.pool, &Default::default(), None, 200)
+        .await
+        .map_err(|e| ApiError::Unavailable(format!("the database is unreachable: {e}")))?;
+    let mut degraded = false;
+    let items: Vec<Value> = rows
+        .iter()
+        .filter_map(|row| {
+            let details = row.state.details.as_ref()?;
+            let breaker = breakers.iter().find(|b| b.config_id == row.id);
+            let state = breaker.map_or(BreakerState::Closed, |b| b.state);
+            degraded |= details.enabled && state == BreakerState::Open;
+            Some(json!({
+                "config_id": row.id,
+                "provider": details.provider,
+                "category": details.category,
+                "name": details.name,
+                "enabled": details.enabled,
+                "is_primary": details.is_primary,
+                "circuit": state,
+                "consecutive_failures": breaker.map_or(0, |b| b.consecutive_failures),
+                "last_call_at": breaker.and_then(|b| b.last_call_at),
+                "last_test_ok": row.state.last_test.as_ref().map(|t| t.ok),
+            }))
+        })
+        .collect();
+    let status = if degraded { "degraded" } else { "ok" };
+    Ok(Json(json!({"status": status, "integrations": items})))
 }

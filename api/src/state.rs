@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::auth::rate_limit::RateLimiter;
 use crate::config::ApiConfig;
+use crate::integrations::testing::ConnectionTester;
 use crate::metrics::Metrics;
 
 /// The API's shared state.
@@ -36,6 +37,8 @@ pub struct AppState {
     pub documents: DocumentStore,
     /// Integration credentials, encrypted at rest.
     pub vault: Vault,
+    /// Tests integration configurations against their providers.
+    pub tester: Arc<dyn ConnectionTester>,
 }
 
 /// What the API uses besides the database and the event store.
@@ -46,6 +49,8 @@ pub struct Resources {
     pub documents: DocumentStore,
     /// Integration credentials, encrypted at rest.
     pub vault: Vault,
+    /// Tests integration configurations against their providers.
+    pub tester: Arc<dyn ConnectionTester>,
 }
 
 impl AppState {
@@ -70,6 +75,7 @@ impl AppState {
             clock: resources.clock,
             documents: resources.documents,
             vault: resources.vault,
+            tester: resources.tester,
         }
     }
 }

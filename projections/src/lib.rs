@@ -6,6 +6,7 @@ pub mod clock;
 pub mod db;
 pub mod documents;
 pub mod event_store;
+pub mod integration_log;
 pub mod metadata;
 pub mod numbers;
 pub mod payment_jobs;
@@ -13,6 +14,7 @@ pub mod read_models;
 pub mod stored_event;
 pub mod subscription;
 pub mod vault;
+pub mod webhook_deliveries;
 
 pub use event_store::{Committed, EventStore, ExecuteError, UniqueClaim};
 pub use metadata::CommandMetadata;

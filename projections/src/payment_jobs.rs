@@ -78,6 +78,10 @@ pub struct PaymentJob {
     pub causation_id: String,
     /// When it was submitted.
     pub submitted_at: Option<DateTime<Utc>>,
+    /// The configuration that carried it, once submitted through one.
+    pub config_id: Option<Uuid>,
+    /// The receipt a provider's callback carried (M-Pesa's transaction id).
+    pub provider_receipt: Option<String>,
 }
 
 impl PaymentJob {
@@ -314,9 +318,26 @@ pub async fn by_key(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
            FROM payment_jobs WHERE idempotency_key = $1"#,
         idempotency_key
+    )
+    .fetch_optional(pool)
+    .await
+}
+
+/// The job `id` (a payment's, refund's or payout's id).
+///
+/// # Errors
+/// When the database fails.
+pub async fn by_id(pool: &PgPool, id: Uuid) -> Result<Option<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
+                  payer_contact, original_reference, provider_reference, status, attempts,
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+           FROM payment_jobs WHERE id = $1"#,
+        id
     )
     .fetch_optional(pool)
     .await
@@ -335,7 +356,7 @@ pub async fn by_reference(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
            FROM payment_jobs WHERE provider = $1 AND provider_reference = $2"#,
         provider,
         reference
@@ -365,7 +386,8 @@ pub async fn claim_due(
            WHERE j.id = due.id
            RETURNING j.id, j.kind, j.aggregate_type, j.aggregate_id, j.payment_id, j.provider, j.amount, j.currency,
                      j.idempotency_key, j.payer_contact, j.original_reference, j.provider_reference,
-                     j.status, j.attempts, j.last_error, j.correlation_id, j.causation_id, j.submitted_at"#,
+                     j.status, j.attempts, j.last_error, j.correlation_id, j.causation_id, j.submitted_at,
+                     j.config_id, j.provider_receipt"#,
         limit,
         lease.as_secs_f64()
     )
@@ -373,17 +395,90 @@ pub async fn claim_due(
     .await
 }
 
-/// Records that the provider accepted a job.
+/// Records that a provider accepted a job: which provider and configuration
+/// carried it (routing may have failed over from the one asked for) and
+/// the provider's reference.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn mark_submitted(pool: &PgPool, id: Uuid, reference: &str) -> Result<(), sqlx::Error> {
+pub async fn mark_submitted(
+    pool: &PgPool,
+    id: Uuid,
+    provider: &str,
+    config_id: Option<Uuid>,
+    reference: &str,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE payment_jobs SET status = 'submitted', provider_reference = $2, submitted_at = now(),
-                  last_error = NULL
+        r#"UPDATE payment_jobs SET status = 'submitted', provider = $2, config_id = $3,
+                  provider_reference = $4, submitted_at = now(), last_error = NULL
            WHERE id = $1 AND status = 'queued'"#,
         id,
+        provider,
+        config_id,
         reference
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Asks for the outcome of the job `provider` knows as `reference` to be
+/// confirmed with a status query (its callback is not signed): the payment
+/// worker queries it on its next pass. A `receipt` the callback carried is
+/// kept for when the query confirms it. Returns whether such a job awaits.
+///
+/// # Errors
+/// When the database fails.
+pub async fn request_confirmation(
+    pool: &PgPool,
+    provider: &str,
+    reference: &str,
+    receipt: Option<&str>,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        r#"UPDATE payment_jobs SET confirm_requested_at = coalesce(confirm_requested_at, now()),
+                  provider_receipt = coalesce($3, provider_receipt)
+           WHERE provider = $1 AND provider_reference = $2 AND status = 'submitted'"#,
+        provider,
+        reference,
+        receipt
+    )
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() > 0)
+}
+
+/// Submitted jobs whose callback asked for a status query.
+///
+/// # Errors
+/// When the database fails.
+pub async fn awaiting_confirmation(
+    pool: &PgPool,
+    limit: i64,
+) -> Result<Vec<PaymentJob>, sqlx::Error> {
+    sqlx::query_as!(
+        PaymentJob,
+        r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
+                  payer_contact, original_reference, provider_reference, status, attempts,
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+           FROM payment_jobs
+           WHERE status = 'submitted' AND confirm_requested_at IS NOT NULL
+           ORDER BY confirm_requested_at LIMIT $1"#,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// A status query found the job still pending: it is asked again after
+/// the usual quiet period, not on every pass.
+///
+/// # Errors
+/// When the database fails.
+pub async fn confirmation_pending(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE payment_jobs SET confirm_requested_at = NULL WHERE id = $1",
+        id
     )
     .execute(pool)
     .await?;
@@ -425,7 +520,7 @@ pub async fn unsettled_since(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
            FROM payment_jobs
            WHERE status = 'submitted' AND submitted_at <= now() - make_interval(secs => $1)
            ORDER BY submitted_at LIMIT $2"#,

@@ -10,6 +10,7 @@ mod conventions;
 mod demo;
 mod event_store;
 mod integrations;
+mod mpesa;
 mod payments;
 mod policy_access;
 mod products;

@@ -176,6 +176,10 @@ impl PaymentProvider for DiesAfterCalling {
     async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
         self.0.status(job).await
     }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        self.0.test_connection().await
+    }
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
 //! What every worker shares: the event store, the database, the business
-//! clock, the lifecycle periods and the payment providers.
+//! clock, the lifecycle periods, the provider configurations and where
+//! provider calls are logged.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,12 +10,10 @@ use projections::clock::Clock;
 use projections::EventStore;
 use sqlx::PgPool;
 
-use domain::integration::catalogue;
-use domain::integration::Environment;
-use projections::read_models::integrations::{self, IntegrationFilter};
 use projections::vault::Vault;
-use secrecy::SecretString;
 
+use crate::integrations::{CallRecorder, ProviderConfig};
+use crate::payments::mpesa::{oauth::TokenCache, Mpesa};
 use crate::payments::stripe::Stripe;
 use crate::payments::{PaymentProvider, ProviderError, Providers};
 
@@ -32,6 +31,8 @@ pub struct WorkerConfig {
     pub reconcile_after: Duration,
     /// How often the scheduler runs.
     pub scheduler_interval: Duration,
+    /// Where providers call us back (`https://api.example.com`).
+    pub public_base_url: String,
 }
 
 impl Default for WorkerConfig {
@@ -42,6 +43,7 @@ impl Default for WorkerConfig {
             payment_lease: Duration::from_secs(60),
             reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
+            public_base_url: "http://localhost:8080".into(),
         }
     }
 }
@@ -64,59 +66,37 @@ pub struct WorkerContext {
     pub payment_wakeup: Arc<tokio::sync::Notify>,
     /// Credentials of configured providers.
     pub vault: Vault,
+    /// Where provider calls are logged.
+    pub recorder: Arc<dyn CallRecorder>,
+    /// M-Pesa OAuth tokens, shared by every M-Pesa adapter.
+    pub mpesa_tokens: Arc<TokenCache>,
 }
 
 impl WorkerContext {
-    /// The adapter for `name`: a built-in one (the sandbox), else one made
-    /// from the enabled configuration of that provider (the primary first,
-    /// then by priority) with its decrypted credentials.
+    /// The adapter of configuration `config`, calling through the logged
+    /// HTTP client.
     ///
     /// # Errors
-    /// `Rejected` when nothing usable is configured for it.
-    pub async fn provider(&self, name: &str) -> Result<Arc<dyn PaymentProvider>, ProviderError> {
-        if let Some(provider) = self.providers.get(name) {
-            return Ok(provider.clone());
-        }
-        let unavailable = |e: String| ProviderError::Unavailable(e);
-        let filter = IntegrationFilter {
-            category: Some("payment".into()),
-            provider: Some(name.to_string()),
-            environment: None,
-        };
-        let mut configs: Vec<_> = integrations::list(&self.pool, &filter, None, 50)
-            .await
-            .map_err(|e| unavailable(e.to_string()))?
-            .into_iter()
-            .filter_map(|row| row.state.details.clone().map(|d| (row.id, d)))
-            .filter(|(_, d)| d.enabled)
-            .collect();
-        configs.sort_by_key(|(_, d)| (!d.is_primary, d.priority));
-        let Some((id, details)) = configs.into_iter().next() else {
-            return Err(ProviderError::Rejected(format!(
-                "no enabled {name} configuration"
-            )));
-        };
-        let credentials = self
-            .vault
-            .load(&self.pool, id)
-            .await
-            .map_err(|e| unavailable(e.to_string()))?;
-        let base_url = details.settings.get("base_url").cloned().or_else(|| {
-            let entry = catalogue::provider(name)?;
-            match details.environment {
-                Environment::Sandbox => entry.sandbox_base_url,
-                Environment::Production => entry.production_base_url,
+    /// `Rejected` when ifinsure has no payment adapter for its provider or
+    /// the configuration lacks something the adapter needs.
+    pub fn payment_adapter(
+        &self,
+        config: &ProviderConfig,
+    ) -> Result<Arc<dyn PaymentProvider>, ProviderError> {
+        let http = config.http(self.recorder.clone())?;
+        Ok(match config.provider() {
+            "stripe" => Arc::new(Stripe::from_config(config, http)?),
+            "mpesa" => Arc::new(Mpesa::from_config(
+                config,
+                http,
+                &self.config.public_base_url,
+                self.mpesa_tokens.clone(),
+            )?),
+            other => {
+                return Err(ProviderError::Rejected(format!(
+                    "ifinsure has no payment adapter for {other}"
+                )))
             }
-            .map(str::to_string)
-        });
-        match (name, base_url, credentials.get("secret_key")) {
-            ("stripe", Some(base_url), Some(key)) => Ok(Arc::new(Stripe::new(
-                &base_url,
-                SecretString::from(key.clone()),
-            ))),
-            _ => Err(ProviderError::Rejected(format!(
-                "payments through {name} are not available yet"
-            ))),
-        }
+        })
     }
 }

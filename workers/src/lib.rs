@@ -10,6 +10,7 @@
 
 pub mod context;
 pub mod follow_up;
+pub mod integrations;
 pub mod maintenance;
 pub mod payments;
 pub mod process_managers;

@@ -25,7 +25,9 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ("get", "/integrations/configs") => op("List configurations (?category=, ?provider=, ?environment=)", "admin", None, "200", list(config.clone())),
         ("get", "/integrations/configs/{id}") => op("One configuration", "admin", None, "200", config.clone()),
         ("patch", "/integrations/configs/{id}") => op("Change a configuration; credentials given replace the stored ones (empty string removes)", "admin", Some(body), "200", config.clone()),
-        ("post", "/integrations/configs/{id}/toggle") => op("Enable or disable", "admin", None, "200", config),
+        ("post", "/integrations/configs/{id}/toggle") => op("Enable or disable", "admin", None, "200", config.clone()),
+        ("post", "/integrations/configs/{id}/test") => op("Test the connection: calls the provider's cheapest authenticated endpoint (Stripe: balance; M-Pesa: OAuth token) with the stored credentials and records the result as last_test {ok, latency_ms, detail}; 409 no_adapter for providers without an adapter", "admin", None, "200", config),
+        ("get", "/integrations/logs") => op("The integration log, newest first: every provider call attempt {id, config_id, provider, action, request, response (both redacted), status, ok, latency_ms, reference_type, reference_id, error, created_at}; filters ?config_id=, ?provider=, ?action=, ?ok=, ?reference_id=, ?from=, ?to=, ?limit=, ?cursor=", "admin", None, "200", list(json!({"type": "object"}))),
         _ => return None,
     })
 }

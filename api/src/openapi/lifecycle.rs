@@ -124,7 +124,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             pdf(),
         ),
         ("post", "/webhooks/{provider}") => op(
-            "A provider's callback, authenticated by its signature (sandbox: Sandbox-Signature t=..,v1=.. as Stripe's); 401 if bad, 200 and no change if a duplicate",
+            "A provider's callback, authenticated by its own scheme: sandbox Sandbox-Signature and stripe Stripe-Signature (t=..,v1=.., 300 s tolerance); mpesa by the configuration's ?token= in the callback URL, its outcome recorded only after an STK query confirms it. Every delivery is stored raw. 401 if unauthenticated (nothing changes), 200 and no change if a duplicate; M-Pesa gets {ResultCode: 0, ResultDesc: Accepted}",
             "provider (signed webhook)",
             Some(json!({"type": "object"})),
             "200",

@@ -76,9 +76,12 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/integrations/configs/{id}"),
     ("patch", "/integrations/configs/{id}"),
     ("post", "/integrations/configs/{id}/toggle"),
+    ("post", "/integrations/configs/{id}/test"),
+    ("get", "/integrations/logs"),
     ("get", "/health"),
     ("get", "/health/db"),
     ("get", "/health/workers"),
+    ("get", "/health/integrations"),
     ("get", "/metrics"),
     ("get", "/openapi.json"),
 ];
@@ -222,6 +225,13 @@ fn operation(method: &str, path: &str) -> Op {
         ("get", "/health/db") => op("Database reachable (503 if not)", "anyone", None, "200", ok),
         ("get", "/health/workers") => op(
             "Each subscription's checkpoint and lag",
+            "anyone",
+            None,
+            "200",
+            ok,
+        ),
+        ("get", "/health/integrations") => op(
+            "Each configured provider: enabled, circuit breaker (closed, open, half_open) and last connection test; status `degraded` while an enabled provider's breaker is open",
             "anyone",
             None,
             "200",

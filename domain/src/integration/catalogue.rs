@@ -57,6 +57,14 @@ const fn secret(name: &'static str) -> Field {
     }
 }
 
+const fn optional_secret(name: &'static str) -> Field {
+    Field {
+        name,
+        secret: true,
+        required: false,
+    }
+}
+
 const fn setting(name: &'static str, required: bool) -> Field {
     Field {
         name,
@@ -115,18 +123,20 @@ pub const PROVIDERS: &[Provider] = &[
             setting("shortcode", true),
             secret("passkey"),
             setting("initiator_name", false),
-            Field {
-                name: "initiator_password",
-                secret: true,
-                required: false,
-            },
+            optional_secret("initiator_password"),
+            optional_secret("security_credential"),
+            optional_secret("callback_token"),
+            setting("transaction_type", false),
+            setting("till_number", false),
+            setting("b2c_version", false),
+            setting("certificate", false),
         ],
         sandbox_base_url: Some("https://sandbox.safaricom.co.ke"),
         production_base_url: Some("https://api.safaricom.co.ke"),
         currencies: &["KES"],
         countries: &["KE"],
         webhooks: true,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "stripe",
@@ -204,11 +214,7 @@ pub const PROVIDERS: &[Provider] = &[
             setting("host", true),
             setting("port", false),
             setting("username", false),
-            Field {
-                name: "password",
-                secret: true,
-                required: false,
-            },
+            optional_secret("password"),
             setting("from", true),
         ],
         sandbox_base_url: None,
@@ -250,11 +256,7 @@ pub const PROVIDERS: &[Provider] = &[
             setting("bucket", true),
             setting("region", false),
             setting("access_key_id", false),
-            Field {
-                name: "secret_access_key",
-                secret: true,
-                required: false,
-            },
+            optional_secret("secret_access_key"),
         ],
         sandbox_base_url: None,
         production_base_url: None,
@@ -269,11 +271,7 @@ pub const PROVIDERS: &[Provider] = &[
         category: Category::Storage,
         fields: &[
             setting("bucket", true),
-            Field {
-                name: "service_account_key",
-                secret: true,
-                required: false,
-            },
+            optional_secret("service_account_key"),
         ],
         sandbox_base_url: None,
         production_base_url: None,

@@ -187,13 +187,17 @@ fn check_fields(
         "must be 1 to 100 characters",
     );
     for field in entry.fields {
+        // A provider's identifiers (a shortcode, an account SID, a sender)
+        // are not secret, but admins often send them with the credentials,
+        // as the provider's dashboard lists them together: both places do.
+        let in_credentials = credential_fields.iter().any(|f| f == field.name);
         let (given, place) = if field.secret {
-            (
-                credential_fields.iter().any(|f| f == field.name),
-                "credentials",
-            )
+            (in_credentials, "credentials")
         } else {
-            (settings.contains_key(field.name), "settings")
+            (
+                in_credentials || settings.contains_key(field.name),
+                "settings",
+            )
         };
         errors.check(
             !field.required || given,
@@ -225,7 +229,7 @@ fn check_fields(
         );
     }
     for key in credential_fields {
-        let known = entry.fields.iter().any(|f| f.name == key && f.secret);
+        let known = entry.fields.iter().any(|f| f.name == key);
         errors.check(
             known,
             &format!("credentials.{key}"),

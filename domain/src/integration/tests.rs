@@ -83,6 +83,30 @@ fn the_provider_schema_is_enforced_field_by_field() {
 }
 
 #[test]
+fn identifiers_may_come_with_the_credentials_as_providers_list_them() {
+    let mut mpesa = stripe();
+    mpesa.provider = "mpesa".into();
+    mpesa.credential_fields = [
+        "consumer_key",
+        "consumer_secret",
+        "shortcode",
+        "passkey",
+        "initiator_name",
+        "initiator_password",
+    ]
+    .map(String::from)
+    .to_vec();
+    assert!(decided(vec![], IntegrationCommand::Create(mpesa)).is_ok());
+    let mut twilio = stripe();
+    twilio.provider = "twilio".into();
+    twilio.credential_fields = vec!["account_sid".into(), "auth_token".into()];
+    assert_eq!(
+        fields(decided(vec![], IntegrationCommand::Create(twilio))),
+        vec!["settings.from"]
+    );
+}
+
+#[test]
 fn updates_name_what_changed_and_toggling_flips() {
     let update = IntegrationCommand::Update {
         name: None,

@@ -7,13 +7,15 @@
 //! job's idempotency key; the provider's webhook (api) or a status query
 //! ([`reconcile`]) records the outcome on the invoice.
 
-pub mod http;
+pub mod mpesa;
 pub mod outbox;
 pub mod provider;
 pub mod reconcile;
+pub mod routing;
 pub mod runner;
 pub mod sandbox;
 pub mod stripe;
+pub mod units;
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -38,4 +38,19 @@ pub trait PaymentProvider: Send + Sync + 'static {
     /// # Errors
     /// See [`ProviderError`].
     async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError>;
+
+    /// Whether it can carry `job` at all (its currency, the payer contact it
+    /// needs): routing passes over the adapters that cannot.
+    fn can_serve(&self, job: &PaymentJob) -> bool {
+        let _ = job;
+        true
+    }
+
+    /// Calls the provider's cheapest authenticated endpoint; returns what
+    /// it said.
+    ///
+    /// # Errors
+    /// `Rejected` when the credentials are refused, `Unavailable` when the
+    /// provider cannot be reached.
+    async fn test_connection(&self) -> Result<String, ProviderError>;
 }

@@ -3,7 +3,9 @@
 
 use std::time::Duration;
 
-use projections::payment_jobs;
+use projections::payment_jobs::{self, PaymentJob};
+
+use super::routing;
 
 use crate::context::WorkerContext;
 
@@ -16,22 +18,52 @@ use crate::context::WorkerContext;
 pub async fn run_once(ctx: &WorkerContext, quiet: Duration) -> anyhow::Result<usize> {
     let mut settled = 0;
     for job in payment_jobs::unsettled_since(&ctx.pool, quiet, 100).await? {
-        let Ok(provider) = ctx.provider(&job.provider).await else {
-            continue;
-        };
-        match provider.status(&job).await {
-            Ok(Some(outcome)) => {
-                payment_jobs::settle(&ctx.store, &job, outcome, None)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("settling job {}: {e}", job.id))?;
-                tracing::info!(job = %job.id, provider = %job.provider, "settled by reconciliation");
-                settled += 1;
-            }
-            Ok(None) => {}
-            Err(error) => {
-                tracing::warn!(job = %job.id, %error, "status query failed; will ask again");
-            }
+        if settle_from_status(ctx, &job).await? {
+            settled += 1;
         }
     }
     Ok(settled)
+}
+
+/// Confirms, by status query, the jobs whose unsigned callback arrived
+/// (M-Pesa): money is recorded only when the provider confirms it.
+///
+/// # Errors
+/// When the database fails.
+#[tracing::instrument(skip_all)]
+pub async fn confirm_requested(ctx: &WorkerContext) -> anyhow::Result<usize> {
+    let mut settled = 0;
+    for job in payment_jobs::awaiting_confirmation(&ctx.pool, 50).await? {
+        if settle_from_status(ctx, &job).await? {
+            settled += 1;
+        } else {
+            payment_jobs::confirmation_pending(&ctx.pool, job.id).await?;
+        }
+    }
+    Ok(settled)
+}
+
+/// Asks the carrier of `job` for its outcome and records it if final.
+async fn settle_from_status(ctx: &WorkerContext, job: &PaymentJob) -> anyhow::Result<bool> {
+    let route = match routing::carrier(ctx, job).await {
+        Ok(route) => route,
+        Err(error) => {
+            tracing::warn!(job = %job.id, %error, "no carrier to ask");
+            return Ok(false);
+        }
+    };
+    match route.adapter.status(job).await {
+        Ok(Some(outcome)) => {
+            payment_jobs::settle(&ctx.store, job, outcome, None)
+                .await
+                .map_err(|e| anyhow::anyhow!("settling job {}: {e}", job.id))?;
+            tracing::info!(job = %job.id, provider = %job.provider, "settled by status query");
+            Ok(true)
+        }
+        Ok(None) => Ok(false),
+        Err(error) => {
+            tracing::warn!(job = %job.id, %error, "status query failed; will ask again");
+            Ok(false)
+        }
+    }
 }

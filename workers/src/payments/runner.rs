@@ -7,10 +7,12 @@
 
 use std::time::Duration;
 
-use projections::payment_jobs::{self, Outcome, PaymentJob};
+use projections::payment_jobs::{self, JobKind, Outcome, PaymentJob};
 use projections::subscription::Shutdown;
 
-use super::ProviderError;
+use uuid::Uuid;
+
+use super::{routing, ProviderError};
 use crate::context::WorkerContext;
 
 /// Most jobs claimed at once.
@@ -37,8 +39,13 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
     let mut pass = Pass::default();
     for job in jobs {
         match submit(ctx, &job).await {
-            Ok(reference) => {
-                payment_jobs::mark_submitted(&ctx.pool, job.id, &reference).await?;
+            Ok(Submitted {
+                provider,
+                config_id,
+                reference,
+            }) => {
+                payment_jobs::mark_submitted(&ctx.pool, job.id, provider, config_id, &reference)
+                    .await?;
                 pass.submitted += 1;
             }
             Err(ProviderError::Rejected(reason)) => {
@@ -61,8 +68,43 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
     Ok(pass)
 }
 
-async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<String, ProviderError> {
-    ctx.provider(&job.provider).await?.submit(job).await
+/// Where a job went.
+struct Submitted {
+    provider: &'static str,
+    config_id: Option<Uuid>,
+    reference: String,
+}
+
+/// Submits `job` along its routes: a refusal is final; an outage moves a
+/// charge on to the next route (failover) and leaves other jobs to retry.
+async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<Submitted, ProviderError> {
+    let mut outage = None;
+    for route in routing::routes(ctx, job).await? {
+        if routing::is_open(ctx, &route).await? {
+            outage = Some(format!("{}: circuit open", route.adapter.name()));
+            continue;
+        }
+        match route.adapter.submit(job).await {
+            Ok(reference) => {
+                return Ok(Submitted {
+                    provider: route.adapter.name(),
+                    config_id: route.config_id,
+                    reference,
+                })
+            }
+            Err(ProviderError::Unavailable(error)) => {
+                tracing::warn!(job = %job.id, provider = route.adapter.name(), %error, "provider unavailable");
+                outage = Some(error);
+                if job.kind() != JobKind::Charge {
+                    break;
+                }
+            }
+            Err(refused) => return Err(refused),
+        }
+    }
+    Err(ProviderError::Unavailable(
+        outage.unwrap_or_else(|| "no route".into()),
+    ))
 }
 
 /// Waits between attempts: 2, 4, 8 ... seconds, at most 15 minutes.
@@ -78,6 +120,9 @@ pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
     loop {
         if let Err(error) = run_once(&ctx).await {
             tracing::warn!(error = format!("{error:#}"), "payment worker pass failed");
+        }
+        if let Err(error) = super::reconcile::confirm_requested(&ctx).await {
+            tracing::warn!(error = format!("{error:#}"), "confirming callbacks failed");
         }
         if last_reconcile.elapsed() >= ctx.config.reconcile_after / 2 {
             last_reconcile = tokio::time::Instant::now();

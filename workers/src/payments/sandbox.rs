@@ -212,6 +212,14 @@ impl PaymentProvider for Sandbox {
             .map(Some)
             .map_err(ProviderError::Unavailable)
     }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        sqlx::query("SELECT count(*) FROM sandbox_transactions")
+            .execute(&self.pool)
+            .await
+            .map_err(|e| ProviderError::Unavailable(e.to_string()))?;
+        Ok("the built-in sandbox is ready".into())
+    }
 }
 
 #[cfg(test)]

@@ -5,65 +5,50 @@
 
 use async_trait::async_trait;
 use projections::payment_jobs::{stripe_outcome, JobKind, Outcome, PaymentJob};
-use secrecy::{ExposeSecret, SecretString};
+use reqwest::Method;
 use serde_json::Value;
 
-use super::http::{client, send};
+use super::units::minor_units;
 use super::{PaymentProvider, ProviderError};
+use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Stripe adapter.
 pub struct Stripe {
-    client: reqwest::Client,
-    base_url: String,
-    secret_key: SecretString,
+    http: Http,
+    secret_key: String,
 }
 
 impl Stripe {
-    /// An adapter calling `base_url` (`https://api.stripe.com`, or a fake).
-    pub fn new(base_url: &str, secret_key: SecretString) -> Self {
+    /// An adapter calling through `http` with `secret_key`.
+    pub fn new(http: Http, secret_key: &str) -> Self {
         Self {
-            client: client(),
-            base_url: base_url.trim_end_matches('/').to_string(),
-            secret_key,
+            http,
+            secret_key: secret_key.to_string(),
         }
     }
 
-    fn post(
-        &self,
-        path: &str,
-        form: Vec<(&'static str, String)>,
-        key: &str,
-    ) -> reqwest::RequestBuilder {
-        self.client
-            .post(format!("{}{path}", self.base_url))
-            .bearer_auth(self.secret_key.expose_secret())
-            .header("Idempotency-Key", key)
-            .form(&form)
+    /// The adapter of configuration `config`.
+    ///
+    /// # Errors
+    /// `Rejected` when it lacks its secret key or base URL.
+    pub fn from_config(config: &ProviderConfig, http: Http) -> Result<Self, ProviderError> {
+        Ok(Self::new(http, config.require("secret_key")?))
     }
 
-    fn get(&self, path: &str) -> reqwest::RequestBuilder {
-        self.client
-            .get(format!("{}{path}", self.base_url))
-            .bearer_auth(self.secret_key.expose_secret())
+    fn call(&self, action: &'static str, method: Method, path: String) -> Call {
+        Call::new(action, method, path).auth(Auth::Bearer(self.secret_key.clone()))
     }
 }
 
 /// Stripe's error message, or the status.
-fn refusal(status: reqwest::StatusCode, body: &Value) -> ProviderError {
-    let message = body["error"]["message"]
+fn accepted(answer: &Answer) -> Result<&Value, ProviderError> {
+    if answer.status.is_success() {
+        return Ok(&answer.body);
+    }
+    let message = answer.body["error"]["message"]
         .as_str()
-        .map_or_else(|| format!("HTTP {status}"), str::to_string);
-    ProviderError::Rejected(message)
-}
-
-fn minor_units(job: &PaymentJob) -> Result<String, ProviderError> {
-    let money = job
-        .money()
-        .map_err(|e| ProviderError::Rejected(e.to_string()))?;
-    money
-        .to_minor_units()
-        .map(|units| units.to_string())
-        .map_err(|e| ProviderError::Rejected(e.to_string()))
+        .map_or_else(|| format!("HTTP {}", answer.status), str::to_string);
+    Err(ProviderError::Rejected(message))
 }
 
 #[async_trait]
@@ -74,11 +59,12 @@ impl PaymentProvider for Stripe {
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
     async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
-        let (path, form) = match job.kind() {
+        let (action, path, form) = match job.kind() {
             JobKind::Charge => (
+                "payment_intent.create",
                 "/v1/payment_intents",
                 vec![
-                    ("amount", minor_units(job)?),
+                    ("amount", minor_units(job)?.to_string()),
                     ("currency", job.currency.to_lowercase()),
                     ("automatic_payment_methods[enabled]", "true".to_string()),
                     ("metadata[payment_id]", job.payment_id.to_string()),
@@ -90,10 +76,11 @@ impl PaymentProvider for Stripe {
                     ProviderError::Rejected("the payment has no Stripe reference to refund".into())
                 })?;
                 (
+                    "refund.create",
                     "/v1/refunds",
                     vec![
                         ("payment_intent", intent),
-                        ("amount", minor_units(job)?),
+                        ("amount", minor_units(job)?.to_string()),
                         ("reason", "requested_by_customer".to_string()),
                         ("metadata[refund_id]", job.id.to_string()),
                     ],
@@ -105,11 +92,13 @@ impl PaymentProvider for Stripe {
                 ))
             }
         };
-        let (status, body) = send(|| self.post(path, form.clone(), &job.idempotency_key)).await?;
-        if !status.is_success() {
-            return Err(refusal(status, &body));
-        }
-        body["id"]
+        let call = self
+            .call(action, Method::POST, path.into())
+            .header("Idempotency-Key", job.idempotency_key.clone())
+            .form(form)
+            .reference(job.kind().as_str(), job.id);
+        let answer = self.http.send(&call).await?;
+        accepted(&answer)?["id"]
             .as_str()
             .map(str::to_string)
             .ok_or_else(|| ProviderError::Unavailable("Stripe answered without an id".into()))
@@ -123,16 +112,26 @@ impl PaymentProvider for Stripe {
             JobKind::Refund => format!("/v1/refunds/{reference}"),
             _ => format!("/v1/payment_intents/{reference}"),
         };
-        let (status, body) = send(|| self.get(&path)).await?;
-        if !status.is_success() {
-            return Err(refusal(status, &body));
-        }
+        let call = self
+            .call("retrieve", Method::GET, path)
+            .reference(job.kind().as_str(), job.id);
+        let answer = self.http.send(&call).await?;
+        let body = accepted(&answer)?;
         let kind = if job.kind() == JobKind::Refund {
             "refund"
         } else {
             "payment_intent"
         };
-        Ok(stripe_outcome(kind, &body))
+        Ok(stripe_outcome(kind, body))
+    }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        let call = self
+            .call("balance.retrieve", Method::GET, "/v1/balance".into())
+            .reference("connection_test", "stripe");
+        let answer = self.http.send(&call).await?;
+        accepted(&answer)?;
+        Ok("Stripe accepted the secret key".into())
     }
 }
 
@@ -143,7 +142,12 @@ mod tests {
     use wiremock::matchers::{body_string_contains, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
+    use std::sync::Arc;
+    use std::time::Duration;
+
     use super::*;
+    use crate::integrations::redact::Secrets;
+    use crate::integrations::Memory;
     use domain::{Currency, Money};
 
     fn job(kind: &str, amount: &str) -> PaymentJob {
@@ -167,11 +171,21 @@ mod tests {
             correlation_id: "c".into(),
             causation_id: "e".into(),
             submitted_at: None,
+            config_id: None,
+            provider_receipt: None,
         }
     }
 
     fn stripe(server: &MockServer) -> Stripe {
-        Stripe::new(&server.uri(), SecretString::from("sk_test_123"))
+        let http = Http::new(
+            "stripe",
+            None,
+            &server.uri(),
+            Secrets::new(["sk_test_123"]),
+            Arc::new(Memory::default()),
+        )
+        .with_timing(Duration::from_secs(2), Duration::from_millis(5));
+        Stripe::new(http, "sk_test_123")
     }
 
     #[tokio::test]

@@ -1,7 +1,10 @@
-//! The Integrations Center (admin only): the provider catalogue, and
+//! The Integrations Center (admin only): the provider catalogue;
 //! configurations whose credentials are encrypted in the vault and shown
-//! masked, never in clear. Connection tests and the integration log arrive
-//! with the provider adapters.
+//! masked, never in clear; connection tests ([`testing`]); and the
+//! integration log of every provider call ([`logs`]).
+
+pub mod logs;
+pub mod testing;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -35,6 +38,8 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/configs", post(create).get(list))
         .route("/integrations/configs/{id}", get(show).patch(update))
         .route("/integrations/configs/{id}/toggle", post(toggle))
+        .route("/integrations/configs/{id}/test", post(testing::test))
+        .route("/integrations/logs", get(logs::list))
 }
 
 impl StateResource for IntegrationConfig {
@@ -114,7 +119,16 @@ fn config_view(row: &IntegrationRow, credentials: &Credentials, base: &str) -> V
         .collect();
     let webhook = catalogue::provider(&details.provider)
         .filter(|p| p.webhooks)
-        .map(|_| format!("{base}/api/v1/webhooks/{}", details.provider));
+        .map(|p| {
+            let url = format!("{base}/api/v1/webhooks/{}", p.slug);
+            // Unsigned callbacks carry the configuration's secret token,
+            // which ifinsure adds to each request it makes (never shown).
+            if p.fields.iter().any(|f| f.name == CALLBACK_TOKEN) {
+                format!("{url}?token={{callback_token}}")
+            } else {
+                url
+            }
+        });
     json!({
         "id": row.id,
         "provider": details.provider,
@@ -134,7 +148,7 @@ fn config_view(row: &IntegrationRow, credentials: &Credentials, base: &str) -> V
     })
 }
 
-async fn respond(
+pub(crate) async fn respond(
     state: &AppState,
     id: Uuid,
     committed: &projections::Committed<IntegrationConfig>,
@@ -163,6 +177,16 @@ struct CreateRequest {
     settings: Settings,
 }
 
+/// The credential that authenticates a provider's unsigned callbacks.
+const CALLBACK_TOKEN: &str = "callback_token";
+
+/// 32 random bytes, URL-safe: unguessable, and safe in a query string.
+fn callback_token() -> String {
+    use base64::Engine;
+    let bytes: [u8; 32] = rand::random();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 fn yes() -> bool {
     true
 }
@@ -183,7 +207,12 @@ async fn create(
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
     let config_id = IntegrationId::new();
-    let credentials = non_empty(body.credentials);
+    let mut credentials = non_empty(body.credentials);
+    let takes_token = catalogue::provider(&body.provider)
+        .is_some_and(|p| p.fields.iter().any(|f| f.name == CALLBACK_TOKEN));
+    if takes_token && !credentials.contains_key(CALLBACK_TOKEN) {
+        credentials.insert(CALLBACK_TOKEN.to_string(), callback_token());
+    }
     let command = IntegrationCommand::Create(NewConfig {
         config_id,
         provider: body.provider,

@@ -1,0 +1,164 @@
+//! Provider webhooks: `POST /webhooks/{provider}`, authenticated by the
+//! provider's own scheme, never by a bearer token: Stripe-Signature (and the
+//! sandbox's copy of it), and for M-Pesa, which signs nothing, a secret
+//! token in the callback URL plus a status query before money is recorded.
+//!
+//! Every delivery is stored raw with its verification result and what was
+//! done with it. A bad signature is `401` and changes nothing; a duplicate
+//! delivery is `200` and changes nothing. The ingress turns a verified
+//! delivery into a command (or, for M-Pesa, into a confirmation request for
+//! the payment worker), nothing more.
+
+mod mpesa;
+mod sandbox;
+mod stripe;
+
+use std::collections::HashMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::routing::post;
+use axum::{Json, Router};
+use projections::payment_jobs::{self, Outcome, PaymentJob, SettleError};
+use projections::webhook_deliveries::{self, Delivery};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use crate::error::ApiError;
+use crate::extract::QueryParams;
+use crate::state::AppState;
+
+/// The webhook routes.
+pub fn router() -> Router<AppState> {
+    Router::new().route("/webhooks/{provider}", post(receive))
+}
+
+/// A delivery as the ingress received it.
+pub(crate) struct Received<'a> {
+    headers: &'a HeaderMap,
+    query: &'a HashMap<String, String>,
+    body: &'a [u8],
+}
+
+impl Received<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn json(&self, what: &str) -> Result<Value, ApiError> {
+        serde_json::from_slice(self.body).map_err(|e| ApiError::BadRequest {
+            code: "malformed_json",
+            detail: format!("not a {what}: {e}"),
+        })
+    }
+}
+
+/// What the ingress did with a verified delivery.
+pub(crate) struct Handled {
+    /// The configuration whose secret verified it.
+    config_id: Option<Uuid>,
+    /// The provider's id of the event.
+    event_id: Option<String>,
+    /// `recorded`, `duplicate`, `ignored: …`, `confirmation requested`.
+    outcome: String,
+    /// The answer the provider gets.
+    reply: Value,
+}
+
+impl Handled {
+    fn new(config_id: Option<Uuid>, event_id: Option<String>) -> Self {
+        Self {
+            config_id,
+            event_id,
+            outcome: "recorded".into(),
+            reply: json!({"received": true}),
+        }
+    }
+
+    fn ignored(mut self, why: &str) -> Self {
+        self.outcome = format!("ignored: {why}");
+        self.reply = json!({"received": true, "ignored": why});
+        self
+    }
+}
+
+#[tracing::instrument(skip_all, fields(provider = %provider))]
+async fn receive(
+    State(state): State<AppState>,
+    Path(provider): Path<String>,
+    QueryParams(query): QueryParams<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<Value>, ApiError> {
+    let received = Received {
+        headers: &headers,
+        query: &query,
+        body: &body,
+    };
+    let result = match provider.as_str() {
+        "sandbox" => sandbox::receive(&state, &received).await,
+        "stripe" => stripe::receive(&state, &received).await,
+        "mpesa" => mpesa::receive(&state, &received).await,
+        "paystack" | "flutterwave" => Err(ApiError::Conflict {
+            code: "provider_not_configured",
+            detail: format!("the {provider} integration is not configured on this deployment"),
+        }),
+        _ => return Err(ApiError::NotFound),
+    };
+    let (verified, config_id, event_id, outcome) = match &result {
+        Ok(handled) => (
+            true,
+            handled.config_id,
+            handled.event_id.clone(),
+            handled.outcome.clone(),
+        ),
+        Err(ApiError::Unauthorized(why)) => (false, None, None, format!("rejected: {why}")),
+        Err(error) => (true, None, None, format!("failed: {error}")),
+    };
+    let delivery = Delivery {
+        provider: &provider,
+        config_id,
+        provider_event_id: event_id.as_deref(),
+        verified,
+        outcome: &outcome,
+        headers: stored_headers(&headers),
+        body: &body,
+    };
+    webhook_deliveries::record(&state.pool, &delivery).await?;
+    result.map(|handled| Json(handled.reply))
+}
+
+/// The headers kept with a delivery (credentials a proxy may add are not).
+fn stored_headers(headers: &HeaderMap) -> Value {
+    let kept: serde_json::Map<String, Value> = headers
+        .iter()
+        .filter(|(name, _)| !matches!(name.as_str(), "authorization" | "cookie"))
+        .filter_map(|(name, value)| Some((name.to_string(), json!(value.to_str().ok()?))))
+        .collect();
+    Value::Object(kept)
+}
+
+/// Whether a verified delivery of `event_id` was acted on already.
+async fn duplicate(state: &AppState, provider: &str, event_id: &str) -> Result<bool, ApiError> {
+    Ok(webhook_deliveries::already_processed(&state.pool, provider, event_id).await?)
+}
+
+/// Records `outcome` of `job` (the command), answering a refusal (a stale
+/// or repeated outcome) with 200 so the provider stops retrying.
+async fn settle(
+    state: &AppState,
+    job: &PaymentJob,
+    outcome: Outcome,
+    handled: Handled,
+) -> Result<Handled, ApiError> {
+    let event_id = handled.event_id.clone();
+    match payment_jobs::settle(&state.store, job, outcome, event_id.as_deref()).await {
+        Ok(()) => Ok(handled),
+        Err(SettleError::Refused(reason)) => {
+            tracing::warn!(event = ?event_id, %reason, "provider outcome refused");
+            Ok(handled.ignored(&reason))
+        }
+        Err(SettleError::Store(error)) => Err(ApiError::Internal(anyhow::anyhow!(error))),
+    }
+}

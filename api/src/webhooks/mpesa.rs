@@ -1,0 +1,138 @@
+//! M-Pesa (Daraja) callbacks. Daraja signs nothing, so a callback is
+//! authenticated by the unguessable token of an enabled M-Pesa
+//! configuration in its URL (`?token=…`, compared in constant time), and:
+//!
+//! - an **STK callback** records nothing by itself: it asks the payment
+//!   worker to confirm the payment with an STK query, and only the query's
+//!   answer is recorded (a forged or replayed "paid" changes nothing);
+//! - a **result callback** (B2C payout, reversal) settles the payout or
+//!   refund Daraja knows by its ConversationID, if its amount matches ours.
+//!
+//! Daraja gets `{"ResultCode": 0, "ResultDesc": "Accepted"}` either way.
+
+use domain::mpesa::{result_callback, stk_callback};
+use domain::signatures::constant_time_eq;
+use projections::payment_jobs::{self, Outcome};
+use projections::read_models::integrations::{self, IntegrationFilter};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{duplicate, settle, Handled, Received};
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The enabled M-Pesa configuration whose callback token is `token`.
+async fn config_with_token(state: &AppState, token: &str) -> Result<Option<Uuid>, ApiError> {
+    let filter = IntegrationFilter {
+        provider: Some("mpesa".into()),
+        ..Default::default()
+    };
+    let mut found = None;
+    for row in integrations::list(&state.pool, &filter, None, 50).await? {
+        if !row.state.details.as_ref().is_some_and(|d| d.enabled) {
+            continue;
+        }
+        let credentials = state.vault.load(&state.pool, row.id).await?;
+        let matches = credentials
+            .get("callback_token")
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
+        if matches {
+            found = Some(row.id);
+        }
+    }
+    Ok(found)
+}
+
+fn accepted(handled: Handled) -> Handled {
+    Handled {
+        reply: json!({"ResultCode": 0, "ResultDesc": "Accepted"}),
+        ..handled
+    }
+}
+
+pub(super) async fn receive(
+    state: &AppState,
+    received: &Received<'_>,
+) -> Result<Handled, ApiError> {
+    let token = received
+        .query
+        .get("token")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let config_id = config_with_token(state, token)
+        .await?
+        .ok_or_else(|| ApiError::Unauthorized("unknown M-Pesa callback token".into()))?;
+    let body = received.json("Daraja callback")?;
+    let handled = if body["Body"]["stkCallback"].is_object() {
+        stk(state, config_id, &body).await?
+    } else {
+        result(state, config_id, &body).await?
+    };
+    Ok(accepted(handled))
+}
+
+async fn stk(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handled, ApiError> {
+    let callback = stk_callback(body).map_err(|detail| ApiError::BadRequest {
+        code: "malformed_event",
+        detail,
+    })?;
+    let event_id = format!("{}:{}", callback.checkout_request_id, callback.result_code);
+    let mut handled = Handled::new(Some(config_id), Some(event_id.clone()));
+    if duplicate(state, "mpesa", &event_id).await? {
+        return Ok(handled.ignored("duplicate"));
+    }
+    let awaiting = payment_jobs::request_confirmation(
+        &state.pool,
+        "mpesa",
+        &callback.checkout_request_id,
+        callback.receipt.as_deref(),
+    )
+    .await?;
+    if !awaiting {
+        return Ok(handled.ignored("no payment awaits this CheckoutRequestID"));
+    }
+    handled.outcome = "confirmation requested".into();
+    Ok(handled)
+}
+
+async fn result(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handled, ApiError> {
+    let result = result_callback(body).map_err(|detail| ApiError::BadRequest {
+        code: "malformed_event",
+        detail,
+    })?;
+    let event_id = format!("{}:{}", result.conversation_id, result.result_code);
+    let handled = Handled::new(Some(config_id), Some(event_id.clone()));
+    if duplicate(state, "mpesa", &event_id).await? {
+        return Ok(handled.ignored("duplicate"));
+    }
+    let Some(job) =
+        payment_jobs::by_reference(&state.pool, "mpesa", &result.conversation_id).await?
+    else {
+        return Ok(handled.ignored("no payout or refund awaits this ConversationID"));
+    };
+    let reference = result
+        .transaction_id
+        .clone()
+        .or(Some(result.conversation_id));
+    if result.result_code != 0 {
+        let outcome = Outcome::Failed {
+            reference,
+            reason: result.result_desc,
+        };
+        return settle(state, &job, outcome, handled).await;
+    }
+    let amount = job
+        .money()
+        .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
+    if result.amount.is_some_and(|paid| paid != amount.amount()) {
+        tracing::warn!(job = %job.id, "M-Pesa result for another amount; left for review");
+        return Ok(handled.ignored("the amount differs from ours"));
+    }
+    settle(
+        state,
+        &job,
+        Outcome::Succeeded { reference, amount },
+        handled,
+    )
+    .await
+}

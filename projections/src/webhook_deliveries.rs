@@ -1,0 +1,84 @@
+//! Webhook deliveries (`webhook_deliveries`): each delivery a provider made,
+//! stored raw with its verification result and what the ingress did, for
+//! audit; and the duplicate check by the provider's event id.
+
+use serde_json::Value;
+use sqlx::PgPool;
+use uuid::Uuid;
+
+/// A delivery to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Delivery<'a> {
+    /// The provider slug from the path.
+    pub provider: &'a str,
+    /// The configuration whose secret verified it, if one did.
+    pub config_id: Option<Uuid>,
+    /// The provider's id of the event (Stripe `evt_…`, M-Pesa
+    /// CheckoutRequestID, ...), if it could be read.
+    pub provider_event_id: Option<&'a str>,
+    /// Whether it was authenticated.
+    pub verified: bool,
+    /// What the ingress did (`recorded`, `duplicate`, `rejected: …`, ...).
+    pub outcome: &'a str,
+    /// The headers that matter for verification (signatures redacted by
+    /// nobody: they are not secrets, they are proofs).
+    pub headers: Value,
+    /// The body, byte for byte.
+    pub body: &'a [u8],
+}
+
+/// Stores `delivery`.
+///
+/// # Errors
+/// When the database fails.
+pub async fn record(pool: &PgPool, delivery: &Delivery<'_>) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"INSERT INTO webhook_deliveries (provider, config_id, provider_event_id, verified, outcome,
+               headers, body)
+           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"#,
+        delivery.provider,
+        delivery.config_id,
+        delivery.provider_event_id,
+        delivery.verified,
+        delivery.outcome,
+        delivery.headers,
+        delivery.body,
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// Whether a verified delivery of `provider_event_id` was acted on already.
+///
+/// # Errors
+/// When the database fails.
+pub async fn already_processed(
+    pool: &PgPool,
+    provider: &str,
+    provider_event_id: &str,
+) -> Result<bool, sqlx::Error> {
+    let seen = sqlx::query_scalar!(
+        r#"SELECT EXISTS (SELECT 1 FROM webhook_deliveries
+               WHERE provider = $1 AND provider_event_id = $2 AND verified
+                 AND outcome NOT IN ('duplicate', 'failed'))"#,
+        provider,
+        provider_event_id
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(seen.unwrap_or(false))
+}
+
+/// How many deliveries are stored for `provider` (tests and health).
+///
+/// # Errors
+/// When the database fails.
+pub async fn count(pool: &PgPool, provider: &str) -> Result<i64, sqlx::Error> {
+    let n = sqlx::query_scalar!(
+        "SELECT count(*) FROM webhook_deliveries WHERE provider = $1",
+        provider
+    )
+    .fetch_one(pool)
+    .await?;
+    Ok(n.unwrap_or(0))
+}

@@ -1,0 +1,384 @@
+//! M-Pesa configured by an admin through the API as a new user would, with
+//! Daraja faked at its HTTP boundary: the connection test, a premium by STK
+//! push, callbacks authenticated by the URL token and confirmed by an STK
+//! query, the integration log, and no secret anywhere it should not be.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use wiremock::matchers::{body_partial_json, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::book::*;
+use crate::common::captured_logs;
+
+const CONSUMER_SECRET: &str = "daraja-consumer-secret-77aa";
+const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
+const INITIATOR_PASSWORD: &str = "Safaricom999!*!-initiator";
+const TOKEN: &str = "SGWcJPtNtYNPGm6uSYR9yPYrAI3Bm";
+
+async fn fake_daraja() -> MockServer {
+    let daraja = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/v1/generate"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": TOKEN, "expires_in": "3599"})),
+        )
+        .mount(&daraja)
+        .await;
+    for checkout in ["ws_CO_forged", "ws_CO_paid"] {
+        Mock::given(method("POST"))
+            .and(path("/mpesa/stkpush/v1/processrequest"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "MerchantRequestID": "3201-9121900-1", "CheckoutRequestID": checkout,
+                "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
+                "CustomerMessage": "Success. Request accepted for processing"
+            })))
+            .up_to_n_times(1)
+            .mount(&daraja)
+            .await;
+    }
+    for (checkout, code, desc) in [
+        (
+            "ws_CO_forged",
+            "1032",
+            "[STK_CB - ]Request cancelled by user",
+        ),
+        (
+            "ws_CO_paid",
+            "0",
+            "The service request is processed successfully.",
+        ),
+    ] {
+        Mock::given(method("POST"))
+            .and(path("/mpesa/stkpushquery/v1/query"))
+            .and(body_partial_json(json!({"CheckoutRequestID": checkout})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "ResponseCode": "0", "ResultCode": code, "ResultDesc": desc
+            })))
+            .mount(&daraja)
+            .await;
+    }
+    daraja
+}
+
+fn paid_callback(checkout: &str) -> Value {
+    json!({"Body": {"stkCallback": {
+        "MerchantRequestID": "3201-9121900-1", "CheckoutRequestID": checkout,
+        "ResultCode": 0, "ResultDesc": "The service request is processed successfully.",
+        "CallbackMetadata": {"Item": [
+            {"Name": "Amount", "Value": 35000.0}, {"Name": "MpesaReceiptNumber", "Value": "SKL7OWQX0R"},
+            {"Name": "Balance"}, {"Name": "TransactionDate", "Value": 20261125154800i64},
+            {"Name": "PhoneNumber", "Value": 254712345678i64}]}}}})
+}
+
+async fn callback(book: &Book, url: &str, body: &Value) -> StatusCode {
+    book.app
+        .client
+        .post(url)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The CallBackURL ifinsure gave Daraja in its latest STK push.
+async fn callback_url(daraja: &MockServer) -> String {
+    let pushes: Vec<Value> = daraja
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == "/mpesa/stkpush/v1/processrequest")
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    pushes.last().unwrap()["CallBackURL"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+async fn stk_pushes(daraja: &MockServer, expected: usize) {
+    eventually("the STK push", || async {
+        let n = daraja
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/mpesa/stkpush/v1/processrequest")
+            .count();
+        (n >= expected).then_some(json!(n))
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
+    let logs = captured_logs();
+    let daraja = fake_daraja().await;
+    let book = Book::open().await;
+
+    // An admin configures M-Pesa in the provider's own vocabulary.
+    let created = book
+        .app
+        .post(
+            "/integrations/configs",
+            Some(&book.admin),
+            &json!({"provider": "mpesa", "name": "M-Pesa paybill", "environment": "sandbox",
+                    "enabled": true, "is_primary": true, "priority": 0,
+                    "credentials": {"consumer_key": "daraja-consumer-key-01", "consumer_secret": CONSUMER_SECRET,
+                                    "shortcode": "174379", "passkey": PASSKEY,
+                                    "initiator_name": "testapi", "initiator_password": INITIATOR_PASSWORD},
+                    "settings": {"base_url": daraja.uri()}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let config_id = created.body["id"].as_str().unwrap().to_string();
+    assert_eq!(created.body["credentials"]["passkey"], "…c919");
+    assert!(created.body["credentials"]["callback_token"].is_string());
+
+    let tested = book
+        .app
+        .post(
+            &format!("/integrations/configs/{config_id}/test"),
+            Some(&book.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(tested.status, StatusCode::OK, "{}", tested.body);
+    assert_eq!(tested.body["last_test"]["ok"], true, "{}", tested.body);
+
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let pay = format!("/billing/invoices/{invoice_id}/pay");
+    let no_phone = book
+        .app
+        .post(&pay, Some(&customer), &json!({"provider": "mpesa"}))
+        .await;
+    assert_eq!(no_phone.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(no_phone.body["errors"][0]["field"], "phone_number");
+
+    // The primary (M-Pesa) is the default; a forged "paid" callback is
+    // checked by an STK query, which says the customer cancelled.
+    let first = book
+        .app
+        .post(
+            &pay,
+            Some(&customer),
+            &json!({"phone_number": "+254712345678"}),
+        )
+        .await;
+    assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
+    assert_eq!(first.body["provider"], "mpesa");
+    stk_pushes(&daraja, 1).await;
+    let url = callback_url(&daraja).await;
+    assert!(url.starts_with(&format!("{}/webhooks/mpesa?token=", book.app.base)));
+    let wrong = url.split("token=").next().unwrap().to_string() + "token=guessed";
+    assert_eq!(
+        callback(&book, &wrong, &paid_callback("ws_CO_forged")).await,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        callback(&book, &url, &paid_callback("ws_CO_forged")).await,
+        StatusCode::OK
+    );
+    let payment_id = first.body["payment_id"].as_str().unwrap();
+    let failed = eventually("the forged payment to be checked", || async {
+        let p = book
+            .app
+            .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
+            .await
+            .body;
+        (p["status"] == "failed").then_some(p)
+    })
+    .await;
+    assert!(failed.to_string().contains("cancelled"), "{failed}");
+    assert_eq!(book.invoice(&customer, &invoice_id).await["status"], "open");
+
+    // A real payment: the callback, confirmed by the query, pays the invoice.
+    let second = book
+        .app
+        .post(
+            &pay,
+            Some(&customer),
+            &json!({"provider": "mpesa", "phone_number": "0712345678"}),
+        )
+        .await;
+    assert_eq!(second.status, StatusCode::ACCEPTED, "{}", second.body);
+    stk_pushes(&daraja, 2).await;
+    let url = callback_url(&daraja).await;
+    assert_eq!(
+        callback(&book, &url, &paid_callback("ws_CO_paid")).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        callback(&book, &url, &paid_callback("ws_CO_paid")).await,
+        StatusCode::OK,
+        "a duplicate is acknowledged"
+    );
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    book.policy_becomes(&customer, &id, "active").await;
+    let payment_id = second.body["payment_id"].as_str().unwrap();
+    let payment = book
+        .app
+        .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
+        .await;
+    assert_eq!(payment.body["provider"], "mpesa");
+    assert_eq!(payment.body["provider_reference"], "SKL7OWQX0R");
+
+    // Every delivery is stored; the guessed token as unverified.
+    let deliveries: Vec<(bool, String)> = sqlx::query_as(
+        "SELECT verified, outcome FROM webhook_deliveries WHERE provider = 'mpesa' ORDER BY id",
+    )
+    .fetch_all(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(deliveries.len(), 4);
+    assert!(!deliveries[0].0 && deliveries[0].1.starts_with("rejected"));
+    assert_eq!(deliveries[3].1, "ignored: duplicate");
+
+    // The integration log shows each call, with nothing secret in it.
+    let log = book
+        .app
+        .get(
+            "/integrations/logs?provider=mpesa&limit=200",
+            Some(&book.admin),
+        )
+        .await;
+    assert_eq!(log.status, StatusCode::OK, "{}", log.body);
+    let actions: Vec<&str> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in ["oauth.generate", "stk_push", "stk_query"] {
+        assert!(actions.contains(&action), "{actions:?}");
+    }
+    let token = url.split("token=").nth(1).unwrap().to_string();
+    let config = book
+        .app
+        .get(
+            &format!("/integrations/configs/{config_id}"),
+            Some(&book.admin),
+        )
+        .await;
+    let everything = format!("{}{}{}{}", log.body, config.body, created.body, tested.body);
+    let captured = logs.text();
+    for secret in [
+        CONSUMER_SECRET,
+        PASSKEY,
+        INITIATOR_PASSWORD,
+        TOKEN,
+        token.as_str(),
+    ] {
+        assert!(!everything.contains(secret), "{secret} in an API response");
+        assert!(!captured.contains(secret), "{secret} in a log line");
+    }
+    assert!(
+        captured.contains("stk_push") || captured.contains("mpesa"),
+        "logs were captured"
+    );
+}
+
+#[tokio::test]
+async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_breaker() {
+    let down = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(503))
+        .expect(3)
+        .mount(&down)
+        .await;
+    let up = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v1/payment_intents"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "pi_failover_1", "object": "payment_intent", "status": "requires_payment_method"
+        })))
+        .expect(1)
+        .mount(&up)
+        .await;
+    let book = Book::open().await;
+    let mut ids = Vec::new();
+    for (name, server, primary, priority) in
+        [("Stripe A", &down, true, 0), ("Stripe B", &up, false, 1)]
+    {
+        let created = book
+            .app
+            .post(
+                "/integrations/configs",
+                Some(&book.admin),
+                &json!({"provider": "stripe", "name": name, "environment": "sandbox",
+                        "is_primary": primary, "priority": priority,
+                        "credentials": {"secret_key": format!("sk_test_{name}_0000"), "webhook_secret": "whsec_0000000000"},
+                        "settings": {"base_url": server.uri()}}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        ids.push(created.body["id"].as_str().unwrap().to_string());
+    }
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let invoice_id = book.approve(application["id"].as_str().unwrap()).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paying = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    assert_eq!(paying.body["provider"], "stripe");
+    eventually("the payment to go through the secondary", || async {
+        let row: Option<(String, uuid::Uuid)> = sqlx::query_as(
+            "SELECT provider_reference, config_id FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
+        )
+        .bind(&invoice_id)
+        .fetch_optional(&book.app.db.pool)
+        .await
+        .unwrap();
+        row.filter(|(_, config)| config.to_string() == ids[1])
+            .map(|(reference, _)| json!(reference))
+    })
+    .await;
+    let log = book
+        .app
+        .get("/integrations/logs?provider=stripe", Some(&book.admin))
+        .await;
+    let attempts: Vec<(String, bool)> = log.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["config_id"].as_str().unwrap().to_string(),
+                e["ok"].as_bool().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(attempts.len(), 4, "{attempts:?}");
+    assert_eq!(attempts[0], (ids[1].clone(), true));
+    assert!(attempts[1..].iter().all(|(id, ok)| id == &ids[0] && !ok));
+    let health = book.app.get("/health/integrations", None).await;
+    assert_eq!(health.status, StatusCode::OK);
+    assert_eq!(health.body["status"], "degraded", "{}", health.body);
+    let primary = health.body["integrations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["config_id"] == ids[0])
+        .unwrap();
+    assert_eq!(primary["circuit"], "open");
+    assert_eq!(primary["consecutive_failures"], 3);
+}

@@ -1,0 +1,337 @@
+//! How adapters call providers: one client per adapter with connect and
+//! request timeouts, bounded retries on network errors and 5xx answers only
+//! (a 4xx is the provider's final word and is never retried), and every
+//! attempt written to the integration log, redacted.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use projections::integration_log::NewEntry;
+use reqwest::header::HeaderMap;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::log::CallRecorder;
+use super::redact::{Secrets, REDACTED};
+use crate::payments::ProviderError;
+
+/// Attempts per call (the first and two retries).
+pub const ATTEMPTS: u32 = 3;
+
+/// How a call authenticates.
+#[derive(Debug, Clone)]
+pub enum Auth {
+    /// Nothing (the credential is in the body or the URL).
+    None,
+    /// `Authorization: Bearer <token>`.
+    Bearer(String),
+    /// `Authorization: Basic base64(user:password)`.
+    Basic(String, String),
+    /// A provider-specific header (`apiKey: …`).
+    Header(&'static str, String),
+}
+
+/// A request body.
+#[derive(Debug, Clone)]
+pub enum Body {
+    /// None.
+    Empty,
+    /// `application/json`.
+    Json(Value),
+    /// `application/x-www-form-urlencoded`, in this order.
+    Form(Vec<(String, String)>),
+}
+
+/// One call to a provider.
+#[derive(Debug, Clone)]
+pub struct Call {
+    /// What is asked, for the log (`stk_push`, `refund.create`, ...).
+    pub action: &'static str,
+    /// The method.
+    pub method: Method,
+    /// Path (and query) below the base URL.
+    pub path: String,
+    /// Authentication.
+    pub auth: Auth,
+    /// Other headers (an idempotency key, `Accept`).
+    pub headers: Vec<(&'static str, String)>,
+    /// The body.
+    pub body: Body,
+    /// What the call is for: (`payment`, id).
+    pub reference: Option<(&'static str, String)>,
+}
+
+impl Call {
+    /// A call of `action` to `method path` with no body and no auth yet.
+    pub fn new(action: &'static str, method: Method, path: impl Into<String>) -> Self {
+        Self {
+            action,
+            method,
+            path: path.into(),
+            auth: Auth::None,
+            headers: Vec::new(),
+            body: Body::Empty,
+            reference: None,
+        }
+    }
+
+    /// With `auth`.
+    #[must_use]
+    pub fn auth(mut self, auth: Auth) -> Self {
+        self.auth = auth;
+        self
+    }
+
+    /// With a header.
+    #[must_use]
+    pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    /// With a JSON body.
+    #[must_use]
+    pub fn json(mut self, body: Value) -> Self {
+        self.body = Body::Json(body);
+        self
+    }
+
+    /// With a form body.
+    #[must_use]
+    pub fn form<K: Into<String>, V: Into<String>>(
+        mut self,
+        fields: impl IntoIterator<Item = (K, V)>,
+    ) -> Self {
+        self.body = Body::Form(
+            fields
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        );
+        self
+    }
+
+    /// For `kind` `id` (shown in the log).
+    #[must_use]
+    pub fn reference(mut self, kind: &'static str, id: impl ToString) -> Self {
+        self.reference = Some((kind, id.to_string()));
+        self
+    }
+}
+
+/// A provider's answer.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    /// Status.
+    pub status: StatusCode,
+    /// JSON body (`Null` when empty; a string when not JSON).
+    pub body: Value,
+    /// Headers (SendGrid's `X-Message-Id`).
+    pub headers: HeaderMap,
+}
+
+/// The HTTP side of one adapter: its provider, configuration, base URL,
+/// secrets to redact, and where calls are logged.
+#[derive(Clone)]
+pub struct Http {
+    client: reqwest::Client,
+    /// The provider slug.
+    pub provider: &'static str,
+    /// The configuration, if any.
+    pub config_id: Option<Uuid>,
+    base_url: String,
+    secrets: Secrets,
+    recorder: Arc<dyn CallRecorder>,
+    backoff: Duration,
+}
+
+impl Http {
+    /// Calls to `base_url` for `provider`, logged to `recorder`, with
+    /// `secrets` redacted; 5 s to connect, 20 s per request.
+    pub fn new(
+        provider: &'static str,
+        config_id: Option<Uuid>,
+        base_url: &str,
+        secrets: Secrets,
+        recorder: Arc<dyn CallRecorder>,
+    ) -> Self {
+        Self {
+            client: client(Duration::from_secs(20)),
+            provider,
+            config_id,
+            base_url: base_url.trim_end_matches('/').to_string(),
+            secrets,
+            recorder,
+            backoff: Duration::from_millis(200),
+        }
+    }
+
+    /// With another request timeout and retry backoff (tests).
+    #[must_use]
+    pub fn with_timing(mut self, timeout: Duration, backoff: Duration) -> Self {
+        self.client = client(timeout);
+        self.backoff = backoff;
+        self
+    }
+
+    /// The base URL.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// `text` redacted of this configuration's secrets.
+    pub fn redact(&self, text: &str) -> String {
+        self.secrets.text(text)
+    }
+
+    fn request(&self, call: &Call) -> reqwest::RequestBuilder {
+        let url = format!("{}{}", self.base_url, call.path);
+        let mut request = self.client.request(call.method.clone(), url);
+        request = match &call.auth {
+            Auth::None => request,
+            Auth::Bearer(token) => request.bearer_auth(token),
+            Auth::Basic(user, password) => request.basic_auth(user, Some(password)),
+            Auth::Header(name, value) => request.header(*name, value),
+        };
+        for (name, value) in &call.headers {
+            request = request.header(*name, value);
+        }
+        match &call.body {
+            Body::Empty => request,
+            Body::Json(body) => request.json(body),
+            Body::Form(fields) => request.form(fields),
+        }
+    }
+
+    fn logged_request(&self, call: &Call) -> Value {
+        let body = match &call.body {
+            Body::Empty => Value::Null,
+            Body::Json(body) => self.secrets.json(body),
+            Body::Form(fields) => self.secrets.json(&Value::Object(
+                fields
+                    .iter()
+                    .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+                    .collect(),
+            )),
+        };
+        let headers: serde_json::Map<String, Value> = call
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), json!(self.secrets.text(value))))
+            .chain(match call.auth {
+                Auth::None => None,
+                Auth::Header(name, _) => Some((name.to_string(), json!(REDACTED))),
+                _ => Some(("authorization".to_string(), json!(REDACTED))),
+            })
+            .collect();
+        json!({
+            "method": call.method.as_str(),
+            "url": self.secrets.text(&format!("{}{}", self.base_url, call.path)),
+            "headers": headers,
+            "body": body,
+        })
+    }
+
+    /// Sends `call`, retrying network errors and 5xx with a short backoff,
+    /// logging each attempt; returns the first answer below 500.
+    ///
+    /// # Errors
+    /// `Unavailable` when every attempt failed on the network or with a 5xx.
+    pub async fn send(&self, call: &Call) -> Result<Answer, ProviderError> {
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
+            }
+            let started = Instant::now();
+            let result = self.request(call).send().await;
+            let latency = started.elapsed();
+            match result {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let bytes = response.bytes().await.unwrap_or_default();
+                    let body = parse_body(&bytes);
+                    let ok = !status.is_server_error();
+                    self.log(call, latency, Some(status), Some(&body), ok, None)
+                        .await;
+                    if ok {
+                        return Ok(Answer {
+                            status,
+                            body,
+                            headers,
+                        });
+                    }
+                    last = format!("HTTP {status}");
+                }
+                Err(error) => {
+                    last = self.secrets.text(&error.without_url().to_string());
+                    self.log(call, latency, None, None, false, Some(&last))
+                        .await;
+                }
+            }
+        }
+        Err(ProviderError::Unavailable(format!(
+            "{} gave no answer after {ATTEMPTS} attempts: {last}",
+            self.provider
+        )))
+    }
+
+    async fn log(
+        &self,
+        call: &Call,
+        latency: Duration,
+        status: Option<StatusCode>,
+        body: Option<&Value>,
+        ok: bool,
+        error: Option<&str>,
+    ) {
+        let response = status.map(|status| {
+            json!({
+                "status": status.as_u16(),
+                "body": body.map(|b| self.secrets.json(b)),
+            })
+        });
+        let error = error.map(str::to_string).or_else(|| {
+            status
+                .filter(|s| !s.is_success())
+                .map(|s| format!("HTTP {s}"))
+        });
+        let entry = NewEntry {
+            config_id: self.config_id,
+            provider: self.provider.to_string(),
+            action: call.action.to_string(),
+            request: self.logged_request(call),
+            response,
+            status: status.map(|s| s.as_u16()),
+            ok,
+            latency_ms: i32::try_from(latency.as_millis()).unwrap_or(i32::MAX),
+            reference_type: call.reference.as_ref().map(|(kind, _)| kind.to_string()),
+            reference_id: call.reference.as_ref().map(|(_, id)| id.clone()),
+            error,
+        };
+        self.recorder.record(entry).await;
+    }
+}
+
+fn client(timeout: Duration) -> reqwest::Client {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .timeout(timeout)
+        .build()
+        .unwrap_or_default()
+}
+
+/// Longest non-JSON body kept in the log.
+const TEXT_LIMIT: usize = 2_000;
+
+fn parse_body(bytes: &[u8]) -> Value {
+    if bytes.is_empty() {
+        return Value::Null;
+    }
+    serde_json::from_slice(bytes).unwrap_or_else(|_| {
+        let text = String::from_utf8_lossy(bytes);
+        Value::String(text.chars().take(TEXT_LIMIT).collect())
+    })
+}
