@@ -234,6 +234,32 @@ pub fn stripe_outcome(object_type: &str, object: &serde_json::Value) -> Option<O
     }
 }
 
+/// What a Paystack transaction (verify answer or `charge.success` data)
+/// says happened, if final.
+pub fn paystack_outcome(data: &serde_json::Value) -> Option<Outcome> {
+    let reference = data["reference"].as_str().map(str::to_string);
+    match data["status"].as_str()? {
+        "success" => {
+            let currency = Currency::parse(data["currency"].as_str()?).ok()?;
+            let units = data["amount"]
+                .as_i64()
+                .or_else(|| data["amount"].as_str()?.parse().ok())?;
+            Some(Outcome::Succeeded {
+                reference,
+                amount: Money::from_minor_units(units, currency),
+            })
+        }
+        "failed" | "abandoned" | "reversed" => Some(Outcome::Failed {
+            reference,
+            reason: data["gateway_response"]
+                .as_str()
+                .unwrap_or("failed at Paystack")
+                .to_string(),
+        }),
+        _ => None,
+    }
+}
+
 /// A job to record.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {

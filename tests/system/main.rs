@@ -12,6 +12,7 @@ mod event_store;
 mod integrations;
 mod mpesa;
 mod payments;
+mod paystack;
 mod policy_access;
 mod products;
 mod quote_to_cash;

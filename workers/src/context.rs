@@ -14,6 +14,7 @@ use projections::vault::Vault;
 
 use crate::integrations::{CallRecorder, ProviderConfig};
 use crate::payments::mpesa::{oauth::TokenCache, Mpesa};
+use crate::payments::paystack::Paystack;
 use crate::payments::stripe::Stripe;
 use crate::payments::{PaymentProvider, ProviderError, Providers};
 
@@ -86,6 +87,7 @@ impl WorkerContext {
         let http = config.http(self.recorder.clone())?;
         Ok(match config.provider() {
             "stripe" => Arc::new(Stripe::from_config(config, http)?),
+            "paystack" => Arc::new(Paystack::from_config(config, http)?),
             "mpesa" => Arc::new(Mpesa::from_config(
                 config,
                 http,

@@ -1,6 +1,6 @@
 //! Provider webhooks: `POST /webhooks/{provider}`, authenticated by the
 //! provider's own scheme, never by a bearer token: Stripe-Signature (and the
-//! sandbox's copy of it), and for M-Pesa, which signs nothing, a secret
+//! sandbox's copy of it), x-paystack-signature, and for M-Pesa, which signs nothing, a secret
 //! token in the callback URL plus a status query before money is recorded.
 //!
 //! Every delivery is stored raw with its verification result and what was
@@ -10,6 +10,7 @@
 //! the payment worker), nothing more.
 
 mod mpesa;
+mod paystack;
 mod sandbox;
 mod stripe;
 
@@ -100,7 +101,8 @@ async fn receive(
         "sandbox" => sandbox::receive(&state, &received).await,
         "stripe" => stripe::receive(&state, &received).await,
         "mpesa" => mpesa::receive(&state, &received).await,
-        "paystack" | "flutterwave" => Err(ApiError::Conflict {
+        "paystack" => paystack::receive(&state, &received).await,
+        "flutterwave" => Err(ApiError::Conflict {
             code: "provider_not_configured",
             detail: format!("the {provider} integration is not configured on this deployment"),
         }),

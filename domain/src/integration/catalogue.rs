@@ -160,7 +160,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],
         countries: &["NG", "GH", "ZA", "KE"],
         webhooks: true,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "flutterwave",

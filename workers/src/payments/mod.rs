@@ -9,6 +9,7 @@
 
 pub mod mpesa;
 pub mod outbox;
+pub mod paystack;
 pub mod provider;
 pub mod reconcile;
 pub mod routing;

@@ -1,0 +1,123 @@
+//! A premium paid through Paystack's hosted checkout, Paystack faked at its
+//! HTTP boundary: `x-paystack-signature` (HMAC-SHA512 of the raw body under
+//! the secret key) is required, and a tampered body or another key is 401.
+
+use domain::signatures::paystack_signature;
+use reqwest::StatusCode;
+use serde_json::json;
+use wiremock::matchers::{header, method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::book::*;
+
+const SECRET_KEY: &str = "sk_test_paystack_journey_01";
+
+async fn webhook(book: &Book, body: &[u8], key: &str) -> StatusCode {
+    book.app
+        .client
+        .post(format!("{}/webhooks/paystack", book.app.base))
+        .header("content-type", "application/json")
+        .header(
+            "x-paystack-signature",
+            paystack_signature(key.as_bytes(), body),
+        )
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_nothing() {
+    let paystack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/transaction/initialize"))
+        .and(header("authorization", format!("Bearer {SECRET_KEY}").as_str()))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": true, "message": "Authorization URL created",
+            "data": {"authorization_url": "https://checkout.paystack.com/x", "access_code": "x", "reference": "r"}
+        })))
+        .expect(1)
+        .mount(&paystack)
+        .await;
+    let book = Book::open().await;
+    let config = book
+        .app
+        .post(
+            "/integrations/configs",
+            Some(&book.admin),
+            &json!({"provider": "paystack", "name": "Paystack", "environment": "sandbox",
+                    "credentials": {"secret_key": SECRET_KEY}, "settings": {"base_url": paystack.uri()}}),
+        )
+        .await;
+    assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let application = book.apply(&customer, None, "1000000.00").await;
+    let id = application["id"].as_str().unwrap().to_string();
+    let invoice_id = book.approve(&id).await["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let paying = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({"provider": "paystack", "email": "c@example.com"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let reference = eventually("the transaction to be initialized", || async {
+        let reference: Option<String> = sqlx::query_scalar(
+            "SELECT provider_reference FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
+        )
+        .bind(&invoice_id)
+        .fetch_optional(&book.app.db.pool)
+        .await
+        .unwrap()
+        .flatten();
+        reference.map(|r| json!(r))
+    })
+    .await;
+    let event = serde_json::to_vec(&json!({"event": "charge.success", "data": {
+        "id": 59214, "status": "success", "reference": reference, "amount": 3500000,
+        "currency": "KES", "gateway_response": "Approved", "metadata": ""}}))
+    .unwrap();
+    let mut tampered = event.clone();
+    let at = tampered.len() - 5;
+    tampered[at] = b'X';
+    assert_eq!(
+        webhook(&book, &event, "sk_test_some_other_key").await,
+        StatusCode::UNAUTHORIZED
+    );
+    let signature = paystack_signature(SECRET_KEY.as_bytes(), &event);
+    let forged = book
+        .app
+        .client
+        .post(format!("{}/webhooks/paystack", book.app.base))
+        .header("x-paystack-signature", signature)
+        .body(tampered)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(book.invoice(&customer, &invoice_id).await["status"], "open");
+    assert_eq!(webhook(&book, &event, SECRET_KEY).await, StatusCode::OK);
+    assert_eq!(
+        webhook(&book, &event, SECRET_KEY).await,
+        StatusCode::OK,
+        "a duplicate is acknowledged"
+    );
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    book.policy_becomes(&customer, &id, "active").await;
+    let outcomes: Vec<String> = sqlx::query_scalar(
+        "SELECT outcome FROM webhook_deliveries WHERE provider = 'paystack' ORDER BY id",
+    )
+    .fetch_all(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(outcomes.len(), 4, "{outcomes:?}");
+    assert_eq!(outcomes[2], "recorded");
+    assert_eq!(outcomes[3], "ignored: duplicate");
+}

@@ -1,0 +1,293 @@
+//! Paystack: premiums by hosted checkout (`/transaction/initialize`, the
+//! customer pays on Paystack's page), confirmed by the signed
+//! `charge.success` webhook or by `/transaction/verify`; refunds by
+//! `/refund`. Amounts in minor units, JSON bodies, the secret key as a
+//! bearer token. Paystack has no idempotency header: our job's key is the
+//! transaction `reference`, unique at Paystack, so a retried initialize is
+//! refused as a duplicate reference and treated as the first one.
+
+use async_trait::async_trait;
+use projections::payment_jobs::{paystack_outcome, JobKind, Outcome, PaymentJob};
+use reqwest::Method;
+use serde_json::json;
+
+use super::units::minor_units;
+use super::{PaymentProvider, ProviderError};
+use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
+
+/// The Paystack adapter.
+pub struct Paystack {
+    http: Http,
+    secret_key: String,
+}
+
+impl Paystack {
+    /// The adapter of `config`.
+    ///
+    /// # Errors
+    /// `Rejected` without a secret key.
+    pub fn from_config(config: &ProviderConfig, http: Http) -> Result<Self, ProviderError> {
+        Ok(Self {
+            http,
+            secret_key: config.require("secret_key")?.to_string(),
+        })
+    }
+
+    async fn send(&self, call: Call) -> Result<Answer, ProviderError> {
+        self.http
+            .send(&call.auth(Auth::Bearer(self.secret_key.clone())))
+            .await
+    }
+}
+
+/// Paystack's `message` for a refusal.
+fn refusal(answer: &Answer) -> String {
+    answer.body["message"]
+        .as_str()
+        .map_or_else(|| format!("HTTP {}", answer.status), str::to_string)
+}
+
+/// A Paystack reference from our idempotency key (letters, digits, `-`,
+/// `.` and `=` only).
+pub fn reference(job: &PaymentJob) -> String {
+    job.idempotency_key
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '='))
+        .collect()
+}
+
+#[async_trait]
+impl PaymentProvider for Paystack {
+    fn name(&self) -> &'static str {
+        "paystack"
+    }
+
+    #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
+    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+        match job.kind() {
+            JobKind::Charge => {
+                let reference = reference(job);
+                let email = job.payer_contact.clone().unwrap_or_default();
+                let call = Call::new(
+                    "transaction.initialize",
+                    Method::POST,
+                    "/transaction/initialize",
+                )
+                .json(json!({
+                    "email": email,
+                    "amount": minor_units(job)?,
+                    "currency": job.currency,
+                    "reference": reference,
+                    "metadata": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
+                }))
+                .reference("charge", job.id);
+                let answer = self.send(call).await?;
+                if answer.status.is_success() || refusal(&answer).contains("Duplicate") {
+                    return Ok(reference);
+                }
+                Err(ProviderError::Rejected(refusal(&answer)))
+            }
+            JobKind::Refund => {
+                let transaction = job.original_reference.clone().ok_or_else(|| {
+                    ProviderError::Rejected("the payment has no Paystack reference".into())
+                })?;
+                let call = Call::new("refund.create", Method::POST, "/refund")
+                    .json(json!({"transaction": transaction, "amount": minor_units(job)?}))
+                    .reference("refund", job.id);
+                let answer = self.send(call).await?;
+                if !answer.status.is_success() {
+                    return Err(ProviderError::Rejected(refusal(&answer)));
+                }
+                answer.body["data"]["id"]
+                    .as_i64()
+                    .map(|id| id.to_string())
+                    .ok_or_else(|| ProviderError::Unavailable("Paystack sent no refund id".into()))
+            }
+            JobKind::Payout => Err(ProviderError::Rejected(
+                "claim payouts do not go through Paystack here; use M-Pesa".into(),
+            )),
+        }
+    }
+
+    async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
+        let Some(reference) = &job.provider_reference else {
+            return Ok(None);
+        };
+        let (action, path) = match job.kind() {
+            JobKind::Refund => ("refund.fetch", format!("/refund/{reference}")),
+            _ => (
+                "transaction.verify",
+                format!("/transaction/verify/{reference}"),
+            ),
+        };
+        let answer = self
+            .send(Call::new(action, Method::GET, path).reference(job.kind().as_str(), job.id))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(ProviderError::Rejected(refusal(&answer)));
+        }
+        let data = &answer.body["data"];
+        if job.kind() == JobKind::Refund {
+            let amount = job
+                .money()
+                .map_err(|e| ProviderError::Rejected(e.to_string()))?;
+            return Ok(match data["status"].as_str() {
+                Some("processed") => Some(Outcome::Succeeded {
+                    reference: Some(reference.clone()),
+                    amount,
+                }),
+                Some("failed") => Some(Outcome::Failed {
+                    reference: Some(reference.clone()),
+                    reason: "the refund failed at Paystack".into(),
+                }),
+                _ => None,
+            });
+        }
+        Ok(paystack_outcome(data))
+    }
+
+    fn can_serve(&self, job: &PaymentJob) -> bool {
+        match job.kind() {
+            JobKind::Charge => job
+                .payer_contact
+                .as_deref()
+                .is_some_and(|c| c.contains('@')),
+            JobKind::Refund => job.original_reference.is_some(),
+            JobKind::Payout => false,
+        }
+    }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        let answer = self
+            .send(Call::new(
+                "transaction.list",
+                Method::GET,
+                "/transaction?perPage=1",
+            ))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(ProviderError::Rejected(refusal(&answer)));
+        }
+        Ok("Paystack accepted the secret key".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use rust_decimal::Decimal;
+    use uuid::Uuid;
+    use wiremock::matchers::{body_json, header, method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::integrations::redact::Secrets;
+    use crate::integrations::Memory;
+    use domain::{Currency, Money};
+
+    fn paystack(server: &MockServer) -> Paystack {
+        let http = Http::new(
+            "paystack",
+            None,
+            &server.uri(),
+            Secrets::new(["sk_test_paystack_1"]),
+            Arc::new(Memory::default()),
+        )
+        .with_timing(Duration::from_secs(2), Duration::from_millis(5));
+        Paystack {
+            http,
+            secret_key: "sk_test_paystack_1".into(),
+        }
+    }
+
+    fn job(kind: &str) -> PaymentJob {
+        let id = Uuid::from_u128(7);
+        PaymentJob {
+            id,
+            kind: kind.into(),
+            aggregate_type: "Invoice".into(),
+            aggregate_id: Uuid::from_u128(8),
+            payment_id: id,
+            provider: "paystack".into(),
+            amount: "500.00".parse::<Decimal>().unwrap(),
+            currency: "KES".into(),
+            idempotency_key: format!("{kind}-{id}"),
+            payer_contact: Some("payer@example.com".into()),
+            original_reference: Some("charge-00000000-0000-0000-0000-000000000007".into()),
+            provider_reference: Some("charge-00000000-0000-0000-0000-000000000007".into()),
+            status: "queued".into(),
+            attempts: 1,
+            last_error: None,
+            correlation_id: "c".into(),
+            causation_id: "e".into(),
+            submitted_at: None,
+            config_id: None,
+            provider_receipt: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_premium_initializes_a_transaction_in_minor_units_under_our_reference() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/transaction/initialize"))
+            .and(header("authorization", "Bearer sk_test_paystack_1"))
+            .and(body_json(json!({
+                "email": "payer@example.com", "amount": 50000, "currency": "KES",
+                "reference": "charge-00000000-0000-0000-0000-000000000007",
+                "metadata": {"payment_id": "00000000-0000-0000-0000-000000000007",
+                             "invoice_id": "00000000-0000-0000-0000-000000000008"}
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": true, "message": "Authorization URL created",
+                "data": {"authorization_url": "https://checkout.paystack.com/0peioxfhpn",
+                         "access_code": "0peioxfhpn", "reference": "charge-00000000-0000-0000-0000-000000000007"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        assert_eq!(
+            paystack(&server).submit(&job("charge")).await,
+            Ok("charge-00000000-0000-0000-0000-000000000007".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn verify_reads_the_outcome_and_a_refund_names_the_transaction() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/transaction/verify/charge-00000000-0000-0000-0000-000000000007"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": true, "message": "Verification successful",
+                "data": {"id": 4099260516i64, "status": "success", "reference": "charge-00000000-0000-0000-0000-000000000007",
+                         "amount": 50000, "currency": "KES", "gateway_response": "Approved"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/refund"))
+            .and(body_json(json!({"transaction": "charge-00000000-0000-0000-0000-000000000007", "amount": 50000})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": true, "message": "Refund has been queued for processing",
+                "data": {"id": 3018284, "status": "pending", "amount": 50000, "currency": "KES"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let paystack = paystack(&server);
+        assert_eq!(
+            paystack.status(&job("charge")).await,
+            Ok(Some(Outcome::Succeeded {
+                reference: Some("charge-00000000-0000-0000-0000-000000000007".into()),
+                amount: Money::new(Decimal::new(50000, 2), Currency::KES).unwrap(),
+            }))
+        );
+        assert_eq!(paystack.submit(&job("refund")).await, Ok("3018284".into()));
+        let mut no_email = job("charge");
+        no_email.payer_contact = Some("+254712345678".into());
+        assert!(!paystack.can_serve(&no_email));
+    }
+}
