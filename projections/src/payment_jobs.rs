@@ -260,6 +260,43 @@ pub fn paystack_outcome(data: &serde_json::Value) -> Option<Outcome> {
     }
 }
 
+/// What a Flutterwave transaction (a verify answer's `data`) says of the
+/// charge we made as `tx_ref`, if final: a transaction for another
+/// reference or currency is not ours to record.
+pub fn flutterwave_outcome(
+    data: &serde_json::Value,
+    tx_ref: &str,
+    expected: Money,
+) -> Option<Outcome> {
+    if data["tx_ref"].as_str() != Some(tx_ref) {
+        return None;
+    }
+    let reference = match &data["id"] {
+        serde_json::Value::Null => Some(tx_ref.to_string()),
+        id => Some(id.to_string().trim_matches('"').to_string()),
+    };
+    match data["status"].as_str()? {
+        "successful" => {
+            if data["currency"].as_str() != Some(expected.currency().code()) {
+                return None;
+            }
+            let amount: Decimal = data["amount"].to_string().trim_matches('"').parse().ok()?;
+            Some(Outcome::Succeeded {
+                reference,
+                amount: Money::new(amount, expected.currency()).ok()?,
+            })
+        }
+        "failed" | "cancelled" => Some(Outcome::Failed {
+            reference,
+            reason: data["processor_response"]
+                .as_str()
+                .unwrap_or("failed at Flutterwave")
+                .to_string(),
+        }),
+        _ => None,
+    }
+}
+
 /// A job to record.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {

@@ -9,6 +9,7 @@ mod common;
 mod conventions;
 mod demo;
 mod event_store;
+mod flutterwave;
 mod integrations;
 mod mpesa;
 mod payments;

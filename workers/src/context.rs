@@ -13,6 +13,7 @@ use sqlx::PgPool;
 use projections::vault::Vault;
 
 use crate::integrations::{CallRecorder, ProviderConfig};
+use crate::payments::flutterwave::Flutterwave;
 use crate::payments::mpesa::{oauth::TokenCache, Mpesa};
 use crate::payments::paystack::Paystack;
 use crate::payments::stripe::Stripe;
@@ -88,6 +89,11 @@ impl WorkerContext {
         Ok(match config.provider() {
             "stripe" => Arc::new(Stripe::from_config(config, http)?),
             "paystack" => Arc::new(Paystack::from_config(config, http)?),
+            "flutterwave" => Arc::new(Flutterwave::from_config(
+                config,
+                http,
+                &self.config.public_base_url,
+            )?),
             "mpesa" => Arc::new(Mpesa::from_config(
                 config,
                 http,

@@ -9,6 +9,7 @@
 //! delivery into a command (or, for M-Pesa, into a confirmation request for
 //! the payment worker), nothing more.
 
+mod flutterwave;
 mod mpesa;
 mod paystack;
 mod sandbox;
@@ -22,6 +23,8 @@ use axum::http::HeaderMap;
 use axum::routing::post;
 use axum::{Json, Router};
 use projections::payment_jobs::{self, Outcome, PaymentJob, SettleError};
+use projections::read_models::integrations::{self, IntegrationFilter};
+use projections::vault::Credentials;
 use projections::webhook_deliveries::{self, Delivery};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -102,10 +105,7 @@ async fn receive(
         "stripe" => stripe::receive(&state, &received).await,
         "mpesa" => mpesa::receive(&state, &received).await,
         "paystack" => paystack::receive(&state, &received).await,
-        "flutterwave" => Err(ApiError::Conflict {
-            code: "provider_not_configured",
-            detail: format!("the {provider} integration is not configured on this deployment"),
-        }),
+        "flutterwave" => flutterwave::receive(&state, &received).await,
         _ => return Err(ApiError::NotFound),
     };
     let (verified, config_id, event_id, outcome) = match &result {
@@ -139,6 +139,39 @@ fn stored_headers(headers: &HeaderMap) -> Value {
         .filter_map(|(name, value)| Some((name.to_string(), json!(value.to_str().ok()?))))
         .collect();
     Value::Object(kept)
+}
+
+/// The enabled configurations of `provider` with their credentials: the
+/// secrets a delivery may be verified with (several while one rotates).
+async fn enabled_credentials(
+    state: &AppState,
+    provider: &str,
+) -> Result<Vec<(Uuid, Credentials)>, ApiError> {
+    let filter = IntegrationFilter {
+        provider: Some(provider.into()),
+        ..Default::default()
+    };
+    let mut found = Vec::new();
+    for row in integrations::list(&state.pool, &filter, None, 50).await? {
+        if row.state.details.as_ref().is_some_and(|d| d.enabled) {
+            found.push((row.id, state.vault.load(&state.pool, row.id).await?));
+        }
+    }
+    Ok(found)
+}
+
+/// The first enabled configuration of `provider` whose credentials
+/// `verifies` accepts.
+async fn verified_by(
+    state: &AppState,
+    provider: &str,
+    verifies: impl Fn(&Credentials) -> bool,
+) -> Result<Option<Uuid>, ApiError> {
+    Ok(enabled_credentials(state, provider)
+        .await?
+        .into_iter()
+        .find(|(_, credentials)| verifies(credentials))
+        .map(|(id, _)| id))
 }
 
 /// Whether a verified delivery of `event_id` was acted on already.

@@ -13,35 +13,12 @@
 use domain::mpesa::{result_callback, stk_callback};
 use domain::signatures::constant_time_eq;
 use projections::payment_jobs::{self, Outcome};
-use projections::read_models::integrations::{self, IntegrationFilter};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{duplicate, settle, Handled, Received};
+use super::{duplicate, settle, verified_by, Handled, Received};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The enabled M-Pesa configuration whose callback token is `token`.
-async fn config_with_token(state: &AppState, token: &str) -> Result<Option<Uuid>, ApiError> {
-    let filter = IntegrationFilter {
-        provider: Some("mpesa".into()),
-        ..Default::default()
-    };
-    let mut found = None;
-    for row in integrations::list(&state.pool, &filter, None, 50).await? {
-        if !row.state.details.as_ref().is_some_and(|d| d.enabled) {
-            continue;
-        }
-        let credentials = state.vault.load(&state.pool, row.id).await?;
-        let matches = credentials
-            .get("callback_token")
-            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()));
-        if matches {
-            found = Some(row.id);
-        }
-    }
-    Ok(found)
-}
 
 fn accepted(handled: Handled) -> Handled {
     Handled {
@@ -59,9 +36,13 @@ pub(super) async fn receive(
         .get("token")
         .map(String::as_str)
         .unwrap_or_default();
-    let config_id = config_with_token(state, token)
-        .await?
-        .ok_or_else(|| ApiError::Unauthorized("unknown M-Pesa callback token".into()))?;
+    let config_id = verified_by(state, "mpesa", |credentials| {
+        credentials
+            .get("callback_token")
+            .is_some_and(|t| constant_time_eq(t.as_bytes(), token.as_bytes()))
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("unknown M-Pesa callback token".into()))?;
     let body = received.json("Daraja callback")?;
     let handled = if body["Body"]["stkCallback"].is_object() {
         stk(state, config_id, &body).await?

@@ -5,30 +5,10 @@
 
 use domain::signatures::paystack_verify;
 use projections::payment_jobs::{self, paystack_outcome};
-use projections::read_models::integrations::{self, IntegrationFilter};
-use uuid::Uuid;
 
-use super::{duplicate, settle, Handled, Received};
+use super::{duplicate, settle, verified_by, Handled, Received};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The secret keys of the enabled Paystack configurations.
-async fn secret_keys(state: &AppState) -> Result<Vec<(Uuid, String)>, ApiError> {
-    let filter = IntegrationFilter {
-        provider: Some("paystack".into()),
-        ..Default::default()
-    };
-    let mut keys = Vec::new();
-    for row in integrations::list(&state.pool, &filter, None, 50).await? {
-        if row.state.details.as_ref().is_some_and(|d| d.enabled) {
-            let mut credentials = state.vault.load(&state.pool, row.id).await?;
-            if let Some(key) = credentials.remove("secret_key") {
-                keys.push((row.id, key));
-            }
-        }
-    }
-    Ok(keys)
-}
 
 pub(super) async fn receive(
     state: &AppState,
@@ -37,12 +17,13 @@ pub(super) async fn receive(
     let header = received
         .header("x-paystack-signature")
         .ok_or_else(|| ApiError::Unauthorized("missing x-paystack-signature header".into()))?;
-    let config_id = secret_keys(state)
-        .await?
-        .into_iter()
-        .find(|(_, key)| paystack_verify(key.as_bytes(), header, received.body))
-        .map(|(id, _)| id)
-        .ok_or_else(|| ApiError::Unauthorized("invalid Paystack signature".into()))?;
+    let config_id = verified_by(state, "paystack", |credentials| {
+        credentials
+            .get("secret_key")
+            .is_some_and(|key| paystack_verify(key.as_bytes(), header, received.body))
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("invalid Paystack signature".into()))?;
     let event = received.json("Paystack event")?;
     let data = &event["data"];
     let reference = data["reference"].as_str().unwrap_or_default().to_string();

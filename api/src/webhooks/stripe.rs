@@ -5,30 +5,10 @@
 
 use domain::stripe_signature::verify;
 use projections::payment_jobs::{self, stripe_outcome};
-use projections::read_models::integrations::{self, IntegrationFilter};
-use uuid::Uuid;
 
-use super::{duplicate, settle, Handled, Received};
+use super::{duplicate, settle, verified_by, Handled, Received};
 use crate::error::ApiError;
 use crate::state::AppState;
-
-/// The webhook secrets of the enabled Stripe configurations.
-async fn secrets(state: &AppState) -> Result<Vec<(Uuid, String)>, ApiError> {
-    let filter = IntegrationFilter {
-        provider: Some("stripe".into()),
-        ..Default::default()
-    };
-    let mut secrets = Vec::new();
-    for row in integrations::list(&state.pool, &filter, None, 50).await? {
-        if row.state.details.as_ref().is_some_and(|d| d.enabled) {
-            let mut credentials = state.vault.load(&state.pool, row.id).await?;
-            if let Some(secret) = credentials.remove("webhook_secret") {
-                secrets.push((row.id, secret));
-            }
-        }
-    }
-    Ok(secrets)
-}
 
 pub(super) async fn receive(
     state: &AppState,
@@ -39,14 +19,13 @@ pub(super) async fn receive(
         .ok_or_else(|| ApiError::Unauthorized("missing Stripe-Signature header".into()))?;
     let tolerance = state.config.webhook_tolerance.as_secs() as i64;
     let now = chrono::Utc::now().timestamp();
-    let config_id = secrets(state)
-        .await?
-        .into_iter()
-        .find(|(_, secret)| {
+    let config_id = verified_by(state, "stripe", |credentials| {
+        credentials.get("webhook_secret").is_some_and(|secret| {
             verify(secret.as_bytes(), header, received.body, now, tolerance).is_ok()
         })
-        .map(|(id, _)| id)
-        .ok_or_else(|| ApiError::Unauthorized("invalid Stripe signature".into()))?;
+    })
+    .await?
+    .ok_or_else(|| ApiError::Unauthorized("invalid Stripe signature".into()))?;
     let event = received.json("Stripe event")?;
     let event_id = event["id"].as_str().unwrap_or_default().to_string();
     let handled = Handled::new(Some(config_id), Some(event_id.clone()));

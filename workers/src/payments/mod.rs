@@ -7,6 +7,7 @@
 //! job's idempotency key; the provider's webhook (api) or a status query
 //! ([`reconcile`]) records the outcome on the invoice.
 
+pub mod flutterwave;
 pub mod mpesa;
 pub mod outbox;
 pub mod paystack;

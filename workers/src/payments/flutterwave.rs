@@ -1,0 +1,310 @@
+//! Flutterwave (v3): premiums by M-Pesa direct charge (`/v3/charges?type=mpesa`)
+//! when the payer gave a Kenyan phone number for a KES invoice, else by
+//! hosted payment (`/v3/payments`, a checkout link for the payer's email);
+//! outcomes by `/v3/transactions/verify_by_reference`; refunds by
+//! `/v3/transactions/{id}/refund`. Amounts are major-unit decimals. Our
+//! job's key is the `tx_ref`, so a retried charge names the same
+//! transaction. Webhooks carry a shared secret (`verif-hash`), so the
+//! ingress only asks for a verification query, like M-Pesa's.
+
+use async_trait::async_trait;
+use domain::mpesa::msisdn;
+use projections::payment_jobs::{flutterwave_outcome, JobKind, Outcome, PaymentJob};
+use reqwest::Method;
+use serde_json::json;
+
+use super::units::decimal;
+use super::{PaymentProvider, ProviderError};
+use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
+
+/// The Flutterwave adapter.
+pub struct Flutterwave {
+    http: Http,
+    secret_key: String,
+    redirect_url: String,
+}
+
+impl Flutterwave {
+    /// The adapter of `config`; payers return to `public_base_url`.
+    ///
+    /// # Errors
+    /// `Rejected` without a secret key.
+    pub fn from_config(
+        config: &ProviderConfig,
+        http: Http,
+        public_base_url: &str,
+    ) -> Result<Self, ProviderError> {
+        Ok(Self {
+            http,
+            secret_key: config.require("secret_key")?.to_string(),
+            redirect_url: config.value("redirect_url").map_or_else(
+                || format!("{}/api/v1/health", public_base_url.trim_end_matches('/')),
+                str::to_string,
+            ),
+        })
+    }
+
+    async fn send(&self, call: Call) -> Result<Answer, ProviderError> {
+        self.http
+            .send(&call.auth(Auth::Bearer(self.secret_key.clone())))
+            .await
+    }
+
+    fn charge(&self, job: &PaymentJob) -> Result<Call, ProviderError> {
+        let amount = decimal(job)?;
+        let contact = job.payer_contact.clone().unwrap_or_default();
+        let call = match msisdn(&contact).filter(|_| job.currency == "KES") {
+            Some(phone) => {
+                Call::new("charge.mpesa", Method::POST, "/v3/charges?type=mpesa").json(json!({
+                    "tx_ref": job.idempotency_key,
+                    "amount": amount.to_string(),
+                    "currency": "KES",
+                    "email": format!("{phone}@payer.invalid"),
+                    "phone_number": phone,
+                    "meta": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
+                }))
+            }
+            None => Call::new("payment.create", Method::POST, "/v3/payments").json(json!({
+                "tx_ref": job.idempotency_key,
+                "amount": amount.to_string(),
+                "currency": job.currency,
+                "redirect_url": self.redirect_url,
+                "customer": {"email": contact},
+                "customizations": {"title": "Insurance premium"},
+                "meta": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
+            })),
+        };
+        Ok(call.reference("charge", job.id))
+    }
+}
+
+fn refusal(answer: &Answer) -> ProviderError {
+    ProviderError::Rejected(
+        answer.body["message"]
+            .as_str()
+            .map_or_else(|| format!("HTTP {}", answer.status), str::to_string),
+    )
+}
+
+#[async_trait]
+impl PaymentProvider for Flutterwave {
+    fn name(&self) -> &'static str {
+        "flutterwave"
+    }
+
+    #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
+    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+        match job.kind() {
+            JobKind::Charge => {
+                let answer = self.send(self.charge(job)?).await?;
+                if !answer.status.is_success() || answer.body["status"] != "success" {
+                    return Err(refusal(&answer));
+                }
+                Ok(job.idempotency_key.clone())
+            }
+            JobKind::Refund => {
+                let id = job.original_reference.clone().ok_or_else(|| {
+                    ProviderError::Rejected("the payment has no Flutterwave transaction id".into())
+                })?;
+                let call = Call::new(
+                    "transaction.refund",
+                    Method::POST,
+                    format!("/v3/transactions/{id}/refund"),
+                )
+                .json(json!({"amount": decimal(job)?.to_string()}))
+                .reference("refund", job.id);
+                let answer = self.send(call).await?;
+                if !answer.status.is_success() {
+                    return Err(refusal(&answer));
+                }
+                answer.body["data"]["id"]
+                    .as_i64()
+                    .map(|id| id.to_string())
+                    .ok_or_else(|| {
+                        ProviderError::Unavailable("Flutterwave sent no refund id".into())
+                    })
+            }
+            JobKind::Payout => Err(ProviderError::Rejected(
+                "claim payouts do not go through Flutterwave here; use M-Pesa".into(),
+            )),
+        }
+    }
+
+    async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
+        if job.kind() != JobKind::Charge {
+            return Ok(None);
+        }
+        let call = Call::new(
+            "transaction.verify",
+            Method::GET,
+            format!(
+                "/v3/transactions/verify_by_reference?tx_ref={}",
+                job.idempotency_key
+            ),
+        )
+        .reference("charge", job.id);
+        let answer = self.send(call).await?;
+        if answer.status == reqwest::StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        if !answer.status.is_success() {
+            return Err(refusal(&answer));
+        }
+        let expected = job
+            .money()
+            .map_err(|e| ProviderError::Rejected(e.to_string()))?;
+        Ok(flutterwave_outcome(
+            &answer.body["data"],
+            &job.idempotency_key,
+            expected,
+        ))
+    }
+
+    fn can_serve(&self, job: &PaymentJob) -> bool {
+        match job.kind() {
+            JobKind::Charge => job
+                .payer_contact
+                .as_deref()
+                .is_some_and(|c| c.contains('@') || (job.currency == "KES" && msisdn(c).is_some())),
+            JobKind::Refund => job.original_reference.is_some(),
+            JobKind::Payout => false,
+        }
+    }
+
+    async fn test_connection(&self) -> Result<String, ProviderError> {
+        let answer = self
+            .send(Call::new("balances", Method::GET, "/v3/balances"))
+            .await?;
+        if !answer.status.is_success() {
+            return Err(refusal(&answer));
+        }
+        Ok("Flutterwave accepted the secret key".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use domain::{Currency, Money};
+    use rust_decimal::Decimal;
+    use uuid::Uuid;
+    use wiremock::matchers::{body_json, header, method, path, query_param};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::integrations::redact::Secrets;
+    use crate::integrations::Memory;
+
+    fn flutterwave(server: &MockServer) -> Flutterwave {
+        let http = Http::new(
+            "flutterwave",
+            None,
+            &server.uri(),
+            Secrets::new(["FLWSECK_TEST-abc123"]),
+            Arc::new(Memory::default()),
+        )
+        .with_timing(Duration::from_secs(2), Duration::from_millis(5));
+        Flutterwave {
+            http,
+            secret_key: "FLWSECK_TEST-abc123".into(),
+            redirect_url: "https://ifinsure.example/paid".into(),
+        }
+    }
+
+    fn job(contact: &str) -> PaymentJob {
+        let id = Uuid::from_u128(7);
+        PaymentJob {
+            id,
+            kind: "charge".into(),
+            aggregate_type: "Invoice".into(),
+            aggregate_id: Uuid::from_u128(8),
+            payment_id: id,
+            provider: "flutterwave".into(),
+            amount: "1500.50".parse::<Decimal>().unwrap(),
+            currency: "KES".into(),
+            idempotency_key: "charge-7".into(),
+            payer_contact: Some(contact.into()),
+            original_reference: None,
+            provider_reference: Some("charge-7".into()),
+            status: "queued".into(),
+            attempts: 1,
+            last_error: None,
+            correlation_id: "c".into(),
+            causation_id: "e".into(),
+            submitted_at: None,
+            config_id: None,
+            provider_receipt: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_kenyan_phone_gets_an_mpesa_charge_and_an_email_a_hosted_payment() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v3/charges"))
+            .and(query_param("type", "mpesa"))
+            .and(header("authorization", "Bearer FLWSECK_TEST-abc123"))
+            .and(body_json(json!({
+                "tx_ref": "charge-7", "amount": "1500.50", "currency": "KES",
+                "email": "254712345678@payer.invalid", "phone_number": "254712345678",
+                "meta": {"payment_id": "00000000-0000-0000-0000-000000000007",
+                         "invoice_id": "00000000-0000-0000-0000-000000000008"}
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "success", "message": "Charge initiated", "data": {"id": 1, "status": "pending"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v3/payments"))
+            .and(body_json(json!({
+                "tx_ref": "charge-7", "amount": "1500.50", "currency": "KES",
+                "redirect_url": "https://ifinsure.example/paid",
+                "customer": {"email": "payer@example.com"},
+                "customizations": {"title": "Insurance premium"},
+                "meta": {"payment_id": "00000000-0000-0000-0000-000000000007",
+                         "invoice_id": "00000000-0000-0000-0000-000000000008"}
+            })))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "success", "message": "Hosted Link", "data": {"link": "https://checkout.flutterwave.com/x"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let flutterwave = flutterwave(&server);
+        assert_eq!(
+            flutterwave.submit(&job("+254712345678")).await,
+            Ok("charge-7".into())
+        );
+        assert_eq!(
+            flutterwave.submit(&job("payer@example.com")).await,
+            Ok("charge-7".into())
+        );
+    }
+
+    #[tokio::test]
+    async fn verification_checks_status_reference_amount_and_currency() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v3/transactions/verify_by_reference"))
+            .and(query_param("tx_ref", "charge-7"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "success", "message": "Transaction fetched successfully",
+                "data": {"id": 288200108, "tx_ref": "charge-7", "flw_ref": "FLW-1", "amount": 1500.5,
+                         "currency": "KES", "charged_amount": 1500.5, "status": "successful"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        assert_eq!(
+            flutterwave(&server).status(&job("payer@example.com")).await,
+            Ok(Some(Outcome::Succeeded {
+                reference: Some("288200108".into()),
+                amount: Money::new(Decimal::new(150050, 2), Currency::KES).unwrap(),
+            }))
+        );
+    }
+}
