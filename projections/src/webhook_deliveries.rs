@@ -48,7 +48,10 @@ pub async fn record(pool: &PgPool, delivery: &Delivery<'_>) -> Result<i64, sqlx:
     .await
 }
 
-/// Whether a verified delivery of `provider_event_id` was acted on already.
+/// Whether a verified delivery of `provider_event_id` was acted on already
+/// (recorded, sent for confirmation, or a status noted). One that was
+/// ignored, say because it came before its payment was submitted, does not
+/// count: the provider's retry is acted on.
 ///
 /// # Errors
 /// When the database fails.
@@ -60,7 +63,7 @@ pub async fn already_processed(
     let seen = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM webhook_deliveries
                WHERE provider = $1 AND provider_event_id = $2 AND verified
-                 AND outcome NOT IN ('duplicate', 'failed'))"#,
+                 AND (outcome IN ('recorded', 'confirmation requested') OR outcome LIKE 'status %'))"#,
         provider,
         provider_event_id
     )

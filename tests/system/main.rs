@@ -11,6 +11,7 @@ mod demo;
 mod event_store;
 mod flutterwave;
 mod integrations;
+mod messaging;
 mod mpesa;
 mod payments;
 mod paystack;

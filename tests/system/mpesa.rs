@@ -99,16 +99,18 @@ async fn callback_url(daraja: &MockServer) -> String {
         .to_string()
 }
 
-async fn stk_pushes(daraja: &MockServer, expected: usize) {
-    eventually("the STK push", || async {
-        let n = daraja
-            .received_requests()
-            .await
-            .unwrap_or_default()
-            .iter()
-            .filter(|r| r.url.path() == "/mpesa/stkpush/v1/processrequest")
-            .count();
-        (n >= expected).then_some(json!(n))
+/// Waits until the push Daraja answered with `checkout` is recorded as
+/// submitted (Daraja calls back once the customer has answered the prompt).
+async fn submitted(book: &Book, checkout: &str) {
+    eventually("the STK push to be submitted", || async {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM payment_jobs WHERE provider_reference = $1 AND status = 'submitted'",
+        )
+        .bind(checkout)
+        .fetch_one(&book.app.db.pool)
+        .await
+        .unwrap();
+        (n == 1).then_some(json!(n))
     })
     .await;
 }
@@ -176,7 +178,7 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
         .await;
     assert_eq!(first.status, StatusCode::ACCEPTED, "{}", first.body);
     assert_eq!(first.body["provider"], "mpesa");
-    stk_pushes(&daraja, 1).await;
+    submitted(&book, "ws_CO_forged").await;
     let url = callback_url(&daraja).await;
     assert!(url.starts_with(&format!("{}/webhooks/mpesa?token=", book.app.base)));
     let wrong = url.split("token=").next().unwrap().to_string() + "token=guessed";
@@ -211,7 +213,7 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
         )
         .await;
     assert_eq!(second.status, StatusCode::ACCEPTED, "{}", second.body);
-    stk_pushes(&daraja, 2).await;
+    submitted(&book, "ws_CO_paid").await;
     let url = callback_url(&daraja).await;
     assert_eq!(
         callback(&book, &url, &paid_callback("ws_CO_paid")).await,

@@ -12,6 +12,7 @@ pub mod context;
 pub mod follow_up;
 pub mod integrations;
 pub mod maintenance;
+pub mod messaging;
 pub mod payments;
 pub mod process_managers;
 pub mod scheduler;

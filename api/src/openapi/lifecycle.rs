@@ -124,7 +124,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             pdf(),
         ),
         ("post", "/webhooks/{provider}") => op(
-            "A provider's callback, authenticated by its own scheme: sandbox Sandbox-Signature and stripe Stripe-Signature (t=..,v1=.., 300 s tolerance); mpesa by the configuration's ?token= in the callback URL, its outcome recorded only after an STK query confirms it. Every delivery is stored raw. 401 if unauthenticated (nothing changes), 200 and no change if a duplicate; M-Pesa gets {ResultCode: 0, ResultDesc: Accepted}",
+            "A provider's callback (sandbox, stripe, mpesa, paystack, flutterwave, twilio), authenticated by its own scheme: sandbox Sandbox-Signature and stripe Stripe-Signature (t=..,v1=.., 300 s tolerance); paystack x-paystack-signature (HMAC-SHA512 of the raw body); flutterwave verif-hash (outcome recorded after a verification query); twilio X-Twilio-Signature (status callbacks); mpesa by the configuration's ?token= in the callback URL, its outcome recorded only after an STK query confirms it. Every delivery is stored raw. 401 if unauthenticated (nothing changes), 200 and no change if a duplicate; M-Pesa gets {ResultCode: 0, ResultDesc: Accepted}",
             "provider (signed webhook)",
             Some(json!({"type": "object"})),
             "200",

@@ -14,6 +14,7 @@ mod mpesa;
 mod paystack;
 mod sandbox;
 mod stripe;
+mod twilio;
 
 use std::collections::HashMap;
 
@@ -106,6 +107,7 @@ async fn receive(
         "mpesa" => mpesa::receive(&state, &received).await,
         "paystack" => paystack::receive(&state, &received).await,
         "flutterwave" => flutterwave::receive(&state, &received).await,
+        "twilio" => twilio::receive(&state, &received).await,
         _ => return Err(ApiError::NotFound),
     };
     let (verified, config_id, event_id, outcome) = match &result {

@@ -192,7 +192,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "twilio",
@@ -208,7 +208,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "smtp",
@@ -220,13 +220,14 @@ pub const PROVIDERS: &[Provider] = &[
             setting("username", false),
             optional_secret("password"),
             setting("from", true),
+            setting("tls", false),
         ],
         sandbox_base_url: None,
         production_base_url: None,
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "sendgrid",
@@ -238,7 +239,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "local",

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::http::Http;
 use super::log::CallRecorder;
 use super::redact::Secrets;
-use crate::payments::ProviderError;
+use super::ProviderError;
 
 /// A configuration with its credentials, for building an adapter.
 #[derive(Clone)]

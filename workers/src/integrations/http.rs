@@ -14,7 +14,7 @@ use uuid::Uuid;
 
 use super::log::CallRecorder;
 use super::redact::{Secrets, REDACTED};
-use crate::payments::ProviderError;
+use super::ProviderError;
 
 /// Attempts per call (the first and two retries).
 pub const ATTEMPTS: u32 = 3;

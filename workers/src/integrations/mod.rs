@@ -5,11 +5,13 @@
 //! (`payments`, `messaging`).
 
 pub mod config;
+pub mod error;
 pub mod http;
 pub mod log;
 pub mod redact;
 pub mod testing;
 
 pub use config::ProviderConfig;
+pub use error::ProviderError;
 pub use http::{Answer, Auth, Call, Http};
 pub use log::{CallRecorder, LogTable, Memory};

@@ -9,8 +9,8 @@ use domain::integration::ConnectionTest;
 use uuid::Uuid;
 
 use super::config;
+use super::ProviderError;
 use crate::context::WorkerContext;
-use crate::payments::ProviderError;
 
 /// Why a configuration could not be tested at all.
 #[derive(Debug, thiserror::Error)]
@@ -44,7 +44,15 @@ pub async fn test_connection(ctx: &WorkerContext, id: Uuid) -> Result<Connection
             Ok(adapter) => adapter.test_connection().await,
             Err(error) => Err(error),
         },
-        _ => return Err(TestError::NoAdapter(config.entry.slug.to_string())),
+        Category::Sms => match ctx.sms_adapter(&config) {
+            Ok(adapter) => adapter.test_connection().await,
+            Err(error) => Err(error),
+        },
+        Category::Email => match ctx.email_adapter(&config) {
+            Ok(adapter) => adapter.test_connection().await,
+            Err(error) => Err(error),
+        },
+        Category::Storage => return Err(TestError::NoAdapter(config.entry.slug.to_string())),
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let secrets = config.secrets();

@@ -3,18 +3,7 @@
 use async_trait::async_trait;
 use projections::payment_jobs::{Outcome, PaymentJob};
 
-/// Why a provider call did not go through.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ProviderError {
-    /// The provider refused the request for good (bad number, declined):
-    /// the payment is recorded as failed.
-    #[error("refused by the provider: {0}")]
-    Rejected(String),
-    /// The provider could not be reached or answered with an error worth
-    /// retrying: the job is tried again later with the same key.
-    #[error("provider unavailable: {0}")]
-    Unavailable(String),
-}
+pub use crate::integrations::ProviderError;
 
 /// A payment provider adapter.
 ///
