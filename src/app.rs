@@ -7,6 +7,7 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use api::integrations::testing::{ConnectionTester, TestRefusal};
 use domain::integration::ConnectionTest;
+use projections::document_stores::DocumentStores;
 use projections::documents::DocumentStore;
 use projections::read_models::{self, ProjectionSubscriber};
 use projections::subscription::wakeup::{self, AppendNotifier};
@@ -273,8 +274,12 @@ pub async fn start(
             subscription_names(),
             api::state::Resources {
                 clock: settings.clock.clone(),
-                documents: DocumentStore::open(&settings.document_store)
-                    .context("opening the document store")?,
+                documents: DocumentStores::new(
+                    DocumentStore::open(&settings.document_store)
+                        .context("opening the document store")?,
+                    pool.clone(),
+                    vault.clone(),
+                ),
                 vault,
                 tester: Arc::new(AdapterTester(ctx)),
             },

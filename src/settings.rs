@@ -129,8 +129,17 @@ fn document_store() -> anyhow::Result<DocumentStoreConfig> {
                 .unwrap_or_else(|| "data/documents".into())
                 .into(),
         ),
-        "s3" => DocumentStoreConfig::S3 { bucket: bucket()? },
-        "gcs" => DocumentStoreConfig::Gcs { bucket: bucket()? },
+        "s3" => DocumentStoreConfig::S3 {
+            bucket: bucket()?,
+            region: None,
+            access_key_id: None,
+            secret_access_key: None,
+            endpoint: None,
+        },
+        "gcs" => DocumentStoreConfig::Gcs {
+            bucket: bucket()?,
+            service_account_key: None,
+        },
         other => bail!("DOCUMENT_STORE={other:?}: use local, s3 or gcs"),
     })
 }

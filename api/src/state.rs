@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use projections::clock::Clock;
-use projections::documents::DocumentStore;
+use projections::document_stores::DocumentStores;
 use projections::subscription::Progress;
 use projections::vault::Vault;
 use projections::EventStore;
@@ -34,7 +34,7 @@ pub struct AppState {
     /// Today's business date.
     pub clock: Arc<dyn Clock>,
     /// Where claim documents are kept.
-    pub documents: DocumentStore,
+    pub documents: DocumentStores,
     /// Integration credentials, encrypted at rest.
     pub vault: Vault,
     /// Tests integration configurations against their providers.
@@ -46,7 +46,7 @@ pub struct Resources {
     /// Today's business date.
     pub clock: Arc<dyn Clock>,
     /// Where claim documents are kept.
-    pub documents: DocumentStore,
+    pub documents: DocumentStores,
     /// Integration credentials, encrypted at rest.
     pub vault: Vault,
     /// Tests integration configurations against their providers.

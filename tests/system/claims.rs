@@ -360,3 +360,76 @@ async fn two_claims_approved_at_once_never_exceed_the_sum_insured() {
         .unwrap();
     assert_eq!(approved.iter().filter(|s| *s == "approved").count(), 1);
 }
+
+#[tokio::test]
+async fn documents_go_to_the_store_chosen_in_the_integrations_center_and_old_ones_stay_readable() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
+    let filed = file_claim(&book, &customer, &policy_id, TODAY, "50000.00").await;
+    let claim_id = filed.body["id"].as_str().unwrap().to_string();
+    let before = upload(&book, &customer, &claim_id, "before.jpg", JPEG).await;
+    assert_eq!(before.status, StatusCode::CREATED, "{}", before.body);
+
+    let dir = book.app.db.documents_dir().join("chosen-in-the-center");
+    let created = book
+        .app
+        .post(
+            "/integrations/configs",
+            Some(&book.admin),
+            &json!({"provider": "local", "name": "Claims archive", "environment": "production",
+                    "is_primary": true, "settings": {"path": dir.to_str().unwrap()}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let config_id = created.body["id"].as_str().unwrap().to_string();
+    let tested = book
+        .app
+        .post(
+            &format!("/integrations/configs/{config_id}/test"),
+            Some(&book.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(tested.body["last_test"]["ok"], true, "{}", tested.body);
+
+    let after = upload(&book, &customer, &claim_id, "after.jpg", JPEG).await;
+    assert_eq!(after.status, StatusCode::CREATED, "{}", after.body);
+    let stored = dir
+        .join("claims")
+        .join(&claim_id)
+        .join(after.body["id"].as_str().unwrap());
+    assert!(stored.exists(), "{stored:?} holds the new document");
+    assert!(!dir
+        .join("claims")
+        .join(&claim_id)
+        .join(before.body["id"].as_str().unwrap())
+        .exists());
+
+    // Switched off for new documents, the archive still serves its own.
+    let toggled = book
+        .app
+        .post(
+            &format!("/integrations/configs/{config_id}/toggle"),
+            Some(&book.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(toggled.body["enabled"], false);
+    for document in [&before, &after] {
+        let id = document.body["id"].as_str().unwrap();
+        let file = book
+            .app
+            .client
+            .get(format!(
+                "{}/claims/{claim_id}/documents/{id}",
+                book.app.base
+            ))
+            .bearer_auth(&customer)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(file.status(), StatusCode::OK);
+        assert_eq!(file.bytes().await.unwrap().as_ref(), JPEG);
+    }
+}

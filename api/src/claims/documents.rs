@@ -91,11 +91,16 @@ pub(super) async fn upload(
         .collect();
     let storage_key = format!("claims/{id}/{document_id}");
     let size = bytes.len() as u64;
-    state
+    let store_failed = |e: String| ApiError::Unavailable(format!("the document store failed: {e}"));
+    let (store, documents) = state
         .documents
+        .for_new()
+        .await
+        .map_err(|e| store_failed(format!("{e:#}")))?;
+    documents
         .put(&storage_key, bytes)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("the document store failed: {e}")))?;
+        .map_err(|e| store_failed(e.to_string()))?;
     let document = Document {
         document_id,
         filename: filename.clone(),
@@ -103,6 +108,7 @@ pub(super) async fn upload(
         size,
         sha256: sha256.clone(),
         storage_key,
+        store,
         uploaded_by: UserId(principal.user_id),
     };
     let meta = metadata(Some(&principal), &context);
@@ -138,11 +144,15 @@ pub(super) async fn download(
         .iter()
         .find(|d| d.document_id == DocumentId(doc_id))
         .ok_or(ApiError::NotFound)?;
+    let store_failed = |e: String| ApiError::Unavailable(format!("the document store failed: {e}"));
     let file = state
         .documents
+        .holding(document.store)
+        .await
+        .map_err(|e| store_failed(format!("{e:#}")))?
         .get(&document.storage_key)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("the document store failed: {e}")))?;
+        .map_err(|e| store_failed(e.to_string()))?;
     let mut response = Body::from_stream(file.into_stream()).into_response();
     let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&document.content_type) {

@@ -4,6 +4,7 @@
 use chrono::NaiveDate;
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::ids::{ClaimId, DocumentId, NoteId, PayoutId, PolicyId, UserId};
 use crate::money::Money;
@@ -48,6 +49,10 @@ pub struct Document {
     pub sha256: String,
     /// Where the file is stored.
     pub storage_key: String,
+    /// The storage configuration (Integrations Center) holding it; `None`
+    /// for the deployment's default store.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<Uuid>,
     /// Who uploaded it.
     pub uploaded_by: UserId,
 }

@@ -192,6 +192,7 @@ fn documents_and_notes_are_kept_and_empty_notes_refused() {
         size: 1024,
         sha256: "ab".repeat(32),
         storage_key: "claims/1/7".into(),
+        store: None,
         uploaded_by: CUSTOMER,
     };
     Given::with(())

@@ -251,7 +251,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "s3",
@@ -268,7 +268,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: false,
+        adapter: true,
     },
     Provider {
         slug: "gcs",
@@ -283,7 +283,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: false,
+        adapter: true,
     },
 ];
 

@@ -6,6 +6,7 @@ use std::time::Instant;
 
 use domain::integration::catalogue::Category;
 use domain::integration::ConnectionTest;
+use projections::documents::{DocumentStore, DocumentStoreConfig};
 use uuid::Uuid;
 
 use super::config;
@@ -52,7 +53,7 @@ pub async fn test_connection(ctx: &WorkerContext, id: Uuid) -> Result<Connection
             Ok(adapter) => adapter.test_connection().await,
             Err(error) => Err(error),
         },
-        Category::Storage => return Err(TestError::NoAdapter(config.entry.slug.to_string())),
+        Category::Storage => probe_store(&config).await,
     };
     let latency_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
     let secrets = config.secrets();
@@ -70,4 +71,23 @@ pub async fn test_connection(ctx: &WorkerContext, id: Uuid) -> Result<Connection
             }
         }
     })
+}
+
+/// Opens the store a storage configuration describes and writes, reads back
+/// and removes a probe object.
+async fn probe_store(config: &super::ProviderConfig) -> Result<String, ProviderError> {
+    let fields = DocumentStoreConfig::from_fields(config.provider(), |name| {
+        config.value(name).map(str::to_string)
+    })
+    .map_err(|e| ProviderError::Rejected(format!("{e:#}")))?;
+    let store =
+        DocumentStore::open(&fields).map_err(|e| ProviderError::Rejected(format!("{e:#}")))?;
+    store
+        .probe()
+        .await
+        .map_err(|e| ProviderError::Unavailable(format!("{e:#}")))?;
+    Ok(format!(
+        "the {} store took, returned and removed a probe object",
+        config.provider()
+    ))
 }
