@@ -1,6 +1,8 @@
-//! A premium paid through Stripe, configured in the Integrations Center and
-//! faked at its HTTP boundary: the adapter's request, then Stripe's signed
-//! webhook settles the invoice and activates the policy.
+//! Quote to cash through Stripe, configured in the Integrations Center as the
+//! primary provider and faked at its HTTP boundary: the adapter's
+//! PaymentIntent, Stripe's signed webhook settling the invoice and
+//! activating the policy, then a cancellation refunded through the same
+//! configuration and confirmed by Stripe's refund webhook.
 
 use domain::stripe_signature::sign;
 use reqwest::StatusCode;
@@ -127,4 +129,57 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
         .await;
     assert_eq!(payment.body["provider"], "stripe");
     assert_eq!(payment.body["provider_reference"], "pi_journey_1");
+
+    // Cancelled: the unearned premium goes back through Stripe.
+    Mock::given(method("POST"))
+        .and(path("/v1/refunds"))
+        .and(header("authorization", "Bearer sk_test_journey_4242"))
+        .and(body_string_contains("payment_intent=pi_journey_1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "re_journey_1", "object": "refund", "status": "pending"
+        })))
+        .expect(1)
+        .mount(&stripe)
+        .await;
+    let cancelled = book
+        .app
+        .post(
+            &format!("/policies/policies/{id}/cancel"),
+            Some(&customer),
+            &json!({"reason": "sold the car", "effective_date": "2027-05-24"}),
+        )
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let refund = cancelled.body["refund"]["amount"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let minor: i64 = refund.replace('.', "").parse().unwrap();
+    eventually("the refund to be sent to Stripe", || async {
+        let reference: Option<String> = sqlx::query_scalar(
+            "SELECT provider_reference FROM payment_jobs WHERE kind = 'refund' AND status = 'submitted'",
+        )
+        .fetch_optional(&book.app.db.pool)
+        .await
+        .unwrap()
+        .flatten();
+        reference.filter(|r| r == "re_journey_1").map(|r| json!(r))
+    })
+    .await;
+    let refunded = json!({
+        "id": "evt_journey_2", "object": "event", "type": "refund.updated",
+        "data": {"object": {"id": "re_journey_1", "object": "refund", "status": "succeeded",
+                             "amount": minor, "currency": "kes", "payment_intent": "pi_journey_1"}}
+    });
+    assert_eq!(
+        stripe_webhook(&book, &refunded, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+    let invoice = eventually("the refund to be recorded", || async {
+        let invoice = book.invoice(&customer, &invoice_id).await;
+        (invoice["refunds"][0]["status"] == "succeeded").then_some(invoice)
+    })
+    .await;
+    assert_eq!(invoice["refunds"][0]["amount"], kes(&refund));
+    assert_eq!(invoice["refunds"][0]["provider_reference"], "re_journey_1");
 }

@@ -335,3 +335,82 @@ fn parse_body(bytes: &[u8]) -> Value {
         Value::String(text.chars().take(TEXT_LIMIT).collect())
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    use super::*;
+    use crate::integrations::Memory;
+
+    fn http(server: &MockServer, log: &Memory) -> Http {
+        Http::new(
+            "stripe",
+            Some(Uuid::from_u128(1)),
+            &server.uri(),
+            Secrets::new(["sk_live_secret_value_42"]),
+            Arc::new(log.clone()),
+        )
+        .with_timing(Duration::from_millis(200), Duration::from_millis(5))
+    }
+
+    fn call() -> Call {
+        Call::new("charge", Method::POST, "/v1/charges")
+            .auth(Auth::Bearer("sk_live_secret_value_42".into()))
+            .form([("note", "key sk_live_secret_value_42"), ("amount", "100")])
+            .reference("payment", "p-1")
+    }
+
+    #[tokio::test]
+    async fn timeouts_are_retried_then_reported_as_an_outage_and_every_attempt_is_logged() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/charges"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+            .expect(u64::from(ATTEMPTS))
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let result = http(&server, &log).send(&call()).await;
+        assert!(
+            matches!(result, Err(ProviderError::Unavailable(_))),
+            "{result:?}"
+        );
+        let entries = log.entries();
+        assert_eq!(entries.len(), ATTEMPTS as usize);
+        assert!(entries
+            .iter()
+            .all(|e| !e.ok && e.status.is_none() && e.error.is_some()));
+        assert_eq!(entries[0].reference_id.as_deref(), Some("p-1"));
+    }
+
+    #[tokio::test]
+    async fn a_5xx_is_retried_a_4xx_is_the_final_answer_and_secrets_never_reach_the_log() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(402).set_body_json(serde_json::json!({
+                "error": {"message": "declined", "echo": "sk_live_secret_value_42"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let answer = http(&server, &log).send(&call()).await.unwrap();
+        assert_eq!(answer.status, StatusCode::PAYMENT_REQUIRED);
+        let entries = log.entries();
+        assert_eq!(
+            entries.iter().map(|e| (e.status, e.ok)).collect::<Vec<_>>(),
+            vec![(Some(502), false), (Some(402), true)]
+        );
+        let logged = format!("{entries:?}");
+        assert!(!logged.contains("sk_live_secret_value_42"), "{logged}");
+        assert!(logged.contains("[redacted]"));
+    }
+}
