@@ -384,3 +384,120 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     assert_eq!(primary["circuit"], "open");
     assert_eq!(primary["consecutive_failures"], 3);
 }
+
+#[tokio::test]
+async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
+    let daraja = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/oauth/v1/generate"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"access_token": TOKEN, "expires_in": "3599"})),
+        )
+        .mount(&daraja)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/b2c/v1/paymentrequest"))
+        .and(body_partial_json(json!({
+            "InitiatorName": "testapi", "SecurityCredential": "portal-generated-credential==",
+            "CommandID": "BusinessPayment", "Amount": 95000, "PartyA": "600980",
+            "PartyB": "254711000000"
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ConversationID": "AG_20261125_payout_1", "OriginatorConversationID": "1",
+            "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."
+        })))
+        .expect(1)
+        .mount(&daraja)
+        .await;
+    let book = Book::open().await;
+    let created = book
+        .app
+        .post(
+            "/integrations/configs",
+            Some(&book.admin),
+            &json!({"provider": "mpesa", "name": "M-Pesa B2C", "environment": "sandbox",
+                    "credentials": {"consumer_key": "daraja-consumer-key-02", "consumer_secret": CONSUMER_SECRET,
+                                    "shortcode": "600980", "passkey": PASSKEY, "initiator_name": "testapi",
+                                    "security_credential": "portal-generated-credential=="},
+                    "settings": {"base_url": daraja.uri()}}),
+        )
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
+    let filed = book
+        .app
+        .post(
+            "/claims",
+            Some(&customer),
+            &json!({"policy_id": policy_id, "incident_date": crate::common::TODAY,
+                    "description": "Windscreen", "claimed_amount": kes("95000.00")}),
+        )
+        .await;
+    let claim_id = filed.body["id"].as_str().unwrap().to_string();
+    let approved = book
+        .app
+        .post(
+            &format!("/claims/{claim_id}/approve"),
+            Some(&book.staff),
+            &json!({"approved_amount": kes("95000.00")}),
+        )
+        .await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let paying = book
+        .app
+        .post(
+            &format!("/claims/{claim_id}/pay"),
+            Some(&book.staff),
+            &json!({"provider": "mpesa"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let result_url = eventually("the B2C request", || async {
+        let requests = daraja.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .find(|r| r.url.path() == "/mpesa/b2c/v1/paymentrequest")
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["ResultURL"].clone())
+    })
+    .await;
+    let result_url = result_url.as_str().unwrap().to_string();
+    submitted(&book, "AG_20261125_payout_1").await;
+    let result = |amount: i64| {
+        json!({"Result": {"ResultType": 0, "ResultCode": 0,
+            "ResultDesc": "The service request is processed successfully.",
+            "OriginatorConversationID": "1", "ConversationID": "AG_20261125_payout_1",
+            "TransactionID": "SKP3197RIB",
+            "ResultParameters": {"ResultParameter": [
+                {"Key": "TransactionAmount", "Value": amount},
+                {"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]},
+            "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": "https://x"}}}})
+    };
+    assert_eq!(
+        callback(&book, &result_url, &result(9500)).await,
+        StatusCode::OK
+    );
+    let claim = book
+        .app
+        .get(&format!("/claims/{claim_id}"), Some(&customer))
+        .await;
+    assert_eq!(
+        claim.body["status"], "approved",
+        "another amount pays nothing"
+    );
+    assert_eq!(
+        callback(&book, &result_url, &result(95000)).await,
+        StatusCode::OK
+    );
+    let paid = eventually("the payout to confirm", || async {
+        let claim = book
+            .app
+            .get(&format!("/claims/{claim_id}"), Some(&customer))
+            .await
+            .body;
+        (claim["status"] == "paid").then_some(claim)
+    })
+    .await;
+    assert_eq!(paid["payouts"][0]["provider_reference"], "SKP3197RIB");
+}
