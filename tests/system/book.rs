@@ -154,6 +154,46 @@ impl Book {
         (id, invoice_id)
     }
 
+    /// Applies and approves: the application's id and its invoice's.
+    pub async fn approved_policy(&self, token: &str, sum: &str) -> (String, String) {
+        let application = self.apply(token, None, sum).await;
+        let id = application["id"].as_str().unwrap().to_string();
+        let invoice_id = self.approve(&id).await["invoice_id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        (id, invoice_id)
+    }
+
+    /// Creates an integration configuration as the admin; its id.
+    pub async fn configure(&self, body: &Value) -> String {
+        let created = self
+            .app
+            .post("/integrations/configs", Some(&self.admin), body)
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+        created.body["id"].as_str().unwrap().to_string()
+    }
+
+    /// The provider's reference of the charge for `invoice_id`, once the
+    /// payment worker has submitted it.
+    pub async fn submitted_charge(&self, invoice_id: &str) -> String {
+        let reference = eventually("the charge to be submitted", || async {
+            let reference: Option<String> = sqlx::query_scalar(
+                "SELECT provider_reference FROM payment_jobs
+                 WHERE aggregate_id = $1::uuid AND kind = 'charge' AND status = 'submitted'",
+            )
+            .bind(invoice_id)
+            .fetch_optional(&self.app.db.pool)
+            .await
+            .unwrap()
+            .flatten();
+            reference.map(|r| json!(r))
+        })
+        .await;
+        reference.as_str().unwrap().to_string()
+    }
+
     /// The workers' context of the running app.
     pub fn workers(&self) -> &workers::WorkerContext {
         self.app

@@ -37,24 +37,12 @@ async fn a_completed_charge_is_recorded_as_flutterwaves_verification_says() {
         .mount(&flutterwave)
         .await;
     let book = Book::open().await;
-    let config = book
-        .app
-        .post(
-            "/integrations/configs",
-            Some(&book.admin),
-            &json!({"provider": "flutterwave", "name": "Flutterwave", "environment": "sandbox",
-                    "credentials": {"secret_key": "FLWSECK_TEST-journey", "secret_hash": SECRET_HASH},
-                    "settings": {"base_url": flutterwave.uri()}}),
-        )
+    book.configure(&json!({"provider": "flutterwave", "name": "Flutterwave", "environment": "sandbox",
+                           "credentials": {"secret_key": "FLWSECK_TEST-journey", "secret_hash": SECRET_HASH},
+                           "settings": {"base_url": flutterwave.uri()}}))
         .await;
-    assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
-    let application = book.apply(&customer, None, "1000000.00").await;
-    let id = application["id"].as_str().unwrap().to_string();
-    let invoice_id = book.approve(&id).await["invoice_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
         .app
         .post(
@@ -64,19 +52,8 @@ async fn a_completed_charge_is_recorded_as_flutterwaves_verification_says() {
         )
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    let tx_ref = eventually("the charge", || async {
-        let reference: Option<String> = sqlx::query_scalar(
-            "SELECT provider_reference FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
-        )
-        .bind(&invoice_id)
-        .fetch_optional(&book.app.db.pool)
-        .await
-        .unwrap()
-        .flatten();
-        reference.map(|r| json!(r))
-    })
-    .await;
-    let tx_ref = tx_ref.as_str().unwrap();
+    let tx_ref = book.submitted_charge(&invoice_id).await;
+    let tx_ref = tx_ref.as_str();
     let event = json!({"event": "charge.completed", "data": {
         "id": 288200108, "tx_ref": tx_ref, "flw_ref": "FLW-MOCK-1", "amount": 35000,
         "currency": "KES", "status": "successful"}});

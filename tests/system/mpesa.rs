@@ -152,12 +152,7 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
     assert_eq!(tested.body["last_test"]["ok"], true, "{}", tested.body);
 
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
-    let application = book.apply(&customer, None, "1000000.00").await;
-    let id = application["id"].as_str().unwrap().to_string();
-    let invoice_id = book.approve(&id).await["invoice_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let pay = format!("/billing/invoices/{invoice_id}/pay");
     let no_phone = book
         .app
@@ -312,26 +307,16 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     for (name, server, primary, priority) in
         [("Stripe A", &down, true, 0), ("Stripe B", &up, false, 1)]
     {
-        let created = book
-            .app
-            .post(
-                "/integrations/configs",
-                Some(&book.admin),
-                &json!({"provider": "stripe", "name": name, "environment": "sandbox",
-                        "is_primary": primary, "priority": priority,
-                        "credentials": {"secret_key": format!("sk_test_{name}_0000"), "webhook_secret": "whsec_0000000000"},
-                        "settings": {"base_url": server.uri()}}),
-            )
-            .await;
-        assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
-        ids.push(created.body["id"].as_str().unwrap().to_string());
+        ids.push(
+            book.configure(&json!({"provider": "stripe", "name": name, "environment": "sandbox",
+                    "is_primary": primary, "priority": priority,
+                    "credentials": {"secret_key": format!("sk_test_{name}_0000"), "webhook_secret": "whsec_0000000000"},
+                    "settings": {"base_url": server.uri()}}))
+                .await,
+        );
     }
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
-    let application = book.apply(&customer, None, "1000000.00").await;
-    let invoice_id = book.approve(application["id"].as_str().unwrap()).await["invoice_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
         .app
         .post(
@@ -411,19 +396,12 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
         .mount(&daraja)
         .await;
     let book = Book::open().await;
-    let created = book
-        .app
-        .post(
-            "/integrations/configs",
-            Some(&book.admin),
-            &json!({"provider": "mpesa", "name": "M-Pesa B2C", "environment": "sandbox",
-                    "credentials": {"consumer_key": "daraja-consumer-key-02", "consumer_secret": CONSUMER_SECRET,
-                                    "shortcode": "600980", "passkey": PASSKEY, "initiator_name": "testapi",
-                                    "security_credential": "portal-generated-credential=="},
-                    "settings": {"base_url": daraja.uri()}}),
-        )
+    book.configure(&json!({"provider": "mpesa", "name": "M-Pesa B2C", "environment": "sandbox",
+            "credentials": {"consumer_key": "daraja-consumer-key-02", "consumer_secret": CONSUMER_SECRET,
+                            "shortcode": "600980", "passkey": PASSKEY, "initiator_name": "testapi",
+                            "security_credential": "portal-generated-credential=="},
+            "settings": {"base_url": daraja.uri()}}))
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
     let filed = book

@@ -42,23 +42,14 @@ async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_no
         .mount(&paystack)
         .await;
     let book = Book::open().await;
-    let config = book
-        .app
-        .post(
-            "/integrations/configs",
-            Some(&book.admin),
-            &json!({"provider": "paystack", "name": "Paystack", "environment": "sandbox",
-                    "credentials": {"secret_key": SECRET_KEY}, "settings": {"base_url": paystack.uri()}}),
-        )
-        .await;
-    assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
+    book.configure(
+        &json!({"provider": "paystack", "name": "Paystack", "environment": "sandbox",
+                           "credentials": {"secret_key": SECRET_KEY},
+                           "settings": {"base_url": paystack.uri()}}),
+    )
+    .await;
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
-    let application = book.apply(&customer, None, "1000000.00").await;
-    let id = application["id"].as_str().unwrap().to_string();
-    let invoice_id = book.approve(&id).await["invoice_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
         .app
         .post(
@@ -68,18 +59,7 @@ async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_no
         )
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    let reference = eventually("the transaction to be initialized", || async {
-        let reference: Option<String> = sqlx::query_scalar(
-            "SELECT provider_reference FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
-        )
-        .bind(&invoice_id)
-        .fetch_optional(&book.app.db.pool)
-        .await
-        .unwrap()
-        .flatten();
-        reference.map(|r| json!(r))
-    })
-    .await;
+    let reference = book.submitted_charge(&invoice_id).await;
     let event = serde_json::to_vec(&json!({"event": "charge.success", "data": {
         "id": 59214, "status": "success", "reference": reference, "amount": 3500000,
         "currency": "KES", "gateway_response": "Approved", "metadata": ""}}))

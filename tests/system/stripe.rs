@@ -45,25 +45,12 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
         .mount(&stripe)
         .await;
     let book = Book::open().await;
-    let config = book
-        .app
-        .post(
-            "/integrations/configs",
-            Some(&book.admin),
-            &json!({"provider": "stripe", "name": "Stripe (fake)", "environment": "sandbox", "is_primary": true,
-                    "credentials": {"secret_key": "sk_test_journey_4242", "webhook_secret": WEBHOOK_SECRET},
-                    "settings": {"base_url": stripe.uri()}}),
-        )
+    book.configure(&json!({"provider": "stripe", "name": "Stripe (fake)", "environment": "sandbox", "is_primary": true,
+                           "credentials": {"secret_key": "sk_test_journey_4242", "webhook_secret": WEBHOOK_SECRET},
+                           "settings": {"base_url": stripe.uri()}}))
         .await;
-    assert_eq!(config.status, StatusCode::CREATED, "{}", config.body);
-
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
-    let application = book.apply(&customer, None, "1000000.00").await;
-    let id = application["id"].as_str().unwrap().to_string();
-    let invoice_id = book.approve(&id).await["invoice_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let unknown = book
         .app
         .post(
@@ -82,18 +69,7 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
         )
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    eventually("the payment intent to be created", || async {
-        let reference: Option<String> = sqlx::query_scalar(
-            "SELECT provider_reference FROM payment_jobs WHERE aggregate_id = $1::uuid AND status = 'submitted'",
-        )
-        .bind(&invoice_id)
-        .fetch_optional(&book.app.db.pool)
-        .await
-        .unwrap()
-        .flatten();
-        reference.filter(|r| r == "pi_journey_1").map(|r| json!(r))
-    })
-    .await;
+    assert_eq!(book.submitted_charge(&invoice_id).await, "pi_journey_1");
 
     let event = json!({
         "id": "evt_journey_1", "object": "event", "type": "payment_intent.succeeded",

@@ -189,7 +189,6 @@ mod tests {
 
     use domain::{Currency, Money};
     use rust_decimal::Decimal;
-    use uuid::Uuid;
     use wiremock::matchers::{body_json, header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -214,29 +213,11 @@ mod tests {
     }
 
     fn job(contact: &str) -> PaymentJob {
-        let id = Uuid::from_u128(7);
-        PaymentJob {
-            id,
-            kind: "charge".into(),
-            aggregate_type: "Invoice".into(),
-            aggregate_id: Uuid::from_u128(8),
-            payment_id: id,
-            provider: "flutterwave".into(),
-            amount: "1500.50".parse::<Decimal>().unwrap(),
-            currency: "KES".into(),
-            idempotency_key: "charge-7".into(),
-            payer_contact: Some(contact.into()),
-            original_reference: None,
-            provider_reference: Some("charge-7".into()),
-            status: "queued".into(),
-            attempts: 1,
-            last_error: None,
-            correlation_id: "c".into(),
-            causation_id: "e".into(),
-            submitted_at: None,
-            config_id: None,
-            provider_receipt: None,
-        }
+        let mut job = crate::payments::test_job("charge", "flutterwave", "1500.50");
+        job.idempotency_key = "charge-7".into();
+        job.payer_contact = Some(contact.into());
+        job.provider_reference = Some("charge-7".into());
+        job
     }
 
     #[tokio::test]

@@ -42,3 +42,36 @@ impl Providers {
         self.by_name.get(name)
     }
 }
+
+/// A job for adapter tests: `kind` of `amount` KES through `provider`, id
+/// 7 on invoice (or claim) 8, keyed `{kind}-{id}`, submitted once.
+#[cfg(test)]
+pub(crate) fn test_job(
+    kind: &str,
+    provider: &str,
+    amount: &str,
+) -> projections::payment_jobs::PaymentJob {
+    let id = uuid::Uuid::from_u128(7);
+    projections::payment_jobs::PaymentJob {
+        id,
+        kind: kind.into(),
+        aggregate_type: if kind == "payout" { "Claim" } else { "Invoice" }.into(),
+        aggregate_id: uuid::Uuid::from_u128(8),
+        payment_id: id,
+        provider: provider.into(),
+        amount: amount.parse().expect("a test amount"),
+        currency: "KES".into(),
+        idempotency_key: format!("{kind}-{id}"),
+        payer_contact: None,
+        original_reference: None,
+        provider_reference: None,
+        status: "queued".into(),
+        attempts: 1,
+        last_error: None,
+        correlation_id: "c".into(),
+        causation_id: "e".into(),
+        submitted_at: None,
+        config_id: None,
+        provider_receipt: None,
+    }
+}

@@ -178,7 +178,6 @@ mod tests {
     use std::time::Duration;
 
     use rust_decimal::Decimal;
-    use uuid::Uuid;
     use wiremock::matchers::{body_json, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -203,29 +202,11 @@ mod tests {
     }
 
     fn job(kind: &str) -> PaymentJob {
-        let id = Uuid::from_u128(7);
-        PaymentJob {
-            id,
-            kind: kind.into(),
-            aggregate_type: "Invoice".into(),
-            aggregate_id: Uuid::from_u128(8),
-            payment_id: id,
-            provider: "paystack".into(),
-            amount: "500.00".parse::<Decimal>().unwrap(),
-            currency: "KES".into(),
-            idempotency_key: format!("{kind}-{id}"),
-            payer_contact: Some("payer@example.com".into()),
-            original_reference: Some("charge-00000000-0000-0000-0000-000000000007".into()),
-            provider_reference: Some("charge-00000000-0000-0000-0000-000000000007".into()),
-            status: "queued".into(),
-            attempts: 1,
-            last_error: None,
-            correlation_id: "c".into(),
-            causation_id: "e".into(),
-            submitted_at: None,
-            config_id: None,
-            provider_receipt: None,
-        }
+        let mut job = crate::payments::test_job(kind, "paystack", "500.00");
+        job.payer_contact = Some("payer@example.com".into());
+        job.original_reference = Some("charge-00000000-0000-0000-0000-000000000007".into());
+        job.provider_reference = Some("charge-00000000-0000-0000-0000-000000000007".into());
+        job
     }
 
     #[tokio::test]

@@ -137,8 +137,6 @@ impl PaymentProvider for Stripe {
 
 #[cfg(test)]
 mod tests {
-    use rust_decimal::Decimal;
-    use uuid::Uuid;
     use wiremock::matchers::{body_string_contains, header, method, path};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
@@ -151,29 +149,10 @@ mod tests {
     use domain::{Currency, Money};
 
     fn job(kind: &str, amount: &str) -> PaymentJob {
-        let id = Uuid::from_u128(7);
-        PaymentJob {
-            id,
-            kind: kind.into(),
-            aggregate_type: "Invoice".into(),
-            aggregate_id: Uuid::from_u128(8),
-            payment_id: id,
-            provider: "stripe".into(),
-            amount: amount.parse::<Decimal>().unwrap(),
-            currency: "KES".into(),
-            idempotency_key: format!("{kind}-{id}"),
-            payer_contact: None,
-            original_reference: (kind == "refund").then(|| "pi_123".to_string()),
-            provider_reference: Some(if kind == "refund" { "re_9" } else { "pi_123" }.to_string()),
-            status: "queued".into(),
-            attempts: 1,
-            last_error: None,
-            correlation_id: "c".into(),
-            causation_id: "e".into(),
-            submitted_at: None,
-            config_id: None,
-            provider_receipt: None,
-        }
+        let mut job = crate::payments::test_job(kind, "stripe", amount);
+        job.original_reference = (kind == "refund").then(|| "pi_123".to_string());
+        job.provider_reference = Some(if kind == "refund" { "re_9" } else { "pi_123" }.to_string());
+        job
     }
 
     fn stripe(server: &MockServer) -> Stripe {

@@ -56,29 +56,15 @@ fn mpesa(config: &ProviderConfig, log: &Memory) -> Mpesa {
 }
 
 fn job(kind: &str, amount: &str) -> PaymentJob {
-    let id = Uuid::from_u128(0xabcdef0123456789);
-    PaymentJob {
-        id,
-        kind: kind.into(),
-        aggregate_type: if kind == "payout" { "Claim" } else { "Invoice" }.into(),
-        aggregate_id: Uuid::from_u128(8),
-        payment_id: id,
-        provider: "mpesa".into(),
-        amount: amount.parse::<Decimal>().unwrap(),
-        currency: "KES".into(),
-        idempotency_key: format!("{kind}-{id}"),
-        payer_contact: Some("+254 712 345 678".into()),
-        original_reference: (kind == "refund").then(|| "LGR7OWQX0R".to_string()),
-        provider_reference: Some("ws_CO_27072017151044001".into()),
-        status: "queued".into(),
-        attempts: 1,
-        last_error: None,
-        correlation_id: "c".into(),
-        causation_id: "e".into(),
-        submitted_at: None,
-        config_id: Some(Uuid::from_u128(42)),
-        provider_receipt: Some("LGR7OWQX0R".into()),
-    }
+    let mut job = crate::payments::test_job(kind, "mpesa", amount);
+    job.id = Uuid::from_u128(0xabcdef0123456789);
+    job.payment_id = job.id;
+    job.payer_contact = Some("+254 712 345 678".into());
+    job.original_reference = (kind == "refund").then(|| "LGR7OWQX0R".to_string());
+    job.provider_reference = Some("ws_CO_27072017151044001".into());
+    job.config_id = Some(Uuid::from_u128(42));
+    job.provider_receipt = Some("LGR7OWQX0R".into());
+    job
 }
 
 async fn oauth(server: &MockServer, times: u64) {
