@@ -51,12 +51,13 @@ async fn workers(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
 async fn integrations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let unreachable =
         |e: sqlx::Error| ApiError::Unavailable(format!("the database is unreachable: {e}"));
-    let breakers = integration_log::breakers(&state.pool)
-        .await
-        .map_err(unreachable)?;
     let rows = read_models::integrations::list(&state.pool, &Default::default(), None, 200)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("the database is unreachable: {e}")))?;
+        .map_err(unreachable)?;
+    let ids: Vec<_> = rows.iter().map(|row| row.id).collect();
+    let breakers = integration_log::breakers(&state.pool, &ids)
+        .await
+        .map_err(unreachable)?;
     let mut degraded = false;
     let items: Vec<Value> = rows
         .iter()

@@ -220,17 +220,20 @@ pub async fn breaker(pool: &PgPool, config_id: Uuid) -> Result<BreakerState, sql
     Ok(breaker_state(&recent, Utc::now()))
 }
 
-/// The breakers of every configuration that has called out recently.
+/// The breakers of `config_ids` that have called out (each from its last
+/// 20 calls, read through the per-configuration index).
 ///
 /// # Errors
 /// When the database fails.
-pub async fn breakers(pool: &PgPool) -> Result<Vec<Breaker>, sqlx::Error> {
+pub async fn breakers(pool: &PgPool, config_ids: &[Uuid]) -> Result<Vec<Breaker>, sqlx::Error> {
     let rows = sqlx::query!(
-        r#"SELECT config_id AS "config_id!", provider, ok, created_at, error FROM (
-               SELECT config_id, provider, ok, created_at, error,
-                      row_number() OVER (PARTITION BY config_id ORDER BY id DESC) AS n
-               FROM integration_log WHERE config_id IS NOT NULL) recent
-           WHERE n <= 20 ORDER BY config_id, created_at DESC"#
+        r#"SELECT c.config_id AS "config_id!", l.provider, l.ok, l.created_at, l.error
+           FROM unnest($1::uuid[]) AS c(config_id)
+           CROSS JOIN LATERAL (
+               SELECT provider, ok, created_at, error FROM integration_log
+               WHERE config_id = c.config_id ORDER BY id DESC LIMIT 20) l
+           ORDER BY c.config_id, l.created_at DESC"#,
+        config_ids
     )
     .fetch_all(pool)
     .await?;

@@ -89,11 +89,7 @@ impl WorkerContext {
         Ok(match config.provider() {
             "stripe" => Arc::new(Stripe::from_config(config, http)?),
             "paystack" => Arc::new(Paystack::from_config(config, http)?),
-            "flutterwave" => Arc::new(Flutterwave::from_config(
-                config,
-                http,
-                &self.config.public_base_url,
-            )?),
+            "flutterwave" => Arc::new(Flutterwave::from_config(config, http)?),
             "mpesa" => Arc::new(Mpesa::from_config(
                 config,
                 http,

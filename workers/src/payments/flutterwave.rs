@@ -21,26 +21,20 @@ use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 pub struct Flutterwave {
     http: Http,
     secret_key: String,
-    redirect_url: String,
+    redirect_url: Option<String>,
 }
 
 impl Flutterwave {
-    /// The adapter of `config`; payers return to `public_base_url`.
+    /// The adapter of `config`. Hosted payments need
+    /// `settings.redirect_url`, where payers return from the checkout.
     ///
     /// # Errors
     /// `Rejected` without a secret key.
-    pub fn from_config(
-        config: &ProviderConfig,
-        http: Http,
-        public_base_url: &str,
-    ) -> Result<Self, ProviderError> {
+    pub fn from_config(config: &ProviderConfig, http: Http) -> Result<Self, ProviderError> {
         Ok(Self {
             http,
             secret_key: config.require("secret_key")?.to_string(),
-            redirect_url: config.value("redirect_url").map_or_else(
-                || format!("{}/api/v1/health", public_base_url.trim_end_matches('/')),
-                str::to_string,
-            ),
+            redirect_url: config.value("redirect_url").map(str::to_string),
         })
     }
 
@@ -68,7 +62,11 @@ impl Flutterwave {
                 "tx_ref": job.idempotency_key,
                 "amount": amount.to_string(),
                 "currency": job.currency,
-                "redirect_url": self.redirect_url,
+                "redirect_url": self.redirect_url.as_deref().ok_or_else(|| {
+                    ProviderError::Rejected(
+                        "hosted payments need settings.redirect_url (where payers return from the checkout)".into(),
+                    )
+                })?,
                 "customer": {"email": contact},
                 "customizations": {"title": "Insurance premium"},
                 "meta": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
@@ -208,7 +206,7 @@ mod tests {
         Flutterwave {
             http,
             secret_key: "FLWSECK_TEST-abc123".into(),
-            redirect_url: "https://ifinsure.example/paid".into(),
+            redirect_url: Some("https://ifinsure.example/paid".into()),
         }
     }
 

@@ -275,6 +275,37 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_connection_test_reads_the_balance_with_the_key() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/balance"))
+            .and(header("authorization", "Bearer sk_test_123"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "object": "balance", "available": [], "pending": []
+            })))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("GET"))
+            .and(path("/v1/balance"))
+            .respond_with(ResponseTemplate::new(401).set_body_json(serde_json::json!({
+                "error": {"type": "invalid_request_error", "message": "Invalid API Key provided: sk_test_***123"}
+            })))
+            .mount(&server)
+            .await;
+        let stripe = stripe(&server);
+        assert_eq!(
+            stripe.test_connection().await,
+            Ok("Stripe accepted the secret key".into())
+        );
+        assert!(matches!(
+            stripe.test_connection().await,
+            Err(ProviderError::Rejected(message)) if message.starts_with("Invalid API Key")
+        ));
+    }
+
+    #[tokio::test]
     async fn claims_are_not_paid_out_through_stripe() {
         let server = MockServer::start().await;
         Mock::given(method("POST"))
