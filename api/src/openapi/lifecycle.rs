@@ -87,9 +87,9 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
         ("post", "/billing/invoices/{id}/pay") => op(
-            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation",
+            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation. Without `provider`, the primary enabled payment configuration's provider (else the deployment default). The payment worker fails over to the next enabled configuration that takes the currency when one is out. M-Pesa needs a Kenyan phone_number; Paystack an email; 422 names the providers available",
             "owner, their agent, staff",
-            Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox"]}, "amount": money(), "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
+            Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox", "stripe", "mpesa", "paystack", "flutterwave"], "description": "one with an enabled configuration (or the built-in sandbox)"}, "amount": money(), "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
             "202",
             json!({"type": "object", "properties": {"payment_id": {"type": "string", "format": "uuid"}, "invoice_id": {"type": "string", "format": "uuid"}, "status": {"const": "pending"}, "provider": {"type": "string"}, "amount": money()}}),
         ),
