@@ -22,6 +22,7 @@ use sqlx::PgPool;
 use tokio::task::JoinHandle;
 use workers::integrations::testing::TestError;
 use workers::integrations::LogTable;
+use workers::notifications::templates::Templates;
 use workers::payments::sandbox::{Sandbox, SandboxConfig};
 use workers::payments::Providers;
 use workers::{WorkerConfig, WorkerContext};
@@ -96,6 +97,7 @@ fn worker_context(
     public_base_url: &str,
     jwt_secret: &SecretString,
     vault: Vault,
+    templates: Arc<Templates>,
 ) -> WorkerContext {
     let sandbox = Sandbox::new(
         pool.clone(),
@@ -118,6 +120,7 @@ fn worker_context(
             reconcile_after: settings.payment_reconcile_after,
             scheduler_interval: settings.scheduler_interval,
             public_base_url: public_base_url.to_string(),
+            notification_outbox: settings.notification_outbox.clone(),
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),
@@ -125,6 +128,8 @@ fn worker_context(
         payment_wakeup: Arc::new(tokio::sync::Notify::new()),
         recorder: Arc::new(LogTable(pool.clone())),
         mpesa_tokens: Arc::default(),
+        templates,
+        notification_wakeup: Arc::new(tokio::sync::Notify::new()),
     }
 }
 
@@ -175,6 +180,9 @@ pub async fn start(
         None
     };
     let vault = settings.vault(&jwt_secret)?;
+    let templates = Arc::new(
+        Templates::load(settings.branding.clone()).context("loading the notification templates")?,
+    );
     prepare(&pool).await?;
     let shutdown = Shutdown::new();
     let progress = Progress::new();
@@ -230,6 +238,7 @@ pub async fn start(
         &public_base_url,
         &jwt_secret,
         vault.clone(),
+        templates,
     );
     let mut worker_ctx = None;
     if parts.workers {

@@ -11,6 +11,7 @@ use projections::clock::{Clock, SystemClock};
 use projections::documents::DocumentStoreConfig;
 use projections::vault::{MasterKey, Vault};
 use secrecy::SecretString;
+use workers::notifications::templates::Branding;
 
 /// Everything the process is configured with.
 #[derive(Clone)]
@@ -59,6 +60,10 @@ pub struct Settings {
     pub claims_authority_limit: rust_decimal::Decimal,
     /// Where claim documents are kept.
     pub document_store: DocumentStoreConfig,
+    /// Where the sandbox writes the notifications it "sends".
+    pub notification_outbox: std::path::PathBuf,
+    /// The insurer's name, logo, colour and support contacts in messages.
+    pub branding: Branding,
     /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
     pub production: bool,
     /// The master key of the credential vault (32 bytes, base64).
@@ -94,6 +99,8 @@ impl Default for Settings {
             scheduler_interval: Duration::from_secs(60),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             document_store: DocumentStoreConfig::Local("data/documents".into()),
+            notification_outbox: "data/outbox".into(),
+            branding: Branding::default(),
             production: false,
             master_key: None,
             previous_master_keys: Vec::new(),
@@ -115,6 +122,17 @@ where
             .trim()
             .parse()
             .map_err(|e| anyhow::anyhow!("{name}={raw:?} is invalid: {e}")),
+    }
+}
+
+fn branding() -> Branding {
+    let default = Branding::default();
+    Branding {
+        name: var("BRAND_NAME").unwrap_or(default.name),
+        logo_url: var("BRAND_LOGO_URL"),
+        primary_colour: var("BRAND_PRIMARY_COLOUR").unwrap_or(default.primary_colour),
+        support_email: var("SUPPORT_EMAIL").unwrap_or(default.support_email),
+        support_phone: var("SUPPORT_PHONE"),
     }
 }
 
@@ -213,6 +231,10 @@ impl Settings {
                 rust_decimal::Decimal::from(500_000),
             )?,
             document_store: document_store()?,
+            notification_outbox: var("NOTIFICATION_OUTBOX_DIR")
+                .unwrap_or_else(|| "data/outbox".into())
+                .into(),
+            branding: branding(),
             production: match var("IFINSURE_ENV").as_deref() {
                 None | Some("development") => false,
                 Some("production") => true,

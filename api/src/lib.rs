@@ -14,6 +14,7 @@ pub mod health;
 pub mod idempotency;
 pub mod integrations;
 pub mod metrics;
+pub mod notifications;
 pub mod openapi;
 pub mod pagination;
 pub mod pdf;
@@ -46,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(documents::router())
         .merge(claims::router())
         .merge(integrations::router())
+        .merge(notifications::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

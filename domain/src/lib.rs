@@ -15,6 +15,7 @@ pub mod integration;
 pub mod invoice;
 pub mod money;
 pub mod mpesa;
+pub mod notifications;
 pub mod periods;
 pub mod policy;
 pub mod product;

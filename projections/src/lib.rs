@@ -9,6 +9,7 @@ pub mod documents;
 pub mod event_store;
 pub mod integration_log;
 pub mod metadata;
+pub mod notifications;
 pub mod numbers;
 pub mod payment_jobs;
 pub mod read_models;

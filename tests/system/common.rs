@@ -120,6 +120,12 @@ impl TestDb {
     pub fn documents_dir(&self) -> std::path::PathBuf {
         std::env::temp_dir().join(format!("ifinsure-test-documents-{}", self.name))
     }
+
+    /// Where the sandbox writes this test's notifications (removed on drop
+    /// with the documents).
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self.documents_dir().join("outbox")
+    }
 }
 
 impl Drop for TestDb {
@@ -189,6 +195,7 @@ pub async fn spawn_app_with(settings: Settings) -> TestApp {
 pub async fn start_on(db: TestDb, mut settings: Settings) -> TestApp {
     settings.document_store =
         projections::documents::DocumentStoreConfig::Local(db.documents_dir());
+    settings.notification_outbox = db.outbox_dir();
     let running = app::start(
         &settings,
         db.pool.clone(),

@@ -13,6 +13,7 @@ mod flutterwave;
 mod integrations;
 mod messaging;
 mod mpesa;
+mod notifications;
 mod payments;
 mod paystack;
 mod policy_access;

@@ -78,7 +78,8 @@ async fn demo_seeding_twice_adds_nothing_the_second_time() {
 async fn an_api_process_sees_projections_run_by_another_process() {
     use ifinsure::app::{self, Parts};
     let db = crate::common::TestDb::new().await;
-    let settings = test_settings();
+    let mut settings = test_settings();
+    settings.notification_outbox = db.outbox_dir();
     let secret = || secrecy::SecretString::from(crate::common::JWT_SECRET);
     let projector = app::start(
         &settings,

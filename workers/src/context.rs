@@ -35,6 +35,8 @@ pub struct WorkerConfig {
     pub scheduler_interval: Duration,
     /// Where providers call us back (`https://api.example.com`).
     pub public_base_url: String,
+    /// Where the sandbox writes the notifications it "sends".
+    pub notification_outbox: std::path::PathBuf,
 }
 
 impl Default for WorkerConfig {
@@ -46,6 +48,7 @@ impl Default for WorkerConfig {
             reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
             public_base_url: "http://localhost:8080".into(),
+            notification_outbox: "data/outbox".into(),
         }
     }
 }
@@ -72,6 +75,10 @@ pub struct WorkerContext {
     pub recorder: Arc<dyn CallRecorder>,
     /// M-Pesa OAuth tokens, shared by every M-Pesa adapter.
     pub mpesa_tokens: Arc<TokenCache>,
+    /// The notification templates, checked at start.
+    pub templates: Arc<crate::notifications::templates::Templates>,
+    /// Wakes the notification worker when something is queued.
+    pub notification_wakeup: Arc<tokio::sync::Notify>,
 }
 
 impl WorkerContext {

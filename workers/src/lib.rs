@@ -13,6 +13,7 @@ pub mod follow_up;
 pub mod integrations;
 pub mod maintenance;
 pub mod messaging;
+pub mod notifications;
 pub mod payments;
 pub mod process_managers;
 pub mod scheduler;
@@ -25,10 +26,11 @@ use tokio::task::JoinHandle;
 pub use context::{WorkerConfig, WorkerContext};
 
 /// The names of the event-driven workers' subscriptions.
-pub const SUBSCRIPTIONS: [&str; 3] = [
+pub const SUBSCRIPTIONS: [&str; 4] = [
     process_managers::billing::NAME,
     process_managers::policy::NAME,
     payments::outbox::NAME,
+    notifications::planner::NAME,
 ];
 
 /// Every event-driven worker, each a named subscription.
@@ -39,13 +41,19 @@ pub fn subscribers(ctx: &WorkerContext) -> Vec<Arc<dyn Subscriber>> {
         Arc::new(payments::outbox::PaymentOutbox::new(
             ctx.payment_wakeup.clone(),
         )),
+        Arc::new(notifications::planner::NotificationPlanner::new(
+            ctx.store.clone(),
+            ctx.templates.clone(),
+            ctx.notification_wakeup.clone(),
+        )),
     ]
 }
 
-/// Starts the payment worker and the scheduler.
+/// Starts the payment worker, the scheduler and the notification worker.
 pub fn spawn_jobs(ctx: &WorkerContext, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(payments::runner::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(notifications::sender::run(ctx.clone(), shutdown.clone())),
     ]
 }

@@ -1,0 +1,163 @@
+//! What ifinsure tells people: the notification templates of the product
+//! plan, the channels they go out on, and which of them also go out by SMS.
+//! Pure: the workers decide recipients and send.
+
+use serde::{Deserialize, Serialize};
+
+/// A notification template (the product plan's names).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Template {
+    /// A new account.
+    Welcome,
+    /// An application was received.
+    ApplicationSubmitted,
+    /// An application was approved: the policy number and the invoice.
+    ApplicationApproved,
+    /// An application was rejected, with the reason.
+    ApplicationRejected,
+    /// The premium is paid: cover is on.
+    PolicyActivated,
+    /// The policy ends soon.
+    PolicyExpiring,
+    /// A claim was received.
+    ClaimSubmitted,
+    /// A claim moved (under review, rejected, closed, reopened).
+    ClaimStatusUpdate,
+    /// A claim was approved for an amount.
+    ClaimApproved,
+    /// A claim was paid out.
+    ClaimPaid,
+    /// An invoice was issued.
+    InvoiceCreated,
+    /// An invoice is past due.
+    InvoiceOverdue,
+    /// A payment arrived.
+    PaymentReceived,
+    /// A password reset was asked for.
+    PasswordReset,
+}
+
+impl Template {
+    /// Every template.
+    pub const ALL: [Template; 14] = [
+        Template::Welcome,
+        Template::ApplicationSubmitted,
+        Template::ApplicationApproved,
+        Template::ApplicationRejected,
+        Template::PolicyActivated,
+        Template::PolicyExpiring,
+        Template::ClaimSubmitted,
+        Template::ClaimStatusUpdate,
+        Template::ClaimApproved,
+        Template::ClaimPaid,
+        Template::InvoiceCreated,
+        Template::InvoiceOverdue,
+        Template::PaymentReceived,
+        Template::PasswordReset,
+    ];
+
+    /// Its stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Template::Welcome => "welcome",
+            Template::ApplicationSubmitted => "application_submitted",
+            Template::ApplicationApproved => "application_approved",
+            Template::ApplicationRejected => "application_rejected",
+            Template::PolicyActivated => "policy_activated",
+            Template::PolicyExpiring => "policy_expiring",
+            Template::ClaimSubmitted => "claim_submitted",
+            Template::ClaimStatusUpdate => "claim_status_update",
+            Template::ClaimApproved => "claim_approved",
+            Template::ClaimPaid => "claim_paid",
+            Template::InvoiceCreated => "invoice_created",
+            Template::InvoiceOverdue => "invoice_overdue",
+            Template::PaymentReceived => "payment_received",
+            Template::PasswordReset => "password_reset",
+        }
+    }
+
+    /// The template called `name`.
+    pub fn parse(name: &str) -> Option<Template> {
+        Template::ALL.into_iter().find(|t| t.as_str() == name)
+    }
+
+    /// Whether customers with a phone number also get it by SMS (API.md).
+    pub fn also_by_sms(self) -> bool {
+        matches!(
+            self,
+            Template::PaymentReceived
+                | Template::PolicyActivated
+                | Template::PolicyExpiring
+                | Template::InvoiceOverdue
+                | Template::ClaimStatusUpdate
+                | Template::ClaimPaid
+        )
+    }
+
+    /// The channels it goes out on to someone with (or without) a phone.
+    pub fn channels(self, has_phone: bool) -> Vec<Channel> {
+        let mut channels = vec![Channel::Email];
+        if has_phone && self.also_by_sms() {
+            channels.push(Channel::Sms);
+        }
+        channels
+    }
+}
+
+/// How a notification travels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// Email.
+    Email,
+    /// Text message.
+    Sms,
+}
+
+impl Channel {
+    /// Its stable name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Email => "email",
+            Channel::Sms => "sms",
+        }
+    }
+}
+
+/// The longest SMS ifinsure sends as one message (GSM-7).
+pub const SMS_LIMIT: usize = 160;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_the_sms_templates_are_the_contracts() {
+        for template in Template::ALL {
+            assert_eq!(Template::parse(template.as_str()), Some(template));
+        }
+        let by_sms: Vec<&str> = Template::ALL
+            .into_iter()
+            .filter(|t| t.also_by_sms())
+            .map(Template::as_str)
+            .collect();
+        assert_eq!(
+            by_sms,
+            [
+                "policy_activated",
+                "policy_expiring",
+                "claim_status_update",
+                "claim_paid",
+                "invoice_overdue",
+                "payment_received"
+            ]
+        );
+        assert_eq!(
+            Template::PaymentReceived.channels(true),
+            [Channel::Email, Channel::Sms]
+        );
+        assert_eq!(Template::PaymentReceived.channels(false), [Channel::Email]);
+        assert_eq!(Template::Welcome.channels(true), [Channel::Email]);
+    }
+}

@@ -1,0 +1,226 @@
+//! What a notification says: for each event that people hear about, its
+//! template, whom it is for, and the facts the template shows (money and
+//! dates already formatted for the recipient). Aggregates are loaded from
+//! the event store, never from read models that may lag behind.
+
+use chrono::NaiveDate;
+use domain::claim::{Claim, ClaimEvent};
+use domain::invoice::{Invoice, InvoiceEvent};
+use domain::notifications::Template;
+use domain::policy::{Policy, PolicyEvent};
+use domain::user::UserEvent;
+use domain::Money;
+use projections::{EventStore, StoredEvent};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// One notification to make of an event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    /// Which template.
+    pub template: Template,
+    /// The user it is for.
+    pub recipient_id: Uuid,
+    /// The facts shown.
+    pub facts: Value,
+}
+
+/// `KES 35,000.00`.
+pub fn money(m: &Money) -> String {
+    let amount = m.amount().abs();
+    let text = format!("{:.*}", m.currency().minor_units() as usize, amount);
+    let (whole, fraction) = text.split_once('.').unwrap_or((&text, ""));
+    let mut grouped = String::new();
+    for (i, digit) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    let sign = if m.amount().is_sign_negative() && !m.amount().is_zero() {
+        "-"
+    } else {
+        ""
+    };
+    match fraction {
+        "" => format!("{} {sign}{grouped}", m.currency().code()),
+        f => format!("{} {sign}{grouped}.{f}", m.currency().code()),
+    }
+}
+
+/// `25 Nov 2026`.
+pub fn date(d: NaiveDate) -> String {
+    d.format("%-d %b %Y").to_string()
+}
+
+/// The notice `event` gives rise to, if any.
+///
+/// # Errors
+/// When the event does not decode or its aggregate does not load.
+pub async fn of(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+    match event.aggregate_type.as_str() {
+        "User" => user(event),
+        "Policy" => policy(store, event).await,
+        "Invoice" => invoice(store, event).await,
+        "Claim" => claim(store, event).await,
+        _ => Ok(None),
+    }
+}
+
+fn user(event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+    Ok(match event.decode::<UserEvent>()? {
+        UserEvent::UserRegistered { .. } => Some(Notice {
+            template: Template::Welcome,
+            recipient_id: event.aggregate_id.parse()?,
+            facts: json!({}),
+        }),
+        _ => None,
+    })
+}
+
+async fn policy(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+    let decoded = event.decode::<PolicyEvent>()?;
+    let template = match &decoded {
+        PolicyEvent::ApplicationSubmitted(_) => Template::ApplicationSubmitted,
+        PolicyEvent::ApplicationApproved { .. } => Template::ApplicationApproved,
+        PolicyEvent::ApplicationRejected { .. } => Template::ApplicationRejected,
+        PolicyEvent::PolicyActivated { .. } => Template::PolicyActivated,
+        _ => return Ok(None),
+    };
+    let (policy, _) = store
+        .load::<Policy>(&event.aggregate_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading policy {}: {e}", event.aggregate_id))?;
+    let Some(application) = &policy.application else {
+        return Ok(None);
+    };
+    let term = policy.terms.first();
+    let mut facts = json!({
+        "product_name": application.product_name,
+        "sum_insured": money(&application.sum_insured),
+        "premium": money(term.map_or(&application.premium, |t| &t.premium)),
+        "start_date": date(term.map_or(application.start_date, |t| t.start_date)),
+        "end_date": term.map(|t| date(t.end_date)),
+        "policy_number": policy.policy_number,
+    });
+    if let PolicyEvent::ApplicationRejected { reason } = decoded {
+        facts["reason"] = json!(reason);
+    }
+    Ok(Some(Notice {
+        template,
+        recipient_id: application.customer_id.0,
+        facts,
+    }))
+}
+
+async fn invoice(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+    let decoded = event.decode::<InvoiceEvent>()?;
+    let template = match &decoded {
+        InvoiceEvent::InvoiceCreated(_) => Template::InvoiceCreated,
+        InvoiceEvent::PaymentSucceeded { .. } => Template::PaymentReceived,
+        InvoiceEvent::InvoiceOverdue { .. } => Template::InvoiceOverdue,
+        _ => return Ok(None),
+    };
+    let (invoice, _) = store
+        .load::<Invoice>(&event.aggregate_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading invoice {}: {e}", event.aggregate_id))?;
+    let Some(details) = &invoice.details else {
+        return Ok(None);
+    };
+    let mut facts = json!({
+        "invoice_number": details.invoice_number,
+        "policy_number": details.policy_number,
+        "amount": money(&details.amount),
+        "due_date": date(details.due_date),
+        "balance": invoice.balance().map(|b| money(&b)),
+    });
+    if let InvoiceEvent::PaymentSucceeded {
+        amount,
+        provider_reference,
+        ..
+    } = decoded
+    {
+        facts["amount"] = json!(money(&amount));
+        facts["reference"] = json!(provider_reference.unwrap_or_else(|| "-".into()));
+    }
+    Ok(Some(Notice {
+        template,
+        recipient_id: details.customer_id.0,
+        facts,
+    }))
+}
+
+async fn claim(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+    let decoded = event.decode::<ClaimEvent>()?;
+    let (template, status, reason) = match &decoded {
+        ClaimEvent::ClaimFiled(_) => (Template::ClaimSubmitted, None, None),
+        ClaimEvent::ClaimAssigned { .. } => {
+            (Template::ClaimStatusUpdate, Some("under review"), None)
+        }
+        ClaimEvent::ClaimRejected { reason } => (
+            Template::ClaimStatusUpdate,
+            Some("rejected"),
+            Some(reason.clone()),
+        ),
+        ClaimEvent::ClaimClosed { reason } => {
+            (Template::ClaimStatusUpdate, Some("closed"), reason.clone())
+        }
+        ClaimEvent::ClaimReopened { reason } => (
+            Template::ClaimStatusUpdate,
+            Some("reopened"),
+            Some(reason.clone()),
+        ),
+        ClaimEvent::ClaimApproved { .. } => (Template::ClaimApproved, None, None),
+        ClaimEvent::ClaimPaid { .. } => (Template::ClaimPaid, None, None),
+        _ => return Ok(None),
+    };
+    let (claim, _) = store
+        .load::<Claim>(&event.aggregate_id)
+        .await
+        .map_err(|e| anyhow::anyhow!("loading claim {}: {e}", event.aggregate_id))?;
+    let Some(details) = &claim.details else {
+        return Ok(None);
+    };
+    let mut facts = json!({
+        "claim_number": details.claim_number,
+        "policy_number": details.policy_number,
+        "claimed_amount": money(&details.claimed_amount),
+        "incident_date": date(details.incident_date),
+        "status_text": status,
+        "reason": reason,
+        "approved_amount": claim.approved_amount.as_ref().map(money),
+        "paid_amount": claim.paid_amount.as_ref().map(money),
+    });
+    match decoded {
+        ClaimEvent::ClaimApproved {
+            approved_amount, ..
+        } => {
+            facts["approved_amount"] = json!(money(&approved_amount));
+        }
+        ClaimEvent::ClaimPaid { amount_paid } => facts["paid_amount"] = json!(money(&amount_paid)),
+        _ => {}
+    }
+    Ok(Some(Notice {
+        template,
+        recipient_id: details.customer_id.0,
+        facts,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use domain::Currency;
+
+    #[test]
+    fn money_has_thousands_separators_and_the_currencys_decimals() {
+        let kes = |s: &str| Money::new(s.parse().unwrap(), Currency::KES).unwrap();
+        assert_eq!(money(&kes("35000")), "KES 35,000.00");
+        assert_eq!(money(&kes("1234567.5")), "KES 1,234,567.50");
+        assert_eq!(money(&kes("999.99")), "KES 999.99");
+        let ugx = Money::new("5000".parse().unwrap(), Currency::parse("UGX").unwrap()).unwrap();
+        assert_eq!(money(&ugx), "UGX 5,000");
+        assert_eq!(date("2026-11-05".parse().unwrap()), "5 Nov 2026");
+    }
+}

@@ -1,0 +1,188 @@
+//! The notification worker: claims queued notifications under a lease and
+//! sends each through the primary enabled provider of its channel (the
+//! Integrations Center), or, with none, the built-in sandbox, which writes
+//! the message to the outbox directory for a person to read. A failure is
+//! retried with exponential backoff and jitter; a refusal, or the last
+//! attempt, leaves the notification `dead` with its error.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use domain::integration::catalogue::Category;
+use projections::notifications::{self, Notification};
+use projections::subscription::Shutdown;
+use rand::Rng;
+
+use crate::context::WorkerContext;
+use crate::integrations::ProviderError;
+use crate::messaging::{Email, Sent, Sms};
+
+/// Attempts before a notification is dead.
+pub const MAX_ATTEMPTS: i32 = 5;
+/// Most notifications claimed at once.
+const BATCH: i64 = 20;
+/// How long a claimed notification is leased.
+const LEASE: Duration = Duration::from_secs(60);
+
+/// What one pass did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Pass {
+    /// Sent.
+    pub sent: usize,
+    /// To be tried again.
+    pub retried: usize,
+    /// Given up on.
+    pub dead: usize,
+}
+
+/// The wait before attempt `attempts + 1`: 2^attempts seconds (at most an
+/// hour), plus up to a quarter more at random so retries do not stampede.
+pub fn backoff(attempts: i32) -> Duration {
+    let base = 2u64.pow(attempts.clamp(1, 12) as u32).min(3600);
+    let jitter = rand::thread_rng().gen_range(0..=base * 250);
+    Duration::from_secs(base) + Duration::from_millis(jitter)
+}
+
+/// Sends the due notifications, once.
+///
+/// # Errors
+/// When the database fails.
+#[tracing::instrument(skip_all)]
+pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
+    let mut pass = Pass::default();
+    for notification in notifications::claim_due(&ctx.pool, BATCH, LEASE).await? {
+        let (provider, result) = send(ctx, &notification).await;
+        match result {
+            Ok(sent) => {
+                notifications::mark_sent(&ctx.pool, notification.id, &provider, &sent.message_id)
+                    .await?;
+                pass.sent += 1;
+            }
+            Err(error) => {
+                let refused = matches!(error, ProviderError::Rejected(_));
+                let dead = refused || notification.attempts >= MAX_ATTEMPTS;
+                tracing::warn!(notification = %notification.id, template = %notification.template,
+                    %provider, attempts = notification.attempts, dead, %error, "notification not sent");
+                notifications::mark_failed(
+                    &ctx.pool,
+                    notification.id,
+                    &provider,
+                    &error.to_string(),
+                    backoff(notification.attempts),
+                    dead,
+                )
+                .await?;
+                if dead {
+                    pass.dead += 1;
+                } else {
+                    pass.retried += 1;
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// Sends one notification; the provider's name and what it said.
+async fn send(ctx: &WorkerContext, n: &Notification) -> (String, Result<Sent, ProviderError>) {
+    let category = if n.channel == "sms" {
+        Category::Sms
+    } else {
+        Category::Email
+    };
+    let config = match ctx.primary(category).await {
+        Ok(config) => Some(config),
+        Err(ProviderError::Rejected(_)) => None,
+        Err(error) => return ("unknown".into(), Err(error)),
+    };
+    let Some(config) = config else {
+        let result = sandbox(&ctx.config.notification_outbox, n).await;
+        return ("sandbox".into(), result);
+    };
+    let provider = config.provider().to_string();
+    let result = if n.channel == "sms" {
+        let sms = Sms {
+            to: n.recipient.clone(),
+            body: n.body_text.clone(),
+            reference: n.id.to_string(),
+        };
+        match ctx.sms_adapter(&config) {
+            Ok(adapter) => adapter.send(&sms).await,
+            Err(error) => Err(error),
+        }
+    } else {
+        let email = Email {
+            to: n.recipient.clone(),
+            subject: n.subject.clone().unwrap_or_default(),
+            text: n.body_text.clone(),
+            html: n.body_html.clone(),
+            reference: n.id.to_string(),
+        };
+        match ctx.email_adapter(&config) {
+            Ok(adapter) => adapter.send(&email).await,
+            Err(error) => Err(error),
+        }
+    };
+    (provider, result)
+}
+
+/// The sandbox channel: the message as a file in `dir` (`.txt`, and the
+/// email's `.html` beside it).
+async fn sandbox(dir: &Path, n: &Notification) -> Result<Sent, ProviderError> {
+    let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("outbox: {e}"));
+    tokio::fs::create_dir_all(dir).await.map_err(unavailable)?;
+    let stem = format!(
+        "{}-{}-{}-{}",
+        n.created_at.format("%Y%m%dT%H%M%S"),
+        n.channel,
+        n.template,
+        n.id
+    );
+    let mut text = format!("To: {}\n", n.recipient);
+    if let Some(subject) = &n.subject {
+        text.push_str(&format!("Subject: {subject}\n"));
+    }
+    text.push('\n');
+    text.push_str(&n.body_text);
+    text.push('\n');
+    let path: PathBuf = dir.join(format!("{stem}.txt"));
+    tokio::fs::write(&path, text).await.map_err(unavailable)?;
+    if let Some(html) = &n.body_html {
+        tokio::fs::write(dir.join(format!("{stem}.html")), html)
+            .await
+            .map_err(unavailable)?;
+    }
+    Ok(Sent {
+        message_id: stem,
+        status: "written".into(),
+    })
+}
+
+/// Sends whenever woken or every poll interval, until shutdown.
+pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
+    loop {
+        if let Err(error) = run_once(&ctx).await {
+            tracing::warn!(error = format!("{error:#}"), "notification pass failed");
+        }
+        tokio::select! {
+            () = shutdown.wait() => return,
+            () = ctx.notification_wakeup.notified() => {}
+            () = tokio::time::sleep(ctx.config.payment_poll) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_up_to_a_quarter_of_jitter() {
+        for attempts in 1..=14 {
+            let base = 2u64.pow(attempts.clamp(1, 12) as u32).min(3600);
+            let wait = backoff(attempts);
+            assert!(wait >= Duration::from_secs(base), "{attempts}: {wait:?}");
+            assert!(wait <= Duration::from_secs(base) + Duration::from_millis(base * 250));
+        }
+    }
+}

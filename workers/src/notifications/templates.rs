@@ -1,0 +1,192 @@
+//! The notification templates (`workers/templates/`, minijinja): for each
+//! template a `.txt` whose first line is the email subject and the rest the
+//! plain-text body, an optional `.sms` for the templates that also go by
+//! SMS, and one `base.html` layout that frames every email with the
+//! insurer's branding and an unsubscribe link. They are compiled into the
+//! binary and all checked when loaded, so a broken template stops the
+//! start, not a send.
+
+use domain::notifications::{Channel, Template};
+use minijinja::Environment;
+use serde::Serialize;
+use serde_json::{json, Value};
+
+/// The insurer's branding, shown in every message.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Branding {
+    /// The insurer's name.
+    pub name: String,
+    /// Logo for the email header.
+    pub logo_url: Option<String>,
+    /// Header colour (CSS).
+    pub primary_colour: String,
+    /// Where customers write.
+    pub support_email: String,
+    /// Where customers call.
+    pub support_phone: Option<String>,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            name: "ifinsure".into(),
+            logo_url: None,
+            primary_colour: "#0b5394".into(),
+            support_email: "support@ifinsure.example".into(),
+            support_phone: None,
+        }
+    }
+}
+
+/// A rendered message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rendered {
+    /// Email subject (`None` for SMS).
+    pub subject: Option<String>,
+    /// The SMS, or the email's plain text.
+    pub text: String,
+    /// The email's HTML.
+    pub html: Option<String>,
+}
+
+macro_rules! sources {
+    ($($name:literal),* $(,)?) => {
+        &[$(
+            (concat!($name, ".txt"), include_str!(concat!("../../templates/", $name, ".txt"))),
+        )*]
+    };
+}
+
+const TEXT: &[(&str, &str)] = sources!(
+    "welcome",
+    "application_submitted",
+    "application_approved",
+    "application_rejected",
+    "policy_activated",
+    "policy_expiring",
+    "claim_submitted",
+    "claim_status_update",
+    "claim_approved",
+    "claim_paid",
+    "invoice_created",
+    "invoice_overdue",
+    "payment_received",
+    "password_reset",
+);
+
+const SMS: &[(&str, &str)] = &[
+    (
+        "policy_activated.sms",
+        include_str!("../../templates/policy_activated.sms"),
+    ),
+    (
+        "policy_expiring.sms",
+        include_str!("../../templates/policy_expiring.sms"),
+    ),
+    (
+        "claim_status_update.sms",
+        include_str!("../../templates/claim_status_update.sms"),
+    ),
+    (
+        "claim_paid.sms",
+        include_str!("../../templates/claim_paid.sms"),
+    ),
+    (
+        "invoice_overdue.sms",
+        include_str!("../../templates/invoice_overdue.sms"),
+    ),
+    (
+        "payment_received.sms",
+        include_str!("../../templates/payment_received.sms"),
+    ),
+];
+
+const BASE: &str = include_str!("../../templates/base.html");
+
+/// The loaded templates.
+pub struct Templates {
+    env: Environment<'static>,
+    branding: Branding,
+}
+
+impl Templates {
+    /// Compiles every template.
+    ///
+    /// # Errors
+    /// The first template that does not compile, or a template of the plan
+    /// (or an SMS template) that is missing.
+    pub fn load(branding: Branding) -> Result<Self, minijinja::Error> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEXT.iter().chain(SMS) {
+            env.add_template(name, source)?;
+        }
+        env.add_template("base.html", BASE)?;
+        for template in Template::ALL {
+            env.get_template(&format!("{}.txt", template.as_str()))?;
+            if template.also_by_sms() {
+                env.get_template(&format!("{}.sms", template.as_str()))?;
+            }
+        }
+        Ok(Self { env, branding })
+    }
+
+    /// The branding.
+    pub fn branding(&self) -> &Branding {
+        &self.branding
+    }
+
+    /// Renders `template` for `channel` with `data` (the event's facts and
+    /// `recipient`), plus the branding and `unsubscribe_url`.
+    ///
+    /// # Errors
+    /// When the data lacks a field the template uses.
+    pub fn render(
+        &self,
+        template: Template,
+        channel: Channel,
+        data: &Value,
+        unsubscribe_url: Option<&str>,
+    ) -> Result<Rendered, minijinja::Error> {
+        let mut context = data.clone();
+        context["brand"] = json!(self.branding);
+        context["unsubscribe_url"] = json!(unsubscribe_url);
+        context["locale"] = json!(data.get("locale").and_then(Value::as_str).unwrap_or("en"));
+        if channel == Channel::Sms {
+            let sms = self
+                .env
+                .get_template(&format!("{}.sms", template.as_str()))?
+                .render(&context)?;
+            return Ok(Rendered {
+                subject: None,
+                text: sms.trim().to_string(),
+                html: None,
+            });
+        }
+        let full = self
+            .env
+            .get_template(&format!("{}.txt", template.as_str()))?
+            .render(&context)?;
+        let (subject, body) = full.split_once('\n').unwrap_or((&full, ""));
+        let body = body.trim().to_string();
+        let paragraphs: Vec<&str> = body.split("\n\n").map(str::trim).collect();
+        context["subject"] = json!(subject.trim());
+        context["paragraphs"] = json!(paragraphs);
+        let html = self.env.get_template("base.html")?.render(&context)?;
+        let text = match unsubscribe_url {
+            Some(url) => format!(
+                "{body}\n\n--\n{}\nManage or stop these messages: {url}",
+                self.branding.name
+            ),
+            None => format!("{body}\n\n--\n{}", self.branding.name),
+        };
+        Ok(Rendered {
+            subject: Some(subject.trim().to_string()),
+            text,
+            html: Some(html),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
