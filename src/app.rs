@@ -130,6 +130,7 @@ fn worker_context(
         mpesa_tokens: Arc::default(),
         templates,
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
+        password_reset_secret: api::auth::password_reset::secret(jwt_secret),
     }
 }
 

@@ -8,7 +8,8 @@
 //! idempotency_key_in_progress`. Server errors are not stored, so a retry
 //! after a `5xx` runs again.
 //!
-//! The session endpoints (`/auth/login`, `/auth/refresh`, `/auth/logout`)
+//! The session endpoints (`/auth/login`, `/auth/refresh`, `/auth/logout`,
+//! and the password reset's two)
 //! accept the header but never store their responses: those hold tokens.
 
 use axum::body::{to_bytes, Body};
@@ -35,7 +36,13 @@ const ABANDONED_AFTER_SECS: f64 = 60.0;
 const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::ETAG, header::LOCATION];
 
 fn never_stored(path: &str) -> bool {
-    const SESSION_PATHS: [&str; 3] = ["/auth/login", "/auth/refresh", "/auth/logout"];
+    const SESSION_PATHS: [&str; 5] = [
+        "/auth/login",
+        "/auth/refresh",
+        "/auth/logout",
+        "/auth/password-reset",
+        "/auth/password-reset/confirm",
+    ];
     SESSION_PATHS.iter().any(|p| path.ends_with(p)) || path.contains("/auth/password-reset")
 }
 

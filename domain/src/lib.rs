@@ -16,6 +16,7 @@ pub mod invoice;
 pub mod money;
 pub mod mpesa;
 pub mod notifications;
+pub mod password_reset;
 pub mod periods;
 pub mod policy;
 pub mod product;

@@ -133,7 +133,9 @@ pub async fn claim_due(
     .await
 }
 
-/// Records that `provider` took notification `id` as `message_id`.
+/// Records that `provider` took notification `id` as `message_id`. A
+/// password reset's body is dropped once sent: its token must not outlive
+/// the message.
 ///
 /// # Errors
 /// When the database fails.
@@ -145,7 +147,10 @@ pub async fn mark_sent(
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
         r#"UPDATE notifications SET status = 'sent', provider = $2, provider_message_id = $3,
-                  sent_at = now(), last_error = NULL
+                  sent_at = now(), last_error = NULL,
+                  body_text = CASE WHEN template = 'password_reset'
+                                   THEN '[sent; the reset token is not kept]' ELSE body_text END,
+                  body_html = CASE WHEN template = 'password_reset' THEN NULL ELSE body_html END
            WHERE id = $1 AND status = 'queued'"#,
         id,
         provider,

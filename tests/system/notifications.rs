@@ -140,3 +140,127 @@ async fn a_customers_journey_is_told_once_by_email_and_sms_even_after_a_replay()
     let files_after = std::fs::read_dir(app.db.outbox_dir()).unwrap().count();
     assert_eq!(files_after, files.len(), "nothing was sent again");
 }
+
+/// The reset token the sandbox "emailed" to `email` (the latest).
+async fn emailed_token(db: &TestDb, email: &str, nth: usize) -> String {
+    let outbox = db.outbox_dir();
+    let text = eventually("the reset email", || async {
+        let mut files: Vec<String> = std::fs::read_dir(&outbox)
+            .ok()?
+            .map(|f| f.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|f| f.contains("email-password_reset") && f.ends_with(".txt"))
+            .collect();
+        files.sort();
+        let texts: Vec<String> = files
+            .iter()
+            .map(|f| std::fs::read_to_string(outbox.join(f)).unwrap())
+            .filter(|t| t.starts_with(&format!("To: {email}\n")))
+            .collect();
+        texts.get(nth).map(|t| Value::String(t.clone()))
+    })
+    .await;
+    let text = text.as_str().unwrap();
+    let line = text
+        .lines()
+        .find(|l| l.contains("minutes: "))
+        .expect("the token line");
+    line.rsplit(": ").next().unwrap().trim().to_string()
+}
+
+#[tokio::test]
+async fn a_password_reset_token_works_once_and_not_after_it_expires() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let login = book
+        .app
+        .post(
+            "/auth/login",
+            None,
+            &serde_json::json!({"email": "c@example.com", "password": PASSWORD}),
+        )
+        .await;
+    let old_refresh = login.body["refresh_token"].as_str().unwrap().to_string();
+    let ask = |email: &'static str| {
+        let book = &book;
+        async move {
+            book.app
+                .post(
+                    "/auth/password-reset",
+                    None,
+                    &serde_json::json!({"email": email}),
+                )
+                .await
+        }
+    };
+    let known = ask("c@example.com").await;
+    let unknown = ask("nobody@example.com").await;
+    assert_eq!(known.status, StatusCode::ACCEPTED);
+    assert_eq!((unknown.status, &unknown.body), (known.status, &known.body));
+
+    let token = emailed_token(&book.app.db, "c@example.com", 0).await;
+    let confirm = |token: String, password: &'static str| {
+        let book = &book;
+        async move {
+            book.app
+                .post(
+                    "/auth/password-reset/confirm",
+                    None,
+                    &serde_json::json!({"token": token, "new_password": password}),
+                )
+                .await
+        }
+    };
+    let weak = confirm(token.clone(), "password").await;
+    assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(weak.body["errors"][0]["field"], "new_password");
+    let forged = confirm(
+        format!("{}A", &token[..token.len() - 1]),
+        "a brand new long passphrase",
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(forged.body["errors"][0]["field"], "token");
+    let done = confirm(token.clone(), "a brand new long passphrase").await;
+    assert_eq!(done.status, StatusCode::NO_CONTENT, "{}", done.body);
+    let again = confirm(token, "another brand new passphrase").await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "single use");
+
+    let new_login = book
+        .app
+        .post(
+            "/auth/login",
+            None,
+            &serde_json::json!({"email": "c@example.com", "password": "a brand new long passphrase"}),
+        )
+        .await;
+    assert_eq!(new_login.status, StatusCode::OK);
+    let refreshed = book
+        .app
+        .post(
+            "/auth/refresh",
+            None,
+            &serde_json::json!({"refresh_token": old_refresh}),
+        )
+        .await;
+    assert_eq!(refreshed.status, StatusCode::UNAUTHORIZED, "sessions ended");
+    let kept: Option<String> = sqlx::query_scalar(
+        "SELECT body_text FROM notifications WHERE template = 'password_reset' AND status = 'sent' LIMIT 1",
+    )
+    .fetch_optional(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(kept.as_deref(), Some("[sent; the reset token is not kept]"));
+
+    // A second request, expired before use.
+    assert_eq!(ask("c@example.com").await.status, StatusCode::ACCEPTED);
+    let late = emailed_token(&book.app.db, "c@example.com", 1).await;
+    sqlx::query(
+        "UPDATE password_resets SET expires_at = now() - interval '1 minute' WHERE used_at IS NULL",
+    )
+    .execute(&book.app.db.pool)
+    .await
+    .unwrap();
+    let expired = confirm(late, "yet another long passphrase").await;
+    assert_eq!(expired.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let _ = customer;
+}

@@ -79,6 +79,8 @@ pub struct WorkerContext {
     pub templates: Arc<crate::notifications::templates::Templates>,
     /// Wakes the notification worker when something is queued.
     pub notification_wakeup: Arc<tokio::sync::Notify>,
+    /// Derives password-reset tokens (the API derives the same).
+    pub password_reset_secret: secrecy::SecretString,
 }
 
 impl WorkerContext {

@@ -41,11 +41,7 @@ pub fn subscribers(ctx: &WorkerContext) -> Vec<Arc<dyn Subscriber>> {
         Arc::new(payments::outbox::PaymentOutbox::new(
             ctx.payment_wakeup.clone(),
         )),
-        Arc::new(notifications::planner::NotificationPlanner::new(
-            ctx.store.clone(),
-            ctx.templates.clone(),
-            ctx.notification_wakeup.clone(),
-        )),
+        Arc::new(notifications::planner::NotificationPlanner::new(ctx)),
     ]
 }
 

@@ -3,6 +3,7 @@
 //! limit guard the password endpoints.
 
 pub mod credentials;
+pub mod password_reset;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
@@ -38,6 +39,11 @@ pub fn router() -> Router<AppState> {
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
         .route("/auth/me", get(me))
+        .route("/auth/password-reset", post(password_reset::request))
+        .route(
+            "/auth/password-reset/confirm",
+            post(password_reset::confirm),
+        )
 }
 
 #[derive(Deserialize)]

@@ -24,6 +24,18 @@ pub enum UserCommand {
         /// The agent's current role, looked up by the caller.
         agent_role: Role,
     },
+    /// Record that a password reset was asked for.
+    RequestPasswordReset {
+        /// The request (its token is derived from it).
+        request_id: uuid::Uuid,
+        /// When the token stops working.
+        expires_at: chrono::DateTime<chrono::Utc>,
+    },
+    /// Record that a reset token was used to set the password.
+    CompletePasswordReset {
+        /// The request.
+        request_id: uuid::Uuid,
+    },
 }
 
 /// A new account's details, parsed but not yet checked against the rules.

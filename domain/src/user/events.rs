@@ -1,7 +1,9 @@
 //! What happened to a user account. Names and fields never change once stored.
 
+use chrono::{DateTime, Utc};
 use cqrs_es::DomainEvent;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::contact::{EmailAddress, PhoneNumber};
 use crate::ids::UserId;
@@ -35,6 +37,19 @@ pub enum UserEvent {
         /// The agent before, if any.
         previous_agent_id: Option<UserId>,
     },
+    /// A password reset was asked for. The token is derived from the
+    /// request id with a server secret and never stored.
+    PasswordResetRequested {
+        /// The request.
+        request_id: Uuid,
+        /// When its token stops working.
+        expires_at: DateTime<Utc>,
+    },
+    /// The password was set through a reset (all sessions ended).
+    PasswordResetCompleted {
+        /// The request whose token was used.
+        request_id: Uuid,
+    },
 }
 
 impl DomainEvent for UserEvent {
@@ -43,6 +58,8 @@ impl DomainEvent for UserEvent {
             UserEvent::UserRegistered { .. } => "UserRegistered",
             UserEvent::RoleChanged { .. } => "RoleChanged",
             UserEvent::AgentAssigned { .. } => "AgentAssigned",
+            UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
+            UserEvent::PasswordResetCompleted { .. } => "PasswordResetCompleted",
         }
         .to_string()
     }

@@ -89,6 +89,10 @@ impl Aggregate for User {
                     profile.agent_id = Some(agent_id);
                 }
             }
+            // Credentials live outside the event store; these are the audit
+            // trail of a reset, not state the aggregate decides on.
+            UserEvent::PasswordResetRequested { .. } | UserEvent::PasswordResetCompleted { .. } => {
+            }
         }
     }
 }
@@ -130,6 +134,20 @@ impl User {
                     agent_id,
                     previous_agent_id: profile.agent_id,
                 }])
+            }
+            UserCommand::RequestPasswordReset {
+                request_id,
+                expires_at,
+            } => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                Ok(vec![UserEvent::PasswordResetRequested {
+                    request_id,
+                    expires_at,
+                }])
+            }
+            UserCommand::CompletePasswordReset { request_id } => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                Ok(vec![UserEvent::PasswordResetCompleted { request_id }])
             }
         }
     }

@@ -121,6 +121,14 @@ impl Projection for UsersProjection {
                 None,
                 Some(agent_id.0),
             ),
+            // A reset changes no field shown, only the version.
+            UserEvent::PasswordResetRequested { .. } | UserEvent::PasswordResetCompleted { .. } => {
+                (
+                    format!("UPDATE {t} SET version = $4, updated_at = $5 WHERE id = $1"),
+                    None,
+                    None,
+                )
+            }
         };
         sqlx::query(&sql)
             .bind(id)

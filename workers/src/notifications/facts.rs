@@ -53,13 +53,18 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
-/// The notice `event` gives rise to, if any.
+/// The notice `event` gives rise to, if any; `reset_secret` derives
+/// password-reset tokens.
 ///
 /// # Errors
 /// When the event does not decode or its aggregate does not load.
-pub async fn of(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+pub async fn of(
+    store: &EventStore,
+    event: &StoredEvent,
+    reset_secret: &[u8],
+) -> anyhow::Result<Option<Notice>> {
     match event.aggregate_type.as_str() {
-        "User" => user(event),
+        "User" => user(event, reset_secret),
         "Policy" => policy(store, event).await,
         "Invoice" => invoice(store, event).await,
         "Claim" => claim(store, event).await,
@@ -67,12 +72,21 @@ pub async fn of(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Optio
     }
 }
 
-fn user(event: &StoredEvent) -> anyhow::Result<Option<Notice>> {
+fn user(event: &StoredEvent, reset_secret: &[u8]) -> anyhow::Result<Option<Notice>> {
+    let recipient_id = event.aggregate_id.parse()?;
     Ok(match event.decode::<UserEvent>()? {
         UserEvent::UserRegistered { .. } => Some(Notice {
             template: Template::Welcome,
-            recipient_id: event.aggregate_id.parse()?,
+            recipient_id,
             facts: json!({}),
+        }),
+        UserEvent::PasswordResetRequested { request_id, .. } => Some(Notice {
+            template: Template::PasswordReset,
+            recipient_id,
+            facts: json!({
+                "token": domain::password_reset::token(reset_secret, request_id),
+                "valid_minutes": domain::password_reset::VALID_MINUTES,
+            }),
         }),
         _ => None,
     })

@@ -13,6 +13,7 @@ use domain::user::User;
 use projections::notifications::{self, NewNotification};
 use projections::subscription::Subscriber;
 use projections::{EventStore, StoredEvent};
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::json;
 use sqlx::PgConnection;
 use tokio::sync::Notify;
@@ -20,6 +21,7 @@ use uuid::Uuid;
 
 use super::facts;
 use super::templates::Templates;
+use crate::context::WorkerContext;
 use crate::follow_up::event_id;
 
 /// The subscription's name.
@@ -30,15 +32,17 @@ pub struct NotificationPlanner {
     store: EventStore,
     templates: Arc<Templates>,
     wakeup: Arc<Notify>,
+    reset_secret: SecretString,
 }
 
 impl NotificationPlanner {
-    /// The planner; `wakeup` is notified when something is queued.
-    pub fn new(store: EventStore, templates: Arc<Templates>, wakeup: Arc<Notify>) -> Self {
+    /// The planner of `ctx`'s notifications.
+    pub fn new(ctx: &WorkerContext) -> Self {
         Self {
-            store,
-            templates,
-            wakeup,
+            store: ctx.store.clone(),
+            templates: ctx.templates.clone(),
+            wakeup: ctx.notification_wakeup.clone(),
+            reset_secret: ctx.password_reset_secret.clone(),
         }
     }
 }
@@ -61,7 +65,8 @@ impl Subscriber for NotificationPlanner {
     }
 
     async fn handle(&self, conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
-        let Some(notice) = facts::of(&self.store, event).await? else {
+        let secret = self.reset_secret.expose_secret().as_bytes();
+        let Some(notice) = facts::of(&self.store, event, secret).await? else {
             return Ok(());
         };
         let (user, _) = self
