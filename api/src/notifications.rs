@@ -2,25 +2,36 @@
 //! `recipient`, `template`, `channel`, `status`) and `GET /me/notifications`
 //! (the caller's own). Bodies are not shown here; the log says what was
 //! sent to whom, when, through which provider, after how many attempts.
+//! And each person's preferences: `GET|PUT /me/notification-preferences`
+//! (reminders per channel may be turned off; marketing is off unless asked
+//! for; transactional notices always go).
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use domain::notifications::Preferences;
+use domain::user::{User, UserCommand};
 use domain::Role;
 use projections::notifications::{self, Filter, Notification};
 use serde::Deserialize;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryParams;
+use crate::extract::{JsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
+use crate::request_context::RequestContext;
 use crate::state::AppState;
+use crate::writes::metadata;
 
 /// The notification routes.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/notifications", get(list))
         .route("/me/notifications", get(mine))
+        .route(
+            "/me/notification-preferences",
+            get(preferences).put(set_preferences),
+        )
 }
 
 #[derive(Deserialize)]
@@ -92,4 +103,35 @@ async fn mine(
     QueryParams(query): QueryParams<ListQuery>,
 ) -> Result<Json<Page<Notification>>, ApiError> {
     page(&state, query, Some(principal.user_id)).await
+}
+
+async fn preferences(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Preferences>, ApiError> {
+    let (user, _) = state
+        .store
+        .load::<User>(&principal.user_id.to_string())
+        .await?;
+    Ok(Json(user.preferences))
+}
+
+#[tracing::instrument(skip_all)]
+async fn set_preferences(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    JsonBody(body): JsonBody<Preferences>,
+) -> Result<Json<Preferences>, ApiError> {
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<User>(
+            &principal.user_id.to_string(),
+            UserCommand::SetNotificationPreferences(body),
+            None,
+            &meta,
+        )
+        .await?;
+    Ok(Json(committed.aggregate.preferences))
 }

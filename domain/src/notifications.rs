@@ -105,6 +105,76 @@ impl Template {
     }
 }
 
+/// Why a notification is sent, which decides whether a person may turn it
+/// off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purpose {
+    /// About something the person did or that happened to their policy,
+    /// claim or money: always sent.
+    Transactional,
+    /// A reminder (a policy ending, an invoice overdue): may be turned off
+    /// per channel.
+    Reminder,
+}
+
+impl Template {
+    /// Why it is sent.
+    pub fn purpose(self) -> Purpose {
+        match self {
+            Template::PolicyExpiring | Template::InvoiceOverdue => Purpose::Reminder,
+            _ => Purpose::Transactional,
+        }
+    }
+}
+
+/// What a person wants on one channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelPreferences {
+    /// Reminders (policy ending, invoice overdue).
+    pub reminders: bool,
+    /// Offers and news (never on unless asked for).
+    pub marketing: bool,
+}
+
+/// A person's notification preferences (API.md's shape).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Preferences {
+    /// Email.
+    pub email: ChannelPreferences,
+    /// SMS.
+    pub sms: ChannelPreferences,
+}
+
+impl Default for Preferences {
+    fn default() -> Self {
+        let default = ChannelPreferences {
+            reminders: true,
+            marketing: false,
+        };
+        Self {
+            email: default,
+            sms: default,
+        }
+    }
+}
+
+impl Preferences {
+    /// Whether `template` may go out on `channel`: transactional notices
+    /// always, reminders as the person chose.
+    pub fn allows(&self, template: Template, channel: Channel) -> bool {
+        let chosen = match channel {
+            Channel::Email => self.email,
+            Channel::Sms => self.sms,
+        };
+        match template.purpose() {
+            Purpose::Transactional => true,
+            Purpose::Reminder => chosen.reminders,
+        }
+    }
+}
+
 /// How a notification travels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -159,5 +229,18 @@ mod tests {
         );
         assert_eq!(Template::PaymentReceived.channels(false), [Channel::Email]);
         assert_eq!(Template::Welcome.channels(true), [Channel::Email]);
+    }
+
+    #[test]
+    fn reminders_follow_preferences_and_transactional_notices_always_go() {
+        let defaults = Preferences::default();
+        assert!(!defaults.email.marketing && !defaults.sms.marketing);
+        assert!(defaults.allows(Template::InvoiceOverdue, Channel::Sms));
+        let mut quiet = defaults;
+        quiet.sms.reminders = false;
+        assert!(!quiet.allows(Template::InvoiceOverdue, Channel::Sms));
+        assert!(quiet.allows(Template::InvoiceOverdue, Channel::Email));
+        assert!(quiet.allows(Template::PaymentReceived, Channel::Sms));
+        assert!(quiet.allows(Template::PasswordReset, Channel::Email));
     }
 }

@@ -36,6 +36,8 @@ pub enum UserCommand {
         /// The request.
         request_id: uuid::Uuid,
     },
+    /// Choose which notifications to get.
+    SetNotificationPreferences(crate::notifications::Preferences),
 }
 
 /// A new account's details, parsed but not yet checked against the rules.

@@ -50,6 +50,11 @@ pub enum UserEvent {
         /// The request whose token was used.
         request_id: Uuid,
     },
+    /// The person chose which notifications to get.
+    NotificationPreferencesSet {
+        /// The choice.
+        preferences: crate::notifications::Preferences,
+    },
 }
 
 impl DomainEvent for UserEvent {
@@ -60,6 +65,7 @@ impl DomainEvent for UserEvent {
             UserEvent::AgentAssigned { .. } => "AgentAssigned",
             UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
             UserEvent::PasswordResetCompleted { .. } => "PasswordResetCompleted",
+            UserEvent::NotificationPreferencesSet { .. } => "NotificationPreferencesSet",
         }
         .to_string()
     }

@@ -42,6 +42,9 @@ pub struct Profile {
 pub struct User {
     /// Set once registered.
     pub profile: Option<Profile>,
+    /// What notifications the person wants.
+    #[serde(default)]
+    pub preferences: crate::notifications::Preferences,
 }
 
 impl Aggregate for User {
@@ -92,6 +95,9 @@ impl Aggregate for User {
             // Credentials live outside the event store; these are the audit
             // trail of a reset, not state the aggregate decides on.
             UserEvent::PasswordResetRequested { .. } | UserEvent::PasswordResetCompleted { .. } => {
+            }
+            UserEvent::NotificationPreferencesSet { preferences } => {
+                self.preferences = preferences;
             }
         }
     }
@@ -148,6 +154,13 @@ impl User {
             UserCommand::CompletePasswordReset { request_id } => {
                 self.profile.as_ref().ok_or(UserError::NotFound)?;
                 Ok(vec![UserEvent::PasswordResetCompleted { request_id }])
+            }
+            UserCommand::SetNotificationPreferences(preferences) => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                if self.preferences == preferences {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::NotificationPreferencesSet { preferences }])
             }
         }
     }

@@ -122,13 +122,13 @@ impl Projection for UsersProjection {
                 Some(agent_id.0),
             ),
             // A reset changes no field shown, only the version.
-            UserEvent::PasswordResetRequested { .. } | UserEvent::PasswordResetCompleted { .. } => {
-                (
-                    format!("UPDATE {t} SET version = $4, updated_at = $5 WHERE id = $1"),
-                    None,
-                    None,
-                )
-            }
+            UserEvent::PasswordResetRequested { .. }
+            | UserEvent::PasswordResetCompleted { .. }
+            | UserEvent::NotificationPreferencesSet { .. } => (
+                format!("UPDATE {t} SET version = $4, updated_at = $5 WHERE id = $1"),
+                None,
+                None,
+            ),
         };
         sqlx::query(&sql)
             .bind(id)

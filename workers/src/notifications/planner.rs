@@ -74,7 +74,7 @@ impl Subscriber for NotificationPlanner {
             .load::<User>(&notice.recipient_id.to_string())
             .await
             .map_err(|e| anyhow::anyhow!("loading user {}: {e}", notice.recipient_id))?;
-        let Some(profile) = user.profile else {
+        let Some(profile) = user.profile.clone() else {
             tracing::warn!(user = %notice.recipient_id, "notification for an unknown user skipped");
             return Ok(());
         };
@@ -85,7 +85,12 @@ impl Subscriber for NotificationPlanner {
             .phone_number
             .as_ref()
             .map(|p| p.as_str().to_string());
-        for channel in notice.template.channels(phone.is_some()) {
+        let wanted = notice
+            .template
+            .channels(phone.is_some())
+            .into_iter()
+            .filter(|channel| user.preferences.allows(notice.template, *channel));
+        for channel in wanted {
             let recipient = match channel {
                 Channel::Email => profile.email.as_str().to_string(),
                 Channel::Sms => phone.clone().unwrap_or_default(),
