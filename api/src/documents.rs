@@ -26,26 +26,6 @@ pub fn router() -> Router<AppState> {
         .route("/billing/payments/{id}/receipt.pdf", get(receipt))
 }
 
-/// `KES 1,250,000.00`.
-pub fn amount_text(money: &Money) -> String {
-    let amount = money.amount().to_string();
-    let (whole, fraction) = amount.split_once('.').unwrap_or((&amount, ""));
-    let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
-    let mut grouped = String::new();
-    for (i, digit) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    let fraction = if fraction.is_empty() {
-        String::new()
-    } else {
-        format!(".{fraction}")
-    };
-    format!("{} {sign}{grouped}{fraction}", money.currency())
-}
-
 fn line(label: &str, value: impl Into<String>) -> Line {
     (label.to_string(), value.into())
 }
@@ -117,7 +97,7 @@ async fn certificate(
             policy
                 .sum_insured
                 .as_ref()
-                .map(amount_text)
+                .map(Money::grouped)
                 .unwrap_or_default(),
         ),
         line(
@@ -125,7 +105,7 @@ async fn certificate(
             policy
                 .annual_premium
                 .as_ref()
-                .map(amount_text)
+                .map(Money::grouped)
                 .unwrap_or_default(),
         ),
         line("Term", term.number.to_string()),
@@ -145,7 +125,7 @@ async fn certificate(
 
 fn invoice_lines(invoice: &Invoice, customer: String) -> Option<(String, Vec<Line>)> {
     let details = invoice.details.as_ref()?;
-    let money = |m: Option<Money>| m.as_ref().map(amount_text).unwrap_or_default();
+    let money = |m: Option<Money>| m.as_ref().map(Money::grouped).unwrap_or_default();
     let lines = vec![
         line("Invoice number", details.invoice_number.clone()),
         line("Policy number", details.policy_number.clone()),
@@ -160,7 +140,7 @@ fn invoice_lines(invoice: &Invoice, customer: String) -> Option<(String, Vec<Lin
         ),
         line("Issued", details.issued_on.to_string()),
         line("Due", details.due_date.to_string()),
-        line("Amount", amount_text(&details.amount)),
+        line("Amount", details.amount.grouped()),
         line("Paid", money(invoice.amount_paid)),
         line("Balance", money(invoice.balance())),
         line("Credit", money(invoice.credit)),
@@ -228,7 +208,7 @@ async fn receipt(
             "Received from",
             customer_name(&state, details.customer_id.0).await?,
         ),
-        line("Amount received", amount_text(&payment.received)),
+        line("Amount received", payment.received.grouped()),
         line("Invoice", details.invoice_number.clone()),
         line("Policy number", details.policy_number.clone()),
         line("Paid through", payment.provider.clone()),
@@ -248,20 +228,4 @@ async fn receipt(
         &format!("receipt-{}.pdf", details.invoice_number),
         render("Payment receipt", "ifinsure", &lines),
     ))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use domain::Currency;
-
-    #[test]
-    fn amounts_are_grouped_by_thousands() {
-        let kes = |s: &str| Money::new(s.parse().unwrap(), Currency::KES).unwrap();
-        assert_eq!(amount_text(&kes("1250000")), "KES 1,250,000.00");
-        assert_eq!(amount_text(&kes("999.5")), "KES 999.50");
-        assert_eq!(amount_text(&kes("-15726.03")), "KES -15,726.03");
-        let ugx = Money::new("5000000".parse().unwrap(), Currency::parse("UGX").unwrap()).unwrap();
-        assert_eq!(amount_text(&ugx), "UGX 5,000,000");
-    }
 }

@@ -187,6 +187,29 @@ impl Money {
     }
 }
 
+impl Money {
+    /// As people read it: `KES 1,250,000.00` (thousands grouped, the
+    /// currency's decimals), for documents and messages.
+    pub fn grouped(&self) -> String {
+        let amount = self.amount.to_string();
+        let (whole, fraction) = amount.split_once('.').unwrap_or((&amount, ""));
+        let (sign, digits) = whole.strip_prefix('-').map_or(("", whole), |d| ("-", d));
+        let mut grouped = String::new();
+        for (i, digit) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                grouped.push(',');
+            }
+            grouped.push(digit);
+        }
+        let fraction = if fraction.is_empty() {
+            String::new()
+        } else {
+            format!(".{fraction}")
+        };
+        format!("{} {sign}{grouped}{fraction}", self.currency)
+    }
+}
+
 impl std::fmt::Display for Money {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.currency, self.amount)
@@ -271,6 +294,14 @@ mod tests {
             money("1250.50", "KES").to_whole_units(),
             Err(MoneyError::NotWhole(money("1250.50", "KES")))
         );
+    }
+
+    #[test]
+    fn amounts_read_grouped_by_thousands() {
+        assert_eq!(money("1250000", "KES").grouped(), "KES 1,250,000.00");
+        assert_eq!(money("999.5", "KES").grouped(), "KES 999.50");
+        assert_eq!(money("-15726.03", "KES").grouped(), "KES -15,726.03");
+        assert_eq!(money("5000000", "UGX").grouped(), "UGX 5,000,000");
     }
 
     fn dec(s: &str) -> Decimal {

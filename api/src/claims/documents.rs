@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{is_staff, visible};
 use crate::auth::principal::Principal;
-use crate::documents::{amount_text, pdf};
+use crate::documents::pdf;
 use crate::error::ApiError;
 use crate::extract::IdPath;
 use crate::pdf::render;
@@ -179,14 +179,15 @@ pub(super) async fn summary(
     let row = visible(&state, &principal, id).await?;
     let claim = &row.state;
     let details = claim.details.as_ref().ok_or(ApiError::NotFound)?;
-    let money = |m: Option<&domain::Money>| m.map(amount_text).unwrap_or_else(|| "-".into());
+    let money =
+        |m: Option<&domain::Money>| m.map(domain::Money::grouped).unwrap_or_else(|| "-".into());
     let mut lines = vec![
         ("Claim number".to_string(), details.claim_number.clone()),
         ("Status".into(), claim.status.as_str().replace('_', " ")),
         ("Policy number".into(), details.policy_number.clone()),
         ("Incident date".into(), details.incident_date.to_string()),
         ("Filed on".into(), details.filed_on.to_string()),
-        ("Claimed".into(), amount_text(&details.claimed_amount)),
+        ("Claimed".into(), details.claimed_amount.grouped()),
         ("Approved".into(), money(claim.approved_amount.as_ref())),
         ("Paid".into(), money(claim.paid_amount.as_ref())),
         (
