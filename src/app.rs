@@ -121,6 +121,7 @@ fn worker_context(
             scheduler_interval: settings.scheduler_interval,
             public_base_url: public_base_url.to_string(),
             notification_outbox: settings.notification_outbox.clone(),
+            notification_retry_base: settings.notification_retry_base,
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),

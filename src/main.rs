@@ -64,6 +64,17 @@ enum Command {
         #[command(subcommand)]
         command: IntegrationsCommand,
     },
+    /// The workers' dead letters.
+    Workers {
+        #[command(subcommand)]
+        command: WorkersCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum WorkersCommand {
+    /// Re-drive every dead letter: each job goes back in its worker's queue.
+    Retry,
 }
 
 #[derive(Subcommand)]
@@ -140,6 +151,14 @@ async fn main() -> anyhow::Result<()> {
         Command::Integrations {
             command: IntegrationsCommand::RotateKey,
         } => rotate_key(settings).await,
+        Command::Workers {
+            command: WorkersCommand::Retry,
+        } => {
+            let (_db, pool) = connect(&settings, false).await?;
+            let retried = projections::dead_letters::retry_all(&pool).await?;
+            println!("{retried} dead letters re-driven");
+            Ok(())
+        }
     }
 }
 

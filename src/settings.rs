@@ -62,6 +62,8 @@ pub struct Settings {
     pub document_store: DocumentStoreConfig,
     /// Where the sandbox writes the notifications it "sends".
     pub notification_outbox: std::path::PathBuf,
+    /// The first retry's wait for a notification (doubling after).
+    pub notification_retry_base: Duration,
     /// The insurer's name, logo, colour and support contacts in messages.
     pub branding: Branding,
     /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
@@ -100,6 +102,7 @@ impl Default for Settings {
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             document_store: DocumentStoreConfig::Local("data/documents".into()),
             notification_outbox: "data/outbox".into(),
+            notification_retry_base: Duration::from_secs(1),
             branding: Branding::default(),
             production: false,
             master_key: None,
@@ -234,6 +237,10 @@ impl Settings {
             notification_outbox: var("NOTIFICATION_OUTBOX_DIR")
                 .unwrap_or_else(|| "data/outbox".into())
                 .into(),
+            notification_retry_base: Duration::from_millis(parsed(
+                "NOTIFICATION_RETRY_BASE_MS",
+                1000,
+            )?),
             branding: branding(),
             production: match var("IFINSURE_ENV").as_deref() {
                 None | Some("development") => false,

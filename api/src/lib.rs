@@ -7,6 +7,7 @@ pub mod auth;
 pub mod billing;
 pub mod claims;
 pub mod config;
+pub mod dead_letters;
 pub mod documents;
 pub mod error;
 pub mod extract;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(claims::router())
         .merge(integrations::router())
         .merge(notifications::router())
+        .merge(dead_letters::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

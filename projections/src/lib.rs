@@ -4,6 +4,7 @@
 
 pub mod clock;
 pub mod db;
+pub mod dead_letters;
 pub mod document_stores;
 pub mod documents;
 pub mod event_store;

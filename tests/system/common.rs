@@ -171,6 +171,7 @@ pub fn test_settings() -> Settings {
         sandbox_webhook_delay: Some(Duration::from_millis(20)),
         payment_reconcile_after: Duration::from_secs(3600),
         scheduler_interval: Duration::from_secs(3600),
+        notification_retry_base: Duration::from_millis(20),
         ..Settings::default()
     }
 }

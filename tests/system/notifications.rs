@@ -333,3 +333,117 @@ async fn reminders_follow_the_customers_preferences_and_transactional_notices_do
         .iter()
         .any(|n| n["template"] == "invoice_overdue" && n["channel"] == "sms"));
 }
+
+/// Configures SendGrid (faked by `server`) as the email provider.
+async fn sendgrid(book: &Book, server: &wiremock::MockServer) {
+    book.configure(&serde_json::json!({
+        "provider": "sendgrid", "name": "SendGrid", "environment": "sandbox", "is_primary": true,
+        "credentials": {"api_key": "SG.journey-key-000000", "from": "no-reply@ifinsure.example"},
+        "settings": {"base_url": server.uri()}}))
+        .await;
+}
+
+fn welcome_of(items: &[Value]) -> Option<Value> {
+    items.iter().find(|n| n["template"] == "welcome").cloned()
+}
+
+#[tokio::test]
+async fn an_email_provider_that_fails_twice_then_answers_sends_one_email_on_the_third_attempt() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    // Each attempt is one send, which the HTTP client tries three times.
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(6)
+        .expect(6)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(ResponseTemplate::new(202).insert_header("X-Message-Id", "sg-msg-1"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let book = Book::open().await;
+    sendgrid(&book, &server).await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let welcome = eventually("the welcome email", || async {
+        welcome_of(&mine(&book, &customer).await).filter(|n| n["status"] == "sent")
+    })
+    .await;
+    assert_eq!(welcome["attempts"], 3, "{welcome}");
+    assert_eq!(welcome["provider"], "sendgrid");
+    assert_eq!(welcome["provider_message_id"], "sg-msg-1");
+}
+
+#[tokio::test]
+async fn an_email_that_never_goes_is_dead_lettered_and_goes_once_retried_after_the_fix() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&server)
+        .await;
+    let book = Book::open().await;
+    sendgrid(&book, &server).await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let dead = eventually("the welcome email to die", || async {
+        welcome_of(&mine(&book, &customer).await).filter(|n| n["status"] == "dead")
+    })
+    .await;
+    assert_eq!(dead["attempts"], 5);
+    let letters = book.app.get("/admin/dead-letters", Some(&book.admin)).await;
+    assert_eq!(letters.status, StatusCode::OK);
+    let letter = letters.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["job_id"] == dead["id"])
+        .cloned()
+        .expect("a dead letter for the email");
+    assert_eq!(letter["worker"], "notifications");
+    assert!(
+        letter["error"].as_str().unwrap().contains("503"),
+        "{letter}"
+    );
+    let staff_may_not = book.app.get("/admin/dead-letters", Some(&book.staff)).await;
+    assert_eq!(staff_may_not.status, StatusCode::FORBIDDEN);
+
+    // The provider is fixed; an admin re-drives the letter.
+    server.reset().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(ResponseTemplate::new(202).insert_header("X-Message-Id", "sg-msg-2"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let id = letter["id"].as_str().unwrap();
+    let retried = book
+        .app
+        .post(
+            &format!("/admin/dead-letters/{id}/retry"),
+            Some(&book.admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    let again = book
+        .app
+        .post(
+            &format!("/admin/dead-letters/{id}/retry"),
+            Some(&book.admin),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::NOT_FOUND, "re-driven once");
+    let sent = eventually("the welcome email to go", || async {
+        welcome_of(&mine(&book, &customer).await).filter(|n| n["status"] == "sent")
+    })
+    .await;
+    assert_eq!(sent["provider_message_id"], "sg-msg-2");
+    assert_eq!(sent["attempts"], 1);
+}

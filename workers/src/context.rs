@@ -37,6 +37,8 @@ pub struct WorkerConfig {
     pub public_base_url: String,
     /// Where the sandbox writes the notifications it "sends".
     pub notification_outbox: std::path::PathBuf,
+    /// The first retry's wait for a notification (doubling after).
+    pub notification_retry_base: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -49,6 +51,7 @@ impl Default for WorkerConfig {
             scheduler_interval: Duration::from_secs(60),
             public_base_url: "http://localhost:8080".into(),
             notification_outbox: "data/outbox".into(),
+            notification_retry_base: Duration::from_secs(1),
         }
     }
 }

@@ -3,12 +3,14 @@
 //! Integrations Center), or, with none, the built-in sandbox, which writes
 //! the message to the outbox directory for a person to read. A failure is
 //! retried with exponential backoff and jitter; a refusal, or the last
-//! attempt, leaves the notification `dead` with its error.
+//! attempt, leaves the notification `dead` with its error and a dead letter
+//! an admin can re-drive.
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use domain::integration::catalogue::Category;
+use projections::dead_letters;
 use projections::notifications::{self, Notification};
 use projections::subscription::Shutdown;
 use rand::Rng;
@@ -35,12 +37,14 @@ pub struct Pass {
     pub dead: usize,
 }
 
-/// The wait before attempt `attempts + 1`: 2^attempts seconds (at most an
+/// The wait before attempt `attempts + 1`: `base` × 2^attempts (at most an
 /// hour), plus up to a quarter more at random so retries do not stampede.
-pub fn backoff(attempts: i32) -> Duration {
-    let base = 2u64.pow(attempts.clamp(1, 12) as u32).min(3600);
-    let jitter = rand::thread_rng().gen_range(0..=base * 250);
-    Duration::from_secs(base) + Duration::from_millis(jitter)
+pub fn backoff(attempts: i32, base: Duration) -> Duration {
+    let wait = base
+        .saturating_mul(2u32.pow(attempts.clamp(1, 16) as u32))
+        .min(Duration::from_secs(3600));
+    let quarter = u64::try_from(wait.as_millis() / 4).unwrap_or(u64::MAX);
+    wait + Duration::from_millis(rand::thread_rng().gen_range(0..=quarter))
 }
 
 /// Sends the due notifications, once.
@@ -63,16 +67,27 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
                 let dead = refused || notification.attempts >= MAX_ATTEMPTS;
                 tracing::warn!(notification = %notification.id, template = %notification.template,
                     %provider, attempts = notification.attempts, dead, %error, "notification not sent");
+                let error = error.to_string();
+                let wait = backoff(notification.attempts, ctx.config.notification_retry_base);
                 notifications::mark_failed(
                     &ctx.pool,
                     notification.id,
                     &provider,
-                    &error.to_string(),
-                    backoff(notification.attempts),
+                    &error,
+                    wait,
                     dead,
                 )
                 .await?;
                 if dead {
+                    dead_letters::record(
+                        &ctx.pool,
+                        dead_letters::NOTIFICATIONS,
+                        notification.id,
+                        &notification.event_id,
+                        &error,
+                        notification.attempts,
+                    )
+                    .await?;
                     pass.dead += 1;
                 } else {
                     pass.retried += 1;
@@ -177,12 +192,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn backoff_doubles_with_up_to_a_quarter_of_jitter() {
+    fn backoff_doubles_from_the_base_with_up_to_a_quarter_of_jitter_and_stops_at_an_hour() {
+        let base = Duration::from_secs(1);
         for attempts in 1..=14 {
-            let base = 2u64.pow(attempts.clamp(1, 12) as u32).min(3600);
-            let wait = backoff(attempts);
-            assert!(wait >= Duration::from_secs(base), "{attempts}: {wait:?}");
-            assert!(wait <= Duration::from_secs(base) + Duration::from_millis(base * 250));
+            let expected = Duration::from_secs(2u64.pow(attempts as u32).min(3600));
+            let wait = backoff(attempts, base);
+            assert!(wait >= expected, "{attempts}: {wait:?}");
+            assert!(wait <= expected + expected / 4, "{attempts}: {wait:?}");
         }
+        assert!(backoff(2, Duration::from_millis(10)) < Duration::from_millis(51));
     }
 }
