@@ -154,7 +154,9 @@ pub const TODAY: &str = "2026-11-25";
 pub fn test_settings() -> Settings {
     Settings {
         database_url: None,
-        database_max_connections: 20,
+        // Two apps run at once on a server of 100 connections: each keeps
+        // well under half (API pool + one or two per subscription).
+        database_max_connections: 10,
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         public_base_url: None,
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
