@@ -71,17 +71,3 @@ pub async fn already_processed(
     .await?;
     Ok(seen.unwrap_or(false))
 }
-
-/// How many deliveries are stored for `provider` (tests and health).
-///
-/// # Errors
-/// When the database fails.
-pub async fn count(pool: &PgPool, provider: &str) -> Result<i64, sqlx::Error> {
-    let n = sqlx::query_scalar!(
-        "SELECT count(*) FROM webhook_deliveries WHERE provider = $1",
-        provider
-    )
-    .fetch_one(pool)
-    .await?;
-    Ok(n.unwrap_or(0))
-}

@@ -175,16 +175,6 @@ impl Http {
         self
     }
 
-    /// The base URL.
-    pub fn base_url(&self) -> &str {
-        &self.base_url
-    }
-
-    /// `text` redacted of this configuration's secrets.
-    pub fn redact(&self, text: &str) -> String {
-        self.secrets.text(text)
-    }
-
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
         let url = format!("{}{}", self.base_url, call.path);
         let mut request = self.client.request(call.method.clone(), url);

@@ -131,11 +131,6 @@ impl Templates {
         Ok(Self { env, branding })
     }
 
-    /// The branding.
-    pub fn branding(&self) -> &Branding {
-        &self.branding
-    }
-
     /// Renders `template` for `channel` with `data` (the event's facts and
     /// `recipient`), plus the branding and `unsubscribe_url`.
     ///
