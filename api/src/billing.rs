@@ -187,17 +187,11 @@ pub async fn available_providers(state: &AppState) -> Result<(Vec<String>, Strin
         category: Some("payment".into()),
         ..Default::default()
     };
-    let configured =
-        projections::read_models::integrations::list(&state.pool, &filter, None, 200).await?;
-    let mut usable: Vec<_> = configured
+    let usable: Vec<_> = projections::read_models::integrations::enabled(&state.pool, &filter)
+        .await?
         .into_iter()
         .filter_map(|row| row.state.details)
-        .filter(|d| {
-            d.enabled
-                && domain::integration::catalogue::provider(&d.provider).is_some_and(|p| p.adapter)
-        })
         .collect();
-    usable.sort_by_key(|d| (!d.is_primary, d.priority));
     let default = usable.first().map_or_else(
         || state.config.default_payment_provider.clone(),
         |d| d.provider.clone(),

@@ -44,18 +44,7 @@ impl DocumentStores {
             category: Some("storage".into()),
             ..Default::default()
         };
-        let mut rows: Vec<IntegrationRow> = integrations::list(&self.pool, &filter, None, 50)
-            .await?
-            .into_iter()
-            .filter(|row| row.state.details.as_ref().is_some_and(|d| d.enabled))
-            .collect();
-        rows.sort_by_key(|row| {
-            let d = row.state.details.as_ref();
-            (
-                !d.is_some_and(|d| d.is_primary),
-                d.map_or(u32::MAX, |d| d.priority),
-            )
-        });
+        let rows = integrations::enabled(&self.pool, &filter).await?;
         match rows.first() {
             Some(row) => Ok((Some(row.id), self.open(row).await?)),
             None => Ok((None, self.default.clone())),

@@ -154,10 +154,8 @@ async fn enabled_credentials(
         ..Default::default()
     };
     let mut found = Vec::new();
-    for row in integrations::list(&state.pool, &filter, None, 50).await? {
-        if row.state.details.as_ref().is_some_and(|d| d.enabled) {
-            found.push((row.id, state.vault.load(&state.pool, row.id).await?));
-        }
+    for row in integrations::enabled(&state.pool, &filter).await? {
+        found.push((row.id, state.vault.load(&state.pool, row.id).await?));
     }
     Ok(found)
 }

@@ -2,6 +2,7 @@
 //! (no secrets: those are in the vault) and the columns lists filter on.
 
 use async_trait::async_trait;
+use domain::integration::catalogue;
 use domain::integration::IntegrationConfig;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -129,4 +130,34 @@ pub async fn list(
     .bind(limit)
     .fetch_all(pool)
     .await
+}
+
+/// The enabled configurations matching `filter` that ifinsure has an
+/// adapter for, in the order to use them: the primary first, then by
+/// priority. What routing, defaults, webhook verification and document
+/// storage all choose from.
+///
+/// # Errors
+/// When the database fails.
+pub async fn enabled(
+    pool: &PgPool,
+    filter: &IntegrationFilter,
+) -> Result<Vec<IntegrationRow>, sqlx::Error> {
+    let mut rows: Vec<IntegrationRow> = list(pool, filter, None, 200)
+        .await?
+        .into_iter()
+        .filter(|row| {
+            row.state.details.as_ref().is_some_and(|d| {
+                d.enabled && catalogue::provider(&d.provider).is_some_and(|p| p.adapter)
+            })
+        })
+        .collect();
+    rows.sort_by_key(|row| {
+        let details = row.state.details.as_ref();
+        (
+            !details.is_some_and(|d| d.is_primary),
+            details.map_or(u32::MAX, |d| d.priority),
+        )
+    });
+    Ok(rows)
 }

@@ -177,16 +177,11 @@ pub async fn enabled(
         environment: None,
     };
     let mut configs = Vec::new();
-    for row in integrations::list(pool, &filter, None, 200).await? {
-        let Some(details) = row.state.details.as_ref().filter(|d| d.enabled) else {
-            continue;
-        };
-        if !catalogue::provider(&details.provider).is_some_and(|p| p.adapter) {
-            continue;
+    for row in integrations::enabled(pool, &filter).await? {
+        if let Some(details) = &row.state.details {
+            let credentials = vault.load(pool, row.id).await?;
+            configs.extend(ProviderConfig::new(row.id, details, credentials));
         }
-        let credentials = vault.load(pool, row.id).await?;
-        configs.extend(ProviderConfig::new(row.id, details, credentials));
     }
-    configs.sort_by_key(|c| (!c.is_primary, c.priority));
     Ok(configs)
 }
