@@ -7,6 +7,7 @@
 //! an admin can re-drive.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use domain::integration::catalogue::Category;
@@ -17,7 +18,7 @@ use rand::Rng;
 
 use crate::context::WorkerContext;
 use crate::integrations::ProviderError;
-use crate::messaging::{Email, Sent, Sms};
+use crate::messaging::{Email, EmailSender, Sent, Sms, SmsSender};
 
 /// Attempts before a notification is dead.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -54,8 +55,19 @@ pub fn backoff(attempts: i32, base: Duration) -> Duration {
 #[tracing::instrument(skip_all)]
 pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
     let mut pass = Pass::default();
-    for notification in notifications::claim_due(&ctx.pool, BATCH, LEASE).await? {
-        let (provider, result) = send(ctx, &notification).await;
+    let due = notifications::claim_due(&ctx.pool, BATCH, LEASE).await?;
+    if due.is_empty() {
+        return Ok(pass);
+    }
+    let sms = carrier(ctx, Category::Sms).await;
+    let email = carrier(ctx, Category::Email).await;
+    for notification in due {
+        let by = if notification.channel == "sms" {
+            &sms
+        } else {
+            &email
+        };
+        let (provider, result) = send(ctx, by, &notification).await;
         match result {
             Ok(sent) => {
                 notifications::mark_sent(&ctx.pool, notification.id, &provider, &sent.message_id)
@@ -98,47 +110,65 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
     Ok(pass)
 }
 
-/// Sends one notification; the provider's name and what it said.
-async fn send(ctx: &WorkerContext, n: &Notification) -> (String, Result<Sent, ProviderError>) {
-    let category = if n.channel == "sms" {
-        Category::Sms
-    } else {
-        Category::Email
-    };
+/// Who carries one channel's messages during a pass.
+enum Carrier {
+    /// No provider enabled: the outbox directory.
+    Sandbox,
+    /// The primary enabled SMS provider.
+    Sms(&'static str, Arc<dyn SmsSender>),
+    /// The primary enabled email provider.
+    Email(&'static str, Arc<dyn EmailSender>),
+    /// The provider could not be built or looked up.
+    Broken(&'static str, ProviderError),
+}
+
+/// The carrier of `category`, looked up (and its credentials decrypted)
+/// once per pass, not once per message.
+async fn carrier(ctx: &WorkerContext, category: Category) -> Carrier {
     let config = match ctx.primary(category).await {
-        Ok(config) => Some(config),
-        Err(ProviderError::Rejected(_)) => None,
-        Err(error) => return ("unknown".into(), Err(error)),
+        Ok(config) => config,
+        Err(ProviderError::Rejected(_)) => return Carrier::Sandbox,
+        Err(error) => return Carrier::Broken("unknown", error),
     };
-    let Some(config) = config else {
-        let result = sandbox(&ctx.config.notification_outbox, n).await;
-        return ("sandbox".into(), result);
-    };
-    let provider = config.provider().to_string();
-    let result = if n.channel == "sms" {
-        let sms = Sms {
-            to: n.recipient.clone(),
-            body: n.body_text.clone(),
-            reference: n.id.to_string(),
-        };
-        match ctx.sms_adapter(&config) {
-            Ok(adapter) => adapter.send(&sms).await,
-            Err(error) => Err(error),
-        }
+    let provider = config.provider();
+    let built = if category == Category::Sms {
+        ctx.sms_adapter(&config).map(|a| Carrier::Sms(provider, a))
     } else {
-        let email = Email {
-            to: n.recipient.clone(),
-            subject: n.subject.clone().unwrap_or_default(),
-            text: n.body_text.clone(),
-            html: n.body_html.clone(),
-            reference: n.id.to_string(),
-        };
-        match ctx.email_adapter(&config) {
-            Ok(adapter) => adapter.send(&email).await,
-            Err(error) => Err(error),
+        ctx.email_adapter(&config)
+            .map(|a| Carrier::Email(provider, a))
+    };
+    built.unwrap_or_else(|error| Carrier::Broken(provider, error))
+}
+
+/// Sends one notification; the provider's name and what it said.
+async fn send(
+    ctx: &WorkerContext,
+    carrier: &Carrier,
+    n: &Notification,
+) -> (String, Result<Sent, ProviderError>) {
+    let (provider, result) = match carrier {
+        Carrier::Sandbox => ("sandbox", sandbox(&ctx.config.notification_outbox, n).await),
+        Carrier::Broken(provider, error) => (*provider, Err(error.clone())),
+        Carrier::Sms(provider, adapter) => {
+            let sms = Sms {
+                to: n.recipient.clone(),
+                body: n.body_text.clone(),
+                reference: n.id.to_string(),
+            };
+            (*provider, adapter.send(&sms).await)
+        }
+        Carrier::Email(provider, adapter) => {
+            let email = Email {
+                to: n.recipient.clone(),
+                subject: n.subject.clone().unwrap_or_default(),
+                text: n.body_text.clone(),
+                html: n.body_html.clone(),
+                reference: n.id.to_string(),
+            };
+            (*provider, adapter.send(&email).await)
         }
     };
-    (provider, result)
+    (provider.to_string(), result)
 }
 
 /// The sandbox channel: the message as a file in `dir` (`.txt`, and the
