@@ -122,6 +122,9 @@ fn worker_context(
             public_base_url: public_base_url.to_string(),
             notification_outbox: settings.notification_outbox.clone(),
             notification_retry_base: settings.notification_retry_base,
+            staff_queue_email: settings.staff_queue_email.clone(),
+            log_retention: settings.log_retention,
+            connectivity_check_interval: settings.connectivity_check_interval,
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),
@@ -132,6 +135,7 @@ fn worker_context(
         templates,
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
         password_reset_secret: api::auth::password_reset::secret(jwt_secret),
+        unsubscribe_secret: api::unsubscribe::secret(jwt_secret),
     }
 }
 

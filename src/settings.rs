@@ -66,6 +66,12 @@ pub struct Settings {
     pub notification_retry_base: Duration,
     /// The insurer's name, logo, colour and support contacts in messages.
     pub branding: Branding,
+    /// Where the staff queue's notices go; `None` (`STAFF_QUEUE_EMAIL=off`): nowhere.
+    pub staff_queue_email: Option<String>,
+    /// How long integration-log rows and notification bodies are kept.
+    pub log_retention: Duration,
+    /// How often every enabled integration's connection is tested.
+    pub connectivity_check_interval: Duration,
     /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
     pub production: bool,
     /// The master key of the credential vault (32 bytes, base64).
@@ -104,6 +110,9 @@ impl Default for Settings {
             notification_outbox: "data/outbox".into(),
             notification_retry_base: Duration::from_secs(1),
             branding: Branding::default(),
+            staff_queue_email: Some(Branding::default().support_email),
+            log_retention: Duration::from_secs(90 * 24 * 3600),
+            connectivity_check_interval: Duration::from_secs(3600),
             production: false,
             master_key: None,
             previous_master_keys: Vec::new(),
@@ -241,6 +250,13 @@ impl Settings {
                 "NOTIFICATION_RETRY_BASE_MS",
                 1000,
             )?),
+            staff_queue_email: match var("STAFF_QUEUE_EMAIL") {
+                Some(off) if off.eq_ignore_ascii_case("off") => None,
+                Some(address) => Some(address),
+                None => Some(branding().support_email),
+            },
+            log_retention: seconds("LOG_RETENTION_DAYS", 90)? * (24 * 3600),
+            connectivity_check_interval: seconds("CONNECTIVITY_CHECK_SECS", 3600)?,
             branding: branding(),
             production: match var("IFINSURE_ENV").as_deref() {
                 None | Some("development") => false,

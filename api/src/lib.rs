@@ -23,6 +23,7 @@ pub mod policies;
 pub mod products;
 pub mod request_context;
 pub mod state;
+pub mod unsubscribe;
 pub mod users;
 pub mod views;
 pub mod webhooks;
@@ -50,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .merge(integrations::router())
         .merge(notifications::router())
         .merge(dead_letters::router())
+        .merge(unsubscribe::router())
         .merge(health::router())
         .merge(openapi::router());
     Router::new()

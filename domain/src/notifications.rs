@@ -36,11 +36,15 @@ pub enum Template {
     PaymentReceived,
     /// A password reset was asked for.
     PasswordReset,
+    /// The policy was cancelled (a legally required notice).
+    PolicyCancelled,
+    /// The policy lapsed for an unpaid premium (a legally required notice).
+    PolicyLapsed,
 }
 
 impl Template {
     /// Every template.
-    pub const ALL: [Template; 14] = [
+    pub const ALL: [Template; 16] = [
         Template::Welcome,
         Template::ApplicationSubmitted,
         Template::ApplicationApproved,
@@ -55,6 +59,8 @@ impl Template {
         Template::InvoiceOverdue,
         Template::PaymentReceived,
         Template::PasswordReset,
+        Template::PolicyCancelled,
+        Template::PolicyLapsed,
     ];
 
     /// Its stable name.
@@ -74,6 +80,8 @@ impl Template {
             Template::InvoiceOverdue => "invoice_overdue",
             Template::PaymentReceived => "payment_received",
             Template::PasswordReset => "password_reset",
+            Template::PolicyCancelled => "policy_cancelled",
+            Template::PolicyLapsed => "policy_lapsed",
         }
     }
 
@@ -92,6 +100,34 @@ impl Template {
                 | Template::InvoiceOverdue
                 | Template::ClaimStatusUpdate
                 | Template::ClaimPaid
+                | Template::PolicyCancelled
+                | Template::PolicyLapsed
+        )
+    }
+
+    /// Whether the customer's agent, if they have one, gets a copy by email
+    /// (what an agent needs to follow their book).
+    pub fn copied_to_agent(self) -> bool {
+        matches!(
+            self,
+            Template::ApplicationApproved
+                | Template::ApplicationRejected
+                | Template::PolicyActivated
+                | Template::PolicyExpiring
+                | Template::InvoiceOverdue
+                | Template::PolicyCancelled
+                | Template::PolicyLapsed
+                | Template::ClaimSubmitted
+                | Template::ClaimApproved
+                | Template::ClaimPaid
+        )
+    }
+
+    /// Whether the staff queue hears of it (new work for staff to pick up).
+    pub fn for_staff_queue(self) -> bool {
+        matches!(
+            self,
+            Template::ApplicationSubmitted | Template::ClaimSubmitted
         )
     }
 
@@ -115,6 +151,9 @@ pub enum Purpose {
     /// A reminder (a policy ending, an invoice overdue): may be turned off
     /// per channel.
     Reminder,
+    /// A notice the law requires (cancellation, lapse): always sent, on
+    /// every channel the person has.
+    Required,
 }
 
 impl Template {
@@ -122,6 +161,7 @@ impl Template {
     pub fn purpose(self) -> Purpose {
         match self {
             Template::PolicyExpiring | Template::InvoiceOverdue => Purpose::Reminder,
+            Template::PolicyCancelled | Template::PolicyLapsed => Purpose::Required,
             _ => Purpose::Transactional,
         }
     }
@@ -161,6 +201,18 @@ impl Default for Preferences {
 }
 
 impl Preferences {
+    /// These preferences with reminders and marketing off on `channel`.
+    pub fn without_optional(self, channel: Channel) -> Preferences {
+        let off = ChannelPreferences {
+            reminders: false,
+            marketing: false,
+        };
+        match channel {
+            Channel::Email => Preferences { email: off, ..self },
+            Channel::Sms => Preferences { sms: off, ..self },
+        }
+    }
+
     /// Whether `template` may go out on `channel`: transactional notices
     /// always, reminders as the person chose.
     pub fn allows(&self, template: Template, channel: Channel) -> bool {
@@ -169,7 +221,7 @@ impl Preferences {
             Channel::Sms => self.sms,
         };
         match template.purpose() {
-            Purpose::Transactional => true,
+            Purpose::Transactional | Purpose::Required => true,
             Purpose::Reminder => chosen.reminders,
         }
     }
@@ -193,6 +245,20 @@ impl Channel {
             Channel::Sms => "sms",
         }
     }
+}
+
+/// What unsubscribe links are signed for.
+const UNSUBSCRIBE: &str = "unsubscribe";
+
+/// The token of `user_id`'s unsubscribe link (works without a login, never
+/// expires, only changes that person's email preferences).
+pub fn unsubscribe_token(secret: &[u8], user_id: uuid::Uuid) -> String {
+    crate::signed_id::sign(secret, UNSUBSCRIBE, user_id)
+}
+
+/// The person an unsubscribe token was made for.
+pub fn unsubscriber(secret: &[u8], token: &str) -> Option<uuid::Uuid> {
+    crate::signed_id::verify(secret, UNSUBSCRIBE, token)
 }
 
 /// The longest SMS ifinsure sends as one message (GSM-7).
@@ -220,7 +286,9 @@ mod tests {
                 "claim_status_update",
                 "claim_paid",
                 "invoice_overdue",
-                "payment_received"
+                "payment_received",
+                "policy_cancelled",
+                "policy_lapsed"
             ]
         );
         assert_eq!(
@@ -242,5 +310,20 @@ mod tests {
         assert!(quiet.allows(Template::InvoiceOverdue, Channel::Email));
         assert!(quiet.allows(Template::PaymentReceived, Channel::Sms));
         assert!(quiet.allows(Template::PasswordReset, Channel::Email));
+        let silent = Preferences {
+            email: ChannelPreferences {
+                reminders: false,
+                marketing: false,
+            },
+            sms: ChannelPreferences {
+                reminders: false,
+                marketing: false,
+            },
+        };
+        for required in [Template::PolicyCancelled, Template::PolicyLapsed] {
+            assert_eq!(required.purpose(), Purpose::Required);
+            assert!(silent.allows(required, Channel::Email));
+            assert!(silent.allows(required, Channel::Sms));
+        }
     }
 }

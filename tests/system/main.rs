@@ -19,6 +19,7 @@ mod paystack;
 mod policy_access;
 mod products;
 mod quote_to_cash;
+mod reminders;
 mod restart;
 mod stripe;
 mod subscriptions;

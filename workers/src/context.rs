@@ -39,6 +39,13 @@ pub struct WorkerConfig {
     pub notification_outbox: std::path::PathBuf,
     /// The first retry's wait for a notification (doubling after).
     pub notification_retry_base: Duration,
+    /// Where the staff queue's notices go (new applications and claims);
+    /// `None`: nowhere.
+    pub staff_queue_email: Option<String>,
+    /// How long integration-log rows and notification bodies are kept.
+    pub log_retention: Duration,
+    /// How often every enabled integration's connection is tested.
+    pub connectivity_check_interval: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -52,6 +59,9 @@ impl Default for WorkerConfig {
             public_base_url: "http://localhost:8080".into(),
             notification_outbox: "data/outbox".into(),
             notification_retry_base: Duration::from_secs(1),
+            staff_queue_email: None,
+            log_retention: Duration::from_secs(90 * 24 * 3600),
+            connectivity_check_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -84,6 +94,8 @@ pub struct WorkerContext {
     pub notification_wakeup: Arc<tokio::sync::Notify>,
     /// Derives password-reset tokens (the API derives the same).
     pub password_reset_secret: secrecy::SecretString,
+    /// Signs unsubscribe links (the API checks them with the same).
+    pub unsubscribe_secret: secrecy::SecretString,
 }
 
 impl WorkerContext {

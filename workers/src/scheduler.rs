@@ -1,8 +1,11 @@
 //! The scheduler: time-driven transitions, run on an interval against the
 //! business date of an injected clock (tests move the clock, never sleep).
 //!
-//! Each pass marks open invoices overdue, lapses policies whose first
-//! premium is unpaid past the grace period, offers renewals within the
+//! Each pass marks open invoices overdue, reminds of overdue invoices a
+//! week after their due date and finally a few days before the grace
+//! period ends, reminds policyholders 30 and 7 days before their cover
+//! ends (`domain::reminders`), lapses policies whose first premium is
+//! unpaid past the grace period, offers renewals within the
 //! notice period, and expires (or rolls into a paid renewal) policies past
 //! their end date. It is safe in several processes at once: a pass runs only
 //! while holding an advisory lock, and every command is decided by its
@@ -31,6 +34,10 @@ const BATCH: i64 = 500;
 pub struct Tick {
     /// Invoices marked overdue.
     pub overdue: usize,
+    /// Further reminders of overdue invoices (second, final).
+    pub overdue_reminders: usize,
+    /// Policies reminded that their cover ends soon.
+    pub expiry_reminders: usize,
     /// Policies lapsed.
     pub lapsed: usize,
     /// Renewals offered.
@@ -75,6 +82,22 @@ async fn pass(ctx: &WorkerContext, today: NaiveDate) -> anyhow::Result<Tick> {
     for id in billing::ids_due_before(&ctx.pool, today, BATCH).await? {
         let command = InvoiceCommand::MarkOverdue { today };
         tick.overdue += applied(send::<Invoice>(store, &id.to_string(), command, &meta).await?);
+    }
+
+    let grace = periods.lapse_grace_days;
+    for id in billing::ids_due_a_reminder(&ctx.pool, today, grace, BATCH).await? {
+        let command = InvoiceCommand::RemindOverdue {
+            today,
+            grace_days: grace,
+        };
+        tick.overdue_reminders +=
+            applied(send::<Invoice>(store, &id.to_string(), command, &meta).await?);
+    }
+
+    for id in policies::ids_due_an_expiry_reminder(&ctx.pool, today, BATCH).await? {
+        let command = PolicyCommand::RemindExpiry { today };
+        tick.expiry_reminders +=
+            applied(send::<Policy>(store, &id.to_string(), command, &meta).await?);
     }
 
     let grace_start = today

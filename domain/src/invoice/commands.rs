@@ -47,6 +47,14 @@ pub enum InvoiceCommand {
         /// The business date.
         today: NaiveDate,
     },
+    /// Remind the customer of an overdue invoice, if a reminder is due
+    /// today ([`crate::reminders::overdue_stage`]) and not issued yet.
+    RemindOverdue {
+        /// The business date.
+        today: NaiveDate,
+        /// Days allowed after the due date before the policy lapses.
+        grace_days: u32,
+    },
     /// Cancel the invoice (only while nothing is paid).
     Void {
         /// Why.

@@ -7,6 +7,7 @@ use super::events::{InvoiceDetails, InvoiceEvent};
 use super::{Invoice, InvoiceStatus, SettlementStatus};
 use crate::ids::{PaymentId, RefundId};
 use crate::money::Money;
+use crate::reminders::{self, OverdueStage};
 
 type Decision = Result<Vec<InvoiceEvent>, InvoiceError>;
 
@@ -14,6 +15,27 @@ type Decision = Result<Vec<InvoiceEvent>, InvoiceError>;
 const MAX_REASON: usize = 1000;
 
 impl Invoice {
+    /// The overdue reminder due today, unless it (or a later one) was issued.
+    fn remind_overdue(&self, today: chrono::NaiveDate, grace_days: u32) -> Decision {
+        self.require(&[InvoiceStatus::Overdue], "remind of")?;
+        let details = self.details.as_ref().ok_or(InvoiceError::NotFound)?;
+        let Some(stage) = reminders::overdue_stage(details.due_date, today, grace_days) else {
+            return Ok(vec![]);
+        };
+        let issued = self
+            .reminders
+            .iter()
+            .any(|r| *r == stage || *r == OverdueStage::Final);
+        if issued {
+            return Ok(vec![]);
+        }
+        Ok(vec![InvoiceEvent::OverdueReminderIssued {
+            stage,
+            balance: self.balance().ok_or(InvoiceError::NotFound)?,
+            pay_by: reminders::pay_by(details.due_date, grace_days),
+        }])
+    }
+
     pub(super) fn decide(&self, command: InvoiceCommand) -> Decision {
         match command {
             InvoiceCommand::Create(details) => self.create(details),
@@ -80,6 +102,9 @@ impl Invoice {
                 Ok(vec![InvoiceEvent::InvoiceOverdue {
                     due_date: details.due_date,
                 }])
+            }
+            InvoiceCommand::RemindOverdue { today, grace_days } => {
+                self.remind_overdue(today, grace_days)
             }
             InvoiceCommand::Void { reason } => {
                 self.require(&[InvoiceStatus::Open, InvoiceStatus::Overdue], "void")?;

@@ -108,6 +108,15 @@ pub enum InvoiceEvent {
         /// The due date.
         due_date: NaiveDate,
     },
+    /// A further reminder of an overdue invoice was issued.
+    OverdueReminderIssued {
+        /// Which one.
+        stage: crate::reminders::OverdueStage,
+        /// The balance then.
+        balance: Money,
+        /// The last day to pay before the grace period ends.
+        pay_by: NaiveDate,
+    },
     /// Cancelled by staff while nothing was paid.
     InvoiceVoided {
         /// Why.
@@ -155,6 +164,7 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::PaymentFailed { .. } => "PaymentFailed",
             InvoiceEvent::InvoicePaid { .. } => "InvoicePaid",
             InvoiceEvent::InvoiceOverdue { .. } => "InvoiceOverdue",
+            InvoiceEvent::OverdueReminderIssued { .. } => "OverdueReminderIssued",
             InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
             InvoiceEvent::RefundRequested { .. } => "RefundRequested",
             InvoiceEvent::RefundIssued { .. } => "RefundIssued",

@@ -140,6 +140,9 @@ pub struct Invoice {
     pub refunds: Vec<Refund>,
     /// Why it was voided.
     pub void_reason: Option<String>,
+    /// Overdue reminders issued after the overdue notice.
+    #[serde(default)]
+    pub reminders: Vec<crate::reminders::OverdueStage>,
 }
 
 impl Invoice {
@@ -261,6 +264,7 @@ impl Aggregate for Invoice {
             }
             InvoiceEvent::InvoicePaid { .. } => self.status = InvoiceStatus::Paid,
             InvoiceEvent::InvoiceOverdue { .. } => self.status = InvoiceStatus::Overdue,
+            InvoiceEvent::OverdueReminderIssued { stage, .. } => self.reminders.push(stage),
             InvoiceEvent::InvoiceVoided { reason } => {
                 self.status = InvoiceStatus::Void;
                 self.void_reason = Some(reason);

@@ -260,3 +260,48 @@ fn an_installment_asks_for_part_of_the_balance_and_never_more() {
         ));
     }
 }
+
+#[test]
+fn an_overdue_invoice_is_reminded_after_a_week_and_finally_before_lapse_once_each() {
+    use crate::reminders::OverdueStage;
+    let remind = |on: &str| InvoiceCommand::RemindOverdue {
+        today: d(on),
+        grace_days: 30,
+    };
+    let mut overdue = created();
+    overdue.extend(
+        decided(
+            overdue.clone(),
+            InvoiceCommand::MarkOverdue {
+                today: d("2026-01-16"),
+            },
+        )
+        .unwrap(),
+    );
+    assert_eq!(decided(overdue.clone(), remind("2026-01-20")), Ok(vec![]));
+    let second = InvoiceEvent::OverdueReminderIssued {
+        stage: OverdueStage::Second,
+        balance: kes("40000"),
+        pay_by: d("2026-02-14"),
+    };
+    Given::with(())
+        .given(overdue.clone())
+        .when(remind("2026-01-22"))
+        .then_expect_events(vec![second.clone()]);
+    overdue.push(second);
+    assert_eq!(decided(overdue.clone(), remind("2026-01-30")), Ok(vec![]));
+    let last = decided(overdue.clone(), remind("2026-02-11")).unwrap();
+    assert!(matches!(
+        last.as_slice(),
+        [InvoiceEvent::OverdueReminderIssued {
+            stage: OverdueStage::Final,
+            ..
+        }]
+    ));
+    overdue.extend(last);
+    assert_eq!(decided(overdue, remind("2026-02-12")), Ok(vec![]));
+    assert!(matches!(
+        decided(created(), remind("2026-01-22")),
+        Err(InvoiceError::InvalidTransition { .. })
+    ));
+}

@@ -73,6 +73,12 @@ pub enum PolicyCommand {
         /// The business date.
         today: NaiveDate,
     },
+    /// Remind the customer that cover ends soon, if a reminder is due today
+    /// ([`crate::reminders::expiry_stage`]) and not issued yet.
+    RemindExpiry {
+        /// The business date.
+        today: NaiveDate,
+    },
     /// Set the total approved on one claim, within the cover left: the
     /// policy serialises approvals, so concurrent claims can never together
     /// exceed the sum insured.

@@ -56,6 +56,7 @@ impl Policy {
             } => self.cancel(reason, effective_date, cancelled_by),
             PolicyCommand::Lapse { today, grace_days } => self.lapse(today, grace_days),
             PolicyCommand::Expire { today } => self.expire(today),
+            PolicyCommand::RemindExpiry { today } => self.remind_expiry(today),
             PolicyCommand::Renew { product, due_date } => self.renew(&product, due_date),
             PolicyCommand::ReserveClaimCover { claim_id, total } => {
                 self.reserve_claim_cover(claim_id, total)
@@ -378,6 +379,28 @@ impl Policy {
                 end_date: term.end_date,
             }]),
         }
+    }
+
+    /// The expiry reminder due today for the term in force, unless it (or
+    /// a nearer one) was issued or the renewal is already paid.
+    fn remind_expiry(&self, today: NaiveDate) -> Decision {
+        self.require(&[PolicyStatus::Active], "remind of the end of")?;
+        let term = self.current_term().ok_or(PolicyError::NotFound)?;
+        let Some(days_before) = crate::reminders::expiry_stage(term.end_date, today) else {
+            return Ok(vec![]);
+        };
+        let issued = self
+            .expiry_reminders
+            .iter()
+            .any(|(number, days)| *number == term.number && *days <= days_before);
+        if issued || self.renewal_paid {
+            return Ok(vec![]);
+        }
+        Ok(vec![PolicyEvent::ExpiryReminderIssued {
+            term_number: term.number,
+            end_date: term.end_date,
+            days_before,
+        }])
     }
 
     fn renew(&self, product: &Product, due_date: NaiveDate) -> Decision {

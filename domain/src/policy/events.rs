@@ -174,6 +174,15 @@ pub enum PolicyEvent {
         /// Its last day.
         end_date: NaiveDate,
     },
+    /// The customer was reminded that the term in force ends soon.
+    ExpiryReminderIssued {
+        /// The term.
+        term_number: u32,
+        /// Its last day.
+        end_date: NaiveDate,
+        /// Which reminder: days before the end (30 or 7).
+        days_before: u32,
+    },
     /// A new term was offered, at the product's rate of today.
     PolicyRenewed {
         /// The new term.
@@ -215,6 +224,7 @@ impl DomainEvent for PolicyEvent {
             PolicyEvent::PolicyCancelled { .. } => "PolicyCancelled",
             PolicyEvent::PolicyLapsed { .. } => "PolicyLapsed",
             PolicyEvent::PolicyExpired { .. } => "PolicyExpired",
+            PolicyEvent::ExpiryReminderIssued { .. } => "ExpiryReminderIssued",
             PolicyEvent::PolicyRenewed { .. } => "PolicyRenewed",
             PolicyEvent::RenewalPaid { .. } => "RenewalPaid",
             PolicyEvent::RenewalTermStarted { .. } => "RenewalTermStarted",

@@ -110,6 +110,9 @@ pub struct Policy {
     /// Total approved per claim.
     #[serde(default)]
     pub claims_approved: Vec<(crate::ids::ClaimId, Money)>,
+    /// Expiry reminders issued: (term number, days before its end).
+    #[serde(default)]
+    pub expiry_reminders: Vec<(u32, u32)>,
 }
 
 impl Policy {
@@ -316,6 +319,11 @@ impl Aggregate for Policy {
             }
             PolicyEvent::RenewalPaid { .. } => self.renewal_paid = true,
             PolicyEvent::RenewalTermStarted { term_number } => self.put_in_force(term_number),
+            PolicyEvent::ExpiryReminderIssued {
+                term_number,
+                days_before,
+                ..
+            } => self.expiry_reminders.push((term_number, days_before)),
             PolicyEvent::ClaimCoverReserved {
                 claim_id, total, ..
             } => {

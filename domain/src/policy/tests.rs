@@ -650,3 +650,38 @@ fn claims_together_never_exceed_the_sum_insured() {
         Err(PolicyError::InvalidTransition { .. })
     ));
 }
+
+#[test]
+fn a_policy_in_force_is_reminded_thirty_then_seven_days_before_it_ends_once_each() {
+    let remind = |on: &str| PolicyCommand::RemindExpiry { today: d(on) };
+    let end = state(&active()).current_term().unwrap().end_date;
+    assert_eq!(end, d("2026-12-31"));
+    assert_eq!(decided(active(), remind("2026-11-30")), Ok(vec![]));
+    let thirty = PolicyEvent::ExpiryReminderIssued {
+        term_number: 1,
+        end_date: end,
+        days_before: 30,
+    };
+    Given::with(())
+        .given(active())
+        .when(remind("2026-12-01"))
+        .then_expect_events(vec![thirty.clone()]);
+    let mut events = active();
+    events.push(thirty);
+    assert_eq!(decided(events.clone(), remind("2026-12-20")), Ok(vec![]));
+    let seven = decided(events.clone(), remind("2026-12-24")).unwrap();
+    assert_eq!(
+        seven,
+        vec![PolicyEvent::ExpiryReminderIssued {
+            term_number: 1,
+            end_date: end,
+            days_before: 7,
+        }]
+    );
+    events.extend(seven);
+    assert_eq!(decided(events, remind("2026-12-30")), Ok(vec![]));
+    assert!(matches!(
+        decided(approved(), remind("2026-12-24")),
+        Err(PolicyError::InvalidTransition { .. })
+    ));
+}

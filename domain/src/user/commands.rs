@@ -38,6 +38,9 @@ pub enum UserCommand {
     },
     /// Choose which notifications to get.
     SetNotificationPreferences(crate::notifications::Preferences),
+    /// Stop reminders and marketing on one channel (the unsubscribe link);
+    /// transactional and legally required notices still go.
+    Unsubscribe(crate::notifications::Channel),
 }
 
 /// A new account's details, parsed but not yet checked against the rules.

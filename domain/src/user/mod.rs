@@ -162,6 +162,14 @@ impl User {
                 }
                 Ok(vec![UserEvent::NotificationPreferencesSet { preferences }])
             }
+            UserCommand::Unsubscribe(channel) => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                let preferences = self.preferences.without_optional(channel);
+                if self.preferences == preferences {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::NotificationPreferencesSet { preferences }])
+            }
         }
     }
 }

@@ -157,3 +157,30 @@ fn assigning_an_agent_to_nobody_is_not_found() {
         })
         .then_expect_error(UserError::NotFound);
 }
+
+#[test]
+fn unsubscribing_stops_reminders_and_marketing_on_that_channel_only_once() {
+    use crate::notifications::{Channel, ChannelPreferences, Preferences};
+    let expected = Preferences {
+        email: ChannelPreferences {
+            reminders: false,
+            marketing: false,
+        },
+        ..Preferences::default()
+    };
+    let set = UserEvent::NotificationPreferencesSet {
+        preferences: expected,
+    };
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::Unsubscribe(Channel::Email))
+        .then_expect_events(vec![set.clone()]);
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer), set])
+        .when(UserCommand::Unsubscribe(Channel::Email))
+        .then_expect_events(vec![]);
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Unsubscribe(Channel::Email))
+        .then_expect_error(UserError::NotFound);
+}

@@ -177,6 +177,36 @@ pub async fn ids_ending_before(
     .await
 }
 
+/// Active policies whose cover ends within the earliest reminder's reach
+/// of `today` and may have an expiry reminder due: not yet reminded for
+/// that term at the stage now reached (the scheduler's list; the policy
+/// decides).
+///
+/// # Errors
+/// When the database fails.
+pub async fn ids_due_an_expiry_reminder(
+    pool: &PgPool,
+    today: NaiveDate,
+    limit: i64,
+) -> Result<Vec<Uuid>, sqlx::Error> {
+    let [first, last] = domain::reminders::EXPIRY_REMINDER_DAYS;
+    sqlx::query_scalar(
+        "SELECT id FROM policies
+         WHERE status = 'active' AND end_date >= $1 AND end_date <= $1 + $2::int
+           AND NOT coalesce((state->>'renewal_paid')::boolean, false)
+           AND NOT coalesce(state->'expiry_reminders' @> jsonb_build_array(
+                   jsonb_build_array((state->>'in_force')::int,
+                                     CASE WHEN end_date <= $1 + $3::int THEN $3 ELSE $2 END)), false)
+         ORDER BY end_date, id LIMIT $4",
+    )
+    .bind(today)
+    .bind(first as i32)
+    .bind(last as i32)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
 /// Ids of active policies whose term ends on or before `until`, that have no
 /// renewal offered yet and whose product still sells (the scheduler's
 /// renewal list).

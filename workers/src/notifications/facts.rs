@@ -45,6 +45,11 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%-d %b %Y").to_string()
 }
 
+/// A refund as the notices show it: `None` when nothing is paid back.
+fn refund_text(refund: &Money) -> Option<String> {
+    (!refund.amount().is_zero()).then(|| refund.grouped())
+}
+
 /// The notice `event` gives rise to, if any; `reset_secret` derives
 /// password-reset tokens.
 ///
@@ -91,6 +96,9 @@ async fn policy(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Optio
         PolicyEvent::ApplicationApproved { .. } => Template::ApplicationApproved,
         PolicyEvent::ApplicationRejected { .. } => Template::ApplicationRejected,
         PolicyEvent::PolicyActivated { .. } => Template::PolicyActivated,
+        PolicyEvent::ExpiryReminderIssued { .. } => Template::PolicyExpiring,
+        PolicyEvent::PolicyCancelled { .. } => Template::PolicyCancelled,
+        PolicyEvent::PolicyLapsed { .. } => Template::PolicyLapsed,
         _ => return Ok(None),
     };
     let policy: Policy = current(store, event).await?;
@@ -105,9 +113,41 @@ async fn policy(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Optio
         "start_date": date(term.map_or(application.start_date, |t| t.start_date)),
         "end_date": term.map(|t| date(t.end_date)),
         "policy_number": policy.policy_number,
+        "reason": null, "effective_date": null, "refund": null, "due_date": null,
+        "lapsed_on": null, "days_before": null,
     });
-    if let PolicyEvent::ApplicationRejected { reason } = decoded {
-        facts["reason"] = json!(reason);
+    match decoded {
+        PolicyEvent::ApplicationRejected { reason } => facts["reason"] = json!(reason),
+        PolicyEvent::ExpiryReminderIssued {
+            end_date,
+            days_before,
+            ..
+        } => {
+            facts["end_date"] = json!(date(end_date));
+            facts["days_before"] = json!(days_before);
+        }
+        PolicyEvent::PolicyCancelled {
+            reason,
+            effective_date,
+            refund,
+            ..
+        } => {
+            facts["reason"] = json!(reason);
+            facts["effective_date"] = json!(date(effective_date));
+            facts["refund"] = json!(refund_text(&refund));
+        }
+        PolicyEvent::PolicyLapsed {
+            due_date,
+            lapsed_on,
+            refunds,
+        } => {
+            facts["due_date"] = json!(date(due_date));
+            facts["lapsed_on"] = json!(date(lapsed_on));
+            let currency = application.premium.currency();
+            let total = Money::total(currency, refunds.iter().map(|r| r.amount));
+            facts["refund"] = json!(refund_text(&total));
+        }
+        _ => {}
     }
     Ok(Some(Notice {
         template,
@@ -121,7 +161,9 @@ async fn invoice(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Opti
     let template = match &decoded {
         InvoiceEvent::InvoiceCreated(_) => Template::InvoiceCreated,
         InvoiceEvent::PaymentSucceeded { .. } => Template::PaymentReceived,
-        InvoiceEvent::InvoiceOverdue { .. } => Template::InvoiceOverdue,
+        InvoiceEvent::InvoiceOverdue { .. } | InvoiceEvent::OverdueReminderIssued { .. } => {
+            Template::InvoiceOverdue
+        }
         _ => return Ok(None),
     };
     let invoice: Invoice = current(store, event).await?;
@@ -134,15 +176,27 @@ async fn invoice(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Opti
         "amount": details.amount.grouped(),
         "due_date": date(details.due_date),
         "balance": invoice.balance().map(|b| b.grouped()),
+        "stage": null, "pay_by": null,
     });
-    if let InvoiceEvent::PaymentSucceeded {
-        amount,
-        provider_reference,
-        ..
-    } = decoded
-    {
-        facts["amount"] = json!(amount.grouped());
-        facts["reference"] = json!(provider_reference.unwrap_or_else(|| "-".into()));
+    match decoded {
+        InvoiceEvent::PaymentSucceeded {
+            amount,
+            provider_reference,
+            ..
+        } => {
+            facts["amount"] = json!(amount.grouped());
+            facts["reference"] = json!(provider_reference.unwrap_or_else(|| "-".into()));
+        }
+        InvoiceEvent::OverdueReminderIssued {
+            stage,
+            balance,
+            pay_by,
+        } => {
+            facts["stage"] = json!(stage.as_str());
+            facts["balance"] = json!(balance.grouped());
+            facts["pay_by"] = json!(date(pay_by));
+        }
+        _ => {}
     }
     Ok(Some(Notice {
         template,

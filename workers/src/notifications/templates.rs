@@ -72,6 +72,11 @@ const TEXT: &[(&str, &str)] = sources!(
     "invoice_overdue",
     "payment_received",
     "password_reset",
+    "policy_cancelled",
+    "policy_lapsed",
+    "agent_copy",
+    "application_submitted.staff",
+    "claim_submitted.staff",
 );
 
 const SMS: &[(&str, &str)] = &[
@@ -98,6 +103,14 @@ const SMS: &[(&str, &str)] = &[
     (
         "payment_received.sms",
         include_str!("../../templates/payment_received.sms"),
+    ),
+    (
+        "policy_cancelled.sms",
+        include_str!("../../templates/policy_cancelled.sms"),
+    ),
+    (
+        "policy_lapsed.sms",
+        include_str!("../../templates/policy_lapsed.sms"),
     ),
 ];
 
@@ -127,6 +140,9 @@ impl Templates {
             if template.also_by_sms() {
                 env.get_template(&format!("{}.sms", template.as_str()))?;
             }
+            if template.for_staff_queue() {
+                env.get_template(&format!("{}.staff.txt", template.as_str()))?;
+            }
         }
         Ok(Self { env, branding })
     }
@@ -143,10 +159,7 @@ impl Templates {
         data: &Value,
         unsubscribe_url: Option<&str>,
     ) -> Result<Rendered, minijinja::Error> {
-        let mut context = data.clone();
-        context["brand"] = json!(self.branding);
-        context["unsubscribe_url"] = json!(unsubscribe_url);
-        context["locale"] = json!(data.get("locale").and_then(Value::as_str).unwrap_or("en"));
+        let context = self.context(data, unsubscribe_url);
         if channel == Channel::Sms {
             let sms = self
                 .env
@@ -158,17 +171,86 @@ impl Templates {
                 html: None,
             });
         }
-        let full = self
-            .env
-            .get_template(&format!("{}.txt", template.as_str()))?
-            .render(&context)?;
+        let (subject, body) = self.email_parts(&format!("{}.txt", template.as_str()), &context)?;
+        self.frame(&subject, &body, context)
+    }
+
+    /// Renders the staff queue's email about `template` (`<name>.staff.txt`);
+    /// `data` has the facts and the `customer` (name, email).
+    ///
+    /// # Errors
+    /// When the data lacks a field the template uses.
+    pub fn render_for_staff(
+        &self,
+        template: Template,
+        data: &Value,
+    ) -> Result<Rendered, minijinja::Error> {
+        let context = self.context(data, None);
+        let name = format!("{}.staff.txt", template.as_str());
+        let (subject, body) = self.email_parts(&name, &context)?;
+        self.frame(&subject, &body, context)
+    }
+
+    /// Renders an agent's copy of the customer's email about `template`:
+    /// `data` has the facts, `recipient` (the agent) and `customer` (name,
+    /// email); the customer's message follows a line saying whose it is.
+    /// The link is the agent's own.
+    ///
+    /// # Errors
+    /// When the data lacks a field the template uses.
+    pub fn render_agent_copy(
+        &self,
+        template: Template,
+        data: &Value,
+        unsubscribe_url: Option<&str>,
+    ) -> Result<Rendered, minijinja::Error> {
+        let mut customer = data.clone();
+        customer["recipient"] = json!({"name": data["customer"]["name"]});
+        let customer = self.context(&customer, None);
+        let (subject, body) = self.email_parts(&format!("{}.txt", template.as_str()), &customer)?;
+        let mut context = self.context(data, unsubscribe_url);
+        context["subject"] = json!(subject);
+        let (subject, intro) = self.email_parts("agent_copy.txt", &context)?;
+        self.frame(&subject, &format!("{intro}\n\n{body}"), context)
+    }
+
+    /// `data` with the branding, the link and the locale.
+    fn context(&self, data: &Value, unsubscribe_url: Option<&str>) -> Value {
+        let mut context = data.clone();
+        context["brand"] = json!(self.branding);
+        context["unsubscribe_url"] = json!(unsubscribe_url);
+        context["locale"] = json!(data.get("locale").and_then(Value::as_str).unwrap_or("en"));
+        context
+    }
+
+    /// An email template's subject (its first line) and body.
+    fn email_parts(
+        &self,
+        name: &str,
+        context: &Value,
+    ) -> Result<(String, String), minijinja::Error> {
+        let full = self.env.get_template(name)?.render(context)?;
         let (subject, body) = full.split_once('\n').unwrap_or((&full, ""));
-        let body = body.trim().to_string();
-        let paragraphs: Vec<&str> = body.split("\n\n").map(str::trim).collect();
-        context["subject"] = json!(subject.trim());
+        Ok((subject.trim().to_string(), body.trim().to_string()))
+    }
+
+    /// The email: the plain text with its footer, and the branded HTML.
+    fn frame(
+        &self,
+        subject: &str,
+        body: &str,
+        mut context: Value,
+    ) -> Result<Rendered, minijinja::Error> {
+        let paragraphs: Vec<&str> = body
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        context["subject"] = json!(subject);
         context["paragraphs"] = json!(paragraphs);
         let html = self.env.get_template("base.html")?.render(&context)?;
-        let text = match unsubscribe_url {
+        let body = paragraphs.join("\n\n");
+        let text = match context["unsubscribe_url"].as_str() {
             Some(url) => format!(
                 "{body}\n\n--\n{}\nManage or stop these messages: {url}",
                 self.branding.name
@@ -176,7 +258,7 @@ impl Templates {
             None => format!("{body}\n\n--\n{}", self.branding.name),
         };
         Ok(Rendered {
-            subject: Some(subject.trim().to_string()),
+            subject: Some(subject.to_string()),
             text,
             html: Some(html),
         })

@@ -13,7 +13,10 @@ fn data() -> Value {
         "reason": "The vehicle is older than the product allows", "claim_number": "CLM-2026-000789",
         "claimed_amount": "KES 120,000.00", "incident_date": "20 Nov 2026", "status_text": "under review",
         "approved_amount": "KES 95,000.00", "paid_amount": "KES 95,000.00", "amount": "KES 35,000.00",
-        "balance": "KES 35,000.00", "reference": "SKL7OWQX0R", "token": "3f9a1c0d-77aa", "valid_minutes": 30
+        "balance": "KES 35,000.00", "reference": "SKL7OWQX0R", "token": "3f9a1c0d-77aa", "valid_minutes": 30,
+        "effective_date": "1 Mar 2027", "refund": "KES 17,643.84", "lapsed_on": "8 Jan 2027",
+        "days_before": 30, "stage": "final", "pay_by": "8 Jan 2027",
+        "customer": {"name": "Wanjiku Kamau-Otieno", "email": "wanjiku@example.co.ke"}
     })
 }
 
@@ -77,4 +80,61 @@ fn html_is_escaped_and_missing_facts_are_errors_not_blanks() {
         None,
     );
     assert!(missing.is_err());
+}
+
+#[test]
+fn the_staff_queue_and_agents_get_their_own_wording_and_never_the_customers_link() {
+    let templates = Templates::load(Branding::default()).unwrap();
+    let mut agent = data();
+    agent["recipient"] = json!({"name": "Otieno Agent"});
+    for template in Template::ALL.into_iter().filter(|t| t.copied_to_agent()) {
+        let copy = templates
+            .render_agent_copy(template, &agent, Some("https://ifinsure.example/u/agent"))
+            .unwrap();
+        let subject = copy.subject.unwrap();
+        assert!(subject.starts_with("[Copy] ") && subject.ends_with(": Wanjiku Kamau-Otieno"));
+        assert!(
+            copy.text.starts_with("Hello Otieno Agent,"),
+            "{}",
+            copy.text
+        );
+        assert!(copy
+            .text
+            .contains("your customer Wanjiku Kamau-Otieno (wanjiku@example.co.ke)"));
+        assert!(copy.text.contains("Dear Wanjiku Kamau-Otieno,"));
+        assert!(copy.text.contains("u/agent") && !copy.text.contains("u/1"));
+    }
+    for template in Template::ALL.into_iter().filter(|t| t.for_staff_queue()) {
+        let staff = templates.render_for_staff(template, &data()).unwrap();
+        assert!(
+            staff.text.contains("wanjiku@example.co.ke"),
+            "{}",
+            staff.text
+        );
+        assert!(!staff.text.contains("Manage or stop"));
+    }
+}
+
+#[test]
+fn the_final_overdue_notice_says_so_and_names_the_last_day() {
+    let templates = Templates::load(Branding::default()).unwrap();
+    let mut second = data();
+    second["stage"] = json!("second");
+    let email = templates
+        .render(Template::InvoiceOverdue, Channel::Email, &second, None)
+        .unwrap();
+    assert_eq!(email.subject.unwrap(), "Invoice INV-2026-000456 is overdue");
+    assert!(email.text.contains("Please pay it by 8 Jan 2027"));
+    let last = templates
+        .render(Template::InvoiceOverdue, Channel::Email, &data(), None)
+        .unwrap();
+    assert_eq!(
+        last.subject.unwrap(),
+        "Final notice: invoice INV-2026-000456"
+    );
+    assert!(last.text.contains("the policy lapses"));
+    let sms = templates
+        .render(Template::InvoiceOverdue, Channel::Sms, &data(), None)
+        .unwrap();
+    assert!(sms.text.contains("FINAL NOTICE") && sms.text.chars().count() <= SMS_LIMIT);
 }
