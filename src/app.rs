@@ -119,6 +119,7 @@ fn worker_context(
             periods: settings.periods,
             reconcile_after: settings.payment_reconcile_after,
             scheduler_interval: settings.scheduler_interval,
+            payment_max_attempts: settings.payment_max_attempts,
             public_base_url: public_base_url.to_string(),
             notification_outbox: settings.notification_outbox.clone(),
             notification_retry_base: settings.notification_retry_base,

@@ -56,6 +56,8 @@ pub struct Settings {
     pub payment_reconcile_after: Duration,
     /// How often the scheduler runs.
     pub scheduler_interval: Duration,
+    /// Submissions tried before a payment job is given up on (dead letter).
+    pub payment_max_attempts: i32,
     /// The most staff may approve on one claim (claim currency).
     pub claims_authority_limit: rust_decimal::Decimal,
     /// Where claim documents are kept.
@@ -105,6 +107,7 @@ impl Default for Settings {
             webhook_tolerance: Duration::from_secs(300),
             payment_reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
+            payment_max_attempts: 15,
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             document_store: DocumentStoreConfig::Local("data/documents".into()),
             notification_outbox: "data/outbox".into(),
@@ -238,6 +241,7 @@ impl Settings {
             webhook_tolerance: seconds("WEBHOOK_TOLERANCE_SECS", 300)?,
             payment_reconcile_after: seconds("PAYMENT_RECONCILE_AFTER_SECS", 60)?,
             scheduler_interval: seconds("SCHEDULER_INTERVAL_SECS", 60)?,
+            payment_max_attempts: parsed("PAYMENT_MAX_ATTEMPTS", 15)?,
             claims_authority_limit: parsed(
                 "CLAIMS_AUTHORITY_LIMIT",
                 rust_decimal::Decimal::from(500_000),
@@ -275,6 +279,9 @@ impl Settings {
         .and_then(|s: Settings| {
             if s.subscription_batch_size < 1 {
                 bail!("SUBSCRIPTION_BATCH_SIZE must be at least 1");
+            }
+            if s.payment_max_attempts < 1 {
+                bail!("PAYMENT_MAX_ATTEMPTS must be at least 1");
             }
             Ok(s)
         })

@@ -47,10 +47,6 @@ async fn retry(
             Ok((StatusCode::ACCEPTED, Json(letter)).into_response())
         }
         Err(RetryError::NotFound) => Err(ApiError::NotFound),
-        Err(error @ RetryError::UnknownWorker(_)) => Err(ApiError::Conflict {
-            code: "not_retryable",
-            detail: error.to_string(),
-        }),
         Err(RetryError::Store(error)) => Err(error.into()),
     }
 }

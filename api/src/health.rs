@@ -5,6 +5,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use projections::integration_log::{self, BreakerState};
 use projections::read_models;
+use projections::{dead_letters, work_queues};
 use serde_json::{json, Value};
 
 use crate::error::ApiError;
@@ -38,11 +39,48 @@ async fn database(State(state): State<AppState>) -> Result<Json<Value>, ApiError
     })))
 }
 
+/// Each subscription's checkpoint, lag and open dead letters, and each
+/// queue worker's jobs waiting, in flight, retrying and dead. `degraded`
+/// while any dead letter is open (work an admin must look at).
 async fn workers(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let unreachable =
+        |e: sqlx::Error| ApiError::Unavailable(format!("the database is unreachable: {e}"));
     let statuses = projections::subscription::checkpoint::status(&state.pool, &state.subscriptions)
         .await
-        .map_err(|e| ApiError::Unavailable(format!("the database is unreachable: {e}")))?;
-    Ok(Json(json!({"status": "ok", "subscriptions": statuses})))
+        .map_err(unreachable)?;
+    let letters = dead_letters::open_counts(&state.pool)
+        .await
+        .map_err(unreachable)?;
+    let open = |name: &str| {
+        letters
+            .iter()
+            .find(|(worker, _)| worker == name)
+            .map_or(0, |(_, n)| *n)
+    };
+    let subscriptions: Vec<Value> = statuses
+        .iter()
+        .map(|status| {
+            let mut entry = json!(status);
+            entry["dead_letters"] = json!(open(&status.name));
+            entry
+        })
+        .collect();
+    let queues: Vec<Value> = work_queues::status(&state.pool)
+        .await
+        .map_err(unreachable)?
+        .iter()
+        .map(|queue| {
+            let mut entry = json!(queue);
+            entry["dead_letters"] = json!(open(queue.name));
+            entry
+        })
+        .collect();
+    let degraded = letters.iter().any(|(_, n)| *n > 0);
+    Ok(Json(json!({
+        "status": if degraded { "degraded" } else { "ok" },
+        "subscriptions": subscriptions,
+        "queues": queues,
+    })))
 }
 
 /// Each configured provider: enabled or not, its circuit breaker (from the

@@ -1,6 +1,13 @@
-//! Dead letters (`dead_letters`): jobs a worker gave up on (a refusal, or
-//! its retries exhausted), listed for an admin and re-driven on request.
-//! Re-driving puts the job back in its worker's queue with fresh attempts.
+//! Dead letters (`dead_letters`): work a worker gave up on, listed for an
+//! admin and re-driven on request.
+//!
+//! - Queue workers (notifications, payments) give up on a job after a
+//!   refusal or their last attempt; re-driving puts the job back in the
+//!   queue with fresh attempts, at once.
+//! - Subscriptions that do work (process managers, outboxes) give up on an
+//!   event they keep failing on and move past it, so one bad event does not
+//!   hold up every later one; re-driving asks that subscription's consumer
+//!   to handle the event again ([`take_redrive`]).
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -9,6 +16,8 @@ use uuid::Uuid;
 
 /// The notification worker's name in dead letters.
 pub const NOTIFICATIONS: &str = "notifications";
+/// The payment worker's name in dead letters.
+pub const PAYMENTS: &str = "payments";
 
 /// A dead letter.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -36,7 +45,7 @@ pub struct DeadLetter {
 /// # Errors
 /// When the database fails.
 pub async fn record(
-    pool: &PgPool,
+    conn: impl sqlx::PgExecutor<'_>,
     worker: &str,
     job_id: Uuid,
     event_id: &str,
@@ -53,7 +62,7 @@ pub async fn record(
         error,
         attempts
     )
-    .execute(pool)
+    .execute(conn)
     .await?;
     Ok(())
 }
@@ -86,16 +95,14 @@ pub enum RetryError {
     /// No such letter, or it was re-driven already.
     #[error("no open dead letter with that id")]
     NotFound,
-    /// The worker is not one that can be re-driven.
-    #[error("dead letters of {0} cannot be re-driven")]
-    UnknownWorker(String),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
 
-/// Re-drives dead letter `id`: its job goes back in the queue with fresh
-/// attempts, and the letter is stamped retried (in one transaction).
+/// Re-drives dead letter `id` (in one transaction): a queue worker's job
+/// goes back in the queue with fresh attempts and the letter is redone; a
+/// subscription's letter waits for its consumer ([`take_redrive`]).
 ///
 /// # Errors
 /// [`RetryError`].
@@ -120,7 +127,19 @@ pub async fn retry(pool: &PgPool, id: Uuid) -> Result<DeadLetter, RetryError> {
             .execute(&mut *tx)
             .await?;
         }
-        other => return Err(RetryError::UnknownWorker(other.to_string())),
+        PAYMENTS => {
+            sqlx::query!(
+                r#"UPDATE payment_jobs SET status = 'queued', attempts = 0, next_attempt_at = now()
+                   WHERE id = $1 AND status = 'dead'"#,
+                letter.job_id
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        _ => {}
+    }
+    if matches!(letter.worker.as_str(), NOTIFICATIONS | PAYMENTS) {
+        mark_redone(&mut tx, letter.id).await?;
     }
     tx.commit().await?;
     Ok(letter)
@@ -142,4 +161,83 @@ pub async fn retry_all(pool: &PgPool) -> Result<usize, RetryError> {
             retried += 1;
         }
     }
+}
+
+/// A re-driven letter of a subscription, taken for handling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Redrive {
+    /// The letter.
+    pub id: Uuid,
+    /// The event's global position.
+    pub global_position: i64,
+}
+
+/// Takes one re-driven letter of subscription `worker` not yet redone,
+/// locked until `conn`'s transaction ends (another consumer skips it).
+///
+/// # Errors
+/// When the database fails.
+pub async fn take_redrive(
+    conn: &mut sqlx::PgConnection,
+    worker: &str,
+) -> Result<Option<Redrive>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT id, event_id FROM dead_letters
+           WHERE worker = $1 AND retried_at IS NOT NULL AND redone_at IS NULL
+           ORDER BY retried_at LIMIT 1 FOR UPDATE SKIP LOCKED"#,
+        worker
+    )
+    .fetch_optional(&mut *conn)
+    .await?;
+    Ok(row.and_then(|row| {
+        let position = row.event_id.strip_prefix("event:")?.parse().ok()?;
+        Some(Redrive {
+            id: row.id,
+            global_position: position,
+        })
+    }))
+}
+
+/// Records that re-driven letter `id` was handled.
+///
+/// # Errors
+/// When the database fails.
+pub async fn mark_redone(conn: &mut sqlx::PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE dead_letters SET redone_at = now() WHERE id = $1",
+        id
+    )
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// A re-drive of letter `id` failed again: it is open again with the new
+/// error and one more attempt.
+///
+/// # Errors
+/// When the database fails.
+pub async fn reopen(pool: &PgPool, id: Uuid, error: &str) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        "UPDATE dead_letters SET retried_at = NULL, error = $2, attempts = attempts + 1 WHERE id = $1",
+        id,
+        error
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// Open dead letters per worker.
+///
+/// # Errors
+/// When the database fails.
+pub async fn open_counts(pool: &PgPool) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    let rows = sqlx::query!(
+        r#"SELECT worker, count(*) AS "open!" FROM dead_letters
+           WHERE retried_at IS NULL GROUP BY worker ORDER BY worker"#
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().map(|r| (r.worker, r.open)).collect())
 }

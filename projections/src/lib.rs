@@ -18,6 +18,7 @@ pub mod stored_event;
 pub mod subscription;
 pub mod vault;
 pub mod webhook_deliveries;
+pub mod work_queues;
 
 pub use event_store::{Committed, EventStore, ExecuteError, UniqueClaim};
 pub use metadata::CommandMetadata;

@@ -66,7 +66,7 @@ pub struct PaymentJob {
     pub original_reference: Option<String>,
     /// The provider's id, once submitted.
     pub provider_reference: Option<String>,
-    /// `queued`, `submitted`, `settled`.
+    /// `queued`, `submitted`, `settled`, `dead` (retries exhausted).
     pub status: String,
     /// Submissions tried.
     pub attempts: i32,
@@ -568,6 +568,36 @@ pub async fn mark_retry(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Gives up on `job` after its last failed attempt: the job is `dead` and
+/// a dead letter says why (one transaction); an admin's re-drive queues it
+/// again with the same idempotency key, so the provider never charges twice.
+///
+/// # Errors
+/// When the database fails.
+pub async fn give_up(pool: &PgPool, job: &PaymentJob, error: &str) -> Result<(), sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let updated = sqlx::query!(
+        "UPDATE payment_jobs SET status = 'dead', last_error = $2 WHERE id = $1 AND status = 'queued'",
+        job.id,
+        error
+    )
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        crate::dead_letters::record(
+            &mut *tx,
+            crate::dead_letters::PAYMENTS,
+            job.id,
+            &job.causation_id,
+            error,
+            job.attempts,
+        )
+        .await?;
+    }
+    tx.commit().await
 }
 
 /// Submitted jobs with no outcome for longer than `quiet` (reconciliation).

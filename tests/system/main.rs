@@ -8,6 +8,7 @@ mod cli;
 mod common;
 mod conventions;
 mod demo;
+mod dependable_workers;
 mod event_store;
 mod flutterwave;
 mod integrations;

@@ -491,3 +491,104 @@ async fn events_of_other_aggregate_types_are_passed_over_and_counted_once() {
     }
     assert_eq!(counted().await, 31);
 }
+
+/// Fails on the events of aggregate `Poison` while `broken`, gives up after
+/// three failures in a row.
+struct Poisoned {
+    inner: Recorder,
+    broken: Arc<std::sync::atomic::AtomicBool>,
+}
+
+#[async_trait]
+impl Subscriber for Poisoned {
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    fn gives_up_after(&self) -> Option<u32> {
+        Some(3)
+    }
+
+    async fn handle(&self, conn: &mut PgConnection, event: &StoredEvent) -> anyhow::Result<()> {
+        if event.aggregate_id == "Poison" && self.broken.load(Ordering::SeqCst) {
+            anyhow::bail!("cannot handle this one yet");
+        }
+        self.inner.handle(conn, event).await
+    }
+}
+
+async fn letters(pool: &PgPool) -> Vec<projections::dead_letters::DeadLetter> {
+    projections::dead_letters::open(pool, None, 10)
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_worker_gives_up_on_an_event_it_keeps_failing_on_moves_on_and_handles_it_when_re_driven()
+{
+    let db = TestDb::new().await;
+    create_seen(&db.pool).await;
+    for sequence in 1..=10 {
+        let aggregate = if sequence == 5 { "Poison" } else { "Fine" };
+        append(&db.pool, aggregate, sequence, Duration::ZERO).await;
+    }
+    let broken = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let subscriber = Poisoned {
+        inner: Recorder::new("poisoned", "first"),
+        broken: broken.clone(),
+    };
+    let runtime = start(&db.pool, Arc::new(subscriber), fast_config(4));
+    // Every other event is handled: the bad one does not hold them up.
+    wait_until_seen(&db.pool, 9).await;
+    let open = letters(&db.pool).await;
+    assert_eq!(open.len(), 1, "{open:?}");
+    let letter = &open[0];
+    let poison: i64 =
+        sqlx::query_scalar("SELECT global_position FROM events WHERE aggregate_id = 'Poison'")
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert_eq!(letter.worker, "poisoned");
+    assert_eq!(letter.event_id, format!("event:{poison}"));
+    assert_eq!(letter.attempts, 3);
+    assert!(
+        letter.error.contains("cannot handle this one yet"),
+        "{letter:?}"
+    );
+
+    // Re-driven while still broken: it fails again and is open again.
+    projections::dead_letters::retry(&db.pool, letter.id)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        if letters(&db.pool)
+            .await
+            .first()
+            .is_some_and(|l| l.attempts == 4)
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(letters(&db.pool).await[0].attempts, 4);
+
+    // Fixed and re-driven: handled once, and the letter is done.
+    broken.store(false, Ordering::SeqCst);
+    projections::dead_letters::retry(&db.pool, letter.id)
+        .await
+        .unwrap();
+    wait_until_seen(&db.pool, 10).await;
+    let redone: Option<chrono::DateTime<chrono::Utc>> =
+        sqlx::query_scalar("SELECT redone_at FROM dead_letters WHERE id = $1")
+            .bind(letter.id)
+            .fetch_one(&db.pool)
+            .await
+            .unwrap();
+    assert!(redone.is_some());
+    assert!(letters(&db.pool).await.is_empty());
+    runtime.shutdown.trigger();
+    for task in runtime.tasks {
+        task.await.unwrap();
+    }
+    assert_exactly_once(&db.pool).await;
+}

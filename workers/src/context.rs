@@ -28,6 +28,8 @@ pub struct WorkerConfig {
     pub payment_poll: Duration,
     /// How long a claimed job is leased before another process may retry it.
     pub payment_lease: Duration,
+    /// Submissions tried before a payment job is given up on (dead letter).
+    pub payment_max_attempts: i32,
     /// How long a submitted payment may go without an outcome before the
     /// provider is asked for its status.
     pub reconcile_after: Duration,
@@ -54,6 +56,7 @@ impl Default for WorkerConfig {
             periods: Periods::default(),
             payment_poll: Duration::from_millis(500),
             payment_lease: Duration::from_secs(60),
+            payment_max_attempts: 15,
             reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
             public_base_url: "http://localhost:8080".into(),

@@ -16,6 +16,7 @@ pub mod messaging;
 pub mod notifications;
 pub mod payments;
 pub mod process_managers;
+pub mod retry;
 pub mod scheduler;
 
 use std::sync::Arc;

@@ -54,6 +54,15 @@ pub trait Subscriber: Send + Sync + 'static {
         true
     }
 
+    /// After how many failures in a row on one event the subscription gives
+    /// up on it: a dead letter records it and the subscription moves past,
+    /// so one bad event does not hold up the rest. `None` (the default, and
+    /// what read models need, since skipping would leave them wrong): retry
+    /// for ever. Workers, whose effects are idempotent commands, give up.
+    fn gives_up_after(&self) -> Option<u32> {
+        None
+    }
+
     /// Handles one event.
     ///
     /// # Errors

@@ -38,6 +38,25 @@ pub async fn read_after(
     .await
 }
 
+/// The event at `global_position` (a dead letter's, handled again).
+///
+/// # Errors
+/// When the database fails.
+pub async fn at(
+    conn: &mut PgConnection,
+    global_position: i64,
+) -> Result<Option<StoredEvent>, sqlx::Error> {
+    sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                  sequence, event_type, event_version, payload, metadata, recorded_at
+           FROM events WHERE global_position = $1"#,
+        global_position
+    )
+    .fetch_optional(&mut *conn)
+    .await
+}
+
 /// Whether events exist that are committed or in flight but not yet safe to
 /// read, so the reader should look again soon rather than wait for a poll.
 ///

@@ -14,6 +14,7 @@ use super::progress::Progress;
 use super::shutdown::Shutdown;
 use super::wakeup::Wakeups;
 use super::{checkpoint, reader, Subscriber};
+use crate::dead_letters;
 use crate::stored_event::StreamPosition;
 
 /// Tuning of a runtime.
@@ -44,6 +45,27 @@ pub struct Batch {
     pub handled: usize,
     /// The checkpoint after it.
     pub position: StreamPosition,
+}
+
+/// A subscriber failed on one event; the batch was rolled back.
+#[derive(Debug, thiserror::Error)]
+#[error("{subscription} failed on event {global_position} ({aggregate_type} {aggregate_id} #{sequence})")]
+pub struct EventFailed {
+    /// The subscription.
+    pub subscription: String,
+    /// The event's place in the stream.
+    pub position: StreamPosition,
+    /// Its global position.
+    pub global_position: i64,
+    /// Its aggregate's type.
+    pub aggregate_type: String,
+    /// Its aggregate.
+    pub aggregate_id: String,
+    /// Its sequence in the aggregate.
+    pub sequence: i64,
+    /// What went wrong.
+    #[source]
+    pub source: Box<dyn std::error::Error + Send + Sync>,
 }
 
 /// Another consumer advanced the checkpoint under us: our batch was rolled back.
@@ -86,15 +108,18 @@ async fn apply_events(
     };
     let to = last.stream_position();
     for event in events {
-        subscriber.handle(conn, event).await.with_context(|| {
-            format!(
-                "{name} failed on event {} ({} {} #{})",
-                event.stream_position().position,
-                event.aggregate_type,
-                event.aggregate_id,
-                event.sequence
-            )
-        })?;
+        subscriber
+            .handle(conn, event)
+            .await
+            .map_err(|error| EventFailed {
+                subscription: name.to_string(),
+                position: event.stream_position(),
+                global_position: event.global_position,
+                aggregate_type: event.aggregate_type.clone(),
+                aggregate_id: event.aggregate_id.clone(),
+                sequence: event.sequence,
+                source: error.into(),
+            })?;
     }
     if !checkpoint::advance(conn, name, from, to, events.len() as i64).await? {
         return Err(LostOwnership(name.to_string()).into());
@@ -333,13 +358,14 @@ impl Consumer {
         let mut idle_pause = Duration::from_millis(2);
         let mut last_ping = Instant::now();
         while !self.shutdown.is_triggered() {
-            let result = advance(
-                &self.pool,
-                self.subscriber.as_ref(),
-                &mut cursor,
-                self.config.batch_size,
-            )
-            .await;
+            // After a failure, one event at a time: the failing one is then
+            // the next, and can be given up on without skipping others.
+            let limit = if failures > 0 {
+                1
+            } else {
+                self.config.batch_size
+            };
+            let result = advance(&self.pool, self.subscriber.as_ref(), &mut cursor, limit).await;
             if last_ping.elapsed() > LOCK_CHECK_INTERVAL {
                 lock_conn
                     .ping()
@@ -366,7 +392,9 @@ impl Consumer {
                         idle_pause = (idle_pause * 2).min(UNSETTLED_RECHECK_MAX);
                     } else {
                         idle_pause = Duration::from_millis(2);
-                        self.wait(self.config.poll_interval).await;
+                        if !self.redrive().await? {
+                            self.wait(self.config.poll_interval).await;
+                        }
                     }
                 }
                 Err(error) if error.is::<LostOwnership>() => {
@@ -376,6 +404,14 @@ impl Consumer {
                 }
                 Err(error) => {
                     failures += 1;
+                    if let Some(failed) = error.downcast_ref::<EventFailed>() {
+                        let limit = self.subscriber.gives_up_after().map(|n| n.max(2));
+                        if limit.is_some_and(|limit| failures >= limit) {
+                            self.give_up(&mut cursor, failed, &error, failures).await?;
+                            failures = 0;
+                            continue;
+                        }
+                    }
                     let pause = Duration::from_millis(100 * 2u64.pow(failures.min(6)));
                     tracing::error!(
                         error = format!("{error:#}"),
@@ -388,6 +424,68 @@ impl Consumer {
         }
         self.store_passed(&cursor).await;
         Ok(())
+    }
+
+    /// Gives up on the event `failed` (the next one, as the last attempts
+    /// read one at a time): a dead letter and the checkpoint moved past it,
+    /// in one transaction.
+    async fn give_up(
+        &self,
+        cursor: &mut Cursor,
+        failed: &EventFailed,
+        error: &anyhow::Error,
+        attempts: u32,
+    ) -> anyhow::Result<()> {
+        let name = self.subscriber.name();
+        let event_id = format!("event:{}", failed.global_position);
+        let job_id = uuid::Uuid::new_v5(
+            &uuid::Uuid::NAMESPACE_OID,
+            format!("{name}/{event_id}").as_bytes(),
+        );
+        let mut tx = self.pool.begin().await?;
+        let message = format!("{error:#}");
+        dead_letters::record(&mut *tx, name, job_id, &event_id, &message, attempts as i32).await?;
+        if !checkpoint::advance(&mut tx, name, cursor.stored, failed.position, 1).await? {
+            return Err(LostOwnership(name.to_string()).into());
+        }
+        tx.commit().await?;
+        tracing::error!(error = message, attempts, event = %event_id, "gave up on an event: dead letter");
+        *cursor = Cursor::at(failed.position);
+        self.progress.update(name, failed.position);
+        Ok(())
+    }
+
+    /// Handles one re-driven dead letter of this subscription, if an admin
+    /// asked for one: its event in a transaction that also marks it redone.
+    /// A failure opens the letter again. Returns whether one was handled.
+    async fn redrive(&self) -> anyhow::Result<bool> {
+        let name = self.subscriber.name();
+        let mut tx = self.pool.begin().await?;
+        let Some(letter) = dead_letters::take_redrive(&mut tx, name).await? else {
+            return Ok(false);
+        };
+        let result = match reader::at(&mut tx, letter.global_position).await? {
+            Some(event) => self.subscriber.handle(&mut tx, &event).await,
+            None => Err(anyhow::anyhow!(
+                "event {} not found",
+                letter.global_position
+            )),
+        };
+        match result {
+            Ok(()) => {
+                dead_letters::mark_redone(&mut tx, letter.id).await?;
+                tx.commit().await?;
+                tracing::info!(letter = %letter.id, "re-driven dead letter handled");
+                Ok(true)
+            }
+            Err(error) => {
+                tx.rollback().await?;
+                let message = format!("{error:#}");
+                tracing::warn!(letter = %letter.id, error = message, "re-driven dead letter failed again");
+                dead_letters::reopen(&self.pool, letter.id, &message).await?;
+                Ok(false)
+            }
+        }
     }
 
     /// On the way out, stores how far it passed over events it does not

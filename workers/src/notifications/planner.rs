@@ -101,6 +101,10 @@ impl Subscriber for NotificationPlanner {
         NAME
     }
 
+    fn gives_up_after(&self) -> Option<u32> {
+        Some(crate::retry::EVENT_ATTEMPTS)
+    }
+
     fn handles(&self, aggregate_type: &str) -> bool {
         matches!(aggregate_type, "User" | "Policy" | "Invoice" | "Claim")
     }

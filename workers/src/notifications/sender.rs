@@ -14,11 +14,11 @@ use domain::integration::catalogue::Category;
 use projections::dead_letters;
 use projections::notifications::{self, Notification};
 use projections::subscription::Shutdown;
-use rand::Rng;
 
 use crate::context::WorkerContext;
 use crate::integrations::ProviderError;
 use crate::messaging::{Email, EmailSender, Sent, Sms, SmsSender};
+use crate::retry::backoff;
 
 /// Attempts before a notification is dead.
 pub const MAX_ATTEMPTS: i32 = 5;
@@ -36,16 +36,6 @@ pub struct Pass {
     pub retried: usize,
     /// Given up on.
     pub dead: usize,
-}
-
-/// The wait before attempt `attempts + 1`: `base` × 2^attempts (at most an
-/// hour), plus up to a quarter more at random so retries do not stampede.
-pub fn backoff(attempts: i32, base: Duration) -> Duration {
-    let wait = base
-        .saturating_mul(2u32.pow(attempts.clamp(1, 16) as u32))
-        .min(Duration::from_secs(3600));
-    let quarter = u64::try_from(wait.as_millis() / 4).unwrap_or(u64::MAX);
-    wait + Duration::from_millis(rand::thread_rng().gen_range(0..=quarter))
 }
 
 /// Sends the due notifications, once.
@@ -80,7 +70,11 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
                 tracing::warn!(notification = %notification.id, template = %notification.template,
                     %provider, attempts = notification.attempts, dead, %error, "notification not sent");
                 let error = error.to_string();
-                let wait = backoff(notification.attempts, ctx.config.notification_retry_base);
+                let wait = backoff(
+                    notification.attempts,
+                    ctx.config.notification_retry_base,
+                    Duration::from_secs(3600),
+                );
                 notifications::mark_failed(
                     &ctx.pool,
                     notification.id,
@@ -214,22 +208,5 @@ pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
             () = ctx.notification_wakeup.notified() => {}
             () = tokio::time::sleep(ctx.config.payment_poll) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_from_the_base_with_up_to_a_quarter_of_jitter_and_stops_at_an_hour() {
-        let base = Duration::from_secs(1);
-        for attempts in 1..=14 {
-            let expected = Duration::from_secs(2u64.pow(attempts as u32).min(3600));
-            let wait = backoff(attempts, base);
-            assert!(wait >= expected, "{attempts}: {wait:?}");
-            assert!(wait <= expected + expected / 4, "{attempts}: {wait:?}");
-        }
-        assert!(backoff(2, Duration::from_millis(10)) < Duration::from_millis(51));
     }
 }

