@@ -254,6 +254,7 @@ pub async fn start(
         tasks.extend(workers::spawn_jobs(&ctx, &shutdown));
         let retention = workers::maintenance::Retention {
             idempotency_keys: settings.idempotency_key_retention,
+            logs: settings.log_retention,
             ..Default::default()
         };
         tasks.push(tokio::spawn(workers::maintenance::run(

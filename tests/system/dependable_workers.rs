@@ -127,3 +127,109 @@ async fn a_payment_provider_that_stays_down_leaves_a_dead_letter_and_the_job_goe
     assert_eq!(queue(&after, "payments")["dead"], 0);
     assert_eq!(queue(&after, "payments")["in_flight"], 1, "{after}");
 }
+
+#[tokio::test]
+async fn the_connectivity_check_records_each_result_and_old_logs_are_pruned_but_never_events() {
+    let twilio = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/2010-04-01/Accounts/AC0042.json"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"sid": "AC0042"})))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let book = Book::open().await;
+    let id = book
+        .configure(&json!({"provider": "twilio", "name": "Twilio", "environment": "sandbox",
+                           "credentials": {"account_sid": "AC0042", "auth_token": "token-0042",
+                                           "from": "+15005550006"},
+                           "settings": {"base_url": twilio.uri()}}))
+        .await;
+    let checked = workers::integrations::connectivity::run_once(book.workers())
+        .await
+        .unwrap();
+    assert_eq!((checked.ok, checked.failed), (1, 0));
+
+    // The account's token is revoked at Twilio: the next check says so.
+    twilio.reset().await;
+    Mock::given(method("GET"))
+        .and(path("/2010-04-01/Accounts/AC0042.json"))
+        .respond_with(ResponseTemplate::new(401).set_body_json(json!({"message": "Authenticate"})))
+        .expect(1)
+        .mount(&twilio)
+        .await;
+    let checked = workers::integrations::connectivity::run_once(book.workers())
+        .await
+        .unwrap();
+    assert_eq!((checked.ok, checked.failed), (0, 1));
+    let config = eventually("the failed test on the configuration", || async {
+        let config = book
+            .app
+            .get(&format!("/integrations/configs/{id}"), Some(&book.admin))
+            .await
+            .body;
+        (config["last_test"]["ok"] == false).then_some(config)
+    })
+    .await;
+    assert!(!config.to_string().contains("token-0042"));
+    let tests: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM events WHERE aggregate_id = $1 AND event_type = 'ConnectionTested'",
+    )
+    .bind(&id)
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert_eq!(tests, 2, "each check is an event on the configuration");
+
+    // Past the retention: log rows go, notification bodies go, rows and events stay.
+    let (_, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let pool = &book.app.db.pool;
+    eventually("the welcome to be sent", || async {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM notifications WHERE recipient = 'c@example.com' AND status = 'sent'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        (sent == 1).then_some(json!(sent))
+    })
+    .await;
+    let events_before: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE integration_log SET created_at = now() - interval '91 days'")
+        .execute(pool)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE notifications SET created_at = now() - interval '91 days' WHERE recipient = 'c@example.com'",
+    )
+    .execute(pool)
+    .await
+    .unwrap();
+    let retention = workers::maintenance::Retention::default();
+    let pruned = workers::maintenance::run_once(pool, &retention)
+        .await
+        .unwrap();
+    assert_eq!(pruned.integration_log, 2);
+    assert_eq!(pruned.notification_bodies, 1);
+    let (subject, body): (Option<String>, String) = sqlx::query_as(
+        "SELECT subject, body_text FROM notifications WHERE recipient = 'c@example.com'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert!(subject.is_some() && body.is_empty());
+    let kept: i64 = sqlx::query_scalar("SELECT count(*) FROM notifications WHERE body_text <> ''")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert!(kept > 0, "recent notifications keep their bodies");
+    let events_after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(events_after, events_before);
+    let again = workers::maintenance::run_once(pool, &retention).await.unwrap();
+    assert_eq!((again.integration_log, again.notification_bodies), (0, 0));
+}

@@ -46,11 +46,16 @@ pub fn subscribers(ctx: &WorkerContext) -> Vec<Arc<dyn Subscriber>> {
     ]
 }
 
-/// Starts the payment worker, the scheduler and the notification worker.
+/// Starts the payment worker, the scheduler, the notification worker and
+/// the connectivity check.
 pub fn spawn_jobs(ctx: &WorkerContext, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(payments::runner::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(scheduler::run(ctx.clone(), shutdown.clone())),
         tokio::spawn(notifications::sender::run(ctx.clone(), shutdown.clone())),
+        tokio::spawn(integrations::connectivity::run(
+            ctx.clone(),
+            shutdown.clone(),
+        )),
     ]
 }

@@ -1,6 +1,9 @@
 //! Housekeeping of tables outside the event store (the event store itself is
-//! never pruned): stored idempotent responses past their retention, and
-//! refresh tokens long expired or revoked.
+//! never pruned): stored idempotent responses past their retention, refresh
+//! tokens long expired or revoked, integration-log rows past the log
+//! retention, and the bodies (personal data) of notifications sent or given
+//! up on past it. A notification's row itself stays: it is what makes a
+//! replayed event send nothing twice.
 
 use std::time::Duration;
 
@@ -14,6 +17,8 @@ pub struct Retention {
     pub idempotency_keys: Duration,
     /// How long an expired or revoked refresh token is kept for forensics.
     pub refresh_tokens: Duration,
+    /// How long integration-log rows and notification bodies are kept.
+    pub logs: Duration,
     /// How often the job runs.
     pub interval: Duration,
 }
@@ -23,6 +28,7 @@ impl Default for Retention {
         Self {
             idempotency_keys: Duration::from_secs(24 * 3600),
             refresh_tokens: Duration::from_secs(30 * 24 * 3600),
+            logs: Duration::from_secs(90 * 24 * 3600),
             interval: Duration::from_secs(3600),
         }
     }
@@ -35,6 +41,10 @@ pub struct Pruned {
     pub idempotency_keys: u64,
     /// Refresh tokens removed.
     pub refresh_tokens: u64,
+    /// Integration-log rows removed.
+    pub integration_log: u64,
+    /// Notifications whose bodies were removed.
+    pub notification_bodies: u64,
 }
 
 /// Removes what is past retention, once.
@@ -58,9 +68,28 @@ pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sq
     .execute(pool)
     .await?
     .rows_affected();
+    let logs = retention.logs.as_secs_f64();
+    let integration_log = sqlx::query!(
+        "DELETE FROM integration_log WHERE created_at < now() - make_interval(secs => $1)",
+        logs
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let notification_bodies = sqlx::query!(
+        r#"UPDATE notifications SET body_text = '', body_html = NULL
+           WHERE status IN ('sent', 'dead') AND created_at < now() - make_interval(secs => $1)
+             AND (body_text <> '' OR body_html IS NOT NULL)"#,
+        logs
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     let pruned = Pruned {
         idempotency_keys,
         refresh_tokens,
+        integration_log,
+        notification_bodies,
     };
     tracing::info!(?pruned, "maintenance done");
     Ok(pruned)

@@ -5,6 +5,7 @@
 //! (`payments`, `messaging`).
 
 pub mod config;
+pub mod connectivity;
 pub mod error;
 pub mod http;
 pub mod log;
