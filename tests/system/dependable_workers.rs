@@ -139,10 +139,12 @@ async fn the_connectivity_check_records_each_result_and_old_logs_are_pruned_but_
         .await;
     let book = Book::open().await;
     let id = book
-        .configure(&json!({"provider": "twilio", "name": "Twilio", "environment": "sandbox",
+        .configure(
+            &json!({"provider": "twilio", "name": "Twilio", "environment": "sandbox",
                            "credentials": {"account_sid": "AC0042", "auth_token": "token-0042",
                                            "from": "+15005550006"},
-                           "settings": {"base_url": twilio.uri()}}))
+                           "settings": {"base_url": twilio.uri()}}),
+        )
         .await;
     let checked = workers::integrations::connectivity::run_once(book.workers())
         .await
@@ -230,6 +232,127 @@ async fn the_connectivity_check_records_each_result_and_old_logs_are_pruned_but_
         .await
         .unwrap();
     assert_eq!(events_after, events_before);
-    let again = workers::maintenance::run_once(pool, &retention).await.unwrap();
+    let again = workers::maintenance::run_once(pool, &retention)
+        .await
+        .unwrap();
     assert_eq!((again.integration_log, again.notification_bodies), (0, 0));
+}
+
+#[tokio::test]
+async fn two_worker_processes_on_one_database_send_500_welcomes_exactly_once() {
+    use domain::user::{Registration, User, UserCommand};
+    use ifinsure::app::{self, Parts};
+    let book = Book::open().await;
+    let mut settings = test_settings();
+    settings.notification_outbox = book.app.db.outbox_dir();
+    let second = app::start(
+        &settings,
+        book.app.db.pool.clone(),
+        secrecy::SecretString::from(JWT_SECRET),
+        Parts {
+            api: false,
+            projections: false,
+            workers: true,
+        },
+    )
+    .await
+    .expect("starting the second worker process");
+    let store = &book.workers().store;
+    let meta = projections::CommandMetadata::system("load-test");
+    for chunk in (0..500).collect::<Vec<_>>().chunks(25) {
+        let registrations = chunk.iter().map(|i| {
+            let registration = Registration {
+                email: domain::EmailAddress::parse(&format!("user{i}@load.example")).unwrap(),
+                full_name: format!("Load Tester {i}"),
+                phone_number: None,
+                role: domain::Role::Customer,
+            };
+            let id = uuid::Uuid::now_v7().to_string();
+            let meta = meta.clone();
+            async move {
+                store
+                    .execute::<User>(&id, UserCommand::Register(registration), None, &meta)
+                    .await
+                    .unwrap();
+            }
+        });
+        futures::future::join_all(registrations).await;
+    }
+    let pool = &book.app.db.pool;
+    for _ in 0..1200 {
+        let sent: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM notifications WHERE recipient LIKE '%@load.example' AND status = 'sent'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        if sent == 500 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let (rows, recipients, max_attempts): (i64, i64, i32) = sqlx::query_as(
+        "SELECT count(*), count(DISTINCT recipient), max(attempts) FROM notifications
+         WHERE recipient LIKE '%@load.example' AND status = 'sent'",
+    )
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    assert_eq!((rows, recipients, max_attempts), (500, 500, 1));
+    second.stop().await;
+    // Each one written to the outbox once.
+    let outbox = book.app.db.outbox_dir();
+    let mut written = std::collections::HashMap::<String, usize>::new();
+    for file in std::fs::read_dir(&outbox).unwrap() {
+        let path = file.unwrap().path();
+        if path.extension().is_some_and(|e| e == "txt") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let to = text.lines().next().unwrap().to_string();
+            if to.ends_with("@load.example") {
+                *written.entry(to).or_default() += 1;
+            }
+        }
+    }
+    assert_eq!(written.len(), 500);
+    assert!(written.values().all(|n| *n == 1));
+}
+
+#[tokio::test]
+async fn a_stopping_process_finishes_the_email_it_is_sending_and_a_restart_sends_nothing_again() {
+    use std::time::Duration;
+    let sendgrid = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .respond_with(
+            ResponseTemplate::new(202)
+                .insert_header("X-Message-Id", "sg-slow-1")
+                .set_delay(Duration::from_millis(1500)),
+        )
+        .expect(1)
+        .mount(&sendgrid)
+        .await;
+    let book = Book::open().await;
+    crate::notifications::sendgrid(&book, &sendgrid).await;
+    book.user("c@example.com", domain::Role::Customer).await;
+    eventually("the email to reach SendGrid", || async {
+        let received = sendgrid.received_requests().await.unwrap_or_default();
+        (!received.is_empty()).then_some(json!(received.len()))
+    })
+    .await;
+    // SIGTERM arrives while SendGrid is still answering.
+    let db = book.app.stop().await;
+    let (status, attempts, message_id): (String, i32, Option<String>) = sqlx::query_as(
+        "SELECT status, attempts, provider_message_id FROM notifications WHERE recipient = 'c@example.com'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        (status.as_str(), attempts, message_id.as_deref()),
+        ("sent", 1, Some("sg-slow-1"))
+    );
+    let app = start_on(db, test_settings()).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    app.stop().await;
+    // `expect(1)`: SendGrid was called once in all.
 }

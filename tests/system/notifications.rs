@@ -337,7 +337,7 @@ async fn reminders_follow_the_customers_preferences_and_transactional_notices_do
 /// Configures SendGrid (faked by `server`) as the email provider, once the
 /// sandbox has sent what came before (the admin's and staff's welcomes),
 /// so only what follows goes through the fake.
-async fn sendgrid(book: &Book, server: &wiremock::MockServer) {
+pub(crate) async fn sendgrid(book: &Book, server: &wiremock::MockServer) {
     eventually("the earlier notifications to be sent", || async {
         let (all, unsent): (i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM notifications",
