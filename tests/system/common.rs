@@ -163,7 +163,10 @@ pub fn test_settings() -> Settings {
         access_token_ttl: Duration::from_secs(900),
         refresh_token_ttl: Duration::from_secs(3600),
         auth_rate_limit_per_minute: 10_000,
-        read_your_writes_timeout: Duration::from_secs(5),
+        // Generous: the suite runs many apps at once on two cores, and a
+        // lagging read model past the timeout answers from the aggregate,
+        // which a test's next read of the read model would then miss.
+        read_your_writes_timeout: Duration::from_secs(15),
         subscription_batch_size: 500,
         subscription_poll_interval: Duration::from_millis(500),
         idempotency_key_retention: Duration::from_secs(3600),

@@ -248,7 +248,7 @@ fn operation(method: &str, path: &str) -> Op {
         ("get", "/health") => op("Process is up", "anyone", None, "200", ok),
         ("get", "/health/db") => op("Database reachable (503 if not)", "anyone", None, "200", ok),
         ("get", "/health/workers") => op(
-            "Each subscription's checkpoint and lag",
+            "Each subscription's checkpoint, lag and open dead letters; each queue worker's (notifications, payments) jobs queued, in flight, retrying and dead; status `degraded` while a dead letter is open",
             "anyone",
             None,
             "200",
@@ -276,7 +276,7 @@ fn operation(method: &str, path: &str) -> Op {
             ok.clone(),
         ),
         ("post", "/admin/dead-letters/{id}/retry") => op(
-            "Re-drive a dead letter: its job goes back in its worker's queue with fresh attempts (202); 404 if unknown or already re-driven",
+            "Re-drive a dead letter (202): a queue job (notifications, payments) goes back in its queue with fresh attempts; a subscription's event is handled again by that subscription (a failure opens the letter again); 404 if unknown or already re-driven",
             "admin",
             None,
             "202",
