@@ -37,6 +37,19 @@ async fn sent(book: &Book, recipient: &str, template: &str, n: usize) -> Vec<Str
     channels
 }
 
+/// The text of the latest `template` message to `recipient`.
+async fn latest_body(book: &Book, recipient: &str, template: &str) -> String {
+    sqlx::query_scalar(
+        "SELECT body_text FROM notifications WHERE recipient = $1 AND template = $2
+         ORDER BY created_at DESC LIMIT 1",
+    )
+    .bind(recipient)
+    .bind(template)
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap()
+}
+
 async fn run_scheduler(book: &Book, on: &str) -> workers::scheduler::Tick {
     workers::scheduler::run_once(book.workers(), on.parse().unwrap())
         .await
@@ -146,13 +159,7 @@ async fn overdue_reminders_go_once_each_and_the_lapse_notice_ignores_an_unsubscr
         .await
         .is_empty());
     sent(&book, "agent@example.com", "invoice_overdue", 3).await;
-    let last: String = sqlx::query_scalar(
-        "SELECT body_text FROM notifications WHERE recipient = '+254711000000'
-           AND template = 'invoice_overdue' ORDER BY created_at DESC LIMIT 1",
-    )
-    .fetch_one(&book.app.db.pool)
-    .await
-    .unwrap();
+    let last = latest_body(&book, "+254711000000", "invoice_overdue").await;
     assert!(
         last.contains("FINAL NOTICE") && last.contains("by 8 Jan 2027"),
         "{last}"
@@ -207,13 +214,7 @@ async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancell
     assert_eq!(run_scheduler(&book, "2027-11-01").await.expiry_reminders, 0);
     assert_eq!(run_scheduler(&book, "2027-11-17").await.expiry_reminders, 1);
     sent(&book, "c@example.com", "policy_expiring", 2).await;
-    let seven: String = sqlx::query_scalar(
-        "SELECT body_text FROM notifications WHERE recipient = 'c@example.com'
-           AND template = 'policy_expiring' ORDER BY created_at DESC LIMIT 1",
-    )
-    .fetch_one(&book.app.db.pool)
-    .await
-    .unwrap();
+    let seven = latest_body(&book, "c@example.com", "policy_expiring").await;
     assert!(
         seven.contains("ends on 24 Nov 2027, in 7 days or less"),
         "{seven}"
@@ -233,13 +234,7 @@ async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancell
         ["email"]
     );
     sent(&book, "+254711000000", "policy_cancelled", 1).await;
-    let notice: String = sqlx::query_scalar(
-        "SELECT body_text FROM notifications WHERE recipient = 'c@example.com'
-           AND template = 'policy_cancelled'",
-    )
-    .fetch_one(&book.app.db.pool)
-    .await
-    .unwrap();
+    let notice = latest_body(&book, "c@example.com", "policy_cancelled").await;
     assert!(
         notice.contains("Cover ends on 20 Nov 2027. Reason: Sold the car."),
         "{notice}"

@@ -9,6 +9,7 @@
 //! a crash changes nothing.
 
 pub mod context;
+pub mod exclusive;
 pub mod follow_up;
 pub mod integrations;
 pub mod maintenance;

@@ -22,6 +22,7 @@ use projections::CommandMetadata;
 use uuid::Uuid;
 
 use crate::context::WorkerContext;
+use crate::exclusive::while_locked;
 use crate::follow_up::send;
 
 /// The advisory lock key of the scheduler (`ifsched` in ASCII).
@@ -54,23 +55,11 @@ pub struct Tick {
 /// When the database or event store fails.
 #[tracing::instrument(skip(ctx))]
 pub async fn run_once(ctx: &WorkerContext, today: NaiveDate) -> anyhow::Result<Tick> {
-    let mut lock = ctx.pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LOCK_KEY)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !locked {
-        return Ok(Tick {
-            skipped: true,
-            ..Tick::default()
-        });
-    }
-    let result = pass(ctx, today).await;
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
-        .execute(&mut *lock)
-        .await?;
-    result
+    let tick = while_locked(&ctx.pool, LOCK_KEY, pass(ctx, today)).await?;
+    Ok(tick.unwrap_or(Tick {
+        skipped: true,
+        ..Tick::default()
+    }))
 }
 
 async fn pass(ctx: &WorkerContext, today: NaiveDate) -> anyhow::Result<Tick> {

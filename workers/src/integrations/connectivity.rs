@@ -12,6 +12,7 @@ use projections::CommandMetadata;
 
 use super::testing::{test_connection, TestError};
 use crate::context::WorkerContext;
+use crate::exclusive::while_locked;
 use crate::follow_up::send;
 
 /// The advisory lock key of the check (`ifconn` in ASCII).
@@ -34,23 +35,11 @@ pub struct Checked {
 /// When the database or the event store fails.
 #[tracing::instrument(skip_all)]
 pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Checked> {
-    let mut lock = ctx.pool.acquire().await?;
-    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
-        .bind(LOCK_KEY)
-        .fetch_one(&mut *lock)
-        .await?;
-    if !locked {
-        return Ok(Checked {
-            skipped: true,
-            ..Checked::default()
-        });
-    }
-    let result = check_all(ctx).await;
-    sqlx::query("SELECT pg_advisory_unlock($1)")
-        .bind(LOCK_KEY)
-        .execute(&mut *lock)
-        .await?;
-    result
+    let checked = while_locked(&ctx.pool, LOCK_KEY, check_all(ctx)).await?;
+    Ok(checked.unwrap_or(Checked {
+        skipped: true,
+        ..Checked::default()
+    }))
 }
 
 async fn check_all(ctx: &WorkerContext) -> anyhow::Result<Checked> {
