@@ -267,7 +267,11 @@ pub async fn start(
         // Subscriptions get their own connections, so a busy API never makes
         // a projection queue for one (that would show up as projection lag).
         let subscription_pool = PgPoolOptions::new()
-            .max_connections(2 + 2 * subscribers.len() as u32)
+            .max_connections(
+                settings
+                    .subscription_pool_size
+                    .unwrap_or(2 + 2 * subscribers.len() as u32),
+            )
             .connect_with((*pool.connect_options()).clone())
             .await
             .context("connecting the subscriptions' pool")?;

@@ -38,6 +38,8 @@ pub struct Settings {
     pub subscription_batch_size: i64,
     /// Fallback poll of subscriptions.
     pub subscription_poll_interval: Duration,
+    /// Connections of the subscriptions' pool; `None`: 2 + 2 per subscription.
+    pub subscription_pool_size: Option<u32>,
     /// How long idempotent responses are kept.
     pub idempotency_key_retention: Duration,
     /// Due dates, grace and notice periods of the policy lifecycle.
@@ -98,6 +100,7 @@ impl Default for Settings {
             read_your_writes_timeout: Duration::from_secs(5),
             subscription_batch_size: 500,
             subscription_poll_interval: Duration::from_secs(2),
+            subscription_pool_size: None,
             idempotency_key_retention: Duration::from_secs(24 * 3600),
             periods: Periods::default(),
             clock: Arc::new(SystemClock::default()),
@@ -231,6 +234,19 @@ impl Settings {
                 "SUBSCRIPTION_POLL_MS",
                 2000,
             )?),
+            subscription_pool_size: var("SUBSCRIPTION_POOL_SIZE")
+                .map(|raw| {
+                    raw.trim()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| *n >= 2)
+                        .ok_or_else(|| {
+                            anyhow::anyhow!(
+                                "SUBSCRIPTION_POOL_SIZE={raw:?}: use a number of at least 2"
+                            )
+                        })
+                })
+                .transpose()?,
             idempotency_key_retention: seconds("IDEMPOTENCY_KEY_RETENTION_SECS", 24 * 3600)?,
             periods,
             clock: Arc::new(SystemClock::with_offset_minutes(offset)),

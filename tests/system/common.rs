@@ -154,9 +154,12 @@ pub const TODAY: &str = "2026-11-25";
 pub fn test_settings() -> Settings {
     Settings {
         database_url: None,
-        // Two apps run at once on a server of 100 connections: each keeps
-        // well under half (API pool + one or two per subscription).
+        // Two apps (and in one test a third, workers-only process) run at
+        // once on a server of 100 connections: each keeps well under half
+        // (API pool, subscriptions' pool, one lock connection per
+        // subscription, two for LISTEN/NOTIFY).
         database_max_connections: 10,
+        subscription_pool_size: Some(12),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         public_base_url: None,
         jwt_secret: Some(SecretString::from(JWT_SECRET)),
