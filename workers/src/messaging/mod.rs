@@ -40,7 +40,14 @@ pub struct Email {
     pub html: Option<String>,
     /// What it is for (a notification id), for the integration log.
     pub reference: String,
+    /// The recipient's unsubscribe link, sent as `List-Unsubscribe` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so
+    /// mail clients can offer their own unsubscribe button.
+    pub unsubscribe_url: Option<String>,
 }
+
+/// The value of `List-Unsubscribe-Post` (RFC 8058).
+pub const ONE_CLICK: &str = "List-Unsubscribe=One-Click";
 
 /// What the provider said when it took a message.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -64,7 +64,7 @@ impl EmailSender for SendGrid {
         if let Some(html) = &email.html {
             content.push(json!({"type": "text/html", "value": html}));
         }
-        let body = json!({
+        let mut body = json!({
             "personalizations": [{
                 "to": [{"email": email.to}],
                 "custom_args": {"reference": email.reference},
@@ -73,6 +73,12 @@ impl EmailSender for SendGrid {
             "subject": email.subject,
             "content": content,
         });
+        if let Some(url) = &email.unsubscribe_url {
+            body["headers"] = json!({
+                "List-Unsubscribe": format!("<{url}>"),
+                "List-Unsubscribe-Post": super::ONE_CLICK,
+            });
+        }
         let call = Call::new("mail.send", Method::POST, "/v3/mail/send")
             .json(body)
             .reference("notification", &email.reference);

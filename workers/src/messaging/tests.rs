@@ -60,6 +60,7 @@ fn email() -> Email {
         text: "Your policy is active.".into(),
         html: None,
         reference: "n-2".into(),
+        unsubscribe_url: Some("https://ifinsure.example/api/v1/unsubscribe?token=t0k".into()),
     }
 }
 
@@ -177,7 +178,11 @@ async fn sendgrid_posts_mail_send_and_reads_the_message_id_header() {
             "personalizations": [{"to": [{"email": "customer@example.com"}], "custom_args": {"reference": "n-2"}}],
             "from": {"email": "no-reply@ifinsure.example"},
             "subject": "Policy issued",
-            "content": [{"type": "text/plain", "value": "Your policy is active."}]
+            "content": [{"type": "text/plain", "value": "Your policy is active."}],
+            "headers": {
+                "List-Unsubscribe": "<https://ifinsure.example/api/v1/unsubscribe?token=t0k>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click"
+            }
         })))
         .respond_with(ResponseTemplate::new(202).insert_header("X-Message-Id", "W9aYfR3wQ2mX"))
         .expect(1)
@@ -273,6 +278,12 @@ async fn smtp_delivers_to_the_server_and_logs_without_the_password() {
         .iter()
         .any(|l| l == "RCPT TO:<customer@example.com>"));
     assert!(dialogue.iter().any(|l| l == "Subject: Policy issued"));
+    assert!(dialogue
+        .iter()
+        .any(|l| l == "List-Unsubscribe: <https://ifinsure.example/api/v1/unsubscribe?token=t0k>"));
+    assert!(dialogue
+        .iter()
+        .any(|l| l == "List-Unsubscribe-Post: List-Unsubscribe=One-Click"));
     let entries = log.entries();
     assert_eq!(entries.len(), 1);
     assert_eq!(entries[0].status, Some(250));

@@ -56,12 +56,7 @@ impl NotificationPlanner {
 
     /// The link in `user_id`'s emails that stops their reminders, no login needed.
     fn unsubscribe_url(&self, user_id: Uuid) -> String {
-        let secret = self.unsubscribe_secret.expose_secret().as_bytes();
-        format!(
-            "{}/api/v1/unsubscribe?token={}",
-            self.public_base_url,
-            domain::notifications::unsubscribe_token(secret, user_id)
-        )
+        super::unsubscribe_url(&self.public_base_url, &self.unsubscribe_secret, user_id)
     }
 
     /// A registered user, or `None` (with a warning) for an unknown id.

@@ -158,6 +158,9 @@ async fn send(
                 text: n.body_text.clone(),
                 html: n.body_html.clone(),
                 reference: n.id.to_string(),
+                unsubscribe_url: n.recipient_id.map(|id| {
+                    super::unsubscribe_url(&ctx.config.public_base_url, &ctx.unsubscribe_secret, id)
+                }),
             };
             (*provider, adapter.send(&email).await)
         }
