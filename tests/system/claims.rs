@@ -202,6 +202,53 @@ async fn a_claim_from_first_notice_to_payout() {
     assert_eq!(summary.header("content-type"), Some("application/pdf"));
     let text = summary.body.as_str().unwrap_or_default();
     assert!(text.contains("We will pay") && !text.contains("inflated"));
+
+    // The customer heard of each step (by SMS too where the contract says),
+    // and the staff queue of the new claim.
+    let expected = [
+        ("claim_submitted", "email", 1),
+        ("claim_status_update", "email", 1),
+        ("claim_status_update", "sms", 1),
+        ("claim_approved", "email", 1),
+        ("claim_paid", "email", 1),
+        ("claim_paid", "sms", 1),
+    ];
+    eventually("the claim's notifications", || async {
+        let items = book
+            .app
+            .get("/me/notifications?limit=100", Some(&customer))
+            .await
+            .body["items"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let count = |template: &str, channel: &str| {
+            items
+                .iter()
+                .filter(|n| {
+                    n["template"] == template && n["channel"] == channel && n["status"] == "sent"
+                })
+                .count()
+        };
+        expected
+            .iter()
+            .all(|(t, c, n)| count(t, c) == *n)
+            .then_some(json!(items.len()))
+    })
+    .await;
+    let staff = book
+        .app
+        .get(
+            "/notifications?template=claim_submitted&recipient=support@ifinsure.example",
+            Some(&book.staff),
+        )
+        .await;
+    assert_eq!(
+        staff.body["items"].as_array().unwrap().len(),
+        1,
+        "{}",
+        staff.body
+    );
 }
 
 #[tokio::test]

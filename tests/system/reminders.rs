@@ -199,7 +199,8 @@ async fn overdue_reminders_go_once_each_and_the_lapse_notice_ignores_an_unsubscr
 }
 
 #[tokio::test]
-async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancellation_is_told() {
+async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancellation_or_rejection_is_told(
+) {
     let book = Book::open().await;
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
@@ -239,4 +240,20 @@ async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancell
         notice.contains("Cover ends on 20 Nov 2027. Reason: Sold the car."),
         "{notice}"
     );
+
+    // A rejected application is explained.
+    let application = book.apply(&customer, None, "750000.00").await;
+    let id = application["id"].as_str().unwrap();
+    let rejected = book
+        .app
+        .post(
+            &format!("/policies/applications/{id}/reject"),
+            Some(&book.staff),
+            &json!({"reason": "The vehicle is used as a matatu"}),
+        )
+        .await;
+    assert_eq!(rejected.status, StatusCode::OK, "{}", rejected.body);
+    sent(&book, "c@example.com", "application_rejected", 1).await;
+    let why = latest_body(&book, "c@example.com", "application_rejected").await;
+    assert!(why.contains("The vehicle is used as a matatu"), "{why}");
 }
