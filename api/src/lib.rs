@@ -3,6 +3,7 @@
 //! document. Each resource module exposes its own `router()`.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod claims;
@@ -41,6 +42,7 @@ pub use state::AppState;
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
+        .merge(audit::router())
         .merge(users::router())
         .merge(products::router())
         .merge(policies::router())
@@ -62,6 +64,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::read_only::middleware,
         ))
         .layer(DefaultBodyLimit::max(state.config.json_body_limit))
         .layer(axum::middleware::from_fn_with_state(

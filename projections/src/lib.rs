@@ -2,6 +2,7 @@
 //! retries and metadata), the subscription runtime that feeds read models and
 //! workers from the global event stream, and the read models themselves.
 
+pub mod audit;
 pub mod clock;
 pub mod db;
 pub mod dead_letters;

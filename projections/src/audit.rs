@@ -1,0 +1,241 @@
+//! What auditors read: the global stream with every event's metadata,
+//! filtered and paged in stream order, and any aggregate's state as it was
+//! at a version or an instant, replayed from its events with the same
+//! `apply` the command side uses.
+//!
+//! Pages only hold events whose transaction is older than every one still
+//! in flight (as subscriptions read), ordered by `(tx_id, global_position)`:
+//! an event that commits late can never land behind a cursor a reader
+//! already passed.
+
+use chrono::{DateTime, Utc};
+use cqrs_es::Aggregate;
+use domain::claim::Claim;
+use domain::integration::IntegrationConfig;
+use domain::invoice::Invoice;
+use domain::policy::Policy;
+use domain::product::Product;
+use domain::user::User;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::PgPool;
+
+use crate::stored_event::{StoredEvent, StreamPosition};
+
+/// The aggregate types an auditor may replay.
+pub const AGGREGATE_TYPES: [&str; 6] = [
+    Policy::TYPE,
+    Invoice::TYPE,
+    Claim::TYPE,
+    Product::TYPE,
+    User::TYPE,
+    IntegrationConfig::TYPE,
+];
+
+/// Which events to list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Of this aggregate type.
+    pub aggregate_type: Option<String>,
+    /// Of this aggregate.
+    pub aggregate_id: Option<String>,
+    /// Caused by this user.
+    pub user_id: Option<String>,
+    /// Of this business flow.
+    pub correlation_id: Option<String>,
+    /// Recorded at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// Where the event at global position `position` stands in the stream.
+///
+/// # Errors
+/// When the database fails.
+pub async fn stream_position(
+    pool: &PgPool,
+    position: i64,
+) -> Result<Option<StreamPosition>, sqlx::Error> {
+    let row = sqlx::query!(
+        r#"SELECT tx_id::text::bigint AS "tx_id!", global_position FROM events WHERE global_position = $1"#,
+        position
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|r| StreamPosition {
+        tx_id: r.tx_id,
+        position: r.global_position,
+    }))
+}
+
+/// Up to `limit` settled events matching `filter` after `after`, in stream
+/// order.
+///
+/// # Errors
+/// When the database fails.
+pub async fn events(
+    pool: &PgPool,
+    filter: &Filter,
+    after: Option<StreamPosition>,
+    limit: i64,
+) -> Result<Vec<StoredEvent>, sqlx::Error> {
+    let after = after.unwrap_or_default();
+    sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                  sequence, event_type, event_version, payload, metadata, recorded_at
+           FROM events
+           WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot())
+             AND (tx_id, global_position) > ($1::text::xid8, $2)
+             AND ($3::text IS NULL OR aggregate_type = $3)
+             AND ($4::text IS NULL OR aggregate_id = $4)
+             AND ($5::text IS NULL OR metadata ->> 'user_id' = $5)
+             AND ($6::text IS NULL OR metadata ->> 'correlation_id' = $6)
+             AND ($7::timestamptz IS NULL OR recorded_at >= $7)
+             AND ($8::timestamptz IS NULL OR recorded_at < $8)
+           ORDER BY tx_id, global_position
+           LIMIT $9"#,
+        after.tx_id.to_string(),
+        after.position,
+        filter.aggregate_type,
+        filter.aggregate_id,
+        filter.user_id,
+        filter.correlation_id,
+        filter.from,
+        filter.to,
+        limit
+    )
+    .fetch_all(pool)
+    .await
+}
+
+/// How many events aggregate `id` of `aggregate_type` has (0: none).
+///
+/// # Errors
+/// When the database fails.
+pub async fn version(pool: &PgPool, aggregate_type: &str, id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar!(
+        r#"SELECT coalesce(max(sequence), 0) AS "version!" FROM events
+           WHERE aggregate_type = $1 AND aggregate_id = $2"#,
+        aggregate_type,
+        id
+    )
+    .fetch_one(pool)
+    .await
+}
+
+/// How far to replay an aggregate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upto {
+    /// Its first `n` events.
+    Version(i64),
+    /// The events recorded at or before this instant.
+    AsOf(DateTime<Utc>),
+    /// All of them.
+    Latest,
+}
+
+/// An aggregate's state at some point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PastState {
+    /// Its type.
+    pub aggregate_type: String,
+    /// Its id.
+    pub aggregate_id: String,
+    /// Events applied (0: it did not exist yet).
+    pub version: i64,
+    /// When the last applied event was recorded.
+    pub recorded_at: Option<DateTime<Utc>>,
+    /// The state, as the aggregate holds it.
+    pub state: Value,
+}
+
+/// Why a state could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    /// Not a type of aggregate ifinsure has.
+    #[error("{0} is not an aggregate type")]
+    UnknownType(String),
+    /// A stored event does not decode as its aggregate's event.
+    #[error("event {position} does not decode: {error}")]
+    Undecodable {
+        /// Its global position.
+        position: i64,
+        /// Why.
+        error: String,
+    },
+    /// The database failed.
+    #[error(transparent)]
+    Store(#[from] sqlx::Error),
+}
+
+/// Replays aggregate `id` of `aggregate_type` up to `upto`.
+///
+/// # Errors
+/// [`ReplayError`].
+pub async fn state_at(
+    pool: &PgPool,
+    aggregate_type: &str,
+    id: &str,
+    upto: Upto,
+) -> Result<PastState, ReplayError> {
+    let (version, as_of) = match upto {
+        Upto::Version(n) => (Some(n), None),
+        Upto::AsOf(at) => (None, Some(at)),
+        Upto::Latest => (None, None),
+    };
+    let events = sqlx::query_as!(
+        StoredEvent,
+        r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                  sequence, event_type, event_version, payload, metadata, recorded_at
+           FROM events
+           WHERE aggregate_type = $1 AND aggregate_id = $2
+             AND ($3::bigint IS NULL OR sequence <= $3)
+             AND ($4::timestamptz IS NULL OR recorded_at <= $4)
+           ORDER BY sequence"#,
+        aggregate_type,
+        id,
+        version,
+        as_of
+    )
+    .fetch_all(pool)
+    .await?;
+    let state = match aggregate_type {
+        "Policy" => replay::<Policy>(&events),
+        "Invoice" => replay::<Invoice>(&events),
+        "Claim" => replay::<Claim>(&events),
+        "Product" => replay::<Product>(&events),
+        "User" => replay::<User>(&events),
+        "IntegrationConfig" => replay::<IntegrationConfig>(&events),
+        other => return Err(ReplayError::UnknownType(other.to_string())),
+    }?;
+    Ok(PastState {
+        aggregate_type: aggregate_type.to_string(),
+        aggregate_id: id.to_string(),
+        version: events.last().map_or(0, |e| e.sequence),
+        recorded_at: events.last().map(|e| e.recorded_at),
+        state,
+    })
+}
+
+/// `events` applied in order to a new `A`, with `A`'s own `apply`.
+fn replay<A>(events: &[StoredEvent]) -> Result<Value, ReplayError>
+where
+    A: Aggregate + Serialize,
+{
+    let mut aggregate = A::default();
+    for event in events {
+        let decoded = event
+            .decode::<A::Event>()
+            .map_err(|e| ReplayError::Undecodable {
+                position: event.global_position,
+                error: e.to_string(),
+            })?;
+        aggregate.apply(decoded);
+    }
+    serde_json::to_value(&aggregate).map_err(|e| ReplayError::Undecodable {
+        position: events.last().map_or(0, |e| e.global_position),
+        error: e.to_string(),
+    })
+}
