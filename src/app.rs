@@ -126,6 +126,7 @@ fn worker_context(
             staff_queue_email: settings.staff_queue_email.clone(),
             log_retention: settings.log_retention,
             connectivity_check_interval: settings.connectivity_check_interval,
+            chain_checkpoint_interval: settings.chain_checkpoint_interval,
             ..WorkerConfig::default()
         },
         providers: Providers::default().with(Arc::new(sandbox)),
@@ -137,6 +138,7 @@ fn worker_context(
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
         password_reset_secret: api::auth::password_reset::secret(jwt_secret),
         unsubscribe_secret: api::unsubscribe::secret(jwt_secret),
+        chain_key: settings.chain_key(jwt_secret),
     }
 }
 

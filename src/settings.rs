@@ -78,6 +78,11 @@ pub struct Settings {
     pub connectivity_check_interval: Duration,
     /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
     pub production: bool,
+    /// The key signing the events' chain checkpoints; `None`: derived from
+    /// the JWT secret.
+    pub chain_key: Option<SecretString>,
+    /// How often a signed checkpoint of the chains' heads is recorded.
+    pub chain_checkpoint_interval: Duration,
     /// The master key of the credential vault (32 bytes, base64).
     pub master_key: Option<SecretString>,
     /// Earlier master keys, still accepted for opening (rotation).
@@ -120,6 +125,8 @@ impl Default for Settings {
             log_retention: Duration::from_secs(90 * 24 * 3600),
             connectivity_check_interval: Duration::from_secs(3600),
             production: false,
+            chain_key: None,
+            chain_checkpoint_interval: Duration::from_secs(300),
             master_key: None,
             previous_master_keys: Vec::new(),
         }
@@ -283,6 +290,8 @@ impl Settings {
                 Some("production") => true,
                 Some(other) => bail!("IFINSURE_ENV={other:?}: use development or production"),
             },
+            chain_key: var("CHAIN_KEY").map(SecretString::from),
+            chain_checkpoint_interval: seconds("CHAIN_CHECKPOINT_SECS", 300)?,
             master_key: var("IFINSURE_MASTER_KEY").map(SecretString::from),
             previous_master_keys: var("IFINSURE_PREVIOUS_MASTER_KEYS")
                 .map(|keys| {
@@ -319,7 +328,16 @@ impl Settings {
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;
+        config.chain_key = self.chain_key(&config.jwt_secret);
         Ok(config)
+    }
+
+    /// The key of the chain checkpoints: `CHAIN_KEY`, else derived from the
+    /// JWT secret.
+    pub fn chain_key(&self, jwt_secret: &SecretString) -> SecretString {
+        self.chain_key
+            .clone()
+            .unwrap_or_else(|| api::config::derived_secret(jwt_secret, "event chain"))
     }
 
     /// The credential vault: the configured master key (required in

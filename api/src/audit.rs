@@ -9,6 +9,7 @@
 //!   aggregate as it was, replayed with the command side's own `apply`.
 //! - `GET /audit/correlations/{id}`: every event of one business flow,
 //!   across aggregates, in order.
+//! - `GET /audit/verify`: the tamper-evidence check (`projections::tamper`).
 
 use axum::body::Body;
 use axum::extract::{Path, State};
@@ -21,6 +22,7 @@ use domain::Role;
 use projections::audit::{self, Filter, ReplayError, Upto};
 use projections::stored_event::StreamPosition;
 use projections::StoredEvent;
+use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
@@ -41,6 +43,7 @@ const MAX_FLOW: i64 = 10_000;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit/events", get(events))
+        .route("/audit/verify", get(verify))
         .route("/audit/correlations/{id}", get(correlation))
         .route("/audit/{aggregate_type}/{id}/state", get(state_at))
 }
@@ -223,6 +226,18 @@ async fn correlation(
         "correlation_id": id,
         "items": rows.iter().map(view).collect::<Vec<_>>(),
     })))
+}
+
+/// Recomputes every aggregate's hash chain and checks the signed
+/// checkpoints against them.
+#[tracing::instrument(skip_all)]
+async fn verify(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<projections::tamper::Verification>, ApiError> {
+    principal.require(&READERS)?;
+    let key = state.config.chain_key.expose_secret().as_bytes();
+    Ok(Json(projections::tamper::verify(&state.pool, key).await?))
 }
 
 #[derive(Deserialize)]

@@ -39,6 +39,8 @@ pub struct ApiConfig {
     pub claims_authority_limit: rust_decimal::Decimal,
     /// The address providers call back on (webhook URLs are shown under it).
     pub public_base_url: String,
+    /// The key of the events' signed chain checkpoints (tamper evidence).
+    pub chain_key: SecretString,
 }
 
 /// Why the settings can't be used.
@@ -71,6 +73,7 @@ impl ApiConfig {
             periods: Periods::default(),
             default_payment_provider: "sandbox".into(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
+            chain_key: derived_secret(&jwt_secret, "event chain"),
             webhook_tolerance: Duration::from_secs(300),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             public_base_url: "http://127.0.0.1:8080".into(),

@@ -17,6 +17,7 @@ pub mod payment_jobs;
 pub mod read_models;
 pub mod stored_event;
 pub mod subscription;
+pub mod tamper;
 pub mod vault;
 pub mod webhook_deliveries;
 pub mod work_queues;

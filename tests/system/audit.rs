@@ -316,3 +316,99 @@ async fn an_auditor_follows_one_flow_across_aggregates_pages_and_streams_and_com
     }
     assert!(refused >= 25, "{refused}");
 }
+
+/// `ifinsure audit <command>` against the book's database: success and output.
+fn audit_cli(book: &Book, command: &str) -> (bool, String) {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_ifinsure"))
+        .args(["audit", command])
+        .env("DATABASE_URL", &book.app.db.url)
+        .env("JWT_SECRET", crate::common::JWT_SECRET)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("running ifinsure");
+    (
+        output.status.success(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn a_changed_event_and_a_removed_tail_are_named_by_the_verification() {
+    let book = Book::open().await;
+    let (auditor, _) = book.user("auditor@example.com", Role::Auditor).await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy_id, invoice_id) = book.active_policy(&customer, "1000000.00").await;
+    let pool = &book.app.db.pool;
+
+    let clean = get(&book, &auditor, "/audit/verify").await;
+    assert_eq!(clean["ok"], true, "{clean}");
+    assert!(clean["events_checked"].as_i64().unwrap() >= 12);
+    assert_eq!(clean["unhashed"], 0);
+    let (ok, printed) = audit_cli(&book, "checkpoint");
+    assert!(ok && printed.contains("checkpoint 1 recorded"), "{printed}");
+    let (ok, printed) = audit_cli(&book, "verify");
+    assert!(ok, "{printed}");
+    assert!(printed.contains("\"checkpoints_checked\": 1"), "{printed}");
+
+    // Someone edits an approved premium in the database.
+    let (position, original): (i64, Value) = sqlx::query_as(
+        "SELECT global_position, payload FROM events WHERE aggregate_id = $1 AND sequence = 2",
+    )
+    .bind(&policy_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    sqlx::query("UPDATE events SET payload = jsonb_set(payload, '{policy_number}', '\"POL-FORGED\"', true) WHERE global_position = $1")
+        .bind(position)
+        .execute(pool)
+        .await
+        .unwrap();
+    let tampered = get(&book, &auditor, "/audit/verify").await;
+    assert_eq!(tampered["ok"], false);
+    assert_eq!(tampered["first_broken"]["position"], position, "{tampered}");
+    assert_eq!(tampered["first_broken"]["aggregate_id"], policy_id);
+    let (ok, printed) = audit_cli(&book, "verify");
+    assert!(
+        !ok && printed.contains(&format!("\"position\": {position}")),
+        "{printed}"
+    );
+    sqlx::query("UPDATE events SET payload = $2 WHERE global_position = $1")
+        .bind(position)
+        .bind(&original)
+        .execute(pool)
+        .await
+        .unwrap();
+    assert_eq!(get(&book, &auditor, "/audit/verify").await["ok"], true);
+
+    // Someone removes the invoice's last event: every chain still holds,
+    // but the signed checkpoint remembers it.
+    let removed: i64 = sqlx::query_scalar(
+        "DELETE FROM events WHERE aggregate_id = $1
+           AND sequence = (SELECT max(sequence) FROM events WHERE aggregate_id = $1)
+         RETURNING sequence",
+    )
+    .bind(&invoice_id)
+    .fetch_one(pool)
+    .await
+    .unwrap();
+    let truncated = get(&book, &auditor, "/audit/verify").await;
+    assert_eq!(truncated["ok"], false, "{truncated}");
+    let broken = &truncated["first_broken"];
+    assert_eq!(broken["aggregate_id"], invoice_id, "{truncated}");
+    assert_eq!(broken["sequence"], removed);
+    assert!(
+        broken["reason"].as_str().unwrap().contains("removed"),
+        "{broken}"
+    );
+
+    // A forged checkpoint (signed without the key) is named too.
+    sqlx::query("UPDATE chain_checkpoints SET heads = '[]'::jsonb")
+        .execute(pool)
+        .await
+        .unwrap();
+    let forged = get(&book, &auditor, "/audit/verify").await;
+    assert!(forged["first_broken"]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("checkpoint 1 is not signed"));
+}

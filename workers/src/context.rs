@@ -48,6 +48,8 @@ pub struct WorkerConfig {
     pub log_retention: Duration,
     /// How often every enabled integration's connection is tested.
     pub connectivity_check_interval: Duration,
+    /// How often a signed checkpoint of the events' chains is recorded.
+    pub chain_checkpoint_interval: Duration,
 }
 
 impl Default for WorkerConfig {
@@ -65,6 +67,7 @@ impl Default for WorkerConfig {
             staff_queue_email: None,
             log_retention: Duration::from_secs(90 * 24 * 3600),
             connectivity_check_interval: Duration::from_secs(3600),
+            chain_checkpoint_interval: Duration::from_secs(300),
         }
     }
 }
@@ -99,6 +102,8 @@ pub struct WorkerContext {
     pub password_reset_secret: secrecy::SecretString,
     /// Signs unsubscribe links (the API checks them with the same).
     pub unsubscribe_secret: secrecy::SecretString,
+    /// Signs the events' chain checkpoints.
+    pub chain_key: secrecy::SecretString,
 }
 
 impl WorkerContext {

@@ -8,6 +8,7 @@
 //! Their follow-up commands are idempotent, so handling an event again after
 //! a crash changes nothing.
 
+pub mod chain_checkpoints;
 pub mod context;
 pub mod exclusive;
 pub mod follow_up;
@@ -47,8 +48,8 @@ pub fn subscribers(ctx: &WorkerContext) -> Vec<Arc<dyn Subscriber>> {
     ]
 }
 
-/// Starts the payment worker, the scheduler, the notification worker and
-/// the connectivity check.
+/// Starts the payment worker, the scheduler, the notification worker, the
+/// connectivity check and the chain checkpoints.
 pub fn spawn_jobs(ctx: &WorkerContext, shutdown: &Shutdown) -> Vec<JoinHandle<()>> {
     vec![
         tokio::spawn(payments::runner::run(ctx.clone(), shutdown.clone())),
@@ -58,5 +59,6 @@ pub fn spawn_jobs(ctx: &WorkerContext, shutdown: &Shutdown) -> Vec<JoinHandle<()
             ctx.clone(),
             shutdown.clone(),
         )),
+        tokio::spawn(chain_checkpoints::run(ctx.clone(), shutdown.clone())),
     ]
 }

@@ -87,6 +87,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/admin/dead-letters/{id}/retry"),
     ("put", "/me/notification-preferences"),
     ("get", "/audit/events"),
+    ("get", "/audit/verify"),
     ("get", "/audit/correlations/{id}"),
     ("get", "/audit/{aggregate_type}/{id}/state"),
     ("get", "/unsubscribe"),
@@ -303,6 +304,13 @@ fn operation(method: &str, path: &str) -> Op {
         ),
         ("get", "/audit/events") => op(
             "The global event stream in order, each event with its metadata (user, role, request, correlation and causation ids, client IP, provider delivery id): ?aggregate_type=&aggregate_id=&user_id=&correlation_id=&from=&to=&after_position=&limit= → {items: [{position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at}], next_cursor} (pass next_cursor as after_position). With Accept: application/x-ndjson the whole range streams, one event per line",
+            "auditor, admin",
+            None,
+            "200",
+            ok.clone(),
+        ),
+        ("get", "/audit/verify") => op(
+            "The tamper-evidence check: recomputes every aggregate's hash chain (each event's metadata.hash covers its content and the hash before it) and checks the signed checkpoints of the chains' heads → {ok, events_checked, unhashed, checkpoints_checked, first_broken?: {position, aggregate_type, aggregate_id, sequence, reason}}",
             "auditor, admin",
             None,
             "200",

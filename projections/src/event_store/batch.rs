@@ -191,7 +191,7 @@ impl EventStore {
         let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
         let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
-        let metadata: Vec<serde_json::Value> = events.iter().map(|e| e.metadata.clone()).collect();
+        let metadata = self.chained(key, events).await.map_err(Appending::Failed)?;
         let claim_kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
         let claim_values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
         let rows = sqlx::query!(
@@ -234,6 +234,54 @@ impl EventStore {
                     position: r.global_position,
                 };
                 (r.sequence as usize, (position, r.recorded_at))
+            })
+            .collect())
+    }
+
+    /// `events`' metadata with each one's link of the aggregate's hash chain
+    /// ([`super::chain`]), continuing from the hash of the event before the
+    /// first of them. If another process appends that event meanwhile, the
+    /// insert loses the race on its sequence and is decided again.
+    async fn chained(
+        &self,
+        key: &Key,
+        events: &[SerializedEvent],
+    ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
+        let first = events.first().map_or(1, |e| e.sequence as i64);
+        let mut previous = if first > 1 {
+            sqlx::query_scalar!(
+                r#"SELECT metadata ->> 'hash' AS hash FROM events
+                   WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"#,
+                key.0,
+                key.1,
+                first - 1
+            )
+            .fetch_optional(&self.pool)
+            .await?
+            .flatten()
+            .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        Ok(events
+            .iter()
+            .map(|event| {
+                let mut metadata = event.metadata.clone();
+                let hash = super::chain::hash(
+                    super::chain::Link {
+                        aggregate_type: key.0,
+                        aggregate_id: &key.1,
+                        sequence: event.sequence as i64,
+                        event_type: &event.event_type,
+                        event_version: &event.event_version,
+                        payload: &event.payload,
+                        metadata: &event.metadata,
+                    },
+                    &previous,
+                );
+                metadata[super::chain::HASH] = serde_json::json!(hash);
+                previous = hash;
+                metadata
             })
             .collect())
     }

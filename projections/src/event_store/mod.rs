@@ -21,6 +21,7 @@
 //!   other clients' commands half-way.
 
 mod batch;
+pub mod chain;
 mod stripes;
 
 use cqrs_es::persist::PersistedEventStore;
