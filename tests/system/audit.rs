@@ -317,10 +317,15 @@ async fn an_auditor_follows_one_flow_across_aggregates_pages_and_streams_and_com
     assert!(refused >= 25, "{refused}");
 }
 
-/// `ifinsure audit <command>` against the book's database: success and output.
+/// `ifinsure audit <args>` against the book's database: success and output.
 fn audit_cli(book: &Book, command: &str) -> (bool, String) {
+    audit_cli_args(book, &[command])
+}
+
+fn audit_cli_args(book: &Book, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ifinsure"))
-        .args(["audit", command])
+        .arg("audit")
+        .args(args)
         .env("DATABASE_URL", &book.app.db.url)
         .env("JWT_SECRET", crate::common::JWT_SECRET)
         .env("RUST_LOG", "warn")
@@ -344,6 +349,20 @@ async fn a_changed_event_and_a_removed_tail_are_named_by_the_verification() {
     assert_eq!(clean["ok"], true, "{clean}");
     assert!(clean["events_checked"].as_i64().unwrap() >= 12);
     assert_eq!(clean["unhashed"], 0);
+    // The export holds every event, with its metadata, in stream order.
+    let (ok, exported) = audit_cli_args(&book, &["export", "--from", "2000-01-01T00:00:00Z"]);
+    assert!(ok, "{exported}");
+    let lines: Vec<Value> = exported
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        lines.len() as i64,
+        clean["events_checked"].as_i64().unwrap()
+    );
+    assert!(lines.iter().all(|e| e["metadata"]["hash"].is_string()));
+    let (ok, none) = audit_cli_args(&book, &["export", "--to", "2000-01-01T00:00:00Z"]);
+    assert!(ok && none.is_empty(), "{none}");
     let (ok, printed) = audit_cli(&book, "checkpoint");
     assert!(ok && printed.contains("checkpoint 1 recorded"), "{printed}");
     let (ok, printed) = audit_cli(&book, "verify");
