@@ -21,6 +21,7 @@ mod paystack;
 mod policy_access;
 mod products;
 mod quote_to_cash;
+mod rebuild;
 mod reminders;
 mod restart;
 mod stripe;

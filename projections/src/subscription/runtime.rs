@@ -382,6 +382,9 @@ impl Consumer {
                 }
                 Ok(_) => {
                     failures = 0;
+                    // Idle: store how far it passed over others' events, so
+                    // its checkpoint (and the lag shown) is not left behind.
+                    self.store_passed(&mut cursor).await;
                     let unsettled = {
                         let mut conn = self.pool.acquire().await?;
                         reader::has_unsettled(&mut conn).await?
@@ -422,7 +425,7 @@ impl Consumer {
                 }
             }
         }
-        self.store_passed(&cursor).await;
+        self.store_passed(&mut cursor).await;
         Ok(())
     }
 
@@ -488,14 +491,15 @@ impl Consumer {
         }
     }
 
-    /// On the way out, stores how far it passed over events it does not
-    /// handle (otherwise the next consumer reads them again, harmlessly).
-    async fn store_passed(&self, cursor: &Cursor) {
+    /// Stores how far it passed over events it does not handle (when idle,
+    /// and on the way out; otherwise the next consumer reads them again,
+    /// harmlessly).
+    async fn store_passed(&self, cursor: &mut Cursor) {
         if cursor.read == cursor.stored {
             return;
         }
         if let Ok(mut conn) = self.pool.acquire().await {
-            let _ = checkpoint::advance(
+            let stored = checkpoint::advance(
                 &mut conn,
                 self.subscriber.name(),
                 cursor.stored,
@@ -503,6 +507,9 @@ impl Consumer {
                 cursor.unstored,
             )
             .await;
+            if matches!(stored, Ok(true)) {
+                *cursor = Cursor::at(cursor.read);
+            }
         }
     }
 
