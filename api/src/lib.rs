@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod pdf;
 pub mod policies;
 pub mod products;
+pub mod reports;
 pub mod request_context;
 pub mod state;
 pub mod unsubscribe;
@@ -43,6 +44,7 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .merge(auth::router())
         .merge(audit::router())
+        .merge(reports::router())
         .merge(users::router())
         .merge(products::router())
         .merge(policies::router())

@@ -21,6 +21,7 @@ pub mod periods;
 pub mod policy;
 pub mod product;
 pub mod reminders;
+pub mod reports;
 pub mod role;
 pub mod sandbox;
 pub mod signatures;

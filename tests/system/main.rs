@@ -23,6 +23,7 @@ mod products;
 mod quote_to_cash;
 mod rebuild;
 mod reminders;
+mod reports;
 mod restart;
 mod stripe;
 mod subscriptions;

@@ -86,6 +86,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/admin/dead-letters"),
     ("post", "/admin/dead-letters/{id}/retry"),
     ("put", "/me/notification-preferences"),
+    ("get", "/reports/policies"),
     ("get", "/audit/events"),
     ("get", "/audit/verify"),
     ("get", "/audit/correlations/{id}"),
@@ -305,6 +306,13 @@ fn operation(method: &str, path: &str) -> Op {
         ("get", "/audit/events") => op(
             "The global event stream in order, each event with its metadata (user, role, request, correlation and causation ids, client IP, provider delivery id): ?aggregate_type=&aggregate_id=&user_id=&correlation_id=&from=&to=&after_position=&limit= → {items: [{position, aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at}], next_cursor} (pass next_cursor as after_position). With Accept: application/x-ndjson the whole range streams, one event per line",
             "auditor, admin",
+            None,
+            "200",
+            ok.clone(),
+        ),
+        ("get", "/reports/policies") => op(
+            "Premium written, earned (pro rata by day, rounded once per charge) and unearned (the reserve at each group's last day): ?from=&to= (dates; default the business year to today), ?group_by=month|product → {from, to, group_by, items: [{group, policies, written, earned, unearned}]}; Accept: text/csv gives the same rows as CSV (group,currency,policies,written,earned,unearned)",
+            "staff, admin, auditor",
             None,
             "200",
             ok.clone(),

@@ -177,6 +177,23 @@ pub async fn ids_ending_before(
     .await
 }
 
+/// Every policy that came into force, as its aggregate state (the premium
+/// report's input).
+///
+/// # Errors
+/// When the database fails or a stored state does not decode.
+pub async fn in_force_states(pool: &PgPool) -> anyhow::Result<Vec<domain::policy::Policy>> {
+    let states: Vec<serde_json::Value> = sqlx::query_scalar(
+        "SELECT state FROM policies WHERE jsonb_typeof(state -> 'in_force') = 'number' ORDER BY id",
+    )
+    .fetch_all(pool)
+    .await?;
+    states
+        .into_iter()
+        .map(|state| Ok(serde_json::from_value(state)?))
+        .collect()
+}
+
 /// Active policies whose cover ends within the earliest reminder's reach
 /// of `today` and may have an expiry reminder due: not yet reminded for
 /// that term at the stage now reached (the scheduler's list; the policy
