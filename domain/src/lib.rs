@@ -10,6 +10,8 @@ pub mod claim;
 pub mod contact;
 pub mod currency;
 pub mod dates;
+#[cfg(test)]
+pub(crate) mod fixtures;
 pub mod ids;
 pub mod integration;
 pub mod invoice;

@@ -203,3 +203,35 @@ impl Book {
             .expect("workers run in the test app")
     }
 }
+
+/// Registers customers `name{from}@domain` .. `name{from + count - 1}@domain`
+/// straight through the event store, 25 at a time.
+pub async fn register_crowd(
+    store: &projections::EventStore,
+    name: &str,
+    domain_name: &str,
+    from: usize,
+    count: usize,
+) {
+    use domain::user::{Registration, User, UserCommand};
+    let meta = projections::CommandMetadata::system("crowd");
+    for chunk in (from..from + count).collect::<Vec<_>>().chunks(25) {
+        let commands = chunk.iter().map(|i| {
+            let registration = Registration {
+                email: domain::EmailAddress::parse(&format!("{name}{i}@{domain_name}")).unwrap(),
+                full_name: format!("Crowd Member {i}"),
+                phone_number: None,
+                role: Role::Customer,
+            };
+            let id = uuid::Uuid::now_v7().to_string();
+            let meta = meta.clone();
+            async move {
+                store
+                    .execute::<User>(&id, UserCommand::Register(registration), None, &meta)
+                    .await
+                    .unwrap();
+            }
+        });
+        futures::future::join_all(commands).await;
+    }
+}

@@ -11,8 +11,9 @@ use projections::EventStore;
 use crate::book::eventually;
 use crate::common::*;
 
-#[tokio::test]
-async fn the_demo_book_has_every_status_and_is_seeded_once() {
+/// An app whose database holds the demo catalogue, users and book (made
+/// through the API while the returned clock replays thirteen months).
+pub(crate) async fn seeded_demo() -> (TestApp, SettableClock) {
     let clock = SettableClock::at(SystemClock::default().today());
     let settings = ifinsure::settings::Settings {
         clock: Arc::new(clock.clone()),
@@ -20,14 +21,21 @@ async fn the_demo_book_has_every_status_and_is_seeded_once() {
     };
     let app = spawn_app_with(settings).await;
     let pool = app.db.pool.clone();
-    let running = app.running.as_ref().unwrap();
-    let workers = running.workers.as_ref().unwrap();
+    let workers = app.running.as_ref().unwrap().workers.as_ref().unwrap();
     seed::seed(&pool, &EventStore::new(pool.clone()))
         .await
         .unwrap();
     seed::book::seed_book(&pool, &app.base, &clock, workers)
         .await
         .unwrap();
+    (app, clock)
+}
+
+#[tokio::test]
+async fn the_demo_book_has_every_status_and_is_seeded_once() {
+    let (app, clock) = seeded_demo().await;
+    let pool = app.db.pool.clone();
+    let workers = app.running.as_ref().unwrap().workers.as_ref().unwrap();
 
     let all = [
         "active",

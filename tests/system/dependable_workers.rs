@@ -240,7 +240,6 @@ async fn the_connectivity_check_records_each_result_and_old_logs_are_pruned_but_
 
 #[tokio::test]
 async fn two_worker_processes_on_one_database_send_500_welcomes_exactly_once() {
-    use domain::user::{Registration, User, UserCommand};
     use ifinsure::app::{self, Parts};
     let book = Book::open().await;
     let mut settings = test_settings();
@@ -257,27 +256,7 @@ async fn two_worker_processes_on_one_database_send_500_welcomes_exactly_once() {
     )
     .await
     .expect("starting the second worker process");
-    let store = &book.workers().store;
-    let meta = projections::CommandMetadata::system("load-test");
-    for chunk in (0..500).collect::<Vec<_>>().chunks(25) {
-        let registrations = chunk.iter().map(|i| {
-            let registration = Registration {
-                email: domain::EmailAddress::parse(&format!("user{i}@load.example")).unwrap(),
-                full_name: format!("Load Tester {i}"),
-                phone_number: None,
-                role: domain::Role::Customer,
-            };
-            let id = uuid::Uuid::now_v7().to_string();
-            let meta = meta.clone();
-            async move {
-                store
-                    .execute::<User>(&id, UserCommand::Register(registration), None, &meta)
-                    .await
-                    .unwrap();
-            }
-        });
-        futures::future::join_all(registrations).await;
-    }
+    register_crowd(&book.workers().store, "user", "load.example", 0, 500).await;
     let pool = &book.app.db.pool;
     for _ in 0..1200 {
         let sent: i64 = sqlx::query_scalar(

@@ -6,16 +6,11 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use domain::user::{Registration, User, UserCommand};
-use ifinsure::seed;
-use projections::clock::{Clock, SettableClock, SystemClock};
 use projections::read_models::{self, Projection};
 use projections::subscription::rebuild::rebuild;
-use projections::{CommandMetadata, EventStore};
 use sqlx::PgPool;
 
-use crate::book::eventually;
-use crate::common::*;
+use crate::book::{eventually, register_crowd};
 
 /// Every row of every table of `projection`, as JSON text, in key order.
 async fn snapshot(pool: &PgPool, projection: &dyn Projection) -> String {
@@ -54,45 +49,13 @@ async fn caught_up(pool: &PgPool) {
     .await;
 }
 
-async fn register(store: &EventStore, from: usize, count: usize) {
-    let meta = CommandMetadata::system("crowd");
-    for chunk in (from..from + count).collect::<Vec<_>>().chunks(25) {
-        let commands = chunk.iter().map(|i| {
-            let registration = Registration {
-                email: domain::EmailAddress::parse(&format!("crowd{i}@example.com")).unwrap(),
-                full_name: format!("Crowd Member {i}"),
-                phone_number: None,
-                role: domain::Role::Customer,
-            };
-            let id = uuid::Uuid::now_v7().to_string();
-            let meta = meta.clone();
-            async move {
-                store
-                    .execute::<User>(&id, UserCommand::Register(registration), None, &meta)
-                    .await
-                    .unwrap();
-            }
-        });
-        futures::future::join_all(commands).await;
-    }
-}
-
 #[tokio::test]
 async fn every_read_model_rebuilt_from_the_seeded_book_equals_the_live_one_and_loses_nothing() {
-    let clock = SettableClock::at(SystemClock::default().today());
-    let settings = ifinsure::settings::Settings {
-        clock: Arc::new(clock.clone()),
-        ..test_settings()
-    };
-    let app = spawn_app_with(settings).await;
+    let (app, _clock) = crate::demo::seeded_demo().await;
     let pool = app.db.pool.clone();
     let workers = app.running.as_ref().unwrap().workers.as_ref().unwrap();
     let store = workers.store.clone();
-    seed::seed(&pool, &store).await.unwrap();
-    seed::book::seed_book(&pool, &app.base, &clock, workers)
-        .await
-        .unwrap();
-    register(&store, 0, 2500).await;
+    register_crowd(&store, "crowd", "example.com", 0, 2500).await;
     caught_up(&pool).await;
     let events: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&pool)
@@ -122,7 +85,7 @@ async fn every_read_model_rebuilt_from_the_seeded_book_equals_the_live_one_and_l
         tokio::spawn(async move {
             let mut next = 2500;
             while writing.load(Ordering::SeqCst) {
-                register(&store, next, 25).await;
+                register_crowd(&store, "crowd", "example.com", next, 25).await;
                 next += 25;
             }
             next - 2500

@@ -12,7 +12,7 @@ use super::ledger::{Charge, PremiumLedger, RecordedPayment};
 use super::*;
 use crate::currency::Currency;
 use crate::ids::{InvoiceId, PaymentId, PolicyId, ProductId, UserId};
-use crate::product::{Line, NewProduct, Product, ProductEvent};
+use crate::product::{Product, ProductEvent};
 
 type Given = TestFramework<Policy>;
 
@@ -29,24 +29,7 @@ const CUSTOMER: UserId = UserId(uuid::Uuid::from_u128(2));
 const PAYMENT: PaymentId = PaymentId(uuid::Uuid::from_u128(3));
 
 fn product(rate: &str) -> Product {
-    let mut product = Product::default();
-    product.apply(ProductEvent::ProductDefined(
-        NewProduct {
-            code: "MOTOR-COMP".into(),
-            name: "Motor Comprehensive".into(),
-            line: Line::Motor,
-            description: String::new(),
-            currency: Currency::KES,
-            rate: rate.parse().unwrap(),
-            minimum_premium: kes("15000"),
-            sum_insured_min: kes("200000"),
-            sum_insured_max: kes("20000000"),
-            term_months: 12,
-        }
-        .validate()
-        .unwrap(),
-    ));
-    product
+    crate::fixtures::motor_product("MOTOR-COMP", rate)
 }
 
 fn application() -> NewApplication {

@@ -9,35 +9,16 @@ use serde_json::json;
 use super::*;
 use crate::ids::{InvoiceId, PaymentId, PolicyId, ProductId, UserId};
 use crate::policy::{NewApplication, PolicyCommand};
-use crate::product::{Line, NewProduct, Product, ProductEvent};
+use crate::product::Product;
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
 }
 
-fn kes(s: &str) -> Money {
-    Money::new(s.parse().unwrap(), Currency::KES).unwrap()
-}
+use crate::fixtures::kes;
 
 fn product() -> Product {
-    let mut product = Product::default();
-    product.apply(ProductEvent::ProductDefined(
-        NewProduct {
-            code: "MOTOR".into(),
-            name: "Motor".into(),
-            line: Line::Motor,
-            description: String::new(),
-            currency: Currency::KES,
-            rate: "0.04".parse().unwrap(),
-            minimum_premium: kes("15000"),
-            sum_insured_min: kes("200000"),
-            sum_insured_max: kes("20000000"),
-            term_months: 12,
-        }
-        .validate()
-        .unwrap(),
-    ));
-    product
+    crate::fixtures::motor_product("MOTOR", "0.04")
 }
 
 /// Runs `command` on `policy`, applying what it decides.
