@@ -205,7 +205,7 @@ impl Book {
 }
 
 /// Registers customers `name{from}@domain` .. `name{from + count - 1}@domain`
-/// straight through the event store, 25 at a time.
+/// straight through the event store, 8 at a time (within a test pool).
 pub async fn register_crowd(
     store: &projections::EventStore,
     name: &str,
@@ -215,7 +215,7 @@ pub async fn register_crowd(
 ) {
     use domain::user::{Registration, User, UserCommand};
     let meta = projections::CommandMetadata::system("crowd");
-    for chunk in (from..from + count).collect::<Vec<_>>().chunks(25) {
+    for chunk in (from..from + count).collect::<Vec<_>>().chunks(8) {
         let commands = chunk.iter().map(|i| {
             let registration = Registration {
                 email: domain::EmailAddress::parse(&format!("{name}{i}@{domain_name}")).unwrap(),

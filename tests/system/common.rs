@@ -159,7 +159,7 @@ pub fn test_settings() -> Settings {
         // (API pool, subscriptions' pool, one lock connection per
         // subscription, two for LISTEN/NOTIFY).
         database_max_connections: 10,
-        subscription_pool_size: Some(12),
+        subscription_pool_size: Some(8),
         listen_addr: "127.0.0.1:0".parse().unwrap(),
         public_base_url: None,
         jwt_secret: Some(SecretString::from(JWT_SECRET)),

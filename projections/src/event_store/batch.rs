@@ -68,17 +68,20 @@ impl EventStore {
         }
         for attempt in 1..=MAX_ATTEMPTS {
             let context = if attempt == 1 && queued[0].fresh {
-                Ok(EventStoreAggregateContext {
-                    aggregate_id: key.1.clone(),
-                    aggregate: A::default(),
-                    current_sequence: 0,
-                    current_snapshot: None,
-                })
+                Ok((
+                    EventStoreAggregateContext {
+                        aggregate_id: key.1.clone(),
+                        aggregate: A::default(),
+                        current_sequence: 0,
+                        current_snapshot: None,
+                    },
+                    Some(String::new()),
+                ))
             } else {
                 self.load_context::<A>(stripe, key).await
             };
-            let context = match context {
-                Ok(context) => context,
+            let (context, last_hash) = match context {
+                Ok(loaded) => loaded,
                 Err(error) => return reply_all(queued, &error),
             };
             let (outcomes, serialized, claims, state, version) =
@@ -89,9 +92,9 @@ impl EventStore {
             if serialized.is_empty() {
                 return answer(queued, outcomes, &HashMap::new());
             }
-            match self.append(key, &serialized, &claims).await {
-                Ok(positions) => {
-                    stripe.remember(key, state, version);
+            match self.append(key, &serialized, &claims, last_hash).await {
+                Ok((positions, hash)) => {
+                    stripe.remember(key, state, version, Some(hash));
                     if let Some(notifier) = &self.notifier {
                         notifier.appended();
                     }
@@ -137,21 +140,23 @@ impl EventStore {
     }
 
     /// The aggregate's state: the cached one brought up to date with the
-    /// events appended since (by other processes), or a full replay.
+    /// events appended since (by other processes), or a full replay; and
+    /// its last event's hash when known without another read.
     async fn load_context<A>(
         &self,
         stripe: &Stripe,
         key: &Key,
-    ) -> Result<EventStoreAggregateContext<A>, String>
+    ) -> Result<(EventStoreAggregateContext<A>, Option<String>), String>
     where
         A: Aggregate + Clone + 'static,
     {
-        let Some((mut aggregate, mut version)) = stripe.cached::<A>(key) else {
-            return self
+        let Some((mut aggregate, mut version, mut hash)) = stripe.cached::<A>(key) else {
+            let context = self
                 .persisted::<A>()
                 .load_aggregate(&key.1)
                 .await
-                .map_err(|e| e.to_string());
+                .map_err(|e| e.to_string())?;
+            return Ok((context, None));
         };
         let newer = self
             .repository()
@@ -159,16 +164,18 @@ impl EventStore {
             .await
             .map_err(|e| e.to_string())?;
         for serialized in newer {
+            hash = super::chain::recorded(&serialized.metadata).map(str::to_string);
             let envelope = EventEnvelope::<A>::try_from(serialized).map_err(|e| e.to_string())?;
             version = envelope.sequence;
             aggregate.apply(envelope.payload);
         }
-        Ok(EventStoreAggregateContext {
+        let context = EventStoreAggregateContext {
             aggregate_id: key.1.clone(),
             aggregate,
             current_sequence: version,
             current_snapshot: None,
-        })
+        };
+        Ok((context, hash))
     }
 
     /// Appends `events` (all of `key`, consecutive sequences) and reserves
@@ -186,12 +193,21 @@ impl EventStore {
         key: &Key,
         events: &[SerializedEvent],
         claims: &[UniqueClaim],
-    ) -> Result<HashMap<usize, Landed>, Appending> {
+        previous: Option<String>,
+    ) -> Result<(HashMap<usize, Landed>, String), Appending> {
         let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
         let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
         let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
         let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
-        let metadata = self.chained(key, events).await.map_err(Appending::Failed)?;
+        let metadata = self
+            .chained(key, events, previous)
+            .await
+            .map_err(Appending::Failed)?;
+        let last_hash = metadata
+            .last()
+            .and_then(super::chain::recorded)
+            .unwrap_or_default()
+            .to_string();
         let claim_kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
         let claim_values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
         let rows = sqlx::query!(
@@ -226,7 +242,7 @@ impl EventStore {
             }
             _ => Appending::Failed(error),
         })?;
-        Ok(rows
+        let landed = rows
             .into_iter()
             .map(|r| {
                 let position = StreamPosition {
@@ -235,20 +251,25 @@ impl EventStore {
                 };
                 (r.sequence as usize, (position, r.recorded_at))
             })
-            .collect())
+            .collect();
+        Ok((landed, last_hash))
     }
 
     /// `events`' metadata with each one's link of the aggregate's hash chain
-    /// ([`super::chain`]), continuing from the hash of the event before the
-    /// first of them. If another process appends that event meanwhile, the
-    /// insert loses the race on its sequence and is decided again.
+    /// ([`super::chain`]), continuing from `previous` (the hash of the event
+    /// before the first of them, read here when not known). If another
+    /// process appends that event meanwhile, the insert loses the race on
+    /// its sequence and is decided again.
     async fn chained(
         &self,
         key: &Key,
         events: &[SerializedEvent],
+        previous: Option<String>,
     ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
         let first = events.first().map_or(1, |e| e.sequence as i64);
-        let mut previous = if first > 1 {
+        let mut previous = if let Some(known) = previous {
+            known
+        } else if first > 1 {
             sqlx::query_scalar!(
                 r#"SELECT metadata ->> 'hash' AS hash FROM events
                    WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"#,

@@ -19,10 +19,12 @@ const CACHED_PER_STRIPE: usize = 8;
 /// (aggregate type, aggregate id).
 pub(super) type Key = (&'static str, String);
 
-/// An aggregate's state as of `version`, kept between commands.
+/// An aggregate's state as of `version`, kept between commands, with the
+/// hash of its last event (where its chain continues), when known.
 struct Cached {
     state: Box<dyn Any + Send + Sync>,
     version: usize,
+    hash: Option<String>,
 }
 
 /// What the holder of a stripe's lock may use: the cache.
@@ -32,19 +34,24 @@ pub(super) struct Stripe {
 }
 
 impl Stripe {
-    /// The cached state and version of `key`, if any.
-    pub(super) fn cached<A: Aggregate + Clone + 'static>(&self, key: &Key) -> Option<(A, usize)> {
+    /// The cached state, version and last event's hash of `key`, if any.
+    pub(super) fn cached<A: Aggregate + Clone + 'static>(
+        &self,
+        key: &Key,
+    ) -> Option<(A, usize, Option<String>)> {
         let cached = self.cache.get(key)?;
         let state = cached.state.downcast_ref::<A>()?;
-        Some((state.clone(), cached.version))
+        Some((state.clone(), cached.version, cached.hash.clone()))
     }
 
-    /// Caches `aggregate` at `version`, evicting another entry if full.
+    /// Caches `aggregate` at `version` (its last event's hash `hash`),
+    /// evicting another entry if full.
     pub(super) fn remember<A: Aggregate + 'static>(
         &mut self,
         key: &Key,
         aggregate: A,
         version: usize,
+        hash: Option<String>,
     ) {
         if self.cache.len() >= CACHED_PER_STRIPE && !self.cache.contains_key(key) {
             if let Some(victim) = self.cache.keys().next().cloned() {
@@ -56,6 +63,7 @@ impl Stripe {
             Cached {
                 state: Box::new(aggregate),
                 version,
+                hash,
             },
         );
     }

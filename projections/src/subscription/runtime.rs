@@ -232,6 +232,9 @@ pub async fn advance(
 /// in flight (which may not be an appender, so no notice comes when it ends).
 const UNSETTLED_RECHECK_MAX: Duration = Duration::from_millis(50);
 
+/// How often an idle consumer looks for dead letters an admin re-drove.
+const REDRIVE_CHECK_INTERVAL: Duration = Duration::from_secs(1);
+
 /// How often a leader checks that its lock's connection is alive.
 const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 
@@ -357,6 +360,9 @@ impl Consumer {
         let mut failures = 0u32;
         let mut idle_pause = Duration::from_millis(2);
         let mut last_ping = Instant::now();
+        let mut last_redrive_check = Instant::now()
+            .checked_sub(REDRIVE_CHECK_INTERVAL)
+            .unwrap_or_else(Instant::now);
         while !self.shutdown.is_triggered() {
             // After a failure, one event at a time: the failing one is then
             // the next, and can be given up on without skipping others.
@@ -382,9 +388,12 @@ impl Consumer {
                 }
                 Ok(_) => {
                     failures = 0;
-                    // Idle: store how far it passed over others' events, so
-                    // its checkpoint (and the lag shown) is not left behind.
-                    self.store_passed(&mut cursor).await;
+                    // Idle: store how far it passed over others' events (at
+                    // most once a second), so its checkpoint, and the lag
+                    // shown, is not left behind.
+                    if cursor.stored_at.elapsed() >= PASS_OVER_STORE_INTERVAL {
+                        self.store_passed(&mut cursor).await;
+                    }
                     let unsettled = {
                         let mut conn = self.pool.acquire().await?;
                         reader::has_unsettled(&mut conn).await?
@@ -395,7 +404,13 @@ impl Consumer {
                         idle_pause = (idle_pause * 2).min(UNSETTLED_RECHECK_MAX);
                     } else {
                         idle_pause = Duration::from_millis(2);
-                        if !self.redrive().await? {
+                        let redriven = if last_redrive_check.elapsed() >= REDRIVE_CHECK_INTERVAL {
+                            last_redrive_check = Instant::now();
+                            self.redrive().await?
+                        } else {
+                            false
+                        };
+                        if !redriven {
                             self.wait(self.config.poll_interval).await;
                         }
                     }
