@@ -90,11 +90,5 @@ pub fn derived_secret(jwt_secret: &SecretString, purpose: &str) -> SecretString 
         .expect("HMAC takes keys of any length");
     mac.update(b"ifinsure derived secret: ");
     mac.update(purpose.as_bytes());
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    SecretString::from(hex)
+    SecretString::from(domain::signatures::hex(&mac.finalize().into_bytes()))
 }

@@ -192,11 +192,7 @@ pub fn sign(
     });
     let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes any key length");
     mac.update(chain::canonical(&covered).as_bytes());
-    mac.finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    domain::signatures::hex(&mac.finalize().into_bytes())
 }
 
 /// `[[type, id, sequence, hash], ...]` as a list.

@@ -51,7 +51,7 @@ impl MasterKey {
     /// A key from its 32 raw bytes.
     pub fn from_bytes(bytes: &[u8; 32]) -> Self {
         let digest = Sha256::digest(bytes);
-        let id = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        let id = domain::signatures::hex(&digest[..8]);
         Self {
             id,
             cipher: Aes256Gcm::new(bytes.into()),

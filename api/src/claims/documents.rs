@@ -85,10 +85,7 @@ pub(super) async fn upload(
     })?;
     let document_id = DocumentId::new();
     let filename = sanitize_filename(&name, content_type);
-    let sha256: String = Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha256 = domain::signatures::hex(&Sha256::digest(&bytes));
     let storage_key = format!("claims/{id}/{document_id}");
     let size = bytes.len() as u64;
     let store_failed = |e: String| ApiError::Unavailable(format!("the document store failed: {e}"));

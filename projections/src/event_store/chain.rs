@@ -69,8 +69,7 @@ pub fn hash(link: Link<'_>, previous: &str) -> String {
         "metadata": metadata,
         "previous": previous,
     });
-    let digest = Sha256::digest(canonical(&covered).as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    domain::signatures::hex(&Sha256::digest(canonical(&covered).as_bytes()))
 }
 
 /// The hash recorded in `metadata`, if any.

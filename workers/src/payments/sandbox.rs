@@ -159,14 +159,7 @@ impl PaymentProvider for Sandbox {
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
     async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
         let digest = Sha256::digest(job.idempotency_key.as_bytes());
-        let reference: String = format!(
-            "sbx_{}",
-            digest
-                .iter()
-                .take(12)
-                .map(|b| format!("{b:02x}"))
-                .collect::<String>()
-        );
+        let reference = format!("sbx_{}", domain::signatures::hex(&digest[..12]));
         let (outcome, reason) = if declines(job.amount) {
             (
                 "failed",
