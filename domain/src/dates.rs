@@ -31,9 +31,19 @@ pub fn next_day(date: NaiveDate) -> Option<NaiveDate> {
     date.checked_add_days(Days::new(1))
 }
 
+/// The day before `date`.
+pub fn previous_day(date: NaiveDate) -> Option<NaiveDate> {
+    date.checked_sub_days(Days::new(1))
+}
+
 /// `date` plus `days`.
 pub fn add_days(date: NaiveDate, days: u32) -> Option<NaiveDate> {
     date.checked_add_days(Days::new(u64::from(days)))
+}
+
+/// `date` less `days`.
+pub fn sub_days(date: NaiveDate, days: u32) -> Option<NaiveDate> {
+    date.checked_sub_days(Days::new(u64::from(days)))
 }
 
 #[cfg(test)]

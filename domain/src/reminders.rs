@@ -8,13 +8,15 @@
 //! - A policy in force is reminded 30 and 7 days before its last day of
 //!   cover, unless its renewal is already paid.
 
-use chrono::{Days, NaiveDate};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 
+use crate::dates::{add_days, sub_days};
+
 /// Days after the due date of the second overdue reminder.
-pub const SECOND_REMINDER_AFTER_DAYS: u64 = 7;
+pub const SECOND_REMINDER_AFTER_DAYS: u32 = 7;
 /// Days before the grace period ends of the final notice.
-pub const FINAL_NOTICE_BEFORE_LAPSE_DAYS: u64 = 3;
+pub const FINAL_NOTICE_BEFORE_LAPSE_DAYS: u32 = 3;
 /// Days before the end of cover that a policy-expiring reminder goes out,
 /// earliest first.
 pub const EXPIRY_REMINDER_DAYS: [u32; 2] = [30, 7];
@@ -39,19 +41,50 @@ impl OverdueStage {
     }
 }
 
-fn plus(date: NaiveDate, days: u64) -> NaiveDate {
-    date.checked_add_days(Days::new(days)).unwrap_or(date)
+fn plus(date: NaiveDate, days: u32) -> NaiveDate {
+    add_days(date, days).unwrap_or(date)
+}
+
+fn minus(date: NaiveDate, days: u32) -> NaiveDate {
+    sub_days(date, days).unwrap_or(date)
 }
 
 /// The last day to pay before the grace period after `due` ends.
 pub fn pay_by(due: NaiveDate, grace_days: u32) -> NaiveDate {
-    plus(due, u64::from(grace_days))
+    plus(due, grace_days)
+}
+
+/// Days after the due date of the final notice.
+fn final_notice_after(grace_days: u32) -> u32 {
+    grace_days
+        .saturating_sub(FINAL_NOTICE_BEFORE_LAPSE_DAYS)
+        .max(1)
 }
 
 /// The day of the final notice for an invoice due on `due`.
 pub fn final_notice_on(due: NaiveDate, grace_days: u32) -> NaiveDate {
-    let days = u64::from(grace_days).saturating_sub(FINAL_NOTICE_BEFORE_LAPSE_DAYS);
-    plus(due, days.max(1))
+    plus(due, final_notice_after(grace_days))
+}
+
+/// Due dates bounding the overdue invoices that may have a reminder due on
+/// a given day (the scheduler's query; the invoice still decides).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverdueCutoffs {
+    /// Due on or before this: the second reminder's day has come.
+    pub second: NaiveDate,
+    /// Due on or before this: the final notice's day has come.
+    pub final_notice: NaiveDate,
+    /// Due before this: the grace period is over; no reminder any more.
+    pub lapsed: NaiveDate,
+}
+
+/// The cutoffs for `today` with `grace_days` of grace.
+pub fn overdue_cutoffs(today: NaiveDate, grace_days: u32) -> OverdueCutoffs {
+    OverdueCutoffs {
+        second: minus(today, SECOND_REMINDER_AFTER_DAYS),
+        final_notice: minus(today, final_notice_after(grace_days)),
+        lapsed: minus(today, grace_days),
+    }
 }
 
 /// The latest overdue reminder due on `today` for an invoice due on `due`
@@ -123,6 +156,22 @@ mod tests {
             Some(OverdueStage::Final)
         );
         assert_eq!(overdue_stage(due, d("2026-01-22"), 5), None);
+    }
+
+    #[test]
+    fn the_schedulers_cutoffs_select_every_invoice_with_a_reminder_due() {
+        let today = d("2026-03-01");
+        for grace in [5, 30] {
+            let cutoffs = overdue_cutoffs(today, grace);
+            for back in 0..60 {
+                let due = minus(today, back);
+                let selected =
+                    due >= cutoffs.lapsed && (due <= cutoffs.second || due <= cutoffs.final_notice);
+                if overdue_stage(due, today, grace).is_some() {
+                    assert!(selected, "due {due}, grace {grace}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{Datelike, Days, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use rust_decimal::Decimal;
 use serde::Serialize;
 
@@ -70,7 +70,7 @@ fn in_force_charges(policy: &Policy) -> Option<(Vec<&Charge>, Option<NaiveDate>)
 }
 
 fn day_before(date: NaiveDate) -> NaiveDate {
-    date.checked_sub_days(Days::new(1)).unwrap_or(date)
+    crate::dates::previous_day(date).unwrap_or(date)
 }
 
 /// What one policy's charges wrote, earned and left unearned over `[from, to]`.

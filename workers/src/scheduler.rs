@@ -74,7 +74,8 @@ async fn pass(ctx: &WorkerContext, today: NaiveDate) -> anyhow::Result<Tick> {
     }
 
     let grace = periods.lapse_grace_days;
-    for id in billing::ids_due_a_reminder(&ctx.pool, today, grace, BATCH).await? {
+    let cutoffs = domain::reminders::overdue_cutoffs(today, grace);
+    for id in billing::ids_due_a_reminder(&ctx.pool, &cutoffs, BATCH).await? {
         let command = InvoiceCommand::RemindOverdue {
             today,
             grace_days: grace,

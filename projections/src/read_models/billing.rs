@@ -337,26 +337,18 @@ pub async fn ids_due_before(
     .await
 }
 
-/// Overdue invoices that may have a reminder due on `today`: past the
-/// second reminder's day without it, or past the final notice's day
-/// without that (the scheduler's reminder list; the invoice decides).
+/// Overdue invoices that may have a reminder due (`cutoffs` for the
+/// business day): past the second reminder's day without it, or past the
+/// final notice's day without that, and still within the grace period (the
+/// scheduler's reminder list; the invoice decides).
 ///
 /// # Errors
 /// When the database fails.
 pub async fn ids_due_a_reminder(
     pool: &PgPool,
-    today: NaiveDate,
-    grace_days: u32,
+    cutoffs: &domain::reminders::OverdueCutoffs,
     limit: i64,
 ) -> Result<Vec<Uuid>, sqlx::Error> {
-    let second_from = today - chrono::Days::new(domain::reminders::SECOND_REMINDER_AFTER_DAYS);
-    let final_from = today
-        - chrono::Days::new(
-            u64::from(grace_days)
-                .saturating_sub(domain::reminders::FINAL_NOTICE_BEFORE_LAPSE_DAYS)
-                .max(1),
-        );
-    let lapsed_before = today - chrono::Days::new(u64::from(grace_days));
     sqlx::query_scalar(
         "SELECT id FROM invoices
          WHERE status = 'overdue' AND due_date >= $3
@@ -365,9 +357,9 @@ pub async fn ids_due_a_reminder(
                 OR due_date <= $2)
          ORDER BY due_date, id LIMIT $4",
     )
-    .bind(second_from)
-    .bind(final_from)
-    .bind(lapsed_before)
+    .bind(cutoffs.second)
+    .bind(cutoffs.final_notice)
+    .bind(cutoffs.lapsed)
     .bind(limit)
     .fetch_all(pool)
     .await
