@@ -190,7 +190,7 @@ pub async fn take_redrive(
     .fetch_optional(&mut *conn)
     .await?;
     Ok(row.and_then(|row| {
-        let position = row.event_id.strip_prefix("event:")?.parse().ok()?;
+        let position = crate::stored_event::position_of(&row.event_id)?;
         Some(Redrive {
             id: row.id,
             global_position: position,

@@ -39,7 +39,23 @@ pub struct StoredEvent {
     pub recorded_at: DateTime<Utc>,
 }
 
+/// The id the event at `global_position` is known by in causation chains
+/// and dead letters: `event:<global position>`.
+pub fn event_id(global_position: i64) -> String {
+    format!("event:{global_position}")
+}
+
+/// The global position an [`event_id`] names.
+pub fn position_of(event_id: &str) -> Option<i64> {
+    event_id.strip_prefix("event:")?.parse().ok()
+}
+
 impl StoredEvent {
+    /// Its [`event_id`].
+    pub fn id(&self) -> String {
+        event_id(self.global_position)
+    }
+
     /// Its place in the stream.
     pub fn stream_position(&self) -> StreamPosition {
         StreamPosition {

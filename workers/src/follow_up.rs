@@ -8,14 +8,9 @@
 use cqrs_es::Aggregate;
 use projections::{CommandMetadata, Committed, EventStore, ExecuteError, StoredEvent};
 
-/// The id an event is known by in causation chains.
-pub fn event_id(event: &StoredEvent) -> String {
-    format!("event:{}", event.global_position)
-}
-
 /// Metadata of a command that `worker` sends because of `event`.
 pub fn caused_by(event: &StoredEvent, worker: &str) -> CommandMetadata {
-    let cause = event_id(event);
+    let cause = event.id();
     CommandMetadata {
         user_id: None,
         role: "system".into(),

@@ -455,7 +455,7 @@ impl Consumer {
         attempts: u32,
     ) -> anyhow::Result<()> {
         let name = self.subscriber.name();
-        let event_id = format!("event:{}", failed.global_position);
+        let event_id = crate::stored_event::event_id(failed.global_position);
         let job_id = uuid::Uuid::new_v5(
             &uuid::Uuid::NAMESPACE_OID,
             format!("{name}/{event_id}").as_bytes(),

@@ -24,7 +24,6 @@ use uuid::Uuid;
 use super::facts;
 use super::templates::{Rendered, Templates};
 use crate::context::WorkerContext;
-use crate::follow_up::event_id;
 
 /// The subscription's name.
 pub const NAME: &str = "notifications";
@@ -138,7 +137,7 @@ impl Subscriber for NotificationPlanner {
                 rendered,
             });
         }
-        let event_id = event_id(event);
+        let event_id = event.id();
         let correlation_id = event.metadata_str("correlation_id").unwrap_or_default();
         for message in messages {
             let (template, channel) = (message.template.as_str(), message.channel.as_str());

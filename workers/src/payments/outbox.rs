@@ -15,8 +15,6 @@ use sqlx::PgConnection;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
-use crate::follow_up::event_id;
-
 /// The subscription's name.
 pub const NAME: &str = "payments";
 
@@ -47,7 +45,7 @@ impl PaymentOutbox {
                 idempotency_key,
                 payee_contact,
             } => {
-                let causation_id = event_id(event);
+                let causation_id = event.id();
                 let job = NewJob {
                     id: payout_id.0,
                     kind: JobKind::Payout,
@@ -95,7 +93,7 @@ impl Subscriber for PaymentOutbox {
         }
         let invoice_id: Uuid = event.aggregate_id.parse()?;
         let correlation_id = event.metadata_str("correlation_id").unwrap_or_default();
-        let causation_id = event_id(event);
+        let causation_id = event.id();
         match event.decode::<InvoiceEvent>()? {
             InvoiceEvent::PaymentRequested {
                 payment_id,
