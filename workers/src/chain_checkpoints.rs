@@ -11,11 +11,7 @@ use crate::context::WorkerContext;
 
 /// Records checkpoints until shutdown.
 pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(ctx.config.chain_checkpoint_interval) => {}
-        }
+    while shutdown.sleep(ctx.config.chain_checkpoint_interval).await {
         let key = ctx.chain_key.expose_secret().as_bytes();
         match tamper::checkpoint(&ctx.pool, key).await {
             Ok(Some(id)) => tracing::debug!(checkpoint = id, "chain checkpoint recorded"),

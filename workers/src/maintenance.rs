@@ -101,9 +101,8 @@ pub async fn run(pool: PgPool, retention: Retention, shutdown: Shutdown) {
         if let Err(error) = run_once(&pool, &retention).await {
             tracing::warn!(%error, "maintenance failed; will retry next interval");
         }
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(retention.interval) => {}
+        if !shutdown.sleep(retention.interval).await {
+            return;
         }
     }
 }

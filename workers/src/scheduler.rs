@@ -157,9 +157,8 @@ pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
         if let Err(error) = run_once(&ctx, today).await {
             tracing::warn!(error = format!("{error:#}"), "scheduler pass failed");
         }
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(ctx.config.scheduler_interval) => {}
+        if !shutdown.sleep(ctx.config.scheduler_interval).await {
+            return;
         }
     }
 }

@@ -547,9 +547,6 @@ impl Consumer {
 
     /// Waits `timeout` or shutdown.
     async fn pause(&self, timeout: Duration) {
-        tokio::select! {
-            () = tokio::time::sleep(timeout) => {}
-            () = self.shutdown.wait() => {}
-        }
+        self.shutdown.sleep(timeout).await;
     }
 }

@@ -40,4 +40,13 @@ impl Shutdown {
         let mut receiver = self.receiver.clone();
         let _ = receiver.wait_for(|stop| *stop).await;
     }
+
+    /// Waits `duration`, or less if the signal comes: whether the time ran
+    /// out without it (a periodic job's loop goes on while this is true).
+    pub async fn sleep(&self, duration: std::time::Duration) -> bool {
+        tokio::select! {
+            () = self.wait() => false,
+            () = tokio::time::sleep(duration) => true,
+        }
+    }
 }

@@ -67,11 +67,7 @@ async fn check_all(ctx: &WorkerContext) -> anyhow::Result<Checked> {
 /// first after one interval: a process starting is not a reason to call
 /// every provider).
 pub async fn run(ctx: WorkerContext, shutdown: Shutdown) {
-    loop {
-        tokio::select! {
-            () = shutdown.wait() => return,
-            () = tokio::time::sleep(ctx.config.connectivity_check_interval) => {}
-        }
+    while shutdown.sleep(ctx.config.connectivity_check_interval).await {
         match run_once(&ctx).await {
             Ok(checked) if checked.failed > 0 => {
                 tracing::warn!(?checked, "connectivity check found failing integrations")
