@@ -222,6 +222,7 @@ impl Settings {
         if !(-14 * 60..=14 * 60).contains(&offset) {
             bail!("BUSINESS_UTC_OFFSET_MINUTES must be between -840 and 840");
         }
+        let branding = branding();
         let jwt_secret = var("JWT_SECRET").map(SecretString::from);
         Ok(Self {
             database_url: var("DATABASE_URL"),
@@ -280,11 +281,11 @@ impl Settings {
             staff_queue_email: match var("STAFF_QUEUE_EMAIL") {
                 Some(off) if off.eq_ignore_ascii_case("off") => None,
                 Some(address) => Some(address),
-                None => Some(branding().support_email),
+                None => Some(branding.support_email.clone()),
             },
             log_retention: seconds("LOG_RETENTION_DAYS", 90)? * (24 * 3600),
             connectivity_check_interval: seconds("CONNECTIVITY_CHECK_SECS", 3600)?,
-            branding: branding(),
+            branding,
             production: match var("IFINSURE_ENV").as_deref() {
                 None | Some("development") => false,
                 Some("production") => true,

@@ -28,7 +28,7 @@ use serde_json::{json, Value};
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryParams;
+use crate::extract::{accepts, QueryParams};
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use crate::state::AppState;
 
@@ -110,13 +110,6 @@ fn whole(
         .transpose()
 }
 
-fn wants_ndjson(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/x-ndjson"))
-}
-
 #[tracing::instrument(skip_all)]
 async fn events(
     State(state): State<AppState>,
@@ -142,7 +135,7 @@ async fn events(
                 .ok_or_else(|| ApiError::invalid("after_position", "is not an event's position"))?,
         ),
     };
-    if wants_ndjson(&headers) {
+    if accepts(&headers, "application/x-ndjson") {
         let limit = whole("limit", query.limit.as_deref(), 1..=i64::MAX)?;
         return Ok(stream(state, filter, after, limit));
     }
@@ -267,9 +260,7 @@ async fn state_at(
         (None, Some(n)) => Upto::Version(n),
         (None, None) => Upto::Latest,
     };
-    if !audit::AGGREGATE_TYPES.contains(&aggregate_type.as_str()) {
-        return Err(ApiError::NotFound);
-    }
+    // An unknown type, like an unknown id, has no events: 404.
     let current = audit::version(&state.pool, &aggregate_type, &id).await?;
     if current == 0 {
         return Err(ApiError::NotFound);

@@ -41,6 +41,15 @@ async fn read_body(request: Request, state: &AppState) -> Result<(HeaderMap, Byt
     Ok((headers, bytes))
 }
 
+/// Whether the request's `Accept` header names `media_type` (the reports'
+/// CSV, the audit trail's NDJSON).
+pub fn accepts(headers: &HeaderMap, media_type: &str) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains(media_type))
+}
+
 /// Parses JSON bytes into `T`, naming the offending field on error.
 ///
 /// # Errors

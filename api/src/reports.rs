@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::QueryParams;
+use crate::extract::{accepts, QueryParams};
 use crate::state::AppState;
 
 /// Who may read reports.
@@ -72,13 +72,6 @@ fn range(query: &RangeQuery, today: NaiveDate) -> Result<Range, ApiError> {
     Ok(Range { from, to, group_by })
 }
 
-fn wants_csv(headers: &HeaderMap) -> bool {
-    headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"))
-}
-
 /// One CSV field, quoted when it must be.
 fn field(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
@@ -115,7 +108,7 @@ async fn premiums(
     let range = range(&query, state.clock.today())?;
     let book = policies::in_force_states(&state.pool).await?;
     let rows = reports::premiums(&book, range.from, range.to, range.group_by);
-    if wants_csv(&headers) {
+    if accepts(&headers, "text/csv") {
         let columns = [
             "group", "currency", "policies", "written", "earned", "unearned",
         ];

@@ -22,16 +22,6 @@ use sqlx::PgPool;
 
 use crate::stored_event::{StoredEvent, StreamPosition};
 
-/// The aggregate types an auditor may replay.
-pub const AGGREGATE_TYPES: [&str; 6] = [
-    Policy::TYPE,
-    Invoice::TYPE,
-    Claim::TYPE,
-    Product::TYPE,
-    User::TYPE,
-    IntegrationConfig::TYPE,
-];
-
 /// Which events to list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

@@ -117,28 +117,23 @@ pub async fn retry(pool: &PgPool, id: Uuid) -> Result<DeadLetter, RetryError> {
     .fetch_optional(&mut *tx)
     .await?
     .ok_or(RetryError::NotFound)?;
-    match letter.worker.as_str() {
-        NOTIFICATIONS => {
-            sqlx::query!(
-                r#"UPDATE notifications SET status = 'queued', attempts = 0, next_attempt_at = now()
-                   WHERE id = $1 AND status = 'dead'"#,
-                letter.job_id
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        PAYMENTS => {
-            sqlx::query!(
-                r#"UPDATE payment_jobs SET status = 'queued', attempts = 0, next_attempt_at = now()
-                   WHERE id = $1 AND status = 'dead'"#,
-                letter.job_id
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        _ => {}
-    }
-    if matches!(letter.worker.as_str(), NOTIFICATIONS | PAYMENTS) {
+    // A queue worker's job goes back in its queue now; a subscription's
+    // letter waits for that subscription's consumer.
+    let requeue = match letter.worker.as_str() {
+        NOTIFICATIONS => Some(sqlx::query!(
+            r#"UPDATE notifications SET status = 'queued', attempts = 0, next_attempt_at = now()
+               WHERE id = $1 AND status = 'dead'"#,
+            letter.job_id
+        )),
+        PAYMENTS => Some(sqlx::query!(
+            r#"UPDATE payment_jobs SET status = 'queued', attempts = 0, next_attempt_at = now()
+               WHERE id = $1 AND status = 'dead'"#,
+            letter.job_id
+        )),
+        _ => None,
+    };
+    if let Some(requeue) = requeue {
+        requeue.execute(&mut *tx).await?;
         mark_redone(&mut tx, letter.id).await?;
     }
     tx.commit().await?;
