@@ -444,11 +444,9 @@ async fn export(
         to,
         ..Default::default()
     };
-    let (mut after, mut written) = (None, 0u64);
-    loop {
-        let page = projections::audit::events(pool, &filter, after, 1000).await?;
-        let Some(last) = page.last() else { break };
-        after = Some(last.stream_position());
+    let mut pages = projections::audit::Pages::new(filter, None, None);
+    let mut written = 0u64;
+    while let Some(page) = pages.next(pool, 1000).await? {
         for event in &page {
             serde_json::to_writer(&mut out, &api::audit::view(event))?;
             out.write_all(b"\n")?;

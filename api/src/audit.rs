@@ -161,37 +161,27 @@ fn stream(
     after: Option<StreamPosition>,
     limit: Option<i64>,
 ) -> Response {
-    let pages = futures::stream::unfold(
-        (Some(after), limit.unwrap_or(i64::MAX)),
-        move |(after, left)| {
-            let (state, filter) = (state.clone(), filter.clone());
+    let pages =
+        futures::stream::unfold(audit::Pages::new(filter, after, limit), move |mut pages| {
+            let pool = state.pool.clone();
             async move {
-                let after = after?;
-                if left <= 0 {
-                    return None;
-                }
-                let page = STREAM_PAGE.min(left);
-                match audit::events(&state.pool, &filter, after, page).await {
-                    Ok(rows) if rows.is_empty() => None,
-                    Ok(rows) => {
-                        let next = (rows.len() as i64 == page)
-                            .then(|| rows.last().map(StoredEvent::stream_position));
+                match pages.next(&pool, STREAM_PAGE).await {
+                    Ok(Some(rows)) => {
                         let mut lines = String::new();
                         for row in &rows {
                             lines.push_str(&view(row).to_string());
                             lines.push('\n');
                         }
-                        let read = rows.len() as i64;
-                        Some((Ok::<_, std::io::Error>(lines), (next, left - read)))
+                        Some((Ok::<_, std::io::Error>(lines), pages))
                     }
+                    Ok(None) => None,
                     Err(error) => {
                         tracing::error!(%error, "audit stream failed");
-                        Some((Err(std::io::Error::other(error)), (None, 0)))
+                        Some((Err(std::io::Error::other(error)), pages))
                     }
                 }
             }
-        },
-    );
+        });
     let mut response = Response::new(Body::from_stream(pages));
     response.headers_mut().insert(
         header::CONTENT_TYPE,

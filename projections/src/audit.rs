@@ -100,6 +100,60 @@ pub async fn events(
     .await
 }
 
+/// The events matching a filter, read a page at a time in stream order
+/// (the audit trail's NDJSON stream and `ifinsure audit export`), at most
+/// `limit` of them.
+#[derive(Debug, Clone)]
+pub struct Pages {
+    filter: Filter,
+    after: Option<StreamPosition>,
+    left: i64,
+}
+
+impl Pages {
+    /// Pages of the events matching `filter` after `after`.
+    pub fn new(filter: Filter, after: Option<StreamPosition>, limit: Option<i64>) -> Self {
+        Self {
+            filter,
+            after,
+            left: limit.unwrap_or(i64::MAX),
+        }
+    }
+
+    /// The next page of at most `size` events; `None` once all are read.
+    ///
+    /// # Errors
+    /// When the database fails (the pages end there).
+    pub async fn next(
+        &mut self,
+        pool: &PgPool,
+        size: i64,
+    ) -> Result<Option<Vec<StoredEvent>>, sqlx::Error> {
+        if self.left <= 0 {
+            return Ok(None);
+        }
+        let size = size.min(self.left);
+        let rows = match events(pool, &self.filter, self.after, size).await {
+            Ok(rows) => rows,
+            Err(error) => {
+                self.left = 0;
+                return Err(error);
+            }
+        };
+        // A short page is the last one.
+        self.left = if (rows.len() as i64) < size {
+            0
+        } else {
+            self.left - size
+        };
+        let Some(last) = rows.last() else {
+            return Ok(None);
+        };
+        self.after = Some(last.stream_position());
+        Ok(Some(rows))
+    }
+}
+
 /// How many events aggregate `id` of `aggregate_type` has (0: none).
 ///
 /// # Errors
