@@ -67,10 +67,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             idempotency::middleware,
         ))
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::read_only::middleware,
-        ))
         .layer(DefaultBodyLimit::max(state.config.json_body_limit))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -7,7 +7,6 @@ pub mod password_reset;
 pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
-pub mod read_only;
 pub mod refresh_tokens;
 pub mod tokens;
 

@@ -1,8 +1,13 @@
 //! The authenticated caller, from `Authorization: Bearer <access_token>`.
+//!
+//! Auditors read and never write: an auditor's request that is not a read
+//! (`GET`, `HEAD`, `OPTIONS`) is refused with `403` here, as the caller is
+//! identified and before the handler parses a body, on every route that
+//! takes a `Principal`, except their own session (`/auth/...`).
 
-use axum::extract::FromRequestParts;
-use axum::http::header;
+use axum::extract::{FromRequestParts, OriginalUri};
 use axum::http::request::Parts;
+use axum::http::{header, Method};
 use domain::Role;
 use projections::read_models::scope::Scope;
 use uuid::Uuid;
@@ -74,9 +79,25 @@ impl FromRequestParts<AppState> for Principal {
             .parse()
             .map_err(|_| ApiError::Unauthorized("the access token is invalid".into()))?;
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
+        if role == Role::Auditor && writes(parts) {
+            return Err(ApiError::forbidden(
+                "the auditor role reads and never writes",
+            ));
+        }
         Ok(Principal {
             user_id: claims.sub,
             role,
         })
     }
+}
+
+/// Whether the request would change something (anything but a read, or
+/// the caller's own session).
+fn writes(parts: &Parts) -> bool {
+    let reads = matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+    let path = parts
+        .extensions
+        .get::<OriginalUri>()
+        .map_or(parts.uri.path(), |original| original.0.path());
+    !reads && !path.starts_with("/api/v1/auth/")
 }
