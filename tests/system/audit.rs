@@ -33,12 +33,7 @@ async fn a_policy_replayed_at_each_version_equals_what_the_command_side_had_then
     book.policy_becomes(&customer, &id, "active").await;
     seen.push(store.load::<Policy>(&id).await.unwrap());
     let cancelled = book
-        .app
-        .post(
-            &format!("/policies/policies/{id}/cancel"),
-            Some(&customer),
-            &json!({"reason": "Sold the car", "effective_date": "2027-05-24"}),
-        )
+        .cancel(&customer, &id, "Sold the car", "2027-05-24")
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     seen.push(store.load::<Policy>(&id).await.unwrap());

@@ -100,15 +100,62 @@ impl Book {
 
     pub async fn pay(&self, token: &str, invoice_id: &str) -> Value {
         let reply = self
-            .app
-            .post(
-                &format!("/billing/invoices/{invoice_id}/pay"),
-                Some(token),
-                &json!({"provider": "sandbox"}),
-            )
+            .pay_with(token, invoice_id, &json!({"provider": "sandbox"}))
             .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.body);
         reply.body
+    }
+
+    /// `POST /billing/invoices/{invoice_id}/pay` with `body`, as `token`.
+    pub async fn pay_with(&self, token: &str, invoice_id: &str, body: &Value) -> Reply {
+        self.app
+            .post(
+                &format!("/billing/invoices/{invoice_id}/pay"),
+                Some(token),
+                body,
+            )
+            .await
+    }
+
+    /// `POST /policies/policies/{id}/cancel`, as `token`.
+    pub async fn cancel(&self, token: &str, id: &str, reason: &str, effective_date: &str) -> Reply {
+        self.app
+            .post(
+                &format!("/policies/policies/{id}/cancel"),
+                Some(token),
+                &json!({"reason": reason, "effective_date": effective_date}),
+            )
+            .await
+    }
+
+    /// The payment `id` as `token` sees it.
+    pub async fn payment(&self, token: &str, id: &str) -> Value {
+        self.app
+            .get(&format!("/billing/payments/{id}"), Some(token))
+            .await
+            .body
+    }
+
+    /// An admin's connection test of configuration `id`.
+    pub async fn test_connection(&self, id: &str) -> Reply {
+        self.app
+            .post(
+                &format!("/integrations/configs/{id}/test"),
+                Some(&self.admin),
+                &json!({}),
+            )
+            .await
+    }
+
+    /// An admin's re-drive of dead letter `id`.
+    pub async fn retry_dead_letter(&self, id: &str) -> Reply {
+        self.app
+            .post(
+                &format!("/admin/dead-letters/{id}/retry"),
+                Some(&self.admin),
+                &json!({}),
+            )
+            .await
     }
 
     pub async fn invoice(&self, token: &str, id: &str) -> Value {

@@ -430,14 +430,7 @@ async fn documents_go_to_the_store_chosen_in_the_integrations_center_and_old_one
         .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
     let config_id = created.body["id"].as_str().unwrap().to_string();
-    let tested = book
-        .app
-        .post(
-            &format!("/integrations/configs/{config_id}/test"),
-            Some(&book.admin),
-            &json!({}),
-        )
-        .await;
+    let tested = book.test_connection(&config_id).await;
     assert_eq!(tested.body["last_test"]["ok"], true, "{}", tested.body);
 
     let after = upload(&book, &customer, &claim_id, "after.jpg", JPEG).await;

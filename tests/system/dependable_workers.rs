@@ -57,10 +57,9 @@ async fn a_payment_provider_that_stays_down_leaves_a_dead_letter_and_the_job_goe
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
+        .pay_with(
+            &customer,
+            &invoice_id,
             &json!({"provider": "paystack", "email": "c@example.com"}),
         )
         .await;
@@ -112,14 +111,7 @@ async fn a_payment_provider_that_stays_down_leaves_a_dead_letter_and_the_job_goe
         .mount(&paystack)
         .await;
     let id = letter["id"].as_str().unwrap();
-    let retried = book
-        .app
-        .post(
-            &format!("/admin/dead-letters/{id}/retry"),
-            Some(&book.admin),
-            &json!({}),
-        )
-        .await;
+    let retried = book.retry_dead_letter(id).await;
     assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
     book.submitted_charge(&invoice_id).await;
     let after = health(&book).await;

@@ -44,10 +44,9 @@ async fn a_completed_charge_is_recorded_as_flutterwaves_verification_says() {
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
+        .pay_with(
+            &customer,
+            &invoice_id,
             &json!({"provider": "flutterwave", "phone_number": "+254712345678"}),
         )
         .await;
@@ -81,15 +80,8 @@ async fn a_completed_charge_is_recorded_as_flutterwaves_verification_says() {
     book.invoice_becomes(&customer, &invoice_id, "paid").await;
     book.policy_becomes(&customer, &id, "active").await;
     let payment = book
-        .app
-        .get(
-            &format!(
-                "/billing/payments/{}",
-                paying.body["payment_id"].as_str().unwrap()
-            ),
-            Some(&customer),
-        )
+        .payment(&customer, paying.body["payment_id"].as_str().unwrap())
         .await;
-    assert_eq!(payment.body["provider"], "flutterwave");
-    assert_eq!(payment.body["provider_reference"], "288200108");
+    assert_eq!(payment["provider"], "flutterwave");
+    assert_eq!(payment["provider_reference"], "288200108");
 }

@@ -51,15 +51,7 @@ async fn twilio_and_sendgrid_pass_their_connection_tests_and_twilio_callbacks_ar
     }
     let test = |id: String| {
         let book = &book;
-        async move {
-            book.app
-                .post(
-                    &format!("/integrations/configs/{id}/test"),
-                    Some(&book.admin),
-                    &json!({}),
-                )
-                .await
-        }
+        async move { book.test_connection(&id).await }
     };
     let twilio = test(ids[0].clone()).await;
     assert_eq!(twilio.status, StatusCode::OK, "{}", twilio.body);

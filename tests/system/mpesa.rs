@@ -16,16 +16,21 @@ const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1
 const INITIATOR_PASSWORD: &str = "Safaricom999!*!-initiator";
 const TOKEN: &str = "SGWcJPtNtYNPGm6uSYR9yPYrAI3Bm";
 
-async fn fake_daraja() -> MockServer {
-    let daraja = MockServer::start().await;
+/// Daraja's OAuth endpoint, answering every request with `TOKEN`.
+async fn mock_oauth(daraja: &MockServer) {
     Mock::given(method("GET"))
         .and(path("/oauth/v1/generate"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!({"access_token": TOKEN, "expires_in": "3599"})),
         )
-        .mount(&daraja)
+        .mount(daraja)
         .await;
+}
+
+async fn fake_daraja() -> MockServer {
+    let daraja = MockServer::start().await;
+    mock_oauth(&daraja).await;
     for checkout in ["ws_CO_forged", "ws_CO_paid"] {
         Mock::given(method("POST"))
             .and(path("/mpesa/stkpush/v1/processrequest"))
@@ -140,14 +145,7 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
     assert_eq!(created.body["credentials"]["passkey"], "…c919");
     assert!(created.body["credentials"]["callback_token"].is_string());
 
-    let tested = book
-        .app
-        .post(
-            &format!("/integrations/configs/{config_id}/test"),
-            Some(&book.admin),
-            &json!({}),
-        )
-        .await;
+    let tested = book.test_connection(&config_id).await;
     assert_eq!(tested.status, StatusCode::OK, "{}", tested.body);
     assert_eq!(tested.body["last_test"]["ok"], true, "{}", tested.body);
 
@@ -317,14 +315,7 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     }
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
-    let paying = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
-            &json!({}),
-        )
-        .await;
+    let paying = book.pay_with(&customer, &invoice_id, &json!({})).await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
     assert_eq!(paying.body["provider"], "stripe");
     eventually("the payment to go through the secondary", || async {
@@ -373,14 +364,7 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
 #[tokio::test]
 async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
     let daraja = MockServer::start().await;
-    Mock::given(method("GET"))
-        .and(path("/oauth/v1/generate"))
-        .respond_with(
-            ResponseTemplate::new(200)
-                .set_body_json(json!({"access_token": TOKEN, "expires_in": "3599"})),
-        )
-        .mount(&daraja)
-        .await;
+    mock_oauth(&daraja).await;
     Mock::given(method("POST"))
         .and(path("/mpesa/b2c/v1/paymentrequest"))
         .and(body_partial_json(json!({

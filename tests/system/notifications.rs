@@ -434,23 +434,9 @@ async fn an_email_that_never_goes_is_dead_lettered_and_goes_once_retried_after_t
         .mount(&server)
         .await;
     let id = letter["id"].as_str().unwrap();
-    let retried = book
-        .app
-        .post(
-            &format!("/admin/dead-letters/{id}/retry"),
-            Some(&book.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let retried = book.retry_dead_letter(id).await;
     assert_eq!(retried.status, StatusCode::ACCEPTED, "{}", retried.body);
-    let again = book
-        .app
-        .post(
-            &format!("/admin/dead-letters/{id}/retry"),
-            Some(&book.admin),
-            &serde_json::json!({}),
-        )
-        .await;
+    let again = book.retry_dead_letter(id).await;
     assert_eq!(again.status, StatusCode::NOT_FOUND, "re-driven once");
     let sent = eventually("the welcome email to go", || async {
         welcome_of(&mine(&book, &customer).await).filter(|n| n["status"] == "sent")

@@ -307,12 +307,7 @@ async fn fifty_concurrent_payments_never_push_amount_paid_past_the_amount() {
     for _ in 0..50 {
         let (book, customer, invoice_id) = (book.clone(), customer.clone(), invoice_id.clone());
         tasks.push(tokio::spawn(async move {
-            book.app
-                .post(
-                    &format!("/billing/invoices/{invoice_id}/pay"),
-                    Some(&customer),
-                    &json!({}),
-                )
+            book.pay_with(&customer, &invoice_id, &json!({}))
                 .await
                 .status
         }));

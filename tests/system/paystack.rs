@@ -51,10 +51,9 @@ async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_no
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let paying = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
+        .pay_with(
+            &customer,
+            &invoice_id,
             &json!({"provider": "paystack", "email": "c@example.com"}),
         )
         .await;

@@ -87,14 +87,7 @@ async fn a_customer_sees_and_acts_on_only_their_own_records() {
             "{path}"
         );
     }
-    let pay = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&bob),
-            &json!({}),
-        )
-        .await;
+    let pay = book.pay_with(&bob, &invoice_id, &json!({})).await;
     assert_eq!(pay.status, StatusCode::NOT_FOUND);
     let cancel = book
         .app

@@ -319,24 +319,10 @@ async fn cancelling_before_payment_refunds_nothing_and_voids_the_invoice() {
     assert_eq!(certificate.status, StatusCode::CONFLICT);
     assert_eq!(certificate.body["code"], "policy_not_active");
     book.invoice_becomes(&customer, &invoice_id, "void").await;
-    let pay = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
-            &json!({}),
-        )
-        .await;
+    let pay = book.pay_with(&customer, &invoice_id, &json!({})).await;
     assert_eq!(pay.status, StatusCode::CONFLICT);
     assert_eq!(pay.body["code"], "invalid_transition");
-    let backdated = book
-        .app
-        .post(
-            &format!("/policies/policies/{id}/cancel"),
-            Some(&customer),
-            &json!({"reason": "x", "effective_date": "2026-01-01"}),
-        )
-        .await;
+    let backdated = book.cancel(&customer, &id, "x", "2026-01-01").await;
     assert_eq!(backdated.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
 
@@ -464,12 +450,7 @@ async fn the_scheduler_skips_what_it_cannot_act_on() {
         .unwrap()
         .to_string();
     let part = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
-            &json!({"amount": kes("5000.00")}),
-        )
+        .pay_with(&customer, &invoice_id, &json!({"amount": kes("5000.00")}))
         .await;
     assert_eq!(part.status, StatusCode::ACCEPTED, "{}", part.body);
     eventually("the installment", || async {

@@ -222,12 +222,7 @@ async fn a_policy_is_reminded_thirty_and_seven_days_before_it_ends_and_a_cancell
     );
 
     let cancelled = book
-        .app
-        .post(
-            &format!("/policies/policies/{policy_id}/cancel"),
-            Some(&customer),
-            &json!({"reason": "Sold the car", "effective_date": "2027-11-20"}),
-        )
+        .cancel(&customer, &policy_id, "Sold the car", "2027-11-20")
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     assert_eq!(

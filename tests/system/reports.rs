@@ -5,7 +5,7 @@
 use chrono::{Datelike, NaiveDate};
 use reqwest::StatusCode;
 use rust_decimal::{Decimal, RoundingStrategy};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use crate::book::*;
 
@@ -52,12 +52,7 @@ async fn premium_written_earned_and_unearned_match_figures_worked_out_apart() {
     book.active_policy(&first, "1000000.00").await;
     let (cancelled, _) = book.active_policy(&second, "500000.00").await;
     let reply = book
-        .app
-        .post(
-            &format!("/policies/policies/{cancelled}/cancel"),
-            Some(&second),
-            &json!({"reason": "Emigrating", "effective_date": "2027-02-28"}),
-        )
+        .cancel(&second, &cancelled, "Emigrating", "2027-02-28")
         .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
     let (start, end) = (d("2026-11-25"), d("2027-11-24"));

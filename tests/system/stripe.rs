@@ -52,21 +52,11 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
     let unknown = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
-            &json!({"provider": "paystack"}),
-        )
+        .pay_with(&customer, &invoice_id, &json!({"provider": "paystack"}))
         .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
     let paying = book
-        .app
-        .post(
-            &format!("/billing/invoices/{invoice_id}/pay"),
-            Some(&customer),
-            &json!({"provider": "stripe"}),
-        )
+        .pay_with(&customer, &invoice_id, &json!({"provider": "stripe"}))
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
     assert_eq!(book.submitted_charge(&invoice_id).await, "pi_journey_1");
@@ -94,17 +84,10 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
     let policy = book.policy_becomes(&customer, &id, "active").await;
     assert_eq!(policy["amount_paid"], kes("35000.00"));
     let payment = book
-        .app
-        .get(
-            &format!(
-                "/billing/payments/{}",
-                paying.body["payment_id"].as_str().unwrap()
-            ),
-            Some(&customer),
-        )
+        .payment(&customer, paying.body["payment_id"].as_str().unwrap())
         .await;
-    assert_eq!(payment.body["provider"], "stripe");
-    assert_eq!(payment.body["provider_reference"], "pi_journey_1");
+    assert_eq!(payment["provider"], "stripe");
+    assert_eq!(payment["provider_reference"], "pi_journey_1");
 
     // Cancelled: the unearned premium goes back through Stripe.
     Mock::given(method("POST"))
@@ -118,12 +101,7 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
         .mount(&stripe)
         .await;
     let cancelled = book
-        .app
-        .post(
-            &format!("/policies/policies/{id}/cancel"),
-            Some(&customer),
-            &json!({"reason": "sold the car", "effective_date": "2027-05-24"}),
-        )
+        .cancel(&customer, &id, "sold the car", "2027-05-24")
         .await;
     assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
     let refund = cancelled.body["refund"]["amount"]
