@@ -228,7 +228,9 @@ pub async fn start(
         .public_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", addr.unwrap_or(settings.listen_addr)));
-    let store = EventStore::new(pool.clone()).with_notifier(notifier);
+    let store = EventStore::new(pool.clone())
+        .with_notifier(notifier)
+        .with_clock(settings.clock.clone());
 
     let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
     if parts.projections {

@@ -133,6 +133,18 @@ pub fn decimal_string<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Deci
     domain::money::parse_decimal(&raw).map_err(serde::de::Error::custom)
 }
 
+/// An optional decimal given as a string (`null` or absent: none).
+///
+/// # Errors
+/// When it is present and not a decimal string.
+pub fn optional_decimal_string<'de, D: Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Option<Decimal>, D::Error> {
+    Option::<String>::deserialize(deserializer)?
+        .map(|raw| domain::money::parse_decimal(&raw).map_err(serde::de::Error::custom))
+        .transpose()
+}
+
 /// Query-string parameters; a bad one is a `422` naming it.
 pub struct QueryParams<T>(pub T);
 

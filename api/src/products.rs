@@ -17,7 +17,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::extract::{decimal_string, optional_decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
         .route("/policies/products", post(define).get(list))
         .route("/policies/products/{id}", get(show))
         .route("/policies/products/{id}/reprice", post(reprice))
+        .route("/policies/products/{id}/commission", post(set_commission))
         .route("/policies/products/{id}/retire", post(retire))
 }
 
@@ -51,6 +52,7 @@ pub fn product_view(row: &ProductRow) -> Value {
         "term_months": row.term_months,
         "status": row.status,
         "retired_reason": row.retired_reason,
+        "commission_rate": row.commission_rate.to_string(),
         "version": row.version,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -71,6 +73,8 @@ struct DefineRequest {
     sum_insured_min: Money,
     sum_insured_max: Money,
     term_months: u32,
+    #[serde(default, deserialize_with = "optional_decimal_string")]
+    commission_rate: Option<Decimal>,
 }
 
 #[tracing::instrument(skip_all)]
@@ -92,6 +96,7 @@ async fn define(
         sum_insured_min: body.sum_insured_min,
         sum_insured_max: body.sum_insured_max,
         term_months: body.term_months,
+        commission_rate: body.commission_rate.unwrap_or_default(),
     };
     let meta = metadata(Some(&principal), &context);
     let (id, committed) = define_product(&state.store, new, &meta).await?;
@@ -174,6 +179,12 @@ struct RepriceRequest {
     minimum_premium: Money,
 }
 
+#[derive(Deserialize)]
+struct CommissionRequest {
+    #[serde(deserialize_with = "decimal_string")]
+    rate: Decimal,
+}
+
 #[derive(Deserialize, Default)]
 struct RetireRequest {
     reason: Option<String>,
@@ -192,6 +203,21 @@ async fn reprice(
         rate: body.rate,
         minimum_premium: body.minimum_premium,
     };
+    run(&state, &principal, &context, id, expected, command).await
+}
+
+/// `POST /policies/products/{id}/commission {rate}`: the commission its
+/// agents earn on premium paid from today's business date.
+#[tracing::instrument(skip_all, fields(product_id = %id))]
+async fn set_commission(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<CommissionRequest>,
+) -> Result<Response, ApiError> {
+    let command = ProductCommand::SetCommissionRate { rate: body.rate };
     run(&state, &principal, &context, id, expected, command).await
 }
 
@@ -274,6 +300,7 @@ impl ResourceRow for ProductRow {
             }
             .to_string(),
             retired_reason: product.retired_reason.clone(),
+            commission_rate: terms.commission_rate,
             version,
             created_at,
             updated_at,

@@ -4,6 +4,7 @@ use crate::currency::Currency;
 use crate::money::Money;
 use crate::product::{Line, NewProduct, Product, ProductEvent};
 use cqrs_es::Aggregate as _;
+use rust_decimal::Decimal;
 
 /// `s` Kenyan shillings.
 pub fn kes(s: &str) -> Money {
@@ -26,6 +27,7 @@ pub fn motor_product(code: &str, rate: &str) -> Product {
             sum_insured_min: kes("200000"),
             sum_insured_max: kes("20000000"),
             term_months: 12,
+            commission_rate: Decimal::ZERO,
         }
         .validate()
         .unwrap(),

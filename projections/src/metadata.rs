@@ -4,6 +4,11 @@ use std::collections::HashMap;
 
 use uuid::Uuid;
 
+/// The metadata key of the business date an event happened on (the
+/// clock's date when its command was decided, stamped by the event store):
+/// the date reports count a payment, refund or claim movement on.
+pub const BUSINESS_DATE: &str = "business_date";
+
 /// The context of one command, recorded in each event it appends.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct CommandMetadata {

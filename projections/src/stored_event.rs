@@ -1,6 +1,6 @@
 //! An event as stored, with its place in the global stream.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate, Utc};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
@@ -75,5 +75,17 @@ impl StoredEvent {
     /// A metadata field as text, if present.
     pub fn metadata_str(&self, key: &str) -> Option<&str> {
         self.metadata.get(key).and_then(Value::as_str)
+    }
+
+    /// The business date it happened on: as stamped by the event store, or
+    /// for events stored before stamping began, the date it was recorded in
+    /// East Africa Time.
+    pub fn business_date(&self) -> NaiveDate {
+        self.metadata_str(crate::metadata::BUSINESS_DATE)
+            .and_then(|date| date.parse().ok())
+            .unwrap_or_else(|| {
+                let eat = FixedOffset::east_opt(3 * 3600).expect("+03:00 is a valid offset");
+                self.recorded_at.with_timezone(&eat).date_naive()
+            })
     }
 }

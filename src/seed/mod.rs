@@ -61,6 +61,8 @@ struct DemoProduct {
     minimum_premium: &'static str,
     sum_insured: (&'static str, &'static str),
     term_months: u32,
+    /// The agents' commission on premium paid.
+    commission_rate: &'static str,
 }
 
 const DEMO_PRODUCTS: &[DemoProduct] = &[
@@ -74,6 +76,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "15000",
         sum_insured: ("300000", "15000000"),
         term_months: 12,
+        commission_rate: "0.10",
     },
     DemoProduct {
         code: "MOTOR-TPO",
@@ -85,6 +88,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "7500",
         sum_insured: ("100000", "5000000"),
         term_months: 12,
+        commission_rate: "0.075",
     },
     DemoProduct {
         code: "HEALTH-FAMILY",
@@ -96,6 +100,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "25000",
         sum_insured: ("500000", "10000000"),
         term_months: 12,
+        commission_rate: "0.05",
     },
     DemoProduct {
         code: "LIFE-TERM-10",
@@ -107,6 +112,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "6000",
         sum_insured: ("1000000", "50000000"),
         term_months: 120,
+        commission_rate: "0.15",
     },
     DemoProduct {
         code: "HOME-BUILDINGS",
@@ -118,6 +124,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "5000",
         sum_insured: ("1000000", "100000000"),
         term_months: 12,
+        commission_rate: "0.08",
     },
     DemoProduct {
         code: "BODA-TPO-UG",
@@ -129,6 +136,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "50000",
         sum_insured: ("2000000", "20000000"),
         term_months: 12,
+        commission_rate: "0.075",
     },
     DemoProduct {
         code: "TRAVEL-WORLD",
@@ -140,6 +148,7 @@ const DEMO_PRODUCTS: &[DemoProduct] = &[
         minimum_premium: "25",
         sum_insured: ("10000", "500000"),
         term_months: 1,
+        commission_rate: "0.12",
     },
 ];
 
@@ -183,6 +192,7 @@ pub async fn seed(pool: &PgPool, store: &EventStore) -> anyhow::Result<()> {
             sum_insured_min: money(demo.sum_insured.0, currency)?,
             sum_insured_max: money(demo.sum_insured.1, currency)?,
             term_months: demo.term_months,
+            commission_rate: demo.commission_rate.parse()?,
         };
         match define_product(store, new, &metadata).await {
             Ok(_)

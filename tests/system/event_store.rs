@@ -24,6 +24,7 @@ fn define(code: &str) -> ProductCommand {
         sum_insured_min: kes("1"),
         sum_insured_max: kes("100"),
         term_months: 12,
+        commission_rate: rust_decimal::Decimal::ZERO,
     })
 }
 

@@ -327,6 +327,7 @@ async fn a_rebuild_equals_live_processing_and_keeps_following_the_stream() {
             sum_insured_min: kes("1000"),
             sum_insured_max: kes("100000"),
             term_months: 12,
+            commission_rate: rust_decimal::Decimal::ZERO,
         });
         store
             .execute::<Product>(&id, define, None, &meta)

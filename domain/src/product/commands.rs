@@ -21,6 +21,11 @@ pub enum ProductCommand {
         /// New minimum premium (`>= 0`, product currency).
         minimum_premium: Money,
     },
+    /// Change the commission its agents earn on premium paid from today.
+    SetCommissionRate {
+        /// The fraction of premium paid (`0 <= rate < 1`).
+        rate: Decimal,
+    },
     /// Stop taking new applications.
     Retire {
         /// Why, if given.
@@ -51,6 +56,8 @@ pub struct NewProduct {
     pub sum_insured_max: Money,
     /// Term in months.
     pub term_months: u32,
+    /// The agents' commission, a fraction of premium paid (`0 <= rate < 1`).
+    pub commission_rate: Decimal,
 }
 
 /// The longest code, name and description accepted.
@@ -109,6 +116,7 @@ impl NewProduct {
             "term_months",
             "must be between 1 and 120",
         );
+        commission_errors(&mut errors, self.commission_rate);
         errors.into_result().map_err(ProductError::Validation)?;
         Ok(ProductTerms {
             code: self.code,
@@ -120,8 +128,27 @@ impl NewProduct {
             sum_insured_min: self.sum_insured_min,
             sum_insured_max: self.sum_insured_max,
             term_months: self.term_months,
+            commission_rate: self.commission_rate,
         })
     }
+}
+
+fn commission_errors(errors: &mut ValidationErrors, rate: Decimal) {
+    errors.check(
+        (Decimal::ZERO..Decimal::ONE).contains(&rate),
+        "commission_rate",
+        "must be a fraction from 0 up to (not including) 1",
+    );
+}
+
+/// Checks a commission rate.
+///
+/// # Errors
+/// `ProductError::Validation` when it is not a fraction `0 <= rate < 1`.
+pub(super) fn validate_commission(rate: Decimal) -> Result<(), ProductError> {
+    let mut errors = ValidationErrors::new();
+    commission_errors(&mut errors, rate);
+    errors.into_result().map_err(ProductError::Validation)
 }
 
 /// Checks a rate and minimum premium against a product currency.

@@ -31,6 +31,10 @@ pub struct ProductTerms {
     pub sum_insured_max: Money,
     /// Length of one policy term.
     pub term_months: u32,
+    /// The agents' commission as a fraction of premium paid (none for
+    /// products defined before commissions were recorded).
+    #[serde(default)]
+    pub commission_rate: Decimal,
 }
 
 impl ProductTerms {
@@ -76,6 +80,14 @@ pub enum ProductEvent {
         /// The minimum premium before.
         previous_minimum_premium: Money,
     },
+    /// The commission its agents earn on premium paid changed, from the
+    /// business date of this event.
+    CommissionRateSet {
+        /// The new rate.
+        rate: Decimal,
+        /// The rate before.
+        previous: Decimal,
+    },
     /// It takes no new applications.
     ProductRetired {
         /// Why, if given.
@@ -88,6 +100,7 @@ impl DomainEvent for ProductEvent {
         match self {
             ProductEvent::ProductDefined(_) => "ProductDefined",
             ProductEvent::ProductRepriced { .. } => "ProductRepriced",
+            ProductEvent::CommissionRateSet { .. } => "CommissionRateSet",
             ProductEvent::ProductRetired { .. } => "ProductRetired",
         }
         .to_string()

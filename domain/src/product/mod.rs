@@ -153,6 +153,11 @@ impl Aggregate for Product {
                     terms.minimum_premium = minimum_premium;
                 }
             }
+            ProductEvent::CommissionRateSet { rate, .. } => {
+                if let Some(terms) = self.terms.as_mut() {
+                    terms.commission_rate = rate;
+                }
+            }
             ProductEvent::ProductRetired { reason } => {
                 self.status = ProductStatus::Retired;
                 self.retired_reason = reason;
@@ -188,6 +193,19 @@ impl Product {
                     minimum_premium,
                     previous_rate: terms.rate,
                     previous_minimum_premium: terms.minimum_premium,
+                }])
+            }
+            ProductCommand::SetCommissionRate { rate } => {
+                // A retired product's policies still pay premium, and
+                // their agents still earn on it: allowed when retired.
+                let terms = self.defined_terms()?;
+                commands::validate_commission(rate)?;
+                if terms.commission_rate == rate {
+                    return Ok(vec![]);
+                }
+                Ok(vec![ProductEvent::CommissionRateSet {
+                    rate,
+                    previous: terms.commission_rate,
                 }])
             }
             ProductCommand::Retire { reason } => {

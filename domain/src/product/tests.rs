@@ -31,6 +31,7 @@ fn motor() -> NewProduct {
         sum_insured_min: kes("200000"),
         sum_insured_max: kes("20000000"),
         term_months: 12,
+        commission_rate: Decimal::ZERO,
     }
 }
 
@@ -232,6 +233,64 @@ fn repricing_a_retired_product_is_refused() {
             minimum_premium: kes("1"),
         })
         .then_expect_error(ProductError::Retired);
+}
+
+#[test]
+fn setting_the_commission_rate_records_it_and_the_rate_before() {
+    ProductTestFramework::with(())
+        .given(vec![defined()])
+        .when(ProductCommand::SetCommissionRate { rate: d("0.1") })
+        .then_expect_events(vec![ProductEvent::CommissionRateSet {
+            rate: d("0.1"),
+            previous: Decimal::ZERO,
+        }]);
+}
+
+#[test]
+fn the_same_commission_rate_again_changes_nothing() {
+    ProductTestFramework::with(())
+        .given(vec![
+            defined(),
+            ProductEvent::CommissionRateSet {
+                rate: d("0.1"),
+                previous: Decimal::ZERO,
+            },
+        ])
+        .when(ProductCommand::SetCommissionRate { rate: d("0.10") })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_retired_products_commission_can_still_change() {
+    // Its policies still pay premium and their agents still earn on it.
+    ProductTestFramework::with(())
+        .given(vec![
+            defined(),
+            ProductEvent::ProductRetired { reason: None },
+        ])
+        .when(ProductCommand::SetCommissionRate { rate: d("0.05") })
+        .then_expect_events(vec![ProductEvent::CommissionRateSet {
+            rate: d("0.05"),
+            previous: Decimal::ZERO,
+        }]);
+}
+
+#[test]
+fn a_commission_rate_must_be_a_fraction_below_one() {
+    for rate in ["-0.01", "1", "1.5"] {
+        let error = ProductTestFramework::with(())
+            .given(vec![defined()])
+            .when(ProductCommand::SetCommissionRate { rate: d(rate) })
+            .inspect_result()
+            .unwrap_err();
+        assert_eq!(validation_fields(error), vec!["commission_rate"], "{rate}");
+    }
+    let mut new = motor();
+    new.commission_rate = d("1");
+    assert_eq!(
+        validation_fields(define_result(new).unwrap_err()),
+        vec!["commission_rate"]
+    );
 }
 
 #[test]

@@ -13,7 +13,7 @@ use tokio::sync::oneshot;
 
 use super::stripes::{Key, Stripe};
 use super::{Committed, EventStore, ExecuteError, UniqueClaim};
-use crate::metadata::CommandMetadata;
+use crate::metadata::{CommandMetadata, BUSINESS_DATE};
 use crate::stored_event::StreamPosition;
 
 /// How many times commands are decided before a conflict is reported.
@@ -29,6 +29,9 @@ pub(crate) struct Pending<A: Aggregate> {
     pub(super) command: A::Command,
     pub(super) expected_version: Option<u64>,
     pub(super) metadata: CommandMetadata,
+    /// The business date the command was decided on (recorded with its
+    /// events as `business_date`, the date reports count them on).
+    pub(super) business_date: chrono::NaiveDate,
     pub(super) fresh: bool,
     pub(super) claims: Vec<UniqueClaim>,
     pub(super) reply: Reply<A>,
@@ -384,7 +387,11 @@ where
             });
             continue;
         }
-        let metadata = pending.metadata.to_map();
+        let mut metadata = pending.metadata.to_map();
+        metadata.insert(
+            BUSINESS_DATE.to_string(),
+            pending.business_date.to_string(),
+        );
         let envelopes: Vec<EventEnvelope<A>> = events
             .into_iter()
             .map(|payload| {

@@ -24,12 +24,15 @@ mod batch;
 pub mod chain;
 mod stripes;
 
+use std::sync::Arc;
+
 use cqrs_es::persist::PersistedEventStore;
 use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
 use postgres_es::PostgresEventRepository;
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
+use crate::clock::{Clock, SystemClock};
 use crate::metadata::CommandMetadata;
 use crate::stored_event::{StoredEvent, StreamPosition};
 use crate::subscription::wakeup::AppendNotifier;
@@ -101,6 +104,7 @@ pub struct EventStore {
     pool: PgPool,
     stripes: Stripes,
     notifier: Option<AppendNotifier>,
+    clock: Arc<dyn Clock>,
 }
 
 impl EventStore {
@@ -110,7 +114,15 @@ impl EventStore {
             pool,
             stripes: Stripes::new(),
             notifier: None,
+            clock: Arc::new(SystemClock::default()),
         }
+    }
+
+    /// Dates each event with `clock`'s business date (`metadata.business_date`);
+    /// the system clock's otherwise.
+    pub fn with_clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
     }
 
     /// Tells `notifier` after every append, so subscriptions wake at once.
@@ -217,6 +229,7 @@ impl EventStore {
             command,
             expected_version,
             metadata: metadata.clone(),
+            business_date: self.clock.today(),
             fresh,
             claims,
             reply,

@@ -45,6 +45,8 @@ pub struct ProductRow {
     pub status: String,
     /// Why it was retired.
     pub retired_reason: Option<String>,
+    /// The agents' commission, a fraction of premium paid.
+    pub commission_rate: Decimal,
     /// Aggregate version.
     pub version: i64,
     /// First event's time.
@@ -96,6 +98,7 @@ impl Projection for ProductsProjection {
                 term_months     integer     NOT NULL,
                 status          text        NOT NULL,
                 retired_reason  text,
+                commission_rate numeric     NOT NULL DEFAULT 0,
                 version         bigint      NOT NULL,
                 created_at      timestamptz NOT NULL,
                 updated_at      timestamptz NOT NULL
@@ -105,6 +108,12 @@ impl Projection for ProductsProjection {
             format!("CREATE INDEX ON {t} (status, id)"),
         ];
         super::tables::create_once(conn, t, &statements).await?;
+        // Tables created before commissions were recorded.
+        sqlx::query(&format!(
+            "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS commission_rate numeric NOT NULL DEFAULT 0"
+        ))
+        .execute(&mut *conn)
+        .await?;
         Ok(())
     }
 
@@ -137,6 +146,17 @@ impl Projection for ProductsProjection {
                 .execute(&mut *conn)
                 .await?;
             }
+            ProductEvent::CommissionRateSet { rate, .. } => {
+                sqlx::query(&format!(
+                    "UPDATE {t} SET commission_rate = $2, version = $3, updated_at = $4 WHERE id = $1"
+                ))
+                .bind(id)
+                .bind(rate)
+                .bind(event.sequence)
+                .bind(event.recorded_at)
+                .execute(&mut *conn)
+                .await?;
+            }
             ProductEvent::ProductRetired { reason } => {
                 sqlx::query(&format!(
                     "UPDATE {t} SET status = 'retired', retired_reason = $2, version = $3, updated_at = $4 WHERE id = $1"
@@ -162,8 +182,8 @@ async fn insert(
 ) -> Result<(), sqlx::Error> {
     sqlx::query(&format!(
         "INSERT INTO {table} (id, code, name, line, description, currency, rate, minimum_premium, \
-         sum_insured_min, sum_insured_max, term_months, status, version, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $12, $13, $13)"
+         sum_insured_min, sum_insured_max, term_months, status, commission_rate, version, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'active', $14, $12, $13, $13)"
     ))
     .bind(id)
     .bind(&terms.code)
@@ -178,6 +198,7 @@ async fn insert(
     .bind(terms.term_months as i32)
     .bind(event.sequence)
     .bind(event.recorded_at)
+    .bind(terms.commission_rate)
     .execute(conn)
     .await?;
     Ok(())
@@ -189,7 +210,7 @@ async fn insert(
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<ProductRow>, sqlx::Error> {
     sqlx::query_as(
-        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, version, created_at, updated_at
+        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, commission_rate, version, created_at, updated_at
            FROM products WHERE id = $1"#,
     )
     .bind(id)
@@ -208,7 +229,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<ProductRow>, sqlx::Error> {
     sqlx::query_as(
-        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, version, created_at, updated_at
+        r#"SELECT id, code, name, line, description, currency, rate, minimum_premium, sum_insured_min, sum_insured_max, term_months, status, retired_reason, commission_rate, version, created_at, updated_at
            FROM products
            WHERE ($1::text IS NULL OR status = $1)
              AND ($2::text IS NULL OR line = $2)
