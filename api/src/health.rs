@@ -87,6 +87,16 @@ async fn workers(State(state): State<AppState>) -> Result<Json<Value>, ApiError>
 /// integration log) and its last connection test. `degraded` while a
 /// breaker is open. Shows no credentials and no provider error text.
 async fn integrations(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+    let (status, items) = integration_health(&state).await?;
+    Ok(Json(json!({"status": status, "integrations": items})))
+}
+
+/// Each configuration's health and the overall status (`ok`, or `degraded`
+/// while an enabled configuration's breaker is open).
+///
+/// # Errors
+/// `503` when the database is unreachable.
+pub async fn integration_health(state: &AppState) -> Result<(&'static str, Vec<Value>), ApiError> {
     let unreachable =
         |e: sqlx::Error| ApiError::Unavailable(format!("the database is unreachable: {e}"));
     let rows = read_models::integrations::list(&state.pool, &Default::default(), None, 200)
@@ -119,5 +129,5 @@ async fn integrations(State(state): State<AppState>) -> Result<Json<Value>, ApiE
         })
         .collect();
     let status = if degraded { "degraded" } else { "ok" };
-    Ok(Json(json!({"status": status, "integrations": items})))
+    Ok((status, items))
 }

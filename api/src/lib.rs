@@ -8,6 +8,7 @@ pub mod auth;
 pub mod billing;
 pub mod claims;
 pub mod config;
+pub mod dashboard;
 pub mod dead_letters;
 pub mod documents;
 pub mod error;

@@ -17,7 +17,10 @@ use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{decimal_string, optional_decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
+use crate::extract::{
+    decimal_string, optional_decimal_string, IdPath, IfMatch, JsonBody, OptionalJsonBody,
+    QueryParams,
+};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;

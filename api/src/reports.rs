@@ -1,7 +1,14 @@
-//! Reports for staff, admins and auditors, read from the projections:
-//! `GET /reports/policies?from=&to=&group_by=month|product`, premium
-//! written, earned and unearned (`domain::reports`). `Accept: text/csv`
-//! gives the same rows as CSV with a header row.
+//! Reports for staff, admins and auditors, read from the projections, each
+//! `?from=&to=&group_by=month|product` (`from` defaults to the first of the
+//! year, `to` to today); `Accept: text/csv` gives the same rows as CSV with
+//! a header row. The arithmetic is `domain::reports`'.
+//!
+//! - `/reports/policies`: premium written, earned and unearned.
+//! - `/reports/claims`: claims reported, incurred, paid, outstanding, loss ratio.
+//! - `/reports/revenue`: payments by provider and outcome, success rate,
+//!   collected, refunded, net.
+//! - `/reports/commissions`: agents' premium paid and commission (an agent
+//!   sees their own).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -9,11 +16,20 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use chrono::{Datelike, NaiveDate};
+use domain::reports::ageing::{
+    ageing, claim_queue as claim_queue_of, AgeingRow, OpenClaim, QueueRow, Unpaid,
+};
+use domain::reports::collections::{collections, CollectionRow};
+use domain::reports::losses::{losses, LossRow};
+use domain::reports::movements::MovementKind;
 use domain::reports::{self, GroupBy, PremiumRow};
-use domain::Role;
-use projections::read_models::policies;
-use serde::Deserialize;
+use domain::{Currency, Money, Role};
+use projections::read_models::reporting::{self, CommissionRow};
+use projections::read_models::{claims as claims_model, policies};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
+use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
@@ -27,7 +43,14 @@ const MAX_DAYS: i64 = 3660;
 
 /// The report routes.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/reports/policies", get(premiums))
+    Router::new()
+        .route("/reports/policies", get(premiums))
+        .route("/reports/claims", get(claims))
+        .route("/reports/revenue", get(revenue))
+        .route("/reports/commissions", get(commissions))
+        .route("/reports/ageing", get(overdue_ageing))
+        .route("/reports/claims/queue", get(claim_queue))
+        .route("/reports/dashboard", get(crate::dashboard::dashboard))
 }
 
 #[derive(Deserialize)]
@@ -38,10 +61,10 @@ struct RangeQuery {
 }
 
 /// A validated report range.
-struct Range {
-    from: NaiveDate,
-    to: NaiveDate,
-    group_by: GroupBy,
+pub(crate) struct Range {
+    pub(crate) from: NaiveDate,
+    pub(crate) to: NaiveDate,
+    pub(crate) group_by: GroupBy,
 }
 
 /// `from` defaults to the first of the business year, `to` to today.
@@ -97,6 +120,50 @@ fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response
     response
 }
 
+/// The answer to a report request: JSON `{from, to, group_by, items}`, or
+/// with `Accept: text/csv` the same rows as CSV under `columns`.
+fn report<R: serde::Serialize>(
+    headers: &HeaderMap,
+    range: &Range,
+    columns: &[&str],
+    rows: &[R],
+    fields: impl Fn(&R) -> Vec<String>,
+) -> Response {
+    if accepts(headers, "text/csv") {
+        return csv(columns, rows.iter().map(fields));
+    }
+    Json(json!({
+        "from": range.from,
+        "to": range.to,
+        "group_by": range.group_by_name(),
+        "items": rows,
+    }))
+    .into_response()
+}
+
+impl Range {
+    fn group_by_name(&self) -> &'static str {
+        match self.group_by {
+            GroupBy::Month => "month",
+            GroupBy::Product => "product",
+        }
+    }
+
+    fn by_product(&self) -> bool {
+        self.group_by == GroupBy::Product
+    }
+}
+
+/// A money amount as a CSV field: its decimal, the currency in its own column.
+fn amount(money: &Money) -> String {
+    money.amount().to_string()
+}
+
+fn optional(value: Option<Decimal>) -> String {
+    value.map(|v| v.to_string()).unwrap_or_default()
+}
+
+/// `GET /reports/policies`: premium written, earned and unearned.
 #[tracing::instrument(skip_all)]
 async fn premiums(
     State(state): State<AppState>,
@@ -106,30 +173,361 @@ async fn premiums(
 ) -> Result<Response, ApiError> {
     principal.require(&READERS)?;
     let range = range(&query, state.clock.today())?;
+    let rows = premium_rows(&state, &range).await?;
+    let columns = [
+        "group", "currency", "policies", "written", "earned", "unearned",
+    ];
+    Ok(report(&headers, &range, &columns, &rows, |row| {
+        vec![
+            row.group.clone(),
+            row.written.currency().code().to_string(),
+            row.policies.to_string(),
+            amount(&row.written),
+            amount(&row.earned),
+            amount(&row.unearned),
+        ]
+    }))
+}
+
+pub(crate) async fn premium_rows(
+    state: &AppState,
+    range: &Range,
+) -> Result<Vec<PremiumRow>, ApiError> {
     let book = policies::in_force_states(&state.pool).await?;
-    let rows = reports::premiums(&book, range.from, range.to, range.group_by);
+    Ok(reports::premiums(
+        &book,
+        range.from,
+        range.to,
+        range.group_by,
+    ))
+}
+
+/// The claim movements the claims report reads.
+const CLAIM_MOVEMENTS: [MovementKind; 4] = [
+    MovementKind::ClaimFiled,
+    MovementKind::ClaimApproved,
+    MovementKind::ClaimReleased,
+    MovementKind::ClaimPaid,
+];
+
+/// The payment movements the revenue report reads.
+const PAYMENT_MOVEMENTS: [MovementKind; 4] = [
+    MovementKind::PaymentRequested,
+    MovementKind::PaymentSucceeded,
+    MovementKind::PaymentFailed,
+    MovementKind::RefundIssued,
+];
+
+/// `GET /reports/claims`: claims reported, incurred, paid, outstanding and
+/// the loss ratio against earned premium.
+#[tracing::instrument(skip_all)]
+async fn claims(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<RangeQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&READERS)?;
+    let range = range(&query, state.clock.today())?;
+    let rows = loss_rows(&state, &range).await?;
+    let columns = [
+        "group",
+        "currency",
+        "reported",
+        "incurred",
+        "paid",
+        "outstanding",
+        "earned",
+        "loss_ratio",
+    ];
+    Ok(report(&headers, &range, &columns, &rows, |row| {
+        vec![
+            row.group.clone(),
+            row.incurred.currency().code().to_string(),
+            row.reported.to_string(),
+            amount(&row.incurred),
+            amount(&row.paid),
+            amount(&row.outstanding),
+            amount(&row.earned),
+            optional(row.loss_ratio),
+        ]
+    }))
+}
+
+pub(crate) async fn loss_rows(state: &AppState, range: &Range) -> Result<Vec<LossRow>, ApiError> {
+    let totals = reporting::daily_totals(&state.pool, None, range.to, &CLAIM_MOVEMENTS).await?;
+    let premiums = premium_rows(state, range).await?;
+    Ok(losses(
+        &totals,
+        &premiums,
+        range.from,
+        range.to,
+        range.group_by,
+    ))
+}
+
+/// `GET /reports/revenue`: payments by provider and outcome, the success
+/// rate, collected, refunded and net.
+#[tracing::instrument(skip_all)]
+async fn revenue(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<RangeQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&READERS)?;
+    let range = range(&query, state.clock.today())?;
+    let rows = collection_rows(&state, &range).await?;
+    let columns = [
+        "group",
+        "provider",
+        "currency",
+        "requested",
+        "pending",
+        "succeeded",
+        "failed",
+        "success_rate",
+        "collected",
+        "refunded",
+        "net",
+    ];
+    Ok(report(&headers, &range, &columns, &rows, |row| {
+        vec![
+            row.group.clone(),
+            row.provider.clone(),
+            row.collected.currency().code().to_string(),
+            row.requested.to_string(),
+            row.pending.to_string(),
+            row.succeeded.to_string(),
+            row.failed.to_string(),
+            optional(row.success_rate),
+            amount(&row.collected),
+            amount(&row.refunded),
+            amount(&row.net),
+        ]
+    }))
+}
+
+pub(crate) async fn collection_rows(
+    state: &AppState,
+    range: &Range,
+) -> Result<Vec<CollectionRow>, ApiError> {
+    let totals =
+        reporting::daily_totals(&state.pool, Some(range.from), range.to, &PAYMENT_MOVEMENTS)
+            .await?;
+    Ok(collections(&totals, range.from, range.to, range.group_by))
+}
+
+/// `GET /reports/commissions`: each agent's premium paid and commission;
+/// an agent sees only their own.
+#[tracing::instrument(skip_all)]
+async fn commissions(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<RangeQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Staff, Role::Admin, Role::Auditor, Role::Agent])?;
+    let range = range(&query, state.clock.today())?;
+    let agent = (principal.role == Role::Agent).then_some(principal.user_id);
+    let rows = reporting::commissions(&state.pool, range.from, range.to, range.by_product(), agent)
+        .await?;
+    let items = rows
+        .into_iter()
+        .map(CommissionItem::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let columns = [
+        "group",
+        "agent_id",
+        "agent_name",
+        "currency",
+        "policies",
+        "premium",
+        "commission",
+    ];
+    Ok(report(&headers, &range, &columns, &items, |item| {
+        vec![
+            item.group.clone(),
+            item.agent_id.to_string(),
+            item.agent_name.clone(),
+            item.premium.currency().code().to_string(),
+            item.policies.to_string(),
+            amount(&item.premium),
+            amount(&item.commission),
+        ]
+    }))
+}
+
+#[derive(Deserialize)]
+struct AgeingQuery {
+    as_of: Option<String>,
+    group_by: Option<String>,
+}
+
+/// `GET /reports/ageing?as_of=&group_by=product`: unpaid invoices past due
+/// by days overdue (1–30, 31–60, 61–90, over 90), from today's balances.
+#[tracing::instrument(skip_all)]
+async fn overdue_ageing(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+    QueryParams(query): QueryParams<AgeingQuery>,
+) -> Result<Response, ApiError> {
+    principal.require(&READERS)?;
+    let today = state.clock.today();
+    let as_of = match query.as_of.as_deref().filter(|d| !d.is_empty()) {
+        None => today,
+        Some(raw) => raw
+            .parse::<NaiveDate>()
+            .map_err(|_| ApiError::invalid("as_of", "must be a date (YYYY-MM-DD)"))?,
+    };
+    if as_of < today {
+        return Err(ApiError::invalid(
+            "as_of",
+            "ageing is of today's balances: it may not be in the past",
+        ));
+    }
+    let by_product = match query.group_by.as_deref() {
+        None | Some("") | Some("all") => false,
+        Some("product") => true,
+        Some(_) => return Err(ApiError::invalid("group_by", "must be all or product")),
+    };
+    let rows = ageing_rows(&state, as_of, by_product, None).await?;
+    let columns = [
+        "group",
+        "currency",
+        "invoices",
+        "days_0_30",
+        "days_31_60",
+        "days_61_90",
+        "days_over_90",
+        "total",
+    ];
     if accepts(&headers, "text/csv") {
-        let columns = [
-            "group", "currency", "policies", "written", "earned", "unearned",
-        ];
-        return Ok(csv(&columns, rows.iter().map(premium_fields)));
+        return Ok(csv(
+            &columns,
+            rows.iter().map(|row| {
+                vec![
+                    row.group.clone(),
+                    row.total.currency().code().to_string(),
+                    row.invoices.to_string(),
+                    amount(&row.days_0_30),
+                    amount(&row.days_31_60),
+                    amount(&row.days_61_90),
+                    amount(&row.days_over_90),
+                    amount(&row.total),
+                ]
+            }),
+        ));
     }
     Ok(Json(json!({
-        "from": range.from,
-        "to": range.to,
-        "group_by": if range.group_by == GroupBy::Month { "month" } else { "product" },
+        "as_of": as_of,
+        "group_by": if by_product { "product" } else { "all" },
         "items": rows,
     }))
     .into_response())
 }
 
-fn premium_fields(row: &PremiumRow) -> Vec<String> {
-    vec![
-        row.group.clone(),
-        row.written.currency().code().to_string(),
-        row.policies.to_string(),
-        row.written.amount().to_string(),
-        row.earned.amount().to_string(),
-        row.unearned.amount().to_string(),
-    ]
+/// The ageing of unpaid invoices (of `agent`'s customers only, when given).
+pub(crate) async fn ageing_rows(
+    state: &AppState,
+    as_of: NaiveDate,
+    by_product: bool,
+    agent: Option<Uuid>,
+) -> Result<Vec<AgeingRow>, ApiError> {
+    let unpaid: Vec<Unpaid> = reporting::unpaid_invoices(&state.pool, agent)
+        .await?
+        .into_iter()
+        .filter_map(|(product, invoice)| {
+            Some(Unpaid {
+                group: if by_product {
+                    product
+                } else {
+                    "all".to_string()
+                },
+                due_date: invoice.details.as_ref()?.due_date,
+                balance: invoice.balance()?,
+            })
+        })
+        .collect();
+    Ok(ageing(&unpaid, as_of))
+}
+
+/// `GET /reports/claims/queue`: open claims by status and days since filing.
+#[tracing::instrument(skip_all)]
+async fn claim_queue(
+    State(state): State<AppState>,
+    principal: Principal,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    principal.require(&READERS)?;
+    let today = state.clock.today();
+    let rows = queue_rows(&state, today).await?;
+    let columns = [
+        "status",
+        "claims",
+        "days_0_7",
+        "days_8_30",
+        "days_31_90",
+        "days_over_90",
+        "oldest_days",
+    ];
+    if accepts(&headers, "text/csv") {
+        return Ok(csv(
+            &columns,
+            rows.iter().map(|row| {
+                vec![
+                    row.status.clone(),
+                    row.claims.to_string(),
+                    row.days_0_7.to_string(),
+                    row.days_8_30.to_string(),
+                    row.days_31_90.to_string(),
+                    row.days_over_90.to_string(),
+                    row.oldest_days.to_string(),
+                ]
+            }),
+        ));
+    }
+    Ok(Json(json!({ "as_of": today, "items": rows })).into_response())
+}
+
+/// The open claims by status and age, as of `today`.
+pub(crate) async fn queue_rows(
+    state: &AppState,
+    today: NaiveDate,
+) -> Result<Vec<QueueRow>, ApiError> {
+    let open: Vec<OpenClaim> = claims_model::open_claims(&state.pool)
+        .await?
+        .into_iter()
+        .map(|(status, filed_on)| OpenClaim { status, filed_on })
+        .collect();
+    Ok(claim_queue_of(&open, today))
+}
+
+/// One agent's commissions in one group, as served.
+#[derive(Serialize)]
+struct CommissionItem {
+    group: String,
+    agent_id: Uuid,
+    agent_name: String,
+    policies: i64,
+    premium: Money,
+    commission: Money,
+}
+
+impl TryFrom<CommissionRow> for CommissionItem {
+    type Error = ApiError;
+
+    fn try_from(row: CommissionRow) -> Result<Self, ApiError> {
+        let currency = Currency::parse(&row.currency)
+            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+        Ok(Self {
+            group: row.group,
+            agent_id: row.agent_id,
+            agent_name: row.agent_name,
+            policies: row.policies,
+            premium: Money::rounded(row.premium, currency),
+            commission: Money::rounded(row.commission, currency),
+        })
+    }
 }

@@ -1,5 +1,7 @@
 //! Report arithmetic, pure: premium written, earned and unearned from the
-//! policies' premium ledgers.
+//! policies' premium ledgers (here); claims and loss ratios (`losses`),
+//! collections and commissions (`collections`), overdue ageing and the
+//! claims queue (`ageing`) from the reporting projection's movements.
 //!
 //! - Only terms that came into force count (a policy approved but never
 //!   paid, or lapsed, wrote nothing).
@@ -13,6 +15,11 @@
 //!   cancellation's last day of cover.
 //! - **Unearned** (the unearned premium reserve) at a date: written by then
 //!   less earned by then.
+
+pub mod ageing;
+pub mod collections;
+pub mod losses;
+pub mod movements;
 
 use std::collections::BTreeMap;
 

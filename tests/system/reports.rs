@@ -157,3 +157,400 @@ async fn premium_written_earned_and_unearned_match_figures_worked_out_apart() {
     let customer = book.app.get(path, Some(&first)).await;
     assert_eq!(customer.status, StatusCode::FORBIDDEN);
 }
+
+/// A CSV reply's lines, as `token` asks for `path`.
+async fn csv_lines(book: &Book, token: &str, path: &str) -> Vec<String> {
+    let reply = book
+        .app
+        .client
+        .get(format!("{}{path}", book.app.base))
+        .bearer_auth(token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(reply.status(), StatusCode::OK, "{path}");
+    reply
+        .text()
+        .await
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect()
+}
+
+#[tokio::test]
+async fn claims_collections_commissions_and_ageing_match_figures_worked_out_apart() {
+    let book = Book::open().await;
+    // The product pays its agents 10% of premium paid.
+    let rate = book
+        .app
+        .post(
+            &format!("/policies/products/{}/commission", book.product_id),
+            Some(&book.admin),
+            &serde_json::json!({"rate": "0.10"}),
+        )
+        .await;
+    assert_eq!(rate.status, StatusCode::OK, "{}", rate.body);
+    assert_eq!(rate.body["commission_rate"], "0.10");
+    let (agent, agent_id) = book.user("agent@example.com", domain::Role::Agent).await;
+    let (a, a_id) = book.user("a@example.com", domain::Role::Customer).await;
+    let (b, _) = book.user("b@example.com", domain::Role::Customer).await;
+    let (c, c_id) = book.user("c@example.com", domain::Role::Customer).await;
+    let (auditor, _) = book
+        .user("auditor@example.com", domain::Role::Auditor)
+        .await;
+    for customer in [&a_id, &c_id] {
+        let assigned = book
+            .app
+            .post(
+                &format!("/customers/{customer}/assign-agent"),
+                Some(&book.staff),
+                &serde_json::json!({"agent_id": agent_id}),
+            )
+            .await;
+        assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
+    }
+    // A pays 35,000 and C 17,500 (3.5%); C cancels from 28 Feb 2027 and
+    // gets back what was unearned. B's 35,000.13 is declined (the sandbox
+    // declines .13) and stays unpaid.
+    let (a_policy, _) = book.active_policy(&a, "1000000.00").await;
+    let (c_policy, _) = book.active_policy(&c, "500000.00").await;
+    let (_, b_invoice) = book.approved_policy(&b, "1000003.72").await;
+    book.pay(&b, &b_invoice).await;
+    eventually("B's payment to fail", || async {
+        let invoice = book.invoice(&b, &b_invoice).await;
+        (invoice["payments"][0]["status"] == "failed").then_some(invoice)
+    })
+    .await;
+    let cancelled = book
+        .cancel(&c, &c_policy, "Sold the car", "2027-02-28")
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    let refund = dec("17500") - dec("4602.74"); // 96 of 365 days earned
+    assert_eq!(money(&cancelled.body["refund"]), refund);
+
+    // Claims on A's policy: 95,000 approved and paid; 20,000 approved, unpaid.
+    let mut claims = Vec::new();
+    for (claimed, approved) in [("120000.00", "95000.00"), ("50000.00", "20000.00")] {
+        let filed = book
+            .app
+            .post(
+                "/claims",
+                Some(&a),
+                &serde_json::json!({"policy_id": a_policy, "incident_date": crate::common::TODAY,
+                    "description": "Rear-ended at a roundabout", "claimed_amount": kes(claimed)}),
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+        let id = filed.body["id"].as_str().unwrap().to_string();
+        let reply = book
+            .app
+            .post(
+                &format!("/claims/{id}/approve"),
+                Some(&book.staff),
+                &serde_json::json!({"approved_amount": kes(approved)}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
+        claims.push(id);
+    }
+    let paying = book
+        .app
+        .post(
+            &format!("/claims/{}/pay", claims[0]),
+            Some(&book.staff),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+
+    // Claims: incurred 115,000, paid 95,000, outstanding 20,000, against
+    // November's earned premium (6 of 365 days of 35,000 and of 17,500).
+    let path = "/reports/claims?from=2026-11-01&to=2026-11-30&group_by=product";
+    let report = eventually("the payout in the claims report", || async {
+        let body = book.app.get(path, Some(&auditor)).await.body;
+        let row = body["items"].as_array()?.first()?.clone();
+        (money(&row["paid"]) == dec("95000")).then_some(row)
+    })
+    .await;
+    let earned = dec("575.34") + dec("287.67");
+    assert_eq!(report["group"], "MOTOR");
+    assert_eq!(report["reported"], 2);
+    assert_eq!(money(&report["incurred"]), dec("115000"));
+    assert_eq!(money(&report["outstanding"]), dec("20000"));
+    assert_eq!(money(&report["earned"]), earned);
+    let ratio =
+        (dec("115000") / earned).round_dp_with_strategy(4, RoundingStrategy::MidpointAwayFromZero);
+    assert_eq!(report["loss_ratio"], ratio.to_string());
+    let lines = csv_lines(&book, &book.staff, path).await;
+    assert_eq!(
+        lines[0],
+        "group,currency,reported,incurred,paid,outstanding,earned,loss_ratio"
+    );
+    assert_eq!(
+        lines[1],
+        format!("MOTOR,KES,2,115000.00,95000.00,20000.00,{earned},{ratio}")
+    );
+
+    // Revenue: three payments asked of the sandbox, two received, one
+    // declined; C's refund taken off.
+    let path = "/reports/revenue?from=2026-11-01&to=2026-11-30";
+    let revenue = eventually("the refund in the revenue report", || async {
+        let body = book.app.get(path, Some(&book.staff)).await.body;
+        let row = body["items"].as_array()?.first()?.clone();
+        (money(&row["refunded"]) == refund).then_some(row)
+    })
+    .await;
+    assert_eq!(revenue["group"], "2026-11");
+    assert_eq!(revenue["provider"], "sandbox");
+    assert_eq!(
+        (
+            &revenue["requested"],
+            &revenue["pending"],
+            &revenue["succeeded"],
+            &revenue["failed"]
+        ),
+        (
+            &serde_json::json!(3),
+            &serde_json::json!(0),
+            &serde_json::json!(2),
+            &serde_json::json!(1)
+        )
+    );
+    assert_eq!(revenue["success_rate"], "0.6667");
+    assert_eq!(money(&revenue["collected"]), dec("52500"));
+    assert_eq!(money(&revenue["net"]), dec("52500") - refund);
+    let lines = csv_lines(&book, &auditor, path).await;
+    assert_eq!(
+        lines[1],
+        format!(
+            "2026-11,sandbox,KES,3,0,2,1,0.6667,52500.00,{refund},{}",
+            dec("52500") - refund
+        )
+    );
+
+    // Commissions: 10% of 35,000 and of 17,500, less 10% of C's refund
+    // (12,897.26 → 1,289.73 taken back). B has no agent.
+    let taken_back =
+        (refund * dec("0.1")).round_dp_with_strategy(2, RoundingStrategy::MidpointAwayFromZero);
+    assert_eq!(taken_back, dec("1289.73"));
+    let path = "/reports/commissions?from=2026-11-01&to=2026-11-30";
+    let staff_view = book.app.get(path, Some(&book.staff)).await.body;
+    let row = &staff_view["items"][0];
+    assert_eq!(staff_view["items"].as_array().unwrap().len(), 1);
+    assert_eq!(row["agent_id"], agent_id.as_str());
+    assert_eq!(row["policies"], 2);
+    assert_eq!(money(&row["premium"]), dec("52500") - refund);
+    assert_eq!(money(&row["commission"]), dec("5250") - taken_back);
+    let own = book.app.get(path, Some(&agent)).await.body;
+    assert_eq!(
+        own["items"], staff_view["items"],
+        "the agent sees their own"
+    );
+    let other_agent = book.user("agent2@example.com", domain::Role::Agent).await.0;
+    let none = book.app.get(path, Some(&other_agent)).await.body;
+    assert_eq!(none["items"], serde_json::json!([]));
+
+    // Ageing: B's unpaid 35,000.13 is 1–30 days overdue the day after it
+    // was due and 31–60 days on the 31st day.
+    let due: NaiveDate = book.invoice(&b, &b_invoice).await["due_date"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    for (days, bucket) in [(1, "days_0_30"), (31, "days_31_60"), (91, "days_over_90")] {
+        let as_of = due + chrono::Days::new(days);
+        let ageing = book
+            .app
+            .get(&format!("/reports/ageing?as_of={as_of}"), Some(&book.staff))
+            .await
+            .body;
+        let row = &ageing["items"][0];
+        assert_eq!(row["invoices"], 1, "{ageing}");
+        assert_eq!(
+            money(&row[bucket]),
+            dec("35000.13"),
+            "{days} days: {ageing}"
+        );
+        assert_eq!(money(&row["total"]), dec("35000.13"));
+    }
+    let lines = csv_lines(
+        &book,
+        &book.staff,
+        &format!("/reports/ageing?as_of={}", due + chrono::Days::new(31)),
+    )
+    .await;
+    assert_eq!(lines[1], "all,KES,1,0.00,35000.13,0.00,0.00,35000.13");
+    let past = book
+        .app
+        .get("/reports/ageing?as_of=2020-01-01", Some(&book.staff))
+        .await;
+    assert_eq!(past.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The claims queue: the unpaid approval waits, filed today.
+    let queue = book
+        .app
+        .get("/reports/claims/queue", Some(&book.staff))
+        .await
+        .body;
+    assert_eq!(queue["items"][0]["status"], "approved", "{queue}");
+    assert_eq!(queue["items"][0]["claims"], 1);
+    assert_eq!(queue["items"][0]["days_0_7"], 1);
+
+    // Customers read none of it.
+    for path in [
+        "/reports/claims",
+        "/reports/revenue",
+        "/reports/commissions",
+        "/reports/ageing",
+        "/reports/claims/queue",
+    ] {
+        assert_eq!(
+            book.app.get(path, Some(&a)).await.status,
+            StatusCode::FORBIDDEN,
+            "{path}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn each_role_sees_its_own_dashboard() {
+    let clock = projections::clock::SettableClock::at(d(crate::common::TODAY));
+    let book = Book::open_with(ifinsure::settings::Settings {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..crate::common::test_settings()
+    })
+    .await;
+    let (agent, agent_id) = book.user("agent@example.com", domain::Role::Agent).await;
+    let (customer, customer_id) = book.user("c@example.com", domain::Role::Customer).await;
+    let (auditor, _) = book
+        .user("auditor@example.com", domain::Role::Auditor)
+        .await;
+    let rate = book
+        .app
+        .post(
+            &format!("/policies/products/{}/commission", book.product_id),
+            Some(&book.admin),
+            &serde_json::json!({"rate": "0.1"}),
+        )
+        .await;
+    assert_eq!(rate.status, StatusCode::OK, "{}", rate.body);
+    book.app
+        .post(
+            &format!("/customers/{customer_id}/assign-agent"),
+            Some(&book.staff),
+            &serde_json::json!({"agent_id": agent_id}),
+        )
+        .await;
+    // An active policy, a second approved and unpaid, a third only applied
+    // for, and a claim filed on the first.
+    let (active, _) = book.active_policy(&customer, "1000000.00").await;
+    let (_, unpaid_invoice) = book.approved_policy(&customer, "200000.00").await;
+    let pending = book.apply(&agent, Some(&customer_id), "300000.00").await;
+    let claim = book
+        .app
+        .post(
+            "/claims",
+            Some(&customer),
+            &serde_json::json!({"policy_id": active, "incident_date": crate::common::TODAY,
+                "description": "Windscreen cracked", "claimed_amount": kes("25000.00")}),
+        )
+        .await;
+    assert_eq!(claim.status, StatusCode::CREATED, "{}", claim.body);
+
+    let mine = eventually("the customer's dashboard", || async {
+        let body = book
+            .app
+            .get("/reports/dashboard", Some(&customer))
+            .await
+            .body;
+        (body["open_claims"].as_array()?.len() == 1).then_some(body)
+    })
+    .await;
+    assert_eq!(mine["role"], "customer");
+    assert_eq!(mine["policies"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        mine["next_due_payment"]["invoice_id"],
+        unpaid_invoice.as_str()
+    );
+    assert_eq!(mine["next_due_payment"]["balance"], kes("15000.00")); // the minimum premium
+    assert_eq!(mine["open_claims"][0]["status"], "submitted");
+    assert_eq!(mine["open_claims"][0]["claimed_amount"], kes("25000.00"));
+
+    let agents = book.app.get("/reports/dashboard", Some(&agent)).await.body;
+    assert_eq!(agents["role"], "agent");
+    let waiting = agents["applications_pending"].as_array().unwrap();
+    assert_eq!(waiting.len(), 1, "{agents}");
+    assert_eq!(waiting[0]["id"], pending["id"]);
+    assert_eq!(agents["renewals_due"], serde_json::json!([]));
+    let commission = &agents["commission_this_month"]["items"][0];
+    assert_eq!(money(&commission["premium"]), dec("35000"));
+    assert_eq!(money(&commission["commission"]), dec("3500"));
+
+    let staff = book
+        .app
+        .get("/reports/dashboard", Some(&book.staff))
+        .await
+        .body;
+    assert_eq!(staff["role"], "staff");
+    assert_eq!(staff["claims_queue"][0]["status"], "submitted", "{staff}");
+    assert_eq!(staff["claims_queue"][0]["claims"], 1);
+    assert_eq!(staff["applications_awaiting_approval"]["count"], 1);
+    assert_eq!(
+        staff["overdue_invoices"],
+        serde_json::json!([]),
+        "nothing due yet"
+    );
+
+    let admin = book
+        .app
+        .get("/reports/dashboard", Some(&book.admin))
+        .await
+        .body;
+    assert_eq!(admin["role"], "admin");
+    let premium = &admin["premium"][0];
+    assert_eq!(premium["group"], "MOTOR");
+    assert_eq!(money(&premium["written"]), dec("35000"));
+    assert_eq!(admin["losses"][0]["reported"], 1);
+    assert_eq!(admin["collections_this_month"]["items"][0]["succeeded"], 1);
+    assert_eq!(admin["integrations"]["status"], "ok");
+    let customers = admin["users"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["role"] == "customer")
+        .unwrap();
+    assert_eq!(
+        (&customers["users"], &customers["active"]),
+        (&serde_json::json!(1), &serde_json::json!(1))
+    );
+    let audited = book
+        .app
+        .get("/reports/dashboard", Some(&auditor))
+        .await
+        .body;
+    assert_eq!(audited["premium"], admin["premium"]);
+
+    // Later: the unpaid invoice is overdue for staff, and the active
+    // policy's renewal is due within 30 days for the agent.
+    let due: NaiveDate = book.invoice(&customer, &unpaid_invoice).await["due_date"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    clock.set(due + chrono::Days::new(3));
+    let staff = book
+        .app
+        .get("/reports/dashboard", Some(&book.staff))
+        .await
+        .body;
+    assert_eq!(
+        money(&staff["overdue_invoices"][0]["days_0_30"]),
+        dec("15000"),
+        "{staff}"
+    );
+    clock.set(d("2027-11-10"));
+    let agents = book.app.get("/reports/dashboard", Some(&agent)).await.body;
+    assert_eq!(agents["renewals_due"][0]["id"], active.as_str(), "{agents}");
+}

@@ -388,10 +388,7 @@ where
             continue;
         }
         let mut metadata = pending.metadata.to_map();
-        metadata.insert(
-            BUSINESS_DATE.to_string(),
-            pending.business_date.to_string(),
-        );
+        metadata.insert(BUSINESS_DATE.to_string(), pending.business_date.to_string());
         let envelopes: Vec<EventEnvelope<A>> = events
             .into_iter()
             .map(|payload| {

@@ -386,3 +386,20 @@ pub async fn policies_unpaid_since(
     .fetch_all(pool)
     .await
 }
+
+/// The open or overdue invoice `scope` may see that falls due first.
+///
+/// # Errors
+/// When the database fails.
+pub async fn next_due(pool: &PgPool, scope: Scope) -> Result<Option<InvoiceRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {INVOICE_COLUMNS} FROM invoices
+         WHERE {} AND status IN ('open', 'overdue')
+         ORDER BY due_date, id LIMIT 1",
+        scoped(1, 2)
+    ))
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .fetch_optional(pool)
+    .await
+}

@@ -149,3 +149,18 @@ pub async fn list(
     .fetch_all(pool)
     .await
 }
+
+/// Every claim still open (submitted, under review, approved and not yet
+/// paid): its status and filing date (the claims queue's input).
+///
+/// # Errors
+/// When the database fails.
+pub async fn open_claims(pool: &PgPool) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT status, filed_on FROM claims
+         WHERE status IN ('submitted', 'under_review', 'approved')
+         ORDER BY filed_on, id",
+    )
+    .fetch_all(pool)
+    .await
+}

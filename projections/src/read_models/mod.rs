@@ -10,6 +10,7 @@ pub mod claims;
 pub mod integrations;
 pub mod policies;
 pub mod products;
+pub mod reporting;
 pub mod scope;
 pub mod tables;
 pub mod users;
@@ -66,6 +67,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(billing::BillingProjection),
         Arc::new(claims::ClaimsProjection),
         Arc::new(integrations::IntegrationsProjection),
+        Arc::new(reporting::ReportingProjection),
     ]
 }
 

@@ -246,3 +246,51 @@ pub async fn ids_due_for_renewal(
     .fetch_all(pool)
     .await
 }
+
+/// Active policies `scope` may see whose cover ends in `[from, to]`, the
+/// soonest first (renewals coming due).
+///
+/// # Errors
+/// When the database fails.
+pub async fn ending_between(
+    pool: &PgPool,
+    scope: Scope,
+    from: NaiveDate,
+    to: NaiveDate,
+    limit: i64,
+) -> Result<Vec<PolicyRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM policies
+         WHERE {} AND status = 'active' AND end_date BETWEEN $3 AND $4
+         ORDER BY end_date, id LIMIT $5",
+        scoped(1, 2)
+    ))
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .bind(from)
+    .bind(to)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// How many policies `scope` may see are in `status`, and since when the
+/// oldest of them was last changed.
+///
+/// # Errors
+/// When the database fails.
+pub async fn count_in_status(
+    pool: &PgPool,
+    scope: Scope,
+    status: &str,
+) -> Result<(i64, Option<chrono::DateTime<chrono::Utc>>), sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT count(*), min(updated_at) FROM policies WHERE {} AND status = $3",
+        scoped(1, 2)
+    ))
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .bind(status)
+    .fetch_one(pool)
+    .await
+}

@@ -176,3 +176,24 @@ pub async fn list(
     .fetch_all(pool)
     .await
 }
+
+/// Users by role: how many there are, and how many signed in within the
+/// last `days` days (a refresh token issued).
+///
+/// # Errors
+/// When the database fails.
+pub async fn activity_by_role(
+    pool: &PgPool,
+    days: i32,
+) -> Result<Vec<(String, i64, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT u.role, count(*),
+                count(*) FILTER (WHERE EXISTS (
+                    SELECT 1 FROM refresh_tokens t
+                    WHERE t.user_id = u.id AND t.issued_at > now() - make_interval(days => $1)))
+         FROM users u GROUP BY u.role ORDER BY u.role",
+    )
+    .bind(days)
+    .fetch_all(pool)
+    .await
+}

@@ -139,6 +139,24 @@ async fn swap(
     let mut conn = pool.acquire().await?;
     let mut tx = conn.begin().await?;
     checkpoint::ensure(&mut tx, live_name).await?;
+    // The live tables first, then the live checkpoint: the order a live
+    // batch takes them in (it writes its tables, then moves its
+    // checkpoint), so the two never wait for each other. A live batch in
+    // flight finishes first; one that starts now waits and then fails its
+    // compare-and-set on the checkpoint, and is read again.
+    let live = Tables::live(projection.tables());
+    for base in projection.tables() {
+        let table = live.get(base);
+        let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+            .bind(table)
+            .fetch_one(&mut *tx)
+            .await?;
+        if exists {
+            sqlx::query(&format!("LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
     sqlx::query("SELECT 1 FROM subscription_checkpoints WHERE name = $1 FOR UPDATE")
         .bind(live_name)
         .execute(&mut *tx)
@@ -157,7 +175,6 @@ async fn swap(
             .bind(&shadow_name)
             .fetch_one(&mut *tx)
             .await?;
-    let live = Tables::live(projection.tables());
     for base in projection.tables() {
         sqlx::query(&format!("DROP TABLE IF EXISTS {}", live.get(base)))
             .execute(&mut *tx)
