@@ -389,23 +389,15 @@ async fn projections_command(
             };
             for projection in targets {
                 let name = projection.name();
-                let interactive = std::io::stderr().is_terminal();
-                let mut last_report = std::time::Instant::now();
+                let mut progress = Progress::new(name);
                 let events = rebuild(
                     &pool,
                     projection,
                     settings.subscription_batch_size,
-                    |p: RebuildProgress| {
-                        if interactive || last_report.elapsed() > Duration::from_secs(5) {
-                            report(name, p, interactive);
-                            last_report = std::time::Instant::now();
-                        }
-                    },
+                    |p: RebuildProgress| progress.update(p),
                 )
                 .await?;
-                if interactive {
-                    eprintln!();
-                }
+                progress.finish();
                 println!("rebuilt {name}: {events} events replayed and swapped in");
             }
             Ok(())
@@ -457,18 +449,58 @@ async fn export(
     Ok(written)
 }
 
-fn report(name: &str, p: RebuildProgress, interactive: bool) {
-    let secs = p.elapsed.as_secs_f64().max(0.001);
-    let rate = p.events as f64 / secs;
-    let remaining = p.total_estimate.saturating_sub(p.events) as f64 / rate.max(1.0);
-    let line = format!(
-        "{name}: {}/{} events, {rate:.0} events/s, ETA {remaining:.0}s",
-        p.events, p.total_estimate
-    );
-    if interactive {
-        eprint!("\r{line}    ");
-    } else {
-        tracing::info!("{line}");
+/// A rebuild's progress: a bar (events/s, ETA) on a terminal, a log line
+/// every five seconds otherwise.
+struct Progress {
+    name: &'static str,
+    bar: Option<indicatif::ProgressBar>,
+    last_line: std::time::Instant,
+}
+
+impl Progress {
+    fn new(name: &'static str) -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(0);
+            let style = indicatif::ProgressStyle::with_template(
+                "{prefix:>14} [{bar:40}] {pos}/{len} events  {per_sec}  ETA {eta}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+            bar.set_style(style);
+            bar.set_prefix(name);
+            bar
+        });
+        Self {
+            name,
+            bar,
+            last_line: std::time::Instant::now(),
+        }
+    }
+
+    fn update(&mut self, p: RebuildProgress) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(p.total_estimate.max(p.events));
+            bar.set_position(p.events);
+            return;
+        }
+        if self.last_line.elapsed() < Duration::from_secs(5) {
+            return;
+        }
+        self.last_line = std::time::Instant::now();
+        let rate = p.events as f64 / p.elapsed.as_secs_f64().max(0.001);
+        let remaining = p.total_estimate.saturating_sub(p.events) as f64 / rate.max(1.0);
+        tracing::info!(
+            projection = self.name,
+            events = p.events,
+            total = p.total_estimate,
+            "rebuilding: {rate:.0} events/s, ETA {remaining:.0}s"
+        );
+    }
+
+    fn finish(self) {
+        if let Some(bar) = self.bar {
+            bar.finish();
+        }
     }
 }
 
