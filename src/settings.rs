@@ -330,6 +330,7 @@ impl Settings {
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;
         config.chain_key = self.chain_key(&config.jwt_secret);
+        config.branding = self.branding.clone();
         Ok(config)
     }
 

@@ -41,6 +41,8 @@ pub struct ApiConfig {
     pub public_base_url: String,
     /// The key of the events' signed chain checkpoints (tamper evidence).
     pub chain_key: SecretString,
+    /// The insurer's name, colour and contacts on every document.
+    pub branding: domain::branding::Branding,
 }
 
 /// Why the settings can't be used.
@@ -74,6 +76,7 @@ impl ApiConfig {
             default_payment_provider: "sandbox".into(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             chain_key: derived_secret(&jwt_secret, "event chain"),
+            branding: domain::branding::Branding::default(),
             webhook_tolerance: Duration::from_secs(300),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             public_base_url: "http://127.0.0.1:8080".into(),

@@ -11,6 +11,7 @@ use sqlx::PgPool;
 
 use crate::auth::rate_limit::RateLimiter;
 use crate::config::ApiConfig;
+use crate::document_templates::DocumentTemplates;
 use crate::integrations::testing::ConnectionTester;
 use crate::metrics::Metrics;
 
@@ -39,6 +40,8 @@ pub struct AppState {
     pub vault: Vault,
     /// Tests integration configurations against their providers.
     pub tester: Arc<dyn ConnectionTester>,
+    /// The document templates, with the branding.
+    pub templates: Arc<DocumentTemplates>,
 }
 
 /// What the API uses besides the database and the event store.
@@ -64,6 +67,7 @@ impl AppState {
         resources: Resources,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
+        let templates = Arc::new(DocumentTemplates::new(config.branding.clone()));
         Self {
             store,
             pool,
@@ -76,6 +80,7 @@ impl AppState {
             documents: resources.documents,
             vault: resources.vault,
             tester: resources.tester,
+            templates,
         }
     }
 }

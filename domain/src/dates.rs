@@ -80,3 +80,8 @@ mod tests {
         );
     }
 }
+
+/// `date` as people read it in messages and documents: `25 Nov 2026`.
+pub fn long_date(date: NaiveDate) -> String {
+    date.format("%-d %b %Y").to_string()
+}

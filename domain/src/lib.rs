@@ -6,6 +6,7 @@
 //! with the command, so every rule is unit-tested with cqrs-es's
 //! given/when/then `TestFramework`.
 
+pub mod branding;
 pub mod claim;
 pub mod contact;
 pub mod currency;
@@ -28,6 +29,7 @@ pub mod role;
 pub mod sandbox;
 pub mod signatures;
 pub mod signed_id;
+pub mod statement;
 pub mod stripe_signature;
 pub mod user;
 pub mod validation;

@@ -16,10 +16,9 @@ use uuid::Uuid;
 
 use super::{is_staff, visible};
 use crate::auth::principal::Principal;
-use crate::documents::pdf;
+use crate::documents::{person, serve, Document as Printable};
 use crate::error::ApiError;
 use crate::extract::IdPath;
-use crate::pdf::render;
 use crate::request_context::RequestContext;
 use crate::state::AppState;
 use crate::writes::{await_read_model, metadata};
@@ -176,35 +175,59 @@ pub(super) async fn summary(
     let row = visible(&state, &principal, id).await?;
     let claim = &row.state;
     let details = claim.details.as_ref().ok_or(ApiError::NotFound)?;
-    let money =
-        |m: Option<&domain::Money>| m.map(domain::Money::grouped).unwrap_or_else(|| "-".into());
-    let mut lines = vec![
-        ("Claim number".to_string(), details.claim_number.clone()),
-        ("Status".into(), claim.status.as_str().replace('_', " ")),
-        ("Policy number".into(), details.policy_number.clone()),
-        ("Incident date".into(), details.incident_date.to_string()),
-        ("Filed on".into(), details.filed_on.to_string()),
-        ("Claimed".into(), details.claimed_amount.grouped()),
-        ("Approved".into(), money(claim.approved_amount.as_ref())),
-        ("Paid".into(), money(claim.paid_amount.as_ref())),
-        (
-            "Description".into(),
-            details.description.chars().take(80).collect(),
-        ),
-        ("Documents".into(), claim.documents.len().to_string()),
-    ];
-    if let Some(reason) = &claim.rejection_reason {
-        lines.push(("Rejected because".into(), reason.chars().take(80).collect()));
-    }
+    let money = |m: Option<&domain::Money>| m.map(domain::Money::grouped);
     let staff = is_staff(&principal);
-    for note in claim.notes.iter().filter(|n| staff || !n.internal) {
-        let label = if note.internal {
-            "Internal note"
-        } else {
-            "Note"
-        };
-        lines.push((label.into(), note.text.chars().take(80).collect()));
-    }
-    let bytes = render("Claim summary", "ifinsure", &lines);
-    Ok(pdf(&format!("{}.pdf", details.claim_number), bytes))
+    let notes: Vec<serde_json::Value> = claim
+        .notes
+        .iter()
+        .filter(|n| staff || !n.internal)
+        .map(|note| {
+            let label = if note.internal {
+                "Internal note"
+            } else {
+                "Note"
+            };
+            json!({"label": label, "text": note.text})
+        })
+        .collect();
+    let payouts: Vec<serde_json::Value> = claim
+        .payouts
+        .iter()
+        .map(|p| {
+            json!({"provider": p.provider, "reference": p.provider_reference,
+                "status": p.status.as_str(), "amount": p.amount.grouped()})
+        })
+        .collect();
+    let (claimant, claimant_version) = person(&state, details.customer_id.0).await?;
+    // Staff see internal notes: theirs is another document.
+    let audience = if staff { "staff" } else { "customer" };
+    serve(
+        &state,
+        Printable {
+            template: "claim_summary",
+            title: format!("Claim summary {}", details.claim_number),
+            filename: format!("{}.pdf", details.claim_number),
+            key: format!(
+                "claims/{id}/v{}-u{claimant_version}-{audience}",
+                row.version
+            ),
+            facts: json!({
+                "claim_number": details.claim_number,
+                "status": claim.status.as_str().replace('_', " "),
+                "policy_number": details.policy_number,
+                "claimant": claimant,
+                "incident_date": domain::dates::long_date(details.incident_date),
+                "filed_on": domain::dates::long_date(details.filed_on),
+                "claimed": details.claimed_amount.grouped(),
+                "approved": money(claim.approved_amount.as_ref()),
+                "paid": money(claim.paid_amount.as_ref()),
+                "documents": claim.documents.len(),
+                "description": details.description,
+                "rejection_reason": claim.rejection_reason,
+                "payouts": payouts,
+                "notes": notes,
+            }),
+        },
+    )
+    .await
 }

@@ -109,7 +109,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("get", "/billing/payments/{id}") => op("One payment", "by role", None, "200", payment),
         ("get", "/policies/policies/{id}/certificate.pdf") => op(
-            "Certificate of insurance (application/pdf); 409 policy_not_active unless active",
+            "Certificate of insurance (application/pdf), drawn once per policy version and kept in the document store (X-Document-Cache: hit|miss); 409 policy_not_active unless active",
             "by role",
             None,
             "200",
@@ -118,6 +118,20 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ("get", "/billing/invoices/{id}/invoice.pdf") => op("The invoice (application/pdf)", "by role", None, "200", pdf()),
         ("get", "/billing/payments/{id}/receipt.pdf") => op(
             "A receipt (application/pdf); 409 payment_not_succeeded unless it succeeded",
+            "by role",
+            None,
+            "200",
+            pdf(),
+        ),
+        ("get", "/customers/{id}/statement") => op(
+            "A customer's statement of account: ?from=&to= (dates; default this month to today) → {customer_id, customer, from, to, statements: [{currency, opening_balance, lines: [{date, description, debit, credit, balance}], total_debits, total_credits, closing_balance}]} per currency; invoices are debits, payments and voided balances credits, refunds debits; a positive balance is owed. Accept: application/pdf gives the PDF. For the customer, their agent, staff, admin, auditor; 404 otherwise",
+            "by role",
+            None,
+            "200",
+            json!({"type": "object"}),
+        ),
+        ("get", "/customers/{id}/statement.pdf") => op(
+            "The statement of account as PDF (?from=&to=)",
             "by role",
             None,
             "200",

@@ -56,6 +56,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/billing/payments/{id}"),
     ("get", "/billing/invoices/{id}/invoice.pdf"),
     ("get", "/billing/payments/{id}/receipt.pdf"),
+    ("get", "/customers/{id}/statement"),
+    ("get", "/customers/{id}/statement.pdf"),
     ("post", "/webhooks/{provider}"),
     ("post", "/claims"),
     ("get", "/claims"),

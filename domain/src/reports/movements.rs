@@ -10,6 +10,11 @@ use crate::currency::Currency;
 /// What moved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum MovementKind {
+    /// An invoice was issued (amount due).
+    InvoiceIssued,
+    /// An invoice was voided: its unpaid balance is no longer owed
+    /// (negative).
+    InvoiceVoided,
     /// A customer was asked to pay (amount asked).
     PaymentRequested,
     /// A payment was received (amount received).
@@ -36,7 +41,9 @@ pub enum MovementKind {
 
 impl MovementKind {
     /// Every kind, in order.
-    pub const ALL: [MovementKind; 10] = [
+    pub const ALL: [MovementKind; 12] = [
+        MovementKind::InvoiceIssued,
+        MovementKind::InvoiceVoided,
         MovementKind::PaymentRequested,
         MovementKind::PaymentSucceeded,
         MovementKind::PaymentFailed,
@@ -52,6 +59,8 @@ impl MovementKind {
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {
+            MovementKind::InvoiceIssued => "invoice_issued",
+            MovementKind::InvoiceVoided => "invoice_voided",
             MovementKind::PaymentRequested => "payment_requested",
             MovementKind::PaymentSucceeded => "payment_succeeded",
             MovementKind::PaymentFailed => "payment_failed",

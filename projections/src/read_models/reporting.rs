@@ -294,9 +294,22 @@ impl Writer<'_> {
         use MovementKind::*;
         let movement = match event {
             InvoiceEvent::InvoiceCreated(details) => {
-                return self
-                    .subject("invoice", details.policy_id.0, details.customer_id.0)
-                    .await;
+                self.subject("invoice", details.policy_id.0, details.customer_id.0)
+                    .await?;
+                Movement::new(InvoiceIssued, details.amount)
+            }
+            InvoiceEvent::InvoiceVoided { .. } => {
+                // What was still owed on it: issued less premium paid.
+                let issued = self.sum(&[InvoiceIssued]).await?;
+                let paid = self.premium_paid().await?;
+                let Some(currency) = self.currency_of(InvoiceIssued).await? else {
+                    return Ok(());
+                };
+                let unpaid = issued - paid;
+                if unpaid <= Decimal::ZERO {
+                    return Ok(());
+                }
+                Movement::new(InvoiceVoided, Money::rounded(-unpaid, currency))
             }
             InvoiceEvent::PaymentRequested {
                 payment_id,
@@ -385,7 +398,7 @@ impl Writer<'_> {
                 if unpaid <= Decimal::ZERO {
                     return Ok(());
                 }
-                let Some(currency) = self.claim_currency().await? else {
+                let Some(currency) = self.currency_of(ClaimFiled).await? else {
                     return Ok(());
                 };
                 Movement::new(ClaimReleased, Money::rounded(-unpaid, currency))
@@ -443,13 +456,26 @@ impl Writer<'_> {
             .await
     }
 
-    async fn claim_currency(&mut self) -> anyhow::Result<Option<Currency>> {
+    /// This subject's premium paid so far.
+    async fn premium_paid(&mut self) -> anyhow::Result<Decimal> {
         let m = self.tables.get(MOVEMENTS);
-        let code: Option<String> = sqlx::query_scalar(&format!(
-            "SELECT currency FROM {m} WHERE subject_id = $1 AND kind = $2"
+        Ok(sqlx::query_scalar(&format!(
+            "SELECT coalesce(sum(premium), 0) FROM {m} WHERE subject_id = $1 AND kind = $2"
         ))
         .bind(self.subject)
-        .bind(MovementKind::ClaimFiled.as_str())
+        .bind(MovementKind::PaymentSucceeded.as_str())
+        .fetch_one(&mut *self.conn)
+        .await?)
+    }
+
+    /// The currency of this subject's movement of `kind` (its first).
+    async fn currency_of(&mut self, kind: MovementKind) -> anyhow::Result<Option<Currency>> {
+        let m = self.tables.get(MOVEMENTS);
+        let code: Option<String> = sqlx::query_scalar(&format!(
+            "SELECT currency FROM {m} WHERE subject_id = $1 AND kind = $2 LIMIT 1"
+        ))
+        .bind(self.subject)
+        .bind(kind.as_str())
         .fetch_optional(&mut *self.conn)
         .await?;
         code.map(|c| Currency::parse(&c).map_err(anyhow::Error::msg))
@@ -681,4 +707,48 @@ pub async fn unpaid_invoices(
     rows.into_iter()
         .map(|(product, state)| Ok((product, serde_json::from_value(state)?)))
         .collect()
+}
+
+/// One movement on a customer's account, with the invoice it concerns.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct AccountMovement {
+    /// Business date.
+    pub business_date: NaiveDate,
+    /// Its kind's stored name.
+    pub kind: String,
+    /// Amount as recorded.
+    pub amount: Decimal,
+    /// Currency code.
+    pub currency: String,
+    /// The provider, for payments and refunds.
+    pub provider: Option<String>,
+    /// The invoice's number.
+    pub invoice_number: Option<String>,
+    /// The policy's number.
+    pub policy_number: Option<String>,
+}
+
+/// The movements on `customer`'s account up to `to`, in the order they
+/// happened: invoices issued and voided, payments received, refunds paid.
+///
+/// # Errors
+/// When the database fails.
+pub async fn account_movements(
+    pool: &PgPool,
+    customer: Uuid,
+    to: NaiveDate,
+) -> Result<Vec<AccountMovement>, sqlx::Error> {
+    sqlx::query_as(
+        "SELECT m.business_date, m.kind, m.amount, m.currency, m.provider,
+                i.state -> 'details' ->> 'invoice_number' AS invoice_number,
+                i.state -> 'details' ->> 'policy_number' AS policy_number
+         FROM report_movements m LEFT JOIN invoices i ON i.id = m.subject_id
+         WHERE m.customer_id = $1 AND m.business_date <= $2
+           AND m.kind IN ('invoice_issued', 'invoice_voided', 'payment_succeeded', 'refund_issued')
+         ORDER BY m.business_date, split_part(m.id, ':', 2)::bigint",
+    )
+    .bind(customer)
+    .bind(to)
+    .fetch_all(pool)
+    .await
 }

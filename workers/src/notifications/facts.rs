@@ -42,7 +42,7 @@ async fn current<A: cqrs_es::Aggregate>(
 
 /// `25 Nov 2026`.
 pub fn date(d: NaiveDate) -> String {
-    d.format("%-d %b %Y").to_string()
+    domain::dates::long_date(d)
 }
 
 /// A refund as the notices show it: `None` when nothing is paid back.

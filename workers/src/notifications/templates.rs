@@ -8,35 +8,9 @@
 
 use domain::notifications::{Channel, Template};
 use minijinja::Environment;
-use serde::Serialize;
 use serde_json::{json, Value};
 
-/// The insurer's branding, shown in every message.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Branding {
-    /// The insurer's name.
-    pub name: String,
-    /// Logo for the email header.
-    pub logo_url: Option<String>,
-    /// Header colour (CSS).
-    pub primary_colour: String,
-    /// Where customers write.
-    pub support_email: String,
-    /// Where customers call.
-    pub support_phone: Option<String>,
-}
-
-impl Default for Branding {
-    fn default() -> Self {
-        Self {
-            name: "ifinsure".into(),
-            logo_url: None,
-            primary_colour: "#0b5394".into(),
-            support_email: "support@ifinsure.example".into(),
-            support_phone: None,
-        }
-    }
-}
+pub use domain::branding::Branding;
 
 /// A rendered message.
 #[derive(Debug, Clone, PartialEq, Eq)]

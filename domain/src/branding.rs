@@ -1,0 +1,64 @@
+//! The insurer's branding: the name, colour and contacts every message
+//! and document carries (`BRAND_*` and `SUPPORT_*` settings).
+
+use serde::Serialize;
+
+/// The insurer's branding, shown in every message and document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Branding {
+    /// The insurer's name.
+    pub name: String,
+    /// Logo for the email header.
+    pub logo_url: Option<String>,
+    /// Header colour (CSS).
+    pub primary_colour: String,
+    /// Where customers write.
+    pub support_email: String,
+    /// Where customers call.
+    pub support_phone: Option<String>,
+}
+
+impl Default for Branding {
+    fn default() -> Self {
+        Self {
+            name: "ifinsure".into(),
+            logo_url: None,
+            primary_colour: "#0b5394".into(),
+            support_email: "support@ifinsure.example".into(),
+            support_phone: None,
+        }
+    }
+}
+
+impl Branding {
+    /// The primary colour as RGB fractions, when it is a `#rrggbb` hex
+    /// colour (documents fall back to black otherwise).
+    pub fn primary_rgb(&self) -> Option<[f32; 3]> {
+        let hex = self.primary_colour.strip_prefix('#')?;
+        if hex.len() != 6 || !hex.is_ascii() {
+            return None;
+        }
+        let channel = |i: usize| {
+            u8::from_str_radix(&hex[i..i + 2], 16)
+                .ok()
+                .map(|v| f32::from(v) / 255.0)
+        };
+        Some([channel(0)?, channel(2)?, channel(4)?])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_hex_colour_gives_rgb_fractions_and_anything_else_none() {
+        let mut branding = Branding::default();
+        branding.primary_colour = "#ff8000".into();
+        assert_eq!(branding.primary_rgb(), Some([1.0, 128.0 / 255.0, 0.0]));
+        for other in ["navy", "#fff", "#gg0000", "ff8000"] {
+            branding.primary_colour = other.into();
+            assert_eq!(branding.primary_rgb(), None, "{other}");
+        }
+    }
+}
