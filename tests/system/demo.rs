@@ -110,3 +110,179 @@ async fn the_demo_book_has_every_status_and_is_seeded_once() {
         .unwrap();
     assert_eq!(before, after);
 }
+
+/// Logs in as a demo user.
+async fn demo_login(app: &TestApp, email: &str) -> String {
+    let reply = app
+        .post(
+            "/auth/login",
+            None,
+            &serde_json::json!({"email": email, "password": seed::DEMO_PASSWORD}),
+        )
+        .await;
+    reply.body["access_token"].as_str().unwrap().to_string()
+}
+
+/// Sums `field` of a report's rows per currency.
+fn by_currency(
+    items: &serde_json::Value,
+    field: &str,
+) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+    let mut sums = std::collections::BTreeMap::<String, rust_decimal::Decimal>::new();
+    for row in items.as_array().unwrap() {
+        let money = &row[field];
+        let amount: rust_decimal::Decimal = money["amount"].as_str().unwrap().parse().unwrap();
+        *sums
+            .entry(money["currency"].as_str().unwrap().to_string())
+            .or_default() += amount;
+    }
+    sums.retain(|_, v| !v.is_zero());
+    sums
+}
+
+/// Sums per currency of `(currency, amount)` rows worked out from the
+/// aggregates, apart from the reporting projection.
+fn sums(
+    rows: Vec<(String, rust_decimal::Decimal)>,
+) -> std::collections::BTreeMap<String, rust_decimal::Decimal> {
+    let mut sums = std::collections::BTreeMap::new();
+    for (currency, amount) in rows {
+        *sums.entry(currency).or_default() += amount;
+    }
+    sums.retain(|_, v: &mut rust_decimal::Decimal| !v.is_zero());
+    sums
+}
+
+#[tokio::test]
+async fn the_demo_books_reports_and_statements_agree_with_its_records() {
+    let (app, clock) = seeded_demo().await;
+    let pool = app.db.pool.clone();
+    let auditor = demo_login(&app, "auditor@example.com").await;
+    let today = clock.today();
+    let from = today - chrono::Days::new(800);
+    let range = format!("from={from}&to={today}&group_by=product");
+    // Everything settled and projected.
+    eventually("the demo's payments to settle", || async {
+        let pending: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM payments WHERE status = 'pending'",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        let behind: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM subscription_checkpoints
+             WHERE name = 'reporting' AND events_handled < (SELECT count(*) FROM events WHERE aggregate_type IN ('Product', 'User', 'Policy', 'Invoice', 'Claim'))",
+        )
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+        (pending == 0 && behind == 0).then_some(serde_json::json!(true))
+    })
+    .await;
+
+    // Collected and refunded: the payments and refunds the invoices record.
+    let revenue = app
+        .get(&format!("/reports/revenue?{range}"), Some(&auditor))
+        .await
+        .body;
+    let collected: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT p.value->'received'->>'currency', (p.value->'received'->>'amount')::numeric
+         FROM invoices i, jsonb_array_elements(i.state->'payments') p
+         WHERE p.value->>'status' = 'succeeded'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!collected.is_empty(), "the demo book has payments");
+    assert_eq!(by_currency(&revenue["items"], "collected"), sums(collected));
+    let refunded: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT r.value->'amount'->>'currency', (r.value->'amount'->>'amount')::numeric
+         FROM invoices i, jsonb_array_elements(i.state->'refunds') r
+         WHERE r.value->>'status' = 'succeeded'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(by_currency(&revenue["items"], "refunded"), sums(refunded));
+
+    // Claims: paid as the claims record it; what is incurred is what was
+    // paid plus what is still owed on approved claims.
+    let claims = app
+        .get(&format!("/reports/claims?{range}"), Some(&auditor))
+        .await
+        .body;
+    let paid: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT state->'paid_amount'->>'currency', (state->'paid_amount'->>'amount')::numeric
+         FROM claims WHERE state->'paid_amount' IS NOT NULL AND state->'paid_amount' <> 'null'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!paid.is_empty(), "the demo book has a paid claim");
+    let owed: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT state->'approved_amount'->>'currency',
+                (state->'approved_amount'->>'amount')::numeric - coalesce((state->'paid_amount'->>'amount')::numeric, 0)
+         FROM claims WHERE status = 'approved'",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(by_currency(&claims["items"], "paid"), sums(paid.clone()));
+    assert_eq!(
+        by_currency(&claims["items"], "outstanding"),
+        sums(owed.clone())
+    );
+    assert_eq!(
+        by_currency(&claims["items"], "incurred"),
+        sums(paid.into_iter().chain(owed).collect())
+    );
+
+    // Ageing: every unpaid balance past its due date.
+    let ageing = app.get("/reports/ageing", Some(&auditor)).await.body;
+    let overdue: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+        "SELECT state->'details'->'amount'->>'currency',
+                (state->'details'->'amount'->>'amount')::numeric - coalesce((state->'amount_paid'->>'amount')::numeric, 0)
+         FROM invoices WHERE status IN ('open', 'overdue') AND due_date < $1",
+    )
+    .bind(today)
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert!(!overdue.is_empty(), "the demo book has an overdue invoice");
+    assert_eq!(by_currency(&ageing["items"], "total"), sums(overdue));
+
+    // Each customer's closing balance: invoiced, less received, less what
+    // voids forgave, plus what was refunded.
+    let customers: Vec<uuid::Uuid> =
+        sqlx::query_scalar("SELECT DISTINCT customer_id FROM invoices")
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+    for customer in customers {
+        let expected: Vec<(String, rust_decimal::Decimal)> = sqlx::query_as(
+            "SELECT state->'details'->'amount'->>'currency',
+                    (state->'details'->'amount'->>'amount')::numeric
+                    - coalesce((SELECT sum((p.value->'received'->>'amount')::numeric)
+                                FROM jsonb_array_elements(state->'payments') p WHERE p.value->>'status' = 'succeeded'), 0)
+                    - CASE WHEN status = 'void' THEN greatest((state->'details'->'amount'->>'amount')::numeric
+                                - coalesce((state->'amount_paid'->>'amount')::numeric, 0), 0) ELSE 0 END
+                    + coalesce((SELECT sum((r.value->'amount'->>'amount')::numeric)
+                                FROM jsonb_array_elements(state->'refunds') r WHERE r.value->>'status' = 'succeeded'), 0)
+             FROM invoices WHERE customer_id = $1",
+        )
+        .bind(customer)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let expected = sums(expected);
+        let statement = app
+            .get(
+                &format!("/customers/{customer}/statement?from={from}&to={today}"),
+                Some(&auditor),
+            )
+            .await
+            .body;
+        let closing = by_currency(&statement["statements"], "closing_balance");
+        assert_eq!(closing, expected, "customer {customer}: {statement}");
+    }
+}
