@@ -9,6 +9,9 @@
 //!   collected, refunded, net.
 //! - `/reports/commissions`: agents' premium paid and commission (an agent
 //!   sees their own).
+//! - `/reports/ageing`: overdue invoices by days past due.
+//! - `/reports/claims/queue`: open claims by status and age.
+//! - `/reports/dashboard`: the caller's figures, by role (`dashboard`).
 
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -120,25 +123,23 @@ fn csv(header_row: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Response
     response
 }
 
-/// The answer to a report request: JSON `{from, to, group_by, items}`, or
-/// with `Accept: text/csv` the same rows as CSV under `columns`.
-fn report<R: serde::Serialize>(
-    headers: &HeaderMap,
-    range: &Range,
-    columns: &[&str],
-    rows: &[R],
-    fields: impl Fn(&R) -> Vec<String>,
-) -> Response {
+/// A report's row: its CSV columns and their fields.
+trait Tabular: Serialize {
+    /// The CSV header row.
+    const COLUMNS: &'static [&'static str];
+    /// Its fields, in column order.
+    fn fields(&self) -> Vec<String>;
+}
+
+/// The answer to a report request: JSON of `meta` with the rows as
+/// `items`, or with `Accept: text/csv` the same rows as CSV.
+fn table<R: Tabular>(headers: &HeaderMap, meta: serde_json::Value, rows: &[R]) -> Response {
     if accepts(headers, "text/csv") {
-        return csv(columns, rows.iter().map(fields));
+        return csv(R::COLUMNS, rows.iter().map(Tabular::fields));
     }
-    Json(json!({
-        "from": range.from,
-        "to": range.to,
-        "group_by": range.group_by_name(),
-        "items": rows,
-    }))
-    .into_response()
+    let mut body = meta;
+    body["items"] = json!(rows);
+    Json(body).into_response()
 }
 
 impl Range {
@@ -152,11 +153,21 @@ impl Range {
     fn by_product(&self) -> bool {
         self.group_by == GroupBy::Product
     }
+
+    /// What a report over it says of it.
+    fn meta(&self) -> serde_json::Value {
+        json!({"from": self.from, "to": self.to, "group_by": self.group_by_name()})
+    }
 }
 
 /// A money amount as a CSV field: its decimal, the currency in its own column.
 fn amount(money: &Money) -> String {
     money.amount().to_string()
+}
+
+/// The currency column of a row whose amounts are in `money`'s currency.
+fn currency(money: &Money) -> String {
+    money.currency().code().to_string()
 }
 
 fn optional(value: Option<Decimal>) -> String {
@@ -174,19 +185,24 @@ async fn premiums(
     principal.require(&READERS)?;
     let range = range(&query, state.clock.today())?;
     let rows = premium_rows(&state, &range).await?;
-    let columns = [
+    Ok(table(&headers, range.meta(), &rows))
+}
+
+impl Tabular for PremiumRow {
+    const COLUMNS: &'static [&'static str] = &[
         "group", "currency", "policies", "written", "earned", "unearned",
     ];
-    Ok(report(&headers, &range, &columns, &rows, |row| {
+
+    fn fields(&self) -> Vec<String> {
         vec![
-            row.group.clone(),
-            row.written.currency().code().to_string(),
-            row.policies.to_string(),
-            amount(&row.written),
-            amount(&row.earned),
-            amount(&row.unearned),
+            self.group.clone(),
+            currency(&self.written),
+            self.policies.to_string(),
+            amount(&self.written),
+            amount(&self.earned),
+            amount(&self.unearned),
         ]
-    }))
+    }
 }
 
 pub(crate) async fn premium_rows(
@@ -230,7 +246,11 @@ async fn claims(
     principal.require(&READERS)?;
     let range = range(&query, state.clock.today())?;
     let rows = loss_rows(&state, &range).await?;
-    let columns = [
+    Ok(table(&headers, range.meta(), &rows))
+}
+
+impl Tabular for LossRow {
+    const COLUMNS: &'static [&'static str] = &[
         "group",
         "currency",
         "reported",
@@ -240,18 +260,19 @@ async fn claims(
         "earned",
         "loss_ratio",
     ];
-    Ok(report(&headers, &range, &columns, &rows, |row| {
+
+    fn fields(&self) -> Vec<String> {
         vec![
-            row.group.clone(),
-            row.incurred.currency().code().to_string(),
-            row.reported.to_string(),
-            amount(&row.incurred),
-            amount(&row.paid),
-            amount(&row.outstanding),
-            amount(&row.earned),
-            optional(row.loss_ratio),
+            self.group.clone(),
+            currency(&self.incurred),
+            self.reported.to_string(),
+            amount(&self.incurred),
+            amount(&self.paid),
+            amount(&self.outstanding),
+            amount(&self.earned),
+            optional(self.loss_ratio),
         ]
-    }))
+    }
 }
 
 pub(crate) async fn loss_rows(state: &AppState, range: &Range) -> Result<Vec<LossRow>, ApiError> {
@@ -278,7 +299,11 @@ async fn revenue(
     principal.require(&READERS)?;
     let range = range(&query, state.clock.today())?;
     let rows = collection_rows(&state, &range).await?;
-    let columns = [
+    Ok(table(&headers, range.meta(), &rows))
+}
+
+impl Tabular for CollectionRow {
+    const COLUMNS: &'static [&'static str] = &[
         "group",
         "provider",
         "currency",
@@ -291,21 +316,22 @@ async fn revenue(
         "refunded",
         "net",
     ];
-    Ok(report(&headers, &range, &columns, &rows, |row| {
+
+    fn fields(&self) -> Vec<String> {
         vec![
-            row.group.clone(),
-            row.provider.clone(),
-            row.collected.currency().code().to_string(),
-            row.requested.to_string(),
-            row.pending.to_string(),
-            row.succeeded.to_string(),
-            row.failed.to_string(),
-            optional(row.success_rate),
-            amount(&row.collected),
-            amount(&row.refunded),
-            amount(&row.net),
+            self.group.clone(),
+            self.provider.clone(),
+            currency(&self.collected),
+            self.requested.to_string(),
+            self.pending.to_string(),
+            self.succeeded.to_string(),
+            self.failed.to_string(),
+            optional(self.success_rate),
+            amount(&self.collected),
+            amount(&self.refunded),
+            amount(&self.net),
         ]
-    }))
+    }
 }
 
 pub(crate) async fn collection_rows(
@@ -330,13 +356,23 @@ async fn commissions(
     principal.require(&[Role::Staff, Role::Admin, Role::Auditor, Role::Agent])?;
     let range = range(&query, state.clock.today())?;
     let agent = (principal.role == Role::Agent).then_some(principal.user_id);
-    let rows = reporting::commissions(&state.pool, range.from, range.to, range.by_product(), agent)
-        .await?;
-    let items = rows
-        .into_iter()
-        .map(CommissionItem::try_from)
-        .collect::<Result<Vec<_>, _>>()?;
-    let columns = [
+    let rows = commission_rows(&state, range.from, range.to, range.by_product(), agent).await?;
+    Ok(table(&headers, range.meta(), &rows))
+}
+
+/// One agent's commissions in one group, as served.
+#[derive(Serialize)]
+pub(crate) struct CommissionItem {
+    group: String,
+    agent_id: Uuid,
+    agent_name: String,
+    policies: i64,
+    premium: Money,
+    commission: Money,
+}
+
+impl Tabular for CommissionItem {
+    const COLUMNS: &'static [&'static str] = &[
         "group",
         "agent_id",
         "agent_name",
@@ -345,17 +381,44 @@ async fn commissions(
         "premium",
         "commission",
     ];
-    Ok(report(&headers, &range, &columns, &items, |item| {
+
+    fn fields(&self) -> Vec<String> {
         vec![
-            item.group.clone(),
-            item.agent_id.to_string(),
-            item.agent_name.clone(),
-            item.premium.currency().code().to_string(),
-            item.policies.to_string(),
-            amount(&item.premium),
-            amount(&item.commission),
+            self.group.clone(),
+            self.agent_id.to_string(),
+            self.agent_name.clone(),
+            currency(&self.premium),
+            self.policies.to_string(),
+            amount(&self.premium),
+            amount(&self.commission),
         ]
-    }))
+    }
+}
+
+/// Agents' commissions over `[from, to]` (only `agent`'s when given).
+pub(crate) async fn commission_rows(
+    state: &AppState,
+    from: NaiveDate,
+    to: NaiveDate,
+    by_product: bool,
+    agent: Option<Uuid>,
+) -> Result<Vec<CommissionItem>, ApiError> {
+    reporting::commissions(&state.pool, from, to, by_product, agent)
+        .await?
+        .into_iter()
+        .map(|row: CommissionRow| {
+            let currency = Currency::parse(&row.currency)
+                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
+            Ok(CommissionItem {
+                group: row.group,
+                agent_id: row.agent_id,
+                agent_name: row.agent_name,
+                policies: row.policies,
+                premium: Money::rounded(row.premium, currency),
+                commission: Money::rounded(row.commission, currency),
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -393,7 +456,16 @@ async fn overdue_ageing(
         Some(_) => return Err(ApiError::invalid("group_by", "must be all or product")),
     };
     let rows = ageing_rows(&state, as_of, by_product, None).await?;
-    let columns = [
+    let group_by = if by_product { "product" } else { "all" };
+    Ok(table(
+        &headers,
+        json!({"as_of": as_of, "group_by": group_by}),
+        &rows,
+    ))
+}
+
+impl Tabular for AgeingRow {
+    const COLUMNS: &'static [&'static str] = &[
         "group",
         "currency",
         "invoices",
@@ -403,29 +475,19 @@ async fn overdue_ageing(
         "days_over_90",
         "total",
     ];
-    if accepts(&headers, "text/csv") {
-        return Ok(csv(
-            &columns,
-            rows.iter().map(|row| {
-                vec![
-                    row.group.clone(),
-                    row.total.currency().code().to_string(),
-                    row.invoices.to_string(),
-                    amount(&row.days_0_30),
-                    amount(&row.days_31_60),
-                    amount(&row.days_61_90),
-                    amount(&row.days_over_90),
-                    amount(&row.total),
-                ]
-            }),
-        ));
+
+    fn fields(&self) -> Vec<String> {
+        vec![
+            self.group.clone(),
+            currency(&self.total),
+            self.invoices.to_string(),
+            amount(&self.days_0_30),
+            amount(&self.days_31_60),
+            amount(&self.days_61_90),
+            amount(&self.days_over_90),
+            amount(&self.total),
+        ]
     }
-    Ok(Json(json!({
-        "as_of": as_of,
-        "group_by": if by_product { "product" } else { "all" },
-        "items": rows,
-    }))
-    .into_response())
 }
 
 /// The ageing of unpaid invoices (of `agent`'s customers only, when given).
@@ -463,7 +525,11 @@ async fn claim_queue(
     principal.require(&READERS)?;
     let today = state.clock.today();
     let rows = queue_rows(&state, today).await?;
-    let columns = [
+    Ok(table(&headers, json!({ "as_of": today }), &rows))
+}
+
+impl Tabular for QueueRow {
+    const COLUMNS: &'static [&'static str] = &[
         "status",
         "claims",
         "days_0_7",
@@ -472,23 +538,18 @@ async fn claim_queue(
         "days_over_90",
         "oldest_days",
     ];
-    if accepts(&headers, "text/csv") {
-        return Ok(csv(
-            &columns,
-            rows.iter().map(|row| {
-                vec![
-                    row.status.clone(),
-                    row.claims.to_string(),
-                    row.days_0_7.to_string(),
-                    row.days_8_30.to_string(),
-                    row.days_31_90.to_string(),
-                    row.days_over_90.to_string(),
-                    row.oldest_days.to_string(),
-                ]
-            }),
-        ));
+
+    fn fields(&self) -> Vec<String> {
+        vec![
+            self.status.clone(),
+            self.claims.to_string(),
+            self.days_0_7.to_string(),
+            self.days_8_30.to_string(),
+            self.days_31_90.to_string(),
+            self.days_over_90.to_string(),
+            self.oldest_days.to_string(),
+        ]
     }
-    Ok(Json(json!({ "as_of": today, "items": rows })).into_response())
 }
 
 /// The open claims by status and age, as of `today`.
@@ -502,32 +563,4 @@ pub(crate) async fn queue_rows(
         .map(|(status, filed_on)| OpenClaim { status, filed_on })
         .collect();
     Ok(claim_queue_of(&open, today))
-}
-
-/// One agent's commissions in one group, as served.
-#[derive(Serialize)]
-struct CommissionItem {
-    group: String,
-    agent_id: Uuid,
-    agent_name: String,
-    policies: i64,
-    premium: Money,
-    commission: Money,
-}
-
-impl TryFrom<CommissionRow> for CommissionItem {
-    type Error = ApiError;
-
-    fn try_from(row: CommissionRow) -> Result<Self, ApiError> {
-        let currency = Currency::parse(&row.currency)
-            .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
-        Ok(Self {
-            group: row.group,
-            agent_id: row.agent_id,
-            agent_name: row.agent_name,
-            policies: row.policies,
-            premium: Money::rounded(row.premium, currency),
-            commission: Money::rounded(row.commission, currency),
-        })
-    }
 }
