@@ -182,7 +182,7 @@ async fn management(state: &AppState, today: NaiveDate) -> Result<Value, ApiErro
         group_by: GroupBy::Product,
     };
     let premium = premium_rows(state, &year).await?;
-    let losses = loss_rows(state, &year).await?;
+    let losses = loss_rows(state, &year, &premium).await?;
     let collections = collection_rows(state, &month).await?;
     let (integrations_status, integrations) = crate::health::integration_health(state).await?;
     let users: Vec<Value> = users::activity_by_role(&state.pool, ACTIVE_WITHIN_DAYS)

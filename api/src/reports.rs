@@ -245,7 +245,8 @@ async fn claims(
 ) -> Result<Response, ApiError> {
     principal.require(&READERS)?;
     let range = range(&query, state.clock.today())?;
-    let rows = loss_rows(&state, &range).await?;
+    let premiums = premium_rows(&state, &range).await?;
+    let rows = loss_rows(&state, &range, &premiums).await?;
     Ok(table(&headers, range.meta(), &rows))
 }
 
@@ -275,12 +276,17 @@ impl Tabular for LossRow {
     }
 }
 
-pub(crate) async fn loss_rows(state: &AppState, range: &Range) -> Result<Vec<LossRow>, ApiError> {
+/// The claims report over `range`, against `premiums` (the premium report
+/// of the same range and grouping, for the earned premium).
+pub(crate) async fn loss_rows(
+    state: &AppState,
+    range: &Range,
+    premiums: &[PremiumRow],
+) -> Result<Vec<LossRow>, ApiError> {
     let totals = reporting::daily_totals(&state.pool, None, range.to, &CLAIM_MOVEMENTS).await?;
-    let premiums = premium_rows(state, range).await?;
     Ok(losses(
         &totals,
-        &premiums,
+        premiums,
         range.from,
         range.to,
         range.group_by,
