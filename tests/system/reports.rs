@@ -554,3 +554,79 @@ async fn each_role_sees_its_own_dashboard() {
     let agents = book.app.get("/reports/dashboard", Some(&agent)).await.body;
     assert_eq!(agents["renewals_due"][0]["id"], active.as_str(), "{agents}");
 }
+
+#[tokio::test]
+async fn a_claim_closed_unpaid_releases_what_was_owed_and_a_reapproval_owes_anew() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    let filed = book
+        .app
+        .post(
+            "/claims",
+            Some(&customer),
+            &serde_json::json!({"policy_id": policy, "incident_date": crate::common::TODAY,
+                "description": "Side mirror stolen", "claimed_amount": kes("30000.00")}),
+        )
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    let id = filed.body["id"].as_str().unwrap().to_string();
+    let step = |path: &'static str, body: serde_json::Value| {
+        let (book, id) = (&book, id.clone());
+        async move {
+            let reply = book
+                .app
+                .post(&format!("/claims/{id}/{path}"), Some(&book.staff), &body)
+                .await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        }
+    };
+    // Approved for 20,000, closed unpaid, reopened, approved for 25,000 (never less than before)
+    // and paid.
+    step(
+        "approve",
+        serde_json::json!({"approved_amount": kes("20000.00")}),
+    )
+    .await;
+    step("close", serde_json::json!({"reason": "Claimant withdrew"})).await;
+    let path = "/reports/claims?from=2026-11-01&to=2026-11-30&group_by=product";
+    let released = eventually("the release in the claims report", || async {
+        let row = book.app.get(path, Some(&book.staff)).await.body["items"][0].clone();
+        (row["incurred"] == kes("0.00")).then_some(row)
+    })
+    .await;
+    assert_eq!(released["outstanding"], kes("0.00"));
+    step(
+        "reopen",
+        serde_json::json!({"reason": "Police report arrived"}),
+    )
+    .await;
+    step(
+        "approve",
+        serde_json::json!({"approved_amount": kes("25000.00")}),
+    )
+    .await;
+    let owed = eventually("the re-approval in the claims report", || async {
+        let row = book.app.get(path, Some(&book.staff)).await.body["items"][0].clone();
+        (row["incurred"] == kes("25000.00")).then_some(row)
+    })
+    .await;
+    assert_eq!(owed["outstanding"], kes("25000.00"));
+    let paying = book
+        .app
+        .post(
+            &format!("/claims/{id}/pay"),
+            Some(&book.staff),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let paid = eventually("the payout in the claims report", || async {
+        let row = book.app.get(path, Some(&book.staff)).await.body["items"][0].clone();
+        (row["paid"] == kes("25000.00")).then_some(row)
+    })
+    .await;
+    assert_eq!(paid["incurred"], kes("25000.00"));
+    assert_eq!(paid["outstanding"], kes("0.00"));
+    assert_eq!(paid["reported"], 1);
+}
