@@ -195,13 +195,25 @@ async fn a_claim_from_first_notice_to_payout() {
         "attachment; filename=\"dented_door.jpg\""
     );
     assert_eq!(download.bytes().await.unwrap().as_ref(), JPEG);
-    let summary = book
-        .app
-        .get(&format!("/claims/{id}/summary.pdf"), Some(&customer))
-        .await;
-    assert_eq!(summary.header("content-type"), Some("application/pdf"));
-    let text = summary.body.as_str().unwrap_or_default();
-    assert!(text.contains("We will pay") && !text.contains("inflated"));
+    // The customer's summary shows the shared note, not the internal one;
+    // staff's shows both.
+    let summary =
+        crate::documents::pdf(&book, &customer, &format!("/claims/{id}/summary.pdf")).await;
+    assert!(
+        summary.text.contains("We will pay the assessed amount"),
+        "{}",
+        summary.text
+    );
+    assert!(!summary.text.contains("inflated"), "{}", summary.text);
+    let staffs =
+        crate::documents::pdf(&book, &book.staff, &format!("/claims/{id}/summary.pdf")).await;
+    assert!(
+        staffs
+            .text
+            .contains("Internal note Garage quote looks inflated"),
+        "{}",
+        staffs.text
+    );
 
     // The customer heard of each step (by SMS too where the contract says),
     // and the staff queue of the new claim.

@@ -13,13 +13,14 @@ use crate::book::*;
 use crate::common::{test_settings, TODAY};
 
 /// A PDF's bytes, its extracted text and whether it came from the store.
-struct Pdf {
-    bytes: Vec<u8>,
-    text: String,
-    cache: String,
+pub(crate) struct Pdf {
+    pub(crate) bytes: Vec<u8>,
+    pub(crate) text: String,
+    pub(crate) cache: String,
 }
 
-async fn pdf(book: &Book, token: &str, path: &str) -> Pdf {
+/// The PDF at `path` as `token` gets it, read back.
+pub(crate) async fn pdf(book: &Book, token: &str, path: &str) -> Pdf {
     let reply = book
         .app
         .client
