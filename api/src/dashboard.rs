@@ -15,7 +15,7 @@ use chrono::{Datelike, NaiveDate};
 use domain::reports::GroupBy;
 use domain::Role;
 use projections::read_models::billing::{self};
-use projections::read_models::claims::{self as claims_model, ClaimFilter};
+use projections::read_models::claims as claims_model;
 use projections::read_models::policies::{self, PolicyFilter, PolicyRow};
 use projections::read_models::scope::Scope;
 use projections::read_models::users;
@@ -94,33 +94,21 @@ async fn customer(state: &AppState, scope: Scope) -> Result<Value, ApiError> {
                 "balance": money_opt(row.state.balance().as_ref()),
             }))
         });
-    let claims = claims_model::list(
-        &state.pool,
-        scope,
-        &ClaimFilter::default(),
-        None,
-        LIST_LIMIT,
-    )
-    .await?
-    .into_iter()
-    .filter(|row| {
-        matches!(
-            row.state.status.as_str(),
-            "submitted" | "under_review" | "approved"
-        )
-    })
-    .filter_map(|row| {
-        let details = row.state.details.as_ref()?;
-        Some(json!({
-            "id": row.id,
-            "claim_number": details.claim_number,
-            "status": row.state.status.as_str(),
-            "filed_on": details.filed_on,
-            "claimed_amount": money_opt(Some(&details.claimed_amount)),
-            "approved_amount": money_opt(row.state.approved_amount.as_ref()),
-        }))
-    })
-    .collect::<Vec<_>>();
+    let claims = claims_model::open_of(&state.pool, scope, LIST_LIMIT)
+        .await?
+        .into_iter()
+        .filter_map(|row| {
+            let details = row.state.details.as_ref()?;
+            Some(json!({
+                "id": row.id,
+                "claim_number": details.claim_number,
+                "status": row.state.status.as_str(),
+                "filed_on": details.filed_on,
+                "claimed_amount": money_opt(Some(&details.claimed_amount)),
+                "approved_amount": money_opt(row.state.approved_amount.as_ref()),
+            }))
+        })
+        .collect::<Vec<_>>();
     Ok(json!({
         "policies": policies.iter().map(policy_summary).collect::<Vec<_>>(),
         "next_due_payment": next_due,

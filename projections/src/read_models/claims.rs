@@ -150,17 +150,43 @@ pub async fn list(
     .await
 }
 
-/// Every claim still open (submitted, under review, approved and not yet
-/// paid): its status and filing date (the claims queue's input).
+/// The statuses of a claim still open: submitted, under review, approved
+/// and not yet paid.
+pub const OPEN_STATUSES: [&str; 3] = ["submitted", "under_review", "approved"];
+
+/// Every claim still open: its status and filing date (the claims queue's
+/// input).
 ///
 /// # Errors
 /// When the database fails.
 pub async fn open_claims(pool: &PgPool) -> Result<Vec<(String, NaiveDate)>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT status, filed_on FROM claims
-         WHERE status IN ('submitted', 'under_review', 'approved')
-         ORDER BY filed_on, id",
+        "SELECT status, filed_on FROM claims WHERE status = ANY($1) ORDER BY filed_on, id",
     )
+    .bind(OPEN_STATUSES)
+    .fetch_all(pool)
+    .await
+}
+
+/// Up to `limit` open claims `scope` may see, the oldest filed first.
+///
+/// # Errors
+/// When the database fails.
+pub async fn open_of(
+    pool: &PgPool,
+    scope: Scope,
+    limit: i64,
+) -> Result<Vec<ClaimRow>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {STATE_COLUMNS} FROM claims
+         WHERE {} AND status = ANY($3)
+         ORDER BY filed_on, id LIMIT $4",
+        scoped(1, 2)
+    ))
+    .bind(scope.customer())
+    .bind(scope.agent())
+    .bind(OPEN_STATUSES)
+    .bind(limit)
     .fetch_all(pool)
     .await
 }
