@@ -59,6 +59,7 @@ pub async fn dashboard(
 fn policy_summary(row: &PolicyRow) -> Value {
     let policy = &row.state;
     let application = policy.application.as_ref();
+    let term = policy.current_term();
     json!({
         "id": row.id,
         "policy_number": policy.policy_number,
@@ -66,8 +67,9 @@ fn policy_summary(row: &PolicyRow) -> Value {
         "product_code": application.map(|a| a.product_code.clone()),
         "product_name": application.map(|a| a.product_name.clone()),
         "customer_id": application.map(|a| a.customer_id.0),
-        "start_date": application.map(|a| a.start_date),
-        "end_date": application.map(|a| a.end_date),
+        // The current term's cover (a renewed policy's latest), else as applied for.
+        "start_date": term.map(|t| t.start_date).or(application.map(|a| a.start_date)),
+        "end_date": term.map(|t| t.end_date).or(application.map(|a| a.end_date)),
         "premium": money_opt(application.map(|a| &a.premium)),
     })
 }
