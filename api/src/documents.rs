@@ -30,7 +30,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{accepts, IdPath, QueryParams};
+use crate::extract::{accepts, period, IdPath, QueryParams};
 use crate::state::AppState;
 
 /// The document routes.
@@ -360,21 +360,11 @@ async fn statement_of(
         return Err(ApiError::NotFound);
     }
     let today = state.clock.today();
-    let date = |field: &str, raw: Option<&str>, default: NaiveDate| {
-        raw.filter(|r| !r.is_empty()).map_or(Ok(default), |r| {
-            r.parse::<NaiveDate>()
-                .map_err(|_| ApiError::invalid(field, "must be a date (YYYY-MM-DD)"))
-        })
-    };
-    let from = date(
-        "from",
+    let (from, to) = period(
         query.from.as_deref(),
-        today.with_day(1).unwrap_or(today),
+        query.to.as_deref(),
+        (today.with_day(1).unwrap_or(today), today),
     )?;
-    let to = date("to", query.to.as_deref(), today)?;
-    if to < from {
-        return Err(ApiError::invalid("to", "must not be before from"));
-    }
     let entries = reporting::account_movements(&state.pool, id, to)
         .await?
         .into_iter()

@@ -180,3 +180,37 @@ impl<S: Send + Sync> FromRequestParts<S> for IdPath {
             .map_err(|_| ApiError::NotFound)
     }
 }
+
+/// The date query parameter `field` (`YYYY-MM-DD`), `default` when absent
+/// or empty.
+///
+/// # Errors
+/// `422` naming `field` when it is not a date.
+pub fn date_param(
+    field: &str,
+    raw: Option<&str>,
+    default: chrono::NaiveDate,
+) -> Result<chrono::NaiveDate, ApiError> {
+    raw.filter(|r| !r.is_empty()).map_or(Ok(default), |r| {
+        r.parse()
+            .map_err(|_| ApiError::invalid(field, "must be a date (YYYY-MM-DD)"))
+    })
+}
+
+/// The period `[from, to]` of the query parameters `from` and `to`, each
+/// defaulted when absent.
+///
+/// # Errors
+/// `422` when either is not a date or `to` is before `from`.
+pub fn period(
+    from: Option<&str>,
+    to: Option<&str>,
+    defaults: (chrono::NaiveDate, chrono::NaiveDate),
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), ApiError> {
+    let from = date_param("from", from, defaults.0)?;
+    let to = date_param("to", to, defaults.1)?;
+    if to < from {
+        return Err(ApiError::invalid("to", "must not be before from"));
+    }
+    Ok((from, to))
+}

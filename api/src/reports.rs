@@ -36,7 +36,7 @@ use uuid::Uuid;
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{accepts, QueryParams};
+use crate::extract::{accepts, date_param, period, QueryParams};
 use crate::state::AppState;
 
 /// Who may read reports.
@@ -72,18 +72,12 @@ pub(crate) struct Range {
 
 /// `from` defaults to the first of the business year, `to` to today.
 fn range(query: &RangeQuery, today: NaiveDate) -> Result<Range, ApiError> {
-    let date = |field: &str, raw: Option<&str>, default: NaiveDate| {
-        raw.filter(|r| !r.is_empty()).map_or(Ok(default), |r| {
-            r.parse::<NaiveDate>()
-                .map_err(|_| ApiError::invalid(field, "must be a date (YYYY-MM-DD)"))
-        })
-    };
     let year_start = NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today);
-    let from = date("from", query.from.as_deref(), year_start)?;
-    let to = date("to", query.to.as_deref(), today)?;
-    if to < from {
-        return Err(ApiError::invalid("to", "must not be before from"));
-    }
+    let (from, to) = period(
+        query.from.as_deref(),
+        query.to.as_deref(),
+        (year_start, today),
+    )?;
     if (to - from).num_days() > MAX_DAYS {
         return Err(ApiError::invalid(
             "to",
@@ -91,9 +85,9 @@ fn range(query: &RangeQuery, today: NaiveDate) -> Result<Range, ApiError> {
         ));
     }
     let group_by = match query.group_by.as_deref() {
-        None | Some("") | Some("month") => GroupBy::Month,
-        Some("product") => GroupBy::Product,
-        Some(_) => return Err(ApiError::invalid("group_by", "must be month or product")),
+        None | Some("") => GroupBy::Month,
+        Some(name) => GroupBy::parse(name)
+            .ok_or_else(|| ApiError::invalid("group_by", "must be month or product"))?,
     };
     Ok(Range { from, to, group_by })
 }
@@ -143,20 +137,13 @@ fn table<R: Tabular>(headers: &HeaderMap, meta: serde_json::Value, rows: &[R]) -
 }
 
 impl Range {
-    fn group_by_name(&self) -> &'static str {
-        match self.group_by {
-            GroupBy::Month => "month",
-            GroupBy::Product => "product",
-        }
-    }
-
     fn by_product(&self) -> bool {
         self.group_by == GroupBy::Product
     }
 
     /// What a report over it says of it.
     fn meta(&self) -> serde_json::Value {
-        json!({"from": self.from, "to": self.to, "group_by": self.group_by_name()})
+        json!({"from": self.from, "to": self.to, "group_by": self.group_by.as_str()})
     }
 }
 
@@ -444,12 +431,7 @@ async fn overdue_ageing(
 ) -> Result<Response, ApiError> {
     principal.require(&READERS)?;
     let today = state.clock.today();
-    let as_of = match query.as_of.as_deref().filter(|d| !d.is_empty()) {
-        None => today,
-        Some(raw) => raw
-            .parse::<NaiveDate>()
-            .map_err(|_| ApiError::invalid("as_of", "must be a date (YYYY-MM-DD)"))?,
-    };
+    let as_of = date_param("as_of", query.as_of.as_deref(), today)?;
     if as_of < today {
         return Err(ApiError::invalid(
             "as_of",

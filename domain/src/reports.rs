@@ -41,6 +41,23 @@ pub enum GroupBy {
     Product,
 }
 
+impl GroupBy {
+    /// Its name in a query (`month`, `product`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupBy::Month => "month",
+            GroupBy::Product => "product",
+        }
+    }
+
+    /// The grouping named `name`.
+    pub fn parse(name: &str) -> Option<Self> {
+        [GroupBy::Month, GroupBy::Product]
+            .into_iter()
+            .find(|g| g.as_str() == name)
+    }
+}
+
 /// One row of the premium report.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PremiumRow {
