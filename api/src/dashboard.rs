@@ -17,15 +17,14 @@ use domain::Role;
 use projections::read_models::billing::{self};
 use projections::read_models::claims as claims_model;
 use projections::read_models::policies::{self, PolicyFilter, PolicyRow};
+use projections::read_models::reporting;
 use projections::read_models::scope::Scope;
 use projections::read_models::users;
 use serde_json::{json, Value};
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::reports::{
-    ageing_rows, collection_rows, commission_rows, loss_rows, premium_rows, queue_rows, Range,
-};
+use crate::reports::{ageing_rows, collection_rows, loss_rows, premium_rows, queue_rows, Range};
 use crate::state::AppState;
 use crate::views::money_opt;
 
@@ -138,8 +137,14 @@ async fn agent(
     let horizon = today + chrono::Days::new(RENEWALS_WITHIN_DAYS);
     let renewals = policies::ending_between(&state.pool, scope, today, horizon, LIST_LIMIT).await?;
     let month_start = today.with_day(1).unwrap_or(today);
-    let commission =
-        commission_rows(state, month_start, today, false, Some(principal.user_id)).await?;
+    let commission = reporting::commissions(
+        &state.pool,
+        month_start,
+        today,
+        false,
+        Some(principal.user_id),
+    )
+    .await?;
     Ok(json!({
         "applications_pending": pending.iter().map(policy_summary).collect::<Vec<_>>(),
         "renewals_due": renewals.iter().map(policy_summary).collect::<Vec<_>>(),

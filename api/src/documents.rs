@@ -21,7 +21,7 @@ use domain::invoice::{Invoice, SettlementStatus};
 use domain::policy::PolicyStatus;
 use domain::reports::movements::MovementKind;
 use domain::statement::{statements, Entry, Statement};
-use domain::{Currency, Money, PaymentId, Role};
+use domain::{Money, PaymentId, Role};
 use projections::read_models::{billing, policies, reporting, users};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
@@ -365,22 +365,16 @@ async fn statement_of(
         query.to.as_deref(),
         (today.with_day(1).unwrap_or(today), today),
     )?;
-    let entries = reporting::account_movements(&state.pool, id, to)
+    let entries: Vec<Entry> = reporting::account_movements(&state.pool, id, to)
         .await?
         .into_iter()
-        .map(|m| {
-            let currency = Currency::parse(&m.currency)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
-            let kind = MovementKind::parse(&m.kind)
-                .ok_or_else(|| ApiError::Internal(anyhow::anyhow!("movement kind {}", m.kind)))?;
-            Ok(Entry {
-                date: m.business_date,
-                kind,
-                description: describe(kind, &m),
-                amount: Money::rounded(m.amount, currency),
-            })
+        .map(|m| Entry {
+            date: m.date,
+            kind: m.kind,
+            description: describe(&m),
+            amount: m.amount,
         })
-        .collect::<Result<Vec<_>, ApiError>>()?;
+        .collect();
     Ok(StatementOf {
         customer_id: id,
         customer: customer.full_name,
@@ -391,11 +385,11 @@ async fn statement_of(
 }
 
 /// How a statement line reads.
-fn describe(kind: MovementKind, movement: &reporting::AccountMovement) -> String {
+fn describe(movement: &reporting::AccountMovement) -> String {
     let invoice = movement.invoice_number.as_deref().unwrap_or("invoice");
     let policy = movement.policy_number.as_deref().unwrap_or_default();
     let provider = movement.provider.as_deref().unwrap_or("provider");
-    match kind {
+    match movement.kind {
         MovementKind::InvoiceIssued => format!("Invoice {invoice} ({policy})"),
         MovementKind::InvoiceVoided => format!("Invoice {invoice} voided"),
         MovementKind::PaymentSucceeded => format!("Payment by {provider}, {invoice}"),

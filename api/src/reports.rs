@@ -26,8 +26,8 @@ use domain::reports::collections::{collections, CollectionRow};
 use domain::reports::losses::{losses, LossRow};
 use domain::reports::movements::MovementKind;
 use domain::reports::{self, GroupBy, PremiumRow};
-use domain::{Currency, Money, Role};
-use projections::read_models::reporting::{self, CommissionRow};
+use domain::{Money, Role};
+use projections::read_models::reporting::{self, Commission};
 use projections::read_models::{claims as claims_model, policies};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -349,22 +349,12 @@ async fn commissions(
     principal.require(&[Role::Staff, Role::Admin, Role::Auditor, Role::Agent])?;
     let range = range(&query, state.clock.today())?;
     let agent = (principal.role == Role::Agent).then_some(principal.user_id);
-    let rows = commission_rows(&state, range.from, range.to, range.by_product(), agent).await?;
+    let rows = reporting::commissions(&state.pool, range.from, range.to, range.by_product(), agent)
+        .await?;
     Ok(table(&headers, range.meta(), &rows))
 }
 
-/// One agent's commissions in one group, as served.
-#[derive(Serialize)]
-pub(crate) struct CommissionItem {
-    group: String,
-    agent_id: Uuid,
-    agent_name: String,
-    policies: i64,
-    premium: Money,
-    commission: Money,
-}
-
-impl Tabular for CommissionItem {
+impl Tabular for Commission {
     const COLUMNS: &'static [&'static str] = &[
         "group",
         "agent_id",
@@ -386,32 +376,6 @@ impl Tabular for CommissionItem {
             amount(&self.commission),
         ]
     }
-}
-
-/// Agents' commissions over `[from, to]` (only `agent`'s when given).
-pub(crate) async fn commission_rows(
-    state: &AppState,
-    from: NaiveDate,
-    to: NaiveDate,
-    by_product: bool,
-    agent: Option<Uuid>,
-) -> Result<Vec<CommissionItem>, ApiError> {
-    reporting::commissions(&state.pool, from, to, by_product, agent)
-        .await?
-        .into_iter()
-        .map(|row: CommissionRow| {
-            let currency = Currency::parse(&row.currency)
-                .map_err(|e| ApiError::Internal(anyhow::anyhow!("stored currency: {e}")))?;
-            Ok(CommissionItem {
-                group: row.group,
-                agent_id: row.agent_id,
-                agent_name: row.agent_name,
-                policies: row.policies,
-                premium: Money::rounded(row.premium, currency),
-                commission: Money::rounded(row.commission, currency),
-            })
-        })
-        .collect()
 }
 
 #[derive(Deserialize)]

@@ -568,6 +568,12 @@ impl Writer<'_> {
     }
 }
 
+/// A stored movement kind.
+fn stored_kind(name: &str) -> anyhow::Result<MovementKind> {
+    MovementKind::parse(name).ok_or_else(|| anyhow::anyhow!("unknown movement kind {name}"))
+}
+
+/// A stored amount in a stored currency.
 fn money(amount: Decimal, currency: &str) -> anyhow::Result<Money> {
     let currency = Currency::parse(currency).map_err(anyhow::Error::msg)?;
     Ok(Money::rounded(amount, currency))
@@ -635,42 +641,40 @@ pub async fn daily_totals(
 }
 
 /// One agent's commissions in one group and currency.
-#[derive(Debug, Clone, sqlx::FromRow)]
-pub struct CommissionRow {
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Commission {
     /// The month (`2026-11`) or product code.
     pub group: String,
     /// The agent.
     pub agent_id: Uuid,
     /// The agent's name.
     pub agent_name: String,
-    /// The currency.
-    pub currency: String,
     /// Policies that paid premium.
     pub policies: i64,
     /// Premium paid less premium refunded.
-    pub premium: Decimal,
+    pub premium: Money,
     /// Commission earned less commission taken back.
-    pub commission: Decimal,
+    pub commission: Money,
 }
 
 /// Agents' commissions over `[from, to]`, grouped by month or product
 /// (`by_product`); only `agent`'s when given.
 ///
 /// # Errors
-/// When the database fails.
+/// When the database fails or a stored currency is unknown.
 pub async fn commissions(
     pool: &PgPool,
     from: NaiveDate,
     to: NaiveDate,
     by_product: bool,
     agent: Option<Uuid>,
-) -> Result<Vec<CommissionRow>, sqlx::Error> {
-    sqlx::query_as(
-        r#"SELECT CASE WHEN $3 THEN m.product_code ELSE to_char(m.business_date, 'YYYY-MM') END AS "group",
-                  m.agent_id, coalesce(u.full_name, '') AS agent_name, m.currency,
-                  count(DISTINCT m.policy_id) FILTER (WHERE m.kind = 'payment_succeeded') AS policies,
-                  sum(CASE WHEN m.kind = 'refund_issued' THEN -m.premium ELSE m.premium END) AS premium,
-                  sum(m.commission) AS commission
+) -> anyhow::Result<Vec<Commission>> {
+    let rows: Vec<(String, Uuid, String, String, i64, Decimal, Decimal)> = sqlx::query_as(
+        r#"SELECT CASE WHEN $3 THEN m.product_code ELSE to_char(m.business_date, 'YYYY-MM') END,
+                  m.agent_id, coalesce(u.full_name, ''), m.currency,
+                  count(DISTINCT m.policy_id) FILTER (WHERE m.kind = 'payment_succeeded'),
+                  sum(CASE WHEN m.kind = 'refund_issued' THEN -m.premium ELSE m.premium END),
+                  sum(m.commission)
            FROM report_movements m LEFT JOIN users u ON u.id = m.agent_id
            WHERE m.business_date BETWEEN $1 AND $2 AND m.agent_id IS NOT NULL
              AND m.kind IN ('payment_succeeded', 'refund_issued')
@@ -682,7 +686,21 @@ pub async fn commissions(
     .bind(by_product)
     .bind(agent)
     .fetch_all(pool)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(
+            |(group, agent_id, agent_name, currency, policies, premium, commission)| {
+                Ok(Commission {
+                    group,
+                    agent_id,
+                    agent_name,
+                    policies,
+                    premium: money(premium, &currency)?,
+                    commission: money(commission, &currency)?,
+                })
+            },
+        )
+        .collect()
 }
 
 /// Every invoice still open or overdue with its product (the ageing
@@ -710,16 +728,14 @@ pub async fn unpaid_invoices(
 }
 
 /// One movement on a customer's account, with the invoice it concerns.
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AccountMovement {
     /// Business date.
-    pub business_date: NaiveDate,
-    /// Its kind's stored name.
-    pub kind: String,
-    /// Amount as recorded.
-    pub amount: Decimal,
-    /// Currency code.
-    pub currency: String,
+    pub date: NaiveDate,
+    /// What moved (invoice issued or voided, payment, refund).
+    pub kind: MovementKind,
+    /// Amount as recorded (a void's is negative).
+    pub amount: Money,
     /// The provider, for payments and refunds.
     pub provider: Option<String>,
     /// The invoice's number.
@@ -732,16 +748,25 @@ pub struct AccountMovement {
 /// happened: invoices issued and voided, payments received, refunds paid.
 ///
 /// # Errors
-/// When the database fails.
+/// When the database fails or a stored kind or currency is unknown.
 pub async fn account_movements(
     pool: &PgPool,
     customer: Uuid,
     to: NaiveDate,
-) -> Result<Vec<AccountMovement>, sqlx::Error> {
-    sqlx::query_as(
+) -> anyhow::Result<Vec<AccountMovement>> {
+    type Row = (
+        NaiveDate,
+        String,
+        Decimal,
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+    );
+    let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.business_date, m.kind, m.amount, m.currency, m.provider,
-                i.state -> 'details' ->> 'invoice_number' AS invoice_number,
-                i.state -> 'details' ->> 'policy_number' AS policy_number
+                i.state -> 'details' ->> 'invoice_number',
+                i.state -> 'details' ->> 'policy_number'
          FROM report_movements m LEFT JOIN invoices i ON i.id = m.subject_id
          WHERE m.customer_id = $1 AND m.business_date <= $2
            AND m.kind IN ('invoice_issued', 'invoice_voided', 'payment_succeeded', 'refund_issued')
@@ -750,5 +775,19 @@ pub async fn account_movements(
     .bind(customer)
     .bind(to)
     .fetch_all(pool)
-    .await
+    .await?;
+    rows.into_iter()
+        .map(
+            |(date, kind, amount, currency, provider, invoice_number, policy_number)| {
+                Ok(AccountMovement {
+                    date,
+                    kind: stored_kind(&kind)?,
+                    amount: money(amount, &currency)?,
+                    provider,
+                    invoice_number,
+                    policy_number,
+                })
+            },
+        )
+        .collect()
 }
