@@ -241,6 +241,37 @@ impl Book {
         reference.as_str().unwrap().to_string()
     }
 
+    /// `POST /claims` as `token`: a claim on `policy_id` for `amount` (KES)
+    /// of an incident on `incident`.
+    pub async fn file_claim(
+        &self,
+        token: &str,
+        policy_id: &str,
+        incident: &str,
+        amount: &str,
+        description: &str,
+    ) -> Reply {
+        self.app
+            .post(
+                "/claims",
+                Some(token),
+                &json!({"policy_id": policy_id, "incident_date": incident,
+                    "description": description, "claimed_amount": kes(amount)}),
+            )
+            .await
+    }
+
+    /// `POST /claims/{id}/approve` as staff, for `amount` (KES).
+    pub async fn approve_claim(&self, id: &str, amount: &str) -> Reply {
+        self.app
+            .post(
+                &format!("/claims/{id}/approve"),
+                Some(&self.staff),
+                &json!({"approved_amount": kes(amount)}),
+            )
+            .await
+    }
+
     /// The workers' context of the running app.
     pub fn workers(&self) -> &workers::WorkerContext {
         self.app

@@ -47,21 +47,8 @@ async fn upload(book: &Book, token: &str, claim_id: &str, filename: &str, bytes:
     }
 }
 
-async fn file_claim(
-    book: &Book,
-    token: &str,
-    policy_id: &str,
-    incident: &str,
-    amount: &str,
-) -> Reply {
-    book.app
-        .post(
-            "/claims",
-            Some(token),
-            &json!({"policy_id": policy_id, "incident_date": incident, "description": "Hit by a matatu on Mombasa Road", "claimed_amount": kes(amount)}),
-        )
-        .await
-}
+/// What the claims of these tests say happened.
+const INCIDENT: &str = "Hit by a matatu on Mombasa Road";
 
 #[tokio::test]
 async fn a_claim_from_first_notice_to_payout() {
@@ -73,7 +60,9 @@ async fn a_claim_from_first_notice_to_payout() {
     });
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
 
-    let filed = file_claim(&book, &customer, &policy_id, TODAY, "120000.00").await;
+    let filed = book
+        .file_claim(&customer, &policy_id, TODAY, "120000.00", INCIDENT)
+        .await;
     assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
     assert_eq!(filed.body["status"], "submitted");
     assert!(filed.body["claim_number"]
@@ -278,19 +267,27 @@ async fn claims_the_rules_refuse() {
         .await
         .unwrap();
     book.policy_becomes(&customer, &unpaid_id, "lapsed").await;
-    let lapsed = file_claim(&book, &customer, &unpaid_id, TODAY, "1000.00").await;
+    let lapsed = book
+        .file_claim(&customer, &unpaid_id, TODAY, "1000.00", INCIDENT)
+        .await;
     assert_eq!(lapsed.status, StatusCode::CONFLICT);
     assert_eq!(lapsed.body["code"], "policy_not_active");
 
     // Before the start date.
-    let early = file_claim(&book, &customer, &policy_id, "2026-11-24", "1000.00").await;
+    let early = book
+        .file_claim(&customer, &policy_id, "2026-11-24", "1000.00", INCIDENT)
+        .await;
     assert_eq!(early.status, StatusCode::CONFLICT);
     assert_eq!(early.body["code"], "incident_outside_cover");
 
     // Someone else's policy, and someone else's claim.
-    let theirs = file_claim(&book, &other, &policy_id, TODAY, "1000.00").await;
+    let theirs = book
+        .file_claim(&other, &policy_id, TODAY, "1000.00", INCIDENT)
+        .await;
     assert_eq!(theirs.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let big = file_claim(&book, &customer, &policy_id, TODAY, "900000.00").await;
+    let big = book
+        .file_claim(&customer, &policy_id, TODAY, "900000.00", INCIDENT)
+        .await;
     let big_id = big.body["id"].as_str().unwrap().to_string();
     assert_eq!(
         book.app
@@ -346,7 +343,9 @@ async fn claims_the_rules_refuse() {
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
 
     // A second claim beyond the remaining sum insured.
-    let second = file_claim(&book, &customer, &policy_id, TODAY, "200000.00").await;
+    let second = book
+        .file_claim(&customer, &policy_id, TODAY, "200000.00", INCIDENT)
+        .await;
     let second_id = second.body["id"].as_str().unwrap().to_string();
     let beyond = book
         .app
@@ -387,7 +386,9 @@ async fn two_claims_approved_at_once_never_exceed_the_sum_insured() {
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
     let mut ids = Vec::new();
     for _ in 0..2 {
-        let filed = file_claim(&book, &customer, &policy_id, TODAY, "700000.00").await;
+        let filed = book
+            .file_claim(&customer, &policy_id, TODAY, "700000.00", INCIDENT)
+            .await;
         ids.push(filed.body["id"].as_str().unwrap().to_string());
     }
     let approve = |book: Arc<Book>, id: String| async move {
@@ -425,7 +426,9 @@ async fn documents_go_to_the_store_chosen_in_the_integrations_center_and_old_one
     let book = Book::open().await;
     let (customer, _) = book.user("c@example.com", Role::Customer).await;
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
-    let filed = file_claim(&book, &customer, &policy_id, TODAY, "50000.00").await;
+    let filed = book
+        .file_claim(&customer, &policy_id, TODAY, "50000.00", INCIDENT)
+        .await;
     let claim_id = filed.body["id"].as_str().unwrap().to_string();
     let before = upload(&book, &customer, &claim_id, "before.jpg", JPEG).await;
     assert_eq!(before.status, StatusCode::CREATED, "{}", before.body);

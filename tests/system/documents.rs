@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use reqwest::StatusCode;
-use serde_json::json;
 
 use crate::book::*;
 use crate::common::{test_settings, TODAY};
@@ -163,25 +162,18 @@ async fn each_document_shows_its_key_facts_and_is_kept_by_version() {
 
     // A claim approved for 95,000 and paid.
     let filed = book
-        .app
-        .post(
-            "/claims",
-            Some(&customer),
-            &json!({"policy_id": policy_id, "incident_date": TODAY,
-                "description": "Hail damage to the roof and bonnet", "claimed_amount": kes("120000.00")}),
+        .file_claim(
+            &customer,
+            &policy_id,
+            TODAY,
+            "120000.00",
+            "Hail damage to the roof and bonnet",
         )
         .await;
     assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
     let claim_id = filed.body["id"].as_str().unwrap().to_string();
     let claim_number = filed.body["claim_number"].as_str().unwrap().to_string();
-    let approved = book
-        .app
-        .post(
-            &format!("/claims/{claim_id}/approve"),
-            Some(&book.staff),
-            &json!({"approved_amount": kes("95000.00")}),
-        )
-        .await;
+    let approved = book.approve_claim(&claim_id, "95000.00").await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     let summary = pdf(&book, &customer, &format!("/claims/{claim_id}/summary.pdf")).await;
     has(

@@ -389,23 +389,16 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (policy_id, _) = book.active_policy(&customer, "1000000.00").await;
     let filed = book
-        .app
-        .post(
-            "/claims",
-            Some(&customer),
-            &json!({"policy_id": policy_id, "incident_date": crate::common::TODAY,
-                    "description": "Windscreen", "claimed_amount": kes("95000.00")}),
+        .file_claim(
+            &customer,
+            &policy_id,
+            crate::common::TODAY,
+            "95000.00",
+            "Windscreen",
         )
         .await;
     let claim_id = filed.body["id"].as_str().unwrap().to_string();
-    let approved = book
-        .app
-        .post(
-            &format!("/claims/{claim_id}/approve"),
-            Some(&book.staff),
-            &json!({"approved_amount": kes("95000.00")}),
-        )
-        .await;
+    let approved = book.approve_claim(&claim_id, "95000.00").await;
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     let paying = book
         .app

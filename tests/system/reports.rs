@@ -234,24 +234,17 @@ async fn claims_collections_commissions_and_ageing_match_figures_worked_out_apar
     let mut claims = Vec::new();
     for (claimed, approved) in [("120000.00", "95000.00"), ("50000.00", "20000.00")] {
         let filed = book
-            .app
-            .post(
-                "/claims",
-                Some(&a),
-                &serde_json::json!({"policy_id": a_policy, "incident_date": crate::common::TODAY,
-                    "description": "Rear-ended at a roundabout", "claimed_amount": kes(claimed)}),
+            .file_claim(
+                &a,
+                &a_policy,
+                crate::common::TODAY,
+                claimed,
+                "Rear-ended at a roundabout",
             )
             .await;
         assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
         let id = filed.body["id"].as_str().unwrap().to_string();
-        let reply = book
-            .app
-            .post(
-                &format!("/claims/{id}/approve"),
-                Some(&book.staff),
-                &serde_json::json!({"approved_amount": kes(approved)}),
-            )
-            .await;
+        let reply = book.approve_claim(&id, approved).await;
         assert_eq!(reply.status, StatusCode::OK, "{}", reply.body);
         claims.push(id);
     }
@@ -449,12 +442,12 @@ async fn each_role_sees_its_own_dashboard() {
     let (_, unpaid_invoice) = book.approved_policy(&customer, "200000.00").await;
     let pending = book.apply(&agent, Some(&customer_id), "300000.00").await;
     let claim = book
-        .app
-        .post(
-            "/claims",
-            Some(&customer),
-            &serde_json::json!({"policy_id": active, "incident_date": crate::common::TODAY,
-                "description": "Windscreen cracked", "claimed_amount": kes("25000.00")}),
+        .file_claim(
+            &customer,
+            &active,
+            crate::common::TODAY,
+            "25000.00",
+            "Windscreen cracked",
         )
         .await;
     assert_eq!(claim.status, StatusCode::CREATED, "{}", claim.body);
@@ -561,12 +554,12 @@ async fn a_claim_closed_unpaid_releases_what_was_owed_and_a_reapproval_owes_anew
     let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
     let (policy, _) = book.active_policy(&customer, "1000000.00").await;
     let filed = book
-        .app
-        .post(
-            "/claims",
-            Some(&customer),
-            &serde_json::json!({"policy_id": policy, "incident_date": crate::common::TODAY,
-                "description": "Side mirror stolen", "claimed_amount": kes("30000.00")}),
+        .file_claim(
+            &customer,
+            &policy,
+            crate::common::TODAY,
+            "30000.00",
+            "Side mirror stolen",
         )
         .await;
     assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
