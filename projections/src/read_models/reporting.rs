@@ -50,75 +50,79 @@ impl Projection for ReportingProjection {
     }
 
     async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
-        let m = tables.get(MOVEMENTS);
-        super::tables::create_once(
-            conn,
-            m,
-            &[
-                format!(
-                    "CREATE TABLE {m} (
-                    id              text PRIMARY KEY,
-                    kind            text    NOT NULL,
-                    business_date   date    NOT NULL,
-                    currency        text    NOT NULL,
-                    amount          numeric NOT NULL,
-                    premium         numeric NOT NULL,
-                    commission_rate numeric NOT NULL,
-                    commission      numeric NOT NULL,
-                    provider        text,
-                    product_code    text    NOT NULL,
-                    policy_id       uuid    NOT NULL,
-                    customer_id     uuid    NOT NULL,
-                    agent_id        uuid,
-                    subject_id      uuid    NOT NULL,
-                    item_id         uuid,
-                    related_id      uuid
+        let (m, s, p, a) = (
+            tables.get(MOVEMENTS),
+            tables.get(SUBJECTS),
+            tables.get(PRODUCTS),
+            tables.get(AGENTS),
+        );
+        let ddl = [
+            (
+                m,
+                vec![
+                    format!(
+                        "CREATE TABLE {m} (
+                        id              text PRIMARY KEY,
+                        kind            text    NOT NULL,
+                        business_date   date    NOT NULL,
+                        currency        text    NOT NULL,
+                        amount          numeric NOT NULL,
+                        premium         numeric NOT NULL,
+                        commission_rate numeric NOT NULL,
+                        commission      numeric NOT NULL,
+                        provider        text,
+                        product_code    text    NOT NULL,
+                        policy_id       uuid    NOT NULL,
+                        customer_id     uuid    NOT NULL,
+                        agent_id        uuid,
+                        subject_id      uuid    NOT NULL,
+                        item_id         uuid,
+                        related_id      uuid
+                    )"
+                    ),
+                    format!("CREATE INDEX ON {m} (business_date, kind)"),
+                    format!("CREATE INDEX ON {m} (item_id)"),
+                    format!("CREATE INDEX ON {m} (related_id)"),
+                    format!("CREATE INDEX ON {m} (subject_id)"),
+                    format!("CREATE INDEX ON {m} (customer_id, business_date)"),
+                    format!("CREATE INDEX ON {m} (agent_id, business_date)"),
+                ],
+            ),
+            (
+                s,
+                vec![format!(
+                    "CREATE TABLE {s} (
+                    id           uuid PRIMARY KEY,
+                    kind         text NOT NULL,
+                    policy_id    uuid NOT NULL,
+                    customer_id  uuid NOT NULL,
+                    product_code text NOT NULL
                 )"
-                ),
-                format!("CREATE INDEX ON {m} (business_date, kind)"),
-                format!("CREATE INDEX ON {m} (item_id)"),
-                format!("CREATE INDEX ON {m} (subject_id)"),
-                format!("CREATE INDEX ON {m} (agent_id, business_date)"),
-            ],
-        )
-        .await?;
-        let s = tables.get(SUBJECTS);
-        super::tables::create_once(
-            conn,
-            s,
-            &[format!(
-                "CREATE TABLE {s} (
-                id           uuid PRIMARY KEY,
-                kind         text NOT NULL,
-                policy_id    uuid NOT NULL,
-                customer_id  uuid NOT NULL,
-                product_code text NOT NULL
-            )"
-            )],
-        )
-        .await?;
-        let p = tables.get(PRODUCTS);
-        super::tables::create_once(
-            conn,
-            p,
-            &[format!(
-                "CREATE TABLE {p} (
-                id              uuid PRIMARY KEY,
-                code            text    NOT NULL,
-                commission_rate numeric NOT NULL
-            )"
-            )],
-        )
-        .await?;
-        let a = tables.get(AGENTS);
-        super::tables::create_once(
-            conn,
-            a,
-            &[format!(
-                "CREATE TABLE {a} (customer_id uuid PRIMARY KEY, agent_id uuid NOT NULL)"
-            )],
-        )
-        .await?;
+                )],
+            ),
+            (
+                p,
+                vec![
+                    format!(
+                        "CREATE TABLE {p} (
+                        id              uuid PRIMARY KEY,
+                        code            text    NOT NULL,
+                        commission_rate numeric NOT NULL
+                    )"
+                    ),
+                    format!("CREATE INDEX ON {p} (code)"),
+                ],
+            ),
+            (
+                a,
+                vec![format!(
+                    "CREATE TABLE {a} (customer_id uuid PRIMARY KEY, agent_id uuid NOT NULL)"
+                )],
+            ),
+        ];
+        for (table, statements) in ddl {
+            super::tables::create_once(conn, table, &statements).await?;
+        }
         Ok(())
     }
 
