@@ -273,7 +273,7 @@ impl Writer<'_> {
     }
 
     /// Records an invoice or claim of `policy_id` under its policy's product.
-    async fn subject(
+    async fn record_subject(
         &mut self,
         kind: &str,
         policy_id: Uuid,
@@ -298,7 +298,7 @@ impl Writer<'_> {
         use MovementKind::*;
         let movement = match event {
             InvoiceEvent::InvoiceCreated(details) => {
-                self.subject("invoice", details.policy_id.0, details.customer_id.0)
+                self.record_subject("invoice", details.policy_id.0, details.customer_id.0)
                     .await?;
                 Movement::new(InvoiceIssued, details.amount)
             }
@@ -378,7 +378,7 @@ impl Writer<'_> {
         use MovementKind::*;
         let movement = match event {
             ClaimEvent::ClaimFiled(details) => {
-                self.subject("claim", details.policy_id.0, details.customer_id.0)
+                self.record_subject("claim", details.policy_id.0, details.customer_id.0)
                     .await?;
                 Movement::new(ClaimFiled, details.claimed_amount)
             }

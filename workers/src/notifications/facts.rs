@@ -3,7 +3,6 @@
 //! dates already formatted for the recipient). Aggregates are loaded from
 //! the event store, never from read models that may lag behind.
 
-use chrono::NaiveDate;
 use domain::claim::{Claim, ClaimEvent};
 use domain::invoice::{Invoice, InvoiceEvent};
 use domain::notifications::Template;
@@ -41,9 +40,7 @@ async fn current<A: cqrs_es::Aggregate>(
 }
 
 /// `25 Nov 2026`.
-pub fn date(d: NaiveDate) -> String {
-    domain::dates::long_date(d)
-}
+pub use domain::dates::long_date as date;
 
 /// A refund as the notices show it: `None` when nothing is paid back.
 fn refund_text(refund: &Money) -> Option<String> {
