@@ -340,3 +340,27 @@ async fn concurrent_products_with_one_code_make_exactly_one_product() {
         "no product without its code, no code without its product"
     );
 }
+
+#[tokio::test]
+async fn a_products_table_from_before_commissions_gains_the_column_at_start() {
+    let db = crate::common::TestDb::new().await;
+    let columns = || async {
+        let names: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = 'products'",
+        )
+        .fetch_all(&db.pool)
+        .await
+        .unwrap();
+        names
+    };
+    sqlx::query("ALTER TABLE products DROP COLUMN commission_rate")
+        .execute(&db.pool)
+        .await
+        .unwrap();
+    assert!(!columns().await.contains(&"commission_rate".to_string()));
+    ifinsure::app::prepare(&db.pool).await.unwrap();
+    assert!(columns().await.contains(&"commission_rate".to_string()));
+    // Starting again changes nothing.
+    ifinsure::app::prepare(&db.pool).await.unwrap();
+}

@@ -109,11 +109,8 @@ impl Projection for ProductsProjection {
         ];
         super::tables::create_once(conn, t, &statements).await?;
         // Tables created before commissions were recorded.
-        sqlx::query(&format!(
-            "ALTER TABLE {t} ADD COLUMN IF NOT EXISTS commission_rate numeric NOT NULL DEFAULT 0"
-        ))
-        .execute(&mut *conn)
-        .await?;
+        super::tables::add_column_once(conn, t, "commission_rate", "numeric NOT NULL DEFAULT 0")
+            .await?;
         Ok(())
     }
 

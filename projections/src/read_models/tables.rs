@@ -63,3 +63,33 @@ pub async fn create_once(
     }
     Ok(())
 }
+
+/// Adds `column` (`definition`) to `table` unless it has it: tables created
+/// before the column was. Checked first, so an up-to-date table is not
+/// locked at every start.
+///
+/// # Errors
+/// When the database fails.
+pub async fn add_column_once(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    column: &str,
+    definition: &str,
+) -> Result<(), sqlx::Error> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM information_schema.columns
+                        WHERE table_schema = current_schema() AND table_name = $1 AND column_name = $2)",
+    )
+    .bind(table)
+    .bind(column)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        sqlx::query(&format!(
+            "ALTER TABLE {table} ADD COLUMN {column} {definition}"
+        ))
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
