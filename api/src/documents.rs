@@ -121,7 +121,8 @@ pub(crate) async fn person(state: &AppState, id: Uuid) -> Result<(String, i64), 
         .map_or_else(|| (id.to_string(), 0), |u| (u.full_name, u.version)))
 }
 
-fn money(value: Option<&Money>) -> Option<String> {
+/// An amount as documents print it (`KES 1,250.00`), if any.
+pub(crate) fn grouped(value: Option<&Money>) -> Option<String> {
     value.map(Money::grouped)
 }
 
@@ -184,8 +185,8 @@ async fn certificate(
                 "start_date": long_date(term.start_date),
                 "end_date": long_date(term.end_date),
                 "term": term.number,
-                "sum_insured": money(policy.sum_insured.as_ref()),
-                "premium": money(policy.annual_premium.as_ref()),
+                "sum_insured": grouped(policy.sum_insured.as_ref()),
+                "premium": grouped(policy.annual_premium.as_ref()),
                 "status": policy.status.as_str(),
                 "version": row.version,
                 "insured": insured,
@@ -223,9 +224,9 @@ fn invoice_facts(invoice: &Invoice, customer: String) -> Option<Value> {
         "amount": details.amount.grouped(),
         "payments": payments,
         "refunds": refunds,
-        "paid": money(invoice.amount_paid.as_ref()).unwrap_or_else(|| Money::zero(details.amount.currency()).grouped()),
-        "balance": money(invoice.balance().as_ref()),
-        "credit": money(credit.as_ref()),
+        "paid": grouped(invoice.amount_paid.as_ref()).unwrap_or_else(|| Money::zero(details.amount.currency()).grouped()),
+        "balance": grouped(invoice.balance().as_ref()),
+        "credit": grouped(credit.as_ref()),
     }))
 }
 
@@ -432,8 +433,8 @@ async fn statement_pdf(
                     json!({
                         "date": long_date(l.date),
                         "description": l.description,
-                        "debit": money(l.debit.as_ref()),
-                        "credit": money(l.credit.as_ref()),
+                        "debit": grouped(l.debit.as_ref()),
+                        "credit": grouped(l.credit.as_ref()),
                         "balance": l.balance.grouped(),
                     })
                 })

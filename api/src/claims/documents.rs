@@ -16,7 +16,7 @@ use uuid::Uuid;
 
 use super::{is_staff, visible};
 use crate::auth::principal::Principal;
-use crate::documents::{person, serve, Document as Printable};
+use crate::documents::{grouped, person, serve, Document as Printable};
 use crate::error::ApiError;
 use crate::extract::IdPath;
 use crate::request_context::RequestContext;
@@ -175,7 +175,6 @@ pub(super) async fn summary(
     let row = visible(&state, &principal, id).await?;
     let claim = &row.state;
     let details = claim.details.as_ref().ok_or(ApiError::NotFound)?;
-    let money = |m: Option<&domain::Money>| m.map(domain::Money::grouped);
     let staff = is_staff(&principal);
     let notes: Vec<serde_json::Value> = claim
         .notes
@@ -219,8 +218,8 @@ pub(super) async fn summary(
                 "incident_date": domain::dates::long_date(details.incident_date),
                 "filed_on": domain::dates::long_date(details.filed_on),
                 "claimed": details.claimed_amount.grouped(),
-                "approved": money(claim.approved_amount.as_ref()),
-                "paid": money(claim.paid_amount.as_ref()),
+                "approved": grouped(claim.approved_amount.as_ref()),
+                "paid": grouped(claim.paid_amount.as_ref()),
                 "documents": claim.documents.len(),
                 "description": details.description,
                 "rejection_reason": claim.rejection_reason,
