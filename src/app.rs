@@ -28,6 +28,7 @@ use workers::payments::Providers;
 use workers::{WorkerConfig, WorkerContext};
 
 use crate::settings::Settings;
+use crate::setup_error::{OrSetup as _, SetupError};
 
 /// Which parts of ifinsure this process runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -172,6 +173,28 @@ pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A listener on `addr`; a taken or forbidden address is a setup error
+/// naming it.
+async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, SetupError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|error| {
+        SetupError::new(match error.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "LISTEN_ADDR {addr} is already in use: stop the program listening there, \
+                 or set LISTEN_ADDR to another address (e.g. 127.0.0.1:8081)"
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "LISTEN_ADDR {addr}: permission denied (ports below 1024 need privileges); \
+                 set LISTEN_ADDR to a port above 1024"
+            ),
+            std::io::ErrorKind::AddrNotAvailable => format!(
+                "LISTEN_ADDR {addr} is not an address of this machine: use one it has \
+                 (127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
+            ),
+            _ => format!("cannot listen on LISTEN_ADDR {addr}: {error}"),
+        })
+    })
+}
+
 /// Starts `parts` of ifinsure on `pool`.
 ///
 /// # Errors
@@ -184,14 +207,20 @@ pub async fn start(
 ) -> anyhow::Result<Running> {
     // Refuse a bad configuration before touching the database.
     let api_config = if parts.api {
-        Some(settings.api_config(jwt_secret.clone())?)
+        Some(settings.api_config(jwt_secret.clone()).or_setup()?)
     } else {
         None
     };
-    let vault = settings.vault(&jwt_secret)?;
+    let vault = settings.vault(&jwt_secret).or_setup()?;
     let templates = Arc::new(
         Templates::load(settings.branding.clone()).context("loading the notification templates")?,
     );
+    // A taken address is refused before the database is changed.
+    let listener = if parts.api {
+        Some(listen(settings.listen_addr).await?)
+    } else {
+        None
+    };
     prepare(&pool).await?;
     let shutdown = Shutdown::new();
     let progress = Progress::new();
@@ -214,14 +243,6 @@ pub async fn start(
         batch_size: settings.subscription_batch_size,
         poll_interval: settings.subscription_poll_interval,
         ..RuntimeConfig::default()
-    };
-    let listener = if parts.api {
-        let listener = tokio::net::TcpListener::bind(settings.listen_addr)
-            .await
-            .with_context(|| format!("binding {}", settings.listen_addr))?;
-        Some(listener)
-    } else {
-        None
     };
     let addr = listener.as_ref().map(|l| l.local_addr()).transpose()?;
     let public_base_url = settings

@@ -6,4 +6,6 @@ pub mod app;
 pub mod database;
 pub mod seed;
 pub mod settings;
+pub mod setup_error;
+pub mod stop_signal;
 pub mod telemetry;

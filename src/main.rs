@@ -2,6 +2,7 @@
 //! users, and inspect or rebuild projections.
 
 use std::io::IsTerminal;
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,6 +13,8 @@ use domain::Role;
 use ifinsure::app::{self, Parts};
 use ifinsure::database::{self, Database};
 use ifinsure::settings::Settings;
+use ifinsure::setup_error::{self, OrSetup as _, SetupError};
+use ifinsure::stop_signal::StopSignal;
 use ifinsure::{seed, telemetry};
 use projections::clock::{Clock, SettableClock, SystemClock};
 use projections::read_models;
@@ -160,11 +163,18 @@ enum ProjectionsCommand {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
-    let _ = dotenvy::dotenv();
+async fn main() -> ExitCode {
+    match run().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => setup_error::report(&error),
+    }
+}
+
+async fn run() -> anyhow::Result<()> {
+    load_dotenv()?;
     let cli = Cli::parse();
     telemetry::init();
-    let settings = Settings::from_env()?;
+    let settings = Settings::from_env().or_setup()?;
     match cli.command {
         Command::Serve { only } => serve(settings, only).await,
         Command::Demo => demo(settings).await,
@@ -215,17 +225,33 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
+/// `.env` in the working directory, if there is one; a malformed one is an
+/// error (not silently half-read).
+fn load_dotenv() -> Result<(), SetupError> {
+    match dotenvy::dotenv() {
+        Ok(_) => Ok(()),
+        Err(error) if error.not_found() => Ok(()),
+        Err(error) => Err(SetupError::new(format!(
+            ".env could not be read: {error}; each line must be NAME=value (see .env.example)"
+        ))),
+    }
+}
+
 async fn connect(
     settings: &Settings,
     allow_temporary: bool,
 ) -> anyhow::Result<(Database, sqlx::PgPool)> {
     if settings.database_url.is_none() && !allow_temporary {
-        bail!("DATABASE_URL is not set; this command needs the database the service uses");
+        return Err(SetupError::new(
+            "DATABASE_URL is not set: this command works on the database the service uses; \
+             set DATABASE_URL to it",
+        )
+        .into());
     }
-    let db = database::provision(settings.database_url.clone()).await?;
-    let pool = projections::db::connect(&db.url, settings.database_max_connections)
+    let db = database::provision(settings.database_url.clone())
         .await
-        .context("connecting to PostgreSQL")?;
+        .or_setup()?;
+    let pool = database::open_pool(&db.url, settings.database_max_connections).await?;
     Ok((db, pool))
 }
 
@@ -234,7 +260,11 @@ fn jwt_secret(settings: &Settings, demo: bool) -> anyhow::Result<SecretString> {
         return Ok(secret.clone());
     }
     if !demo {
-        bail!("JWT_SECRET is not set: set it to a random string of at least 32 bytes (e.g. `openssl rand -base64 48`)");
+        return Err(SetupError::new(
+            "JWT_SECRET is not set: set it to a random string of at least 32 bytes \
+             (e.g. `openssl rand -base64 48`)",
+        )
+        .into());
     }
     let mut bytes = [0u8; 48];
     rand::thread_rng().fill_bytes(&mut bytes);
@@ -264,9 +294,12 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
         },
     };
     let secret = jwt_secret(&settings, false)?;
+    // A bad secret is refused before a database is touched (or started).
+    settings.api_config(secret.clone()).or_setup()?;
+    let mut stop = StopSignal::install()?;
     let (_db, pool) = connect(&settings, true).await?;
     let running = app::start(&settings, pool, secret, parts).await?;
-    wait_for_signal().await;
+    stop.received().await;
     tracing::info!("shutting down");
     running.stop().await;
     Ok(())
@@ -274,6 +307,8 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
 
 async fn demo(settings: Settings) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings, true)?;
+    settings.api_config(secret.clone()).or_setup()?;
+    let mut stop = StopSignal::install()?;
     let (_db, pool) = connect(&settings, true).await?;
     // The demo replays thirteen months of business on this clock, then
     // leaves it on the real date.
@@ -283,14 +318,30 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
         ..settings
     };
     let running = app::start(&settings, pool.clone(), secret, Parts::ALL).await?;
-    seed::seed(&pool, &EventStore::new(pool.clone())).await?;
     let addr = running.addr.context("the API is not running")?;
-    let workers = running
-        .workers
-        .as_ref()
-        .context("the workers are not running")?;
-    println!("Seeding the demo book of business (a year of policies, paid through the sandbox)...");
-    seed::book::seed_book(&pool, &format!("http://{addr}/api/v1"), &clock, workers).await?;
+    let seeded = async {
+        seed::seed(&pool, &EventStore::new(pool.clone())).await?;
+        let workers = running
+            .workers
+            .as_ref()
+            .context("the workers are not running")?;
+        println!(
+            "Seeding the demo book of business (a year of policies, paid through the sandbox)..."
+        );
+        seed::book::seed_book(&pool, &format!("http://{addr}/api/v1"), &clock, workers).await
+    };
+    let seeding = tokio::select! {
+        result = seeded => Some(result),
+        () = stop.received() => None,
+    };
+    match seeding {
+        Some(result) => result?,
+        None => {
+            println!("Stopped while seeding.");
+            running.stop().await;
+            return Ok(());
+        }
+    }
     println!();
     println!("ifinsure demo is running at http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)");
     println!("Demo logins (password for all: {}):", seed::DEMO_PASSWORD);
@@ -303,7 +354,7 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
         seed::DEMO_PASSWORD
     );
     println!("Press Ctrl-C to stop.");
-    wait_for_signal().await;
+    stop.received().await;
     running.stop().await;
     Ok(())
 }
@@ -501,26 +552,5 @@ impl Progress {
         if let Some(bar) = self.bar {
             bar.finish();
         }
-    }
-}
-
-async fn wait_for_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => {}
-        () = terminate => {}
     }
 }

@@ -4,7 +4,7 @@
 //! policies in every status, and paid, partly paid, overdue and refunded
 //! invoices.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use chrono::{Days, NaiveDate};
@@ -17,6 +17,10 @@ use workers::WorkerContext;
 use super::DEMO_PASSWORD;
 
 /// The customers of the book: (email, name, phone, assigned to the demo agent).
+/// The longest the seeding waits for the asynchronous side (read models,
+/// the sandbox's webhooks): generous, for a loaded machine.
+const PATIENCE: Duration = Duration::from_secs(120);
+
 const CUSTOMERS: &[(&str, &str, &str, bool)] = &[
     ("kamau@example.com", "Kamau Njoroge", "+254722100200", true),
     ("aisha@example.com", "Aisha Mohamed", "+254733300400", true),
@@ -77,7 +81,8 @@ impl Api {
     /// Logs in once the user is readable (logins are rate-limited, so it
     /// waits on the users read model rather than retrying).
     async fn login(&self, pool: &PgPool, email: &str) -> anyhow::Result<String> {
-        for _ in 0..400 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
             let known: bool =
                 sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)")
                     .bind(email)
@@ -85,6 +90,9 @@ impl Api {
                     .await?;
             if known {
                 break;
+            }
+            if Instant::now() >= deadline {
+                bail!("{email} did not reach the users read model within {PATIENCE:?}");
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
@@ -109,14 +117,17 @@ impl Api {
         field: &str,
         value: &str,
     ) -> anyhow::Result<Value> {
-        for _ in 0..400 {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
             let body = self.get(path, token).await?;
             if body[field] == value {
                 return Ok(body);
             }
+            if Instant::now() >= deadline {
+                bail!("{path} did not have {field} = {value} within {PATIENCE:?}");
+            }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        bail!("{path} never had {field} = {value}")
     }
 }
 

@@ -1,9 +1,6 @@
 //! A small book of business for lifecycle tests: an app with an admin, a
 //! staff member and a motor product, and helpers to apply, approve and pay.
 
-use std::future::Future;
-use std::time::Duration;
-
 use domain::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -14,21 +11,7 @@ pub fn kes(amount: &str) -> Value {
     json!({"amount": amount, "currency": "KES"})
 }
 
-/// Polls `probe` until it yields a value (the async side of the system has
-/// caught up), failing after 15 seconds.
-pub async fn eventually<F, Fut>(what: &str, probe: F) -> Value
-where
-    F: Fn() -> Fut,
-    Fut: Future<Output = Option<Value>>,
-{
-    for _ in 0..600 {
-        if let Some(value) = probe().await {
-            return value;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("timed out waiting for {what}");
-}
+pub use crate::common::eventually;
 
 pub struct Book {
     pub app: TestApp,

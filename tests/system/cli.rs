@@ -139,30 +139,166 @@ async fn projections_status_and_rebuild_work_from_the_command_line() {
     assert!(out.contains("known: products, users"), "{out}");
 }
 
-#[test]
-fn serve_refuses_to_start_without_a_jwt_secret() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ifinsure"))
+/// `ifinsure serve` in a scratch directory (no `.env` of the project's)
+/// with these variables: its exit code and standard error.
+fn serve_with(env: &[(&str, &str)], dir: &std::path::Path) -> (Option<i32>, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ifinsure"));
+    command
         .arg("serve")
+        .current_dir(dir)
+        .env_remove("DATABASE_URL")
         .env_remove("JWT_SECRET")
-        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
-        .output()
-        .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("JWT_SECRET is not set"));
+        .env("RUST_BACKTRACE", "1")
+        .env("RUST_LOG", "warn");
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    let output = command.output().expect("running ifinsure");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+/// A setup error: exit code 2 and exactly one line, with no backtrace even
+/// under `RUST_BACKTRACE=1`.
+#[track_caller]
+fn assert_one_line(result: &(Option<i32>, String), says: &[&str]) {
+    let (code, stderr) = result;
+    assert_eq!(*code, Some(2), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(lines.len(), 1, "one line: {stderr}");
+    assert!(lines[0].starts_with("ifinsure: "), "{stderr}");
+    for words in says {
+        assert!(lines[0].contains(words), "{words:?} in {stderr}");
+    }
+    assert!(
+        !stderr.contains("backtrace") && !stderr.contains("panicked"),
+        "{stderr}"
+    );
+}
+
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("ifinsure-cli-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+const DATABASE: &str = "postgres://postgres@127.0.0.1:1/none";
+
+#[tokio::test]
+async fn serve_with_its_address_taken_exits_2_naming_the_address() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let db = TestDb::new().await;
+    let dir = scratch_dir("taken");
+
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", &db.url),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+            ("LISTEN_ADDR", &addr),
+            (
+                "DOCUMENT_STORE_PATH",
+                dir.join("documents").to_str().unwrap(),
+            ),
+        ],
+        &dir,
+    );
+
+    assert_one_line(&result, &[&format!("LISTEN_ADDR {addr} is already in use")]);
+    let _ = std::fs::remove_dir_all(dir);
 }
 
 #[test]
-fn serve_refuses_a_short_jwt_secret() {
-    let output = Command::new(env!("CARGO_BIN_EXE_ifinsure"))
-        .arg("serve")
-        .env("JWT_SECRET", "too-short")
-        .env(
+fn serve_with_an_unreachable_database_exits_2_saying_which_and_why() {
+    let dir = scratch_dir("unreachable");
+    let result = serve_with(
+        &[
+            (
+                "DATABASE_URL",
+                "postgres://ifinsure:hunter2-secret@127.0.0.1:1/book",
+            ),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+        ],
+        &dir,
+    );
+    assert_one_line(
+        &result,
+        &[
+            "cannot connect to PostgreSQL at postgres://ifinsure@127.0.0.1:1/book",
+            "refused",
             "DATABASE_URL",
-            "postgres://postgres@127.0.0.1:5432/postgres",
-        )
-        .env("LISTEN_ADDR", "127.0.0.1:0")
+        ],
+    );
+    assert!(!result.1.contains("hunter2"), "the password is not shown");
+
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", "mysql://root@127.0.0.1/book"),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+        ],
+        &dir,
+    );
+    assert_one_line(&result, &["DATABASE_URL is not a PostgreSQL URL"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn serve_without_a_jwt_secret_or_with_a_short_one_exits_2_before_any_database() {
+    let dir = scratch_dir("jwt");
+    let missing = serve_with(&[("DATABASE_URL", DATABASE)], &dir);
+    assert_one_line(&missing, &["JWT_SECRET is not set", "openssl rand"]);
+
+    // The database named cannot be reached: the secret is refused first.
+    let short = serve_with(
+        &[("DATABASE_URL", DATABASE), ("JWT_SECRET", "too-short")],
+        &dir,
+    );
+    assert_one_line(&short, &["JWT_SECRET must be at least 32 bytes (it has 9)"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_bad_setting_in_the_environment_or_in_dotenv_exits_2_naming_it() {
+    let dir = scratch_dir("settings");
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", DATABASE),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+            ("LISTEN_ADDR", "localhost-8080"),
+        ],
+        &dir,
+    );
+    assert_one_line(&result, &["LISTEN_ADDR=\"localhost-8080\" is invalid"]);
+
+    std::fs::write(dir.join(".env"), "PAYMENT_MAX_ATTEMPTS=many\n").unwrap();
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", DATABASE),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+        ],
+        &dir,
+    );
+    assert_one_line(&result, &["PAYMENT_MAX_ATTEMPTS=\"many\" is invalid"]);
+
+    std::fs::write(dir.join(".env"), "JWT_SECRET\n").unwrap();
+    let result = serve_with(&[("DATABASE_URL", DATABASE)], &dir);
+    assert_one_line(&result, &[".env could not be read", "NAME=value"]);
+    let _ = std::fs::remove_dir_all(dir);
+}
+
+#[test]
+fn a_command_that_needs_the_service_database_says_to_set_it() {
+    let output = Command::new(env!("CARGO_BIN_EXE_ifinsure"))
+        .args(["projections", "status"])
+        .current_dir(scratch_dir("needs-database"))
+        .env_remove("DATABASE_URL")
         .output()
         .unwrap();
-    assert!(!output.status.success());
-    assert!(String::from_utf8_lossy(&output.stderr).contains("at least 32 bytes"));
+    let result = (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    );
+    assert_one_line(&result, &["DATABASE_URL is not set"]);
 }

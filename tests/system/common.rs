@@ -7,8 +7,8 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use ifinsure::app::{self, Parts, Running};
+use ifinsure::database::{Options, TemporaryServer};
 use ifinsure::settings::Settings;
-use pgtemp::PgTempDB;
 use reqwest::{Method, StatusCode};
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ pub const JWT_SECRET: &str = "test-secret-test-secret-test-secret-0123";
 pub const PASSWORD: &str = "kilimanjaro sunrise 42";
 
 static SERVER_URL: OnceLock<String> = OnceLock::new();
-static TEMPORARY: Mutex<Option<PgTempDB>> = Mutex::new(None);
+static TEMPORARY: Mutex<Option<TemporaryServer>> = Mutex::new(None);
 static COUNTER: AtomicUsize = AtomicUsize::new(0);
 
 extern "C" fn stop_temporary_server() {
@@ -36,12 +36,14 @@ fn server_url() -> &'static str {
         let server = std::thread::spawn(|| {
             tokio::runtime::Runtime::new()
                 .unwrap()
-                .block_on(ifinsure::database::start_temporary())
-                .expect("starting a temporary PostgreSQL (or set DATABASE_URL)")
+                .block_on(TemporaryServer::start(Options::from_env()))
+                .unwrap_or_else(|e| {
+                    panic!("starting a temporary PostgreSQL (or set DATABASE_URL): {e}")
+                })
         })
         .join()
         .unwrap();
-        let url = server.connection_uri();
+        let url = server.url().to_string();
         *TEMPORARY.lock().unwrap() = Some(server);
         unsafe {
             libc::atexit(stop_temporary_server);
@@ -148,6 +150,54 @@ impl Drop for TestDb {
     }
 }
 
+/// The longest a test waits for the asynchronous side of the system (read
+/// models, workers, webhooks): generous, for a loaded machine. A passing
+/// test waits only as long as its condition takes.
+pub const PATIENCE: Duration = Duration::from_secs(120);
+
+/// Polls `probe` until it yields a value, failing after [`PATIENCE`].
+pub async fn eventually<T, F, Fut>(what: &str, probe: F) -> T
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Waits until subscription `name` has handled (or passed over) every event
+/// committed before this call: its checkpoint reaches the stream's head.
+pub async fn caught_up(pool: &PgPool, name: &str) {
+    let head: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id::text::bigint, global_position FROM events
+         ORDER BY tx_id DESC, global_position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await
+    .unwrap();
+    let Some(head) = head else { return };
+    eventually(&format!("{name} to reach {head:?}"), || async {
+        let at: Option<(i64, i64)> = sqlx::query_as(
+            "SELECT tx_id, global_position FROM subscription_checkpoints WHERE name = $1",
+        )
+        .bind(name)
+        .fetch_optional(pool)
+        .await
+        .unwrap();
+        at.filter(|at| *at >= head)
+    })
+    .await;
+}
+
 /// The business date tests start on (their clock is fixed; tests move it).
 pub const TODAY: &str = "2026-11-25";
 
@@ -169,7 +219,7 @@ pub fn test_settings() -> Settings {
         // Generous: the suite runs many apps at once on two cores, and a
         // lagging read model past the timeout answers from the aggregate,
         // which a test's next read of the read model would then miss.
-        read_your_writes_timeout: Duration::from_secs(15),
+        read_your_writes_timeout: Duration::from_secs(60),
         subscription_batch_size: 500,
         subscription_poll_interval: Duration::from_millis(500),
         idempotency_key_retention: Duration::from_secs(3600),
@@ -287,7 +337,8 @@ impl TestApp {
         self.send(Method::GET, path, token, None, &[]).await
     }
 
-    /// Creates a user of `role` directly (as the CLI does) and logs in.
+    /// Creates a user of `role` directly (as the CLI does) and logs in once
+    /// the users read model has it.
     pub async fn user(&self, email: &str, role: domain::Role) -> String {
         let store = projections::EventStore::new(self.db.pool.clone());
         let account = api::accounts::NewAccount {
@@ -308,22 +359,25 @@ impl TestApp {
         self.wait_for_login(email).await
     }
 
-    /// Logs in, retrying while the users read model catches up.
+    /// Logs in once the users read model has handled every event committed
+    /// so far (the condition read-your-writes waits on), so a login is
+    /// tried once: a failed one would count towards the account's lockout.
     pub async fn wait_for_login(&self, email: &str) -> String {
-        for _ in 0..100 {
-            let reply = self
-                .post(
-                    "/auth/login",
-                    None,
-                    &json!({"email": email, "password": PASSWORD}),
-                )
-                .await;
-            if reply.status == StatusCode::OK {
-                return reply.body["access_token"].as_str().unwrap().to_string();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        panic!("{email} could not log in");
+        caught_up(&self.db.pool, "users").await;
+        let reply = self
+            .post(
+                "/auth/login",
+                None,
+                &json!({"email": email, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::OK,
+            "{email} could not log in: {}",
+            reply.body
+        );
+        reply.body["access_token"].as_str().unwrap().to_string()
     }
 
     pub async fn admin(&self) -> String {

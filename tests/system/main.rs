@@ -28,3 +28,4 @@ mod reports;
 mod restart;
 mod stripe;
 mod subscriptions;
+mod temporary_postgres;

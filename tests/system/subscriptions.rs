@@ -15,7 +15,7 @@ use projections::subscription::{
 use projections::StoredEvent;
 use sqlx::{PgConnection, PgPool};
 
-use crate::common::TestDb;
+use crate::common::{caught_up, eventually, TestDb};
 
 /// Records every event it handles in `seen`, counting applications.
 struct Recorder {
@@ -137,17 +137,17 @@ fn start(pool: &PgPool, subscriber: Arc<dyn Subscriber>, config: RuntimeConfig) 
 }
 
 async fn wait_until_seen(pool: &PgPool, expected: i64) {
-    for _ in 0..300 {
-        let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM seen")
-            .fetch_one(pool)
-            .await
-            .unwrap();
-        if seen >= expected {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("the subscription never saw {expected} events");
+    eventually(
+        &format!("the subscription to see {expected} events"),
+        || async {
+            let seen: i64 = sqlx::query_scalar("SELECT count(*) FROM seen")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            (seen >= expected).then_some(())
+        },
+    )
+    .await;
 }
 
 async fn assert_exactly_once(pool: &PgPool) {
@@ -195,7 +195,9 @@ async fn late_committing_writers_are_never_skipped() {
         writer.await.unwrap();
     }
     wait_until_seen(&db.pool, 200).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // Its checkpoint at the head: every batch is committed, none is left
+    // to be handled again.
+    caught_up(&db.pool, "gaps").await;
     assert_exactly_once(&db.pool).await;
     runtime.shutdown.trigger();
 }
@@ -212,11 +214,16 @@ async fn a_consumer_killed_mid_batch_loses_nothing_and_repeats_nothing() {
     let handled = slow.handled.clone();
     let first = start(&db.pool, Arc::new(slow), fast_config(40));
     // Wait until it is inside a batch that has not committed.
+    let deadline = tokio::time::Instant::now() + crate::common::PATIENCE;
     loop {
         let n = handled.load(Ordering::SeqCst);
         if n > 60 && !n.is_multiple_of(40) {
             break;
         }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never inside a batch"
+        );
         tokio::time::sleep(Duration::from_millis(1)).await;
     }
     for task in &first.tasks {
@@ -237,7 +244,7 @@ async fn a_consumer_killed_mid_batch_loses_nothing_and_repeats_nothing() {
         fast_config(40),
     );
     wait_until_seen(&db.pool, 300).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    caught_up(&db.pool, "crash").await;
     assert_exactly_once(&db.pool).await;
     second.shutdown.trigger();
 }
@@ -258,7 +265,8 @@ async fn one_runtime_consumes_and_the_other_takes_over_when_it_stops() {
         Arc::new(Recorder::new("shared", "second")),
         fast_config(10),
     );
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The second tries the lock every 100 ms while the first handles what
+    // follows, and must never get it.
     for sequence in 2..=30 {
         append(&db.pool, "agg", sequence, Duration::ZERO).await;
     }
@@ -362,18 +370,16 @@ async fn a_rebuild_equals_live_processing_and_keeps_following_the_stream() {
         .fetch_one(&db.pool)
         .await
         .unwrap();
-    for _ in 0..200 {
+    eventually("the products projection to handle every event", || async {
         let handled: Option<i64> = sqlx::query_scalar(
             "SELECT events_handled FROM subscription_checkpoints WHERE name = 'products'",
         )
         .fetch_optional(&db.pool)
         .await
         .unwrap();
-        if handled == Some(total) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
+        (handled == Some(total)).then_some(())
+    })
+    .await;
     let before = products_snapshot(&db.pool).await;
     assert_eq!(before.matches("\"code\"").count(), 12);
 
@@ -399,32 +405,32 @@ async fn a_rebuild_equals_live_processing_and_keeps_following_the_stream() {
         )
         .await
         .unwrap();
-    for _ in 0..200 {
-        let status: String = sqlx::query_scalar("SELECT status FROM products WHERE id = $1::uuid")
-            .bind(&ids[1])
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-        if status == "retired" {
-            live.shutdown.trigger();
-            let shadow: bool =
-                sqlx::query_scalar("SELECT to_regclass('products__rebuild') IS NOT NULL")
+    eventually(
+        "the live projection to follow the stream after the rebuild",
+        || async {
+            let status: String =
+                sqlx::query_scalar("SELECT status FROM products WHERE id = $1::uuid")
+                    .bind(&ids[1])
                     .fetch_one(&db.pool)
                     .await
                     .unwrap();
-            assert!(!shadow, "no shadow table left behind");
-            let handled: i64 = sqlx::query_scalar(
-                "SELECT events_handled FROM subscription_checkpoints WHERE name = 'products'",
-            )
-            .fetch_one(&db.pool)
-            .await
-            .unwrap();
-            assert_eq!(handled, total + 1);
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    panic!("the live projection did not follow the stream after the rebuild");
+            (status == "retired").then_some(())
+        },
+    )
+    .await;
+    live.shutdown.trigger();
+    let shadow: bool = sqlx::query_scalar("SELECT to_regclass('products__rebuild') IS NOT NULL")
+        .fetch_one(&db.pool)
+        .await
+        .unwrap();
+    assert!(!shadow, "no shadow table left behind");
+    let handled: i64 = sqlx::query_scalar(
+        "SELECT events_handled FROM subscription_checkpoints WHERE name = 'products'",
+    )
+    .fetch_one(&db.pool)
+    .await
+    .unwrap();
+    assert_eq!(handled, total + 1);
 }
 
 #[test]
@@ -456,7 +462,8 @@ async fn events_of_other_aggregate_types_are_passed_over_and_counted_once() {
     for sequence in 21..=30 {
         append_typed(&db.pool, "Other", "Other", sequence, Duration::ZERO).await;
     }
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // It stores how far it passed over them (at most once a second).
+    caught_up(&db.pool, "picky").await;
     first.shutdown.trigger();
     for task in first.tasks {
         task.await.unwrap();
@@ -480,7 +487,7 @@ async fn events_of_other_aggregate_types_are_passed_over_and_counted_once() {
     let second = start(&db.pool, Arc::new(picky), fast_config(3));
     append_typed(&db.pool, "Wanted", "Wanted2", 1, Duration::ZERO).await;
     wait_until_seen(&db.pool, 6).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    caught_up(&db.pool, "picky").await;
     let (seen, max_applied): (i64, i32) = sqlx::query_as("SELECT count(*), max(applied) FROM seen")
         .fetch_one(&db.pool)
         .await
@@ -561,17 +568,14 @@ async fn a_worker_gives_up_on_an_event_it_keeps_failing_on_moves_on_and_handles_
     projections::dead_letters::retry(&db.pool, letter.id)
         .await
         .unwrap();
-    for _ in 0..100 {
-        if letters(&db.pool)
+    eventually("the re-driven letter to fail again", || async {
+        letters(&db.pool)
             .await
             .first()
             .is_some_and(|l| l.attempts == 4)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(letters(&db.pool).await[0].attempts, 4);
+            .then_some(())
+    })
+    .await;
 
     // Fixed and re-driven: handled once, and the letter is done.
     broken.store(false, Ordering::SeqCst);
