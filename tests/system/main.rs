@@ -10,6 +10,7 @@ mod common;
 mod conventions;
 mod demo;
 mod dependable_workers;
+mod docs;
 mod documents;
 mod event_store;
 mod flutterwave;
