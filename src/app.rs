@@ -122,7 +122,9 @@ fn worker_context(
             scheduler_interval: settings.scheduler_interval,
             payment_max_attempts: settings.payment_max_attempts,
             public_base_url: public_base_url.to_string(),
-            notification_outbox: settings.notification_outbox.clone(),
+            // Production writes no message to disk: without a provider, it waits.
+            notification_outbox: (!settings.production)
+                .then(|| settings.notification_outbox.clone()),
             notification_retry_base: settings.notification_retry_base,
             staff_queue_email: settings.staff_queue_email.clone(),
             log_retention: settings.log_retention,
@@ -130,7 +132,12 @@ fn worker_context(
             chain_checkpoint_interval: settings.chain_checkpoint_interval,
             ..WorkerConfig::default()
         },
-        providers: Providers::default().with(Arc::new(sandbox)),
+        // Production has no sandbox: it would settle payments without moving money.
+        providers: if settings.production {
+            Providers::default()
+        } else {
+            Providers::default().with(Arc::new(sandbox))
+        },
         vault,
         payment_wakeup: Arc::new(tokio::sync::Notify::new()),
         recorder: Arc::new(LogTable(pool.clone())),
@@ -222,6 +229,15 @@ pub async fn start(
         None
     };
     prepare(&pool).await?;
+    if settings.production {
+        for channel in read_models::integrations::channels_without_provider(&pool).await? {
+            tracing::warn!(
+                channel,
+                "no {channel} provider is enabled: {channel} messages (password resets \
+                 included) wait unsent until an admin enables one in the Integrations Center"
+            );
+        }
+    }
     let shutdown = Shutdown::new();
     let progress = Progress::new();
     let wakeups = Wakeups::default();

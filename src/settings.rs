@@ -46,8 +46,9 @@ pub struct Settings {
     pub periods: Periods,
     /// Where today's business date comes from.
     pub clock: Arc<dyn Clock>,
-    /// The provider used when a payment names none.
-    pub default_payment_provider: String,
+    /// The provider used when a payment names none and no configuration is
+    /// enabled; `None` (production, unset): such a payment is refused.
+    pub default_payment_provider: Option<String>,
     /// Signing secret of sandbox webhooks; `None`: derived from the JWT secret.
     pub sandbox_webhook_secret: Option<SecretString>,
     /// Delay of the sandbox's webhook; `None`: it never calls back.
@@ -109,7 +110,7 @@ impl Default for Settings {
             idempotency_key_retention: Duration::from_secs(24 * 3600),
             periods: Periods::default(),
             clock: Arc::new(SystemClock::default()),
-            default_payment_provider: "sandbox".into(),
+            default_payment_provider: Some("sandbox".into()),
             sandbox_webhook_secret: None,
             sandbox_webhook_delay: Some(Duration::from_secs(1)),
             webhook_tolerance: Duration::from_secs(300),
@@ -187,6 +188,23 @@ fn document_store() -> anyhow::Result<DocumentStoreConfig> {
     })
 }
 
+/// `DEFAULT_PAYMENT_PROVIDER`: the sandbox by default in development; in
+/// production nothing by default, and never the sandbox (it settles
+/// payments without moving money).
+fn default_payment_provider(production: bool) -> anyhow::Result<Option<String>> {
+    match (var("DEFAULT_PAYMENT_PROVIDER"), production) {
+        (Some(name), true) if name.trim() == "sandbox" => bail!(
+            "DEFAULT_PAYMENT_PROVIDER=sandbox with IFINSURE_ENV=production: the sandbox settles \
+             payments without moving money and does not exist in production; name a configured \
+             provider (mpesa, stripe, paystack, flutterwave) or leave it unset to use the primary \
+             enabled configuration"
+        ),
+        (Some(name), _) => Ok(Some(name.trim().to_string())),
+        (None, true) => Ok(None),
+        (None, false) => Ok(Some("sandbox".into())),
+    }
+}
+
 fn seconds(name: &str, default: u64) -> anyhow::Result<Duration> {
     parsed(name, default).map(Duration::from_secs)
 }
@@ -222,6 +240,11 @@ impl Settings {
         if !(-14 * 60..=14 * 60).contains(&offset) {
             bail!("BUSINESS_UTC_OFFSET_MINUTES must be between -840 and 840");
         }
+        let production = match var("IFINSURE_ENV").as_deref() {
+            None | Some("development") => false,
+            Some("production") => true,
+            Some(other) => bail!("IFINSURE_ENV={other:?}: use development or production"),
+        };
         let branding = branding();
         let jwt_secret = var("JWT_SECRET").map(SecretString::from);
         Ok(Self {
@@ -258,8 +281,7 @@ impl Settings {
             idempotency_key_retention: seconds("IDEMPOTENCY_KEY_RETENTION_SECS", 24 * 3600)?,
             periods,
             clock: Arc::new(SystemClock::with_offset_minutes(offset)),
-            default_payment_provider: var("DEFAULT_PAYMENT_PROVIDER")
-                .unwrap_or_else(|| "sandbox".into()),
+            default_payment_provider: default_payment_provider(production)?,
             sandbox_webhook_secret: var("SANDBOX_WEBHOOK_SECRET").map(SecretString::from),
             sandbox_webhook_delay,
             webhook_tolerance: seconds("WEBHOOK_TOLERANCE_SECS", 300)?,
@@ -286,11 +308,7 @@ impl Settings {
             log_retention: seconds("LOG_RETENTION_DAYS", 90)? * (24 * 3600),
             connectivity_check_interval: seconds("CONNECTIVITY_CHECK_SECS", 3600)?,
             branding,
-            production: match var("IFINSURE_ENV").as_deref() {
-                None | Some("development") => false,
-                Some("production") => true,
-                Some(other) => bail!("IFINSURE_ENV={other:?}: use development or production"),
-            },
+            production,
             chain_key: var("CHAIN_KEY").map(SecretString::from),
             chain_checkpoint_interval: seconds("CHAIN_CHECKPOINT_SECS", 300)?,
             master_key: var("IFINSURE_MASTER_KEY").map(SecretString::from),
@@ -326,6 +344,7 @@ impl Settings {
         config.read_your_writes_timeout = self.read_your_writes_timeout;
         config.periods = self.periods;
         config.default_payment_provider = self.default_payment_provider.clone();
+        config.sandbox = !self.production;
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;

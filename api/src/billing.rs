@@ -37,8 +37,9 @@ pub fn router() -> Router<AppState> {
         .route("/billing/payments/{id}", get(show_payment))
 }
 
-/// The payment providers built in (configured ones are added at run time).
-pub const PROVIDERS: [&str; 1] = ["sandbox"];
+/// The payment provider built in where it exists (outside production);
+/// configured ones are added at run time.
+pub const SANDBOX: &str = "sandbox";
 
 /// An invoice as the API shows it.
 pub fn invoice_view(row: &InvoiceRow) -> Value {
@@ -178,11 +179,13 @@ struct PayRequest {
     email: Option<String>,
 }
 
-/// The providers payments can go through now: the sandbox and every
-/// enabled payment configuration with an adapter, and the default: the
-/// primary configuration's provider (then by priority), else the
-/// deployment's default.
-pub async fn available_providers(state: &AppState) -> Result<(Vec<String>, String), ApiError> {
+/// The providers payments can go through now: the sandbox (outside
+/// production) and every enabled payment configuration, and the default:
+/// the primary configuration's provider (then by priority), else the
+/// deployment's default, if any.
+pub async fn available_providers(
+    state: &AppState,
+) -> Result<(Vec<String>, Option<String>), ApiError> {
     let filter = projections::read_models::integrations::IntegrationFilter {
         category: Some("payment".into()),
         ..Default::default()
@@ -191,12 +194,17 @@ pub async fn available_providers(state: &AppState) -> Result<(Vec<String>, Strin
         .await?
         .into_iter()
         .filter_map(|row| row.state.details)
+        .filter(|d| state.config.sandbox || d.provider != SANDBOX)
         .collect();
-    let default = usable.first().map_or_else(
-        || state.config.default_payment_provider.clone(),
-        |d| d.provider.clone(),
-    );
-    let mut names: Vec<String> = PROVIDERS.iter().map(|p| p.to_string()).collect();
+    let mut names: Vec<String> = Vec::new();
+    if state.config.sandbox {
+        names.push(SANDBOX.to_string());
+    }
+    let default = usable
+        .first()
+        .map(|d| d.provider.clone())
+        .or_else(|| state.config.default_payment_provider.clone())
+        .filter(|p| state.config.sandbox || p != SANDBOX);
     for details in usable {
         if !names.contains(&details.provider) {
             names.push(details.provider);
@@ -214,7 +222,19 @@ pub async fn checked_provider(
     provider: Option<String>,
 ) -> Result<String, ApiError> {
     let (available, default) = available_providers(state).await?;
-    let provider = provider.unwrap_or(default);
+    if available.is_empty() {
+        return Err(ApiError::invalid(
+            "provider",
+            "no payment provider is configured here yet: an admin enables one in the \
+             Integrations Center",
+        ));
+    }
+    let Some(provider) = provider.or(default) else {
+        return Err(ApiError::invalid(
+            "provider",
+            format!("name one of: {}", available.join(", ")),
+        ));
+    };
     if !available.contains(&provider) {
         return Err(ApiError::invalid(
             "provider",

@@ -29,8 +29,12 @@ pub struct ApiConfig {
     pub lockout_duration: Duration,
     /// Due dates, grace and notice periods of the policy lifecycle.
     pub periods: Periods,
-    /// The provider used when a payment names none.
-    pub default_payment_provider: String,
+    /// The provider used when a payment names none and no configuration is
+    /// enabled; `None`: such a payment is refused.
+    pub default_payment_provider: Option<String>,
+    /// Whether the built-in sandbox provider exists here (never in
+    /// production: it settles payments without moving money).
+    pub sandbox: bool,
     /// The signing secret of sandbox webhooks.
     pub sandbox_webhook_secret: SecretString,
     /// Oldest webhook timestamp accepted.
@@ -73,7 +77,8 @@ impl ApiConfig {
             lockout_threshold: 5,
             lockout_duration: Duration::from_secs(15 * 60),
             periods: Periods::default(),
-            default_payment_provider: "sandbox".into(),
+            default_payment_provider: Some("sandbox".into()),
+            sandbox: true,
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             chain_key: derived_secret(&jwt_secret, "event chain"),
             branding: domain::branding::Branding::default(),

@@ -21,8 +21,25 @@ pub fn router() -> Router<AppState> {
         .route("/metrics", get(crate::metrics::render))
 }
 
-async fn health() -> Json<Value> {
-    Json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
+/// The process is up. Where production has no email or SMS provider, it
+/// says so (`degraded`, still `200`): those messages are not being sent.
+async fn health(State(state): State<AppState>) -> Json<Value> {
+    let mut warnings = Vec::new();
+    if !state.config.sandbox {
+        let missing = read_models::integrations::channels_without_provider(&state.pool)
+            .await
+            .unwrap_or_default();
+        for channel in missing {
+            warnings.push(format!(
+                "no {channel} provider is enabled: {channel} messages wait unsent until one is"
+            ));
+        }
+    }
+    Json(json!({
+        "status": if warnings.is_empty() { "ok" } else { "degraded" },
+        "version": env!("CARGO_PKG_VERSION"),
+        "warnings": warnings,
+    }))
 }
 
 async fn database(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {

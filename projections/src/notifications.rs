@@ -190,6 +190,31 @@ pub async fn mark_failed(
     Ok(())
 }
 
+/// Puts a claimed notification back untried (its attempt given back) until
+/// `wait` has passed, saying `why`: nothing can carry it now (production
+/// with no provider of its channel), which is not the message's fault.
+///
+/// # Errors
+/// When the database fails.
+pub async fn postpone(
+    pool: &PgPool,
+    id: Uuid,
+    why: &str,
+    wait: Duration,
+) -> Result<(), sqlx::Error> {
+    sqlx::query!(
+        r#"UPDATE notifications SET last_error = $2, attempts = greatest(attempts - 1, 0),
+                  next_attempt_at = now() + make_interval(secs => $3)
+           WHERE id = $1 AND status = 'queued'"#,
+        id,
+        why,
+        wait.as_secs_f64()
+    )
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
 /// Which notifications to list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {

@@ -302,3 +302,22 @@ fn a_command_that_needs_the_service_database_says_to_set_it() {
     );
     assert_one_line(&result, &["DATABASE_URL is not set"]);
 }
+
+#[test]
+fn production_refuses_to_start_with_the_sandbox_as_its_payment_provider() {
+    let dir = scratch_dir("production-sandbox");
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", DATABASE),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+            ("IFINSURE_ENV", "production"),
+            ("DEFAULT_PAYMENT_PROVIDER", "sandbox"),
+        ],
+        &dir,
+    );
+    assert_one_line(
+        &result,
+        &["DEFAULT_PAYMENT_PROVIDER=sandbox with IFINSURE_ENV=production"],
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -21,6 +21,7 @@ mod notifications;
 mod payments;
 mod paystack;
 mod policy_access;
+mod production;
 mod products;
 mod quote_to_cash;
 mod rebuild;

@@ -37,8 +37,10 @@ pub struct WorkerConfig {
     pub scheduler_interval: Duration,
     /// Where providers call us back (`https://api.example.com`).
     pub public_base_url: String,
-    /// Where the sandbox writes the notifications it "sends".
-    pub notification_outbox: std::path::PathBuf,
+    /// Where the sandbox writes the notifications it "sends" when no
+    /// provider of their channel is enabled; `None` (production): nowhere,
+    /// they wait for a provider.
+    pub notification_outbox: Option<std::path::PathBuf>,
     /// The first retry's wait for a notification (doubling after).
     pub notification_retry_base: Duration,
     /// Where the staff queue's notices go (new applications and claims);
@@ -62,7 +64,7 @@ impl Default for WorkerConfig {
             reconcile_after: Duration::from_secs(60),
             scheduler_interval: Duration::from_secs(60),
             public_base_url: "http://localhost:8080".into(),
-            notification_outbox: "data/outbox".into(),
+            notification_outbox: Some("data/outbox".into()),
             notification_retry_base: Duration::from_secs(1),
             staff_queue_email: None,
             log_retention: Duration::from_secs(90 * 24 * 3600),

@@ -70,14 +70,23 @@ impl From<IntegrationError> for ApiError {
     }
 }
 
-async fn categories(principal: Principal) -> Result<Json<Value>, ApiError> {
+/// Whether `provider` exists in this deployment (the sandbox does not in
+/// production).
+fn offered(state: &AppState, provider: &catalogue::Provider) -> bool {
+    state.config.sandbox || provider.slug != crate::billing::SANDBOX
+}
+
+async fn categories(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
     principal.require(&[Role::Admin])?;
     let items: Vec<Value> = Category::ALL
         .iter()
         .map(|c| {
             let providers: Vec<&str> = catalogue::PROVIDERS
                 .iter()
-                .filter(|p| p.category == *c)
+                .filter(|p| p.category == *c && offered(&state, p))
                 .map(|p| p.slug)
                 .collect();
             json!({"slug": c.as_str(), "providers": providers})
@@ -92,12 +101,14 @@ struct ProviderQuery {
 }
 
 async fn providers(
+    State(state): State<AppState>,
     principal: Principal,
     QueryParams(query): QueryParams<ProviderQuery>,
 ) -> Result<Json<Value>, ApiError> {
     principal.require(&[Role::Admin])?;
     let items: Vec<&catalogue::Provider> = catalogue::PROVIDERS
         .iter()
+        .filter(|p| offered(&state, p))
         .filter(|p| {
             query
                 .category
@@ -206,6 +217,12 @@ async fn create(
     JsonBody(body): JsonBody<CreateRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
+    if !state.config.sandbox && body.provider == crate::billing::SANDBOX {
+        return Err(ApiError::invalid(
+            "provider",
+            "the sandbox does not exist in production",
+        ));
+    }
     let config_id = IntegrationId::new();
     let mut credentials = non_empty(body.credentials);
     let takes_token = catalogue::provider(&body.provider)

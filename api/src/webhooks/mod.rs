@@ -102,7 +102,8 @@ async fn receive(
         body: &body,
     };
     let result = match provider.as_str() {
-        "sandbox" => sandbox::receive(&state, &received).await,
+        // In production there is no sandbox, and so no sandbox webhook.
+        "sandbox" if state.config.sandbox => sandbox::receive(&state, &received).await,
         "stripe" => stripe::receive(&state, &received).await,
         "mpesa" => mpesa::receive(&state, &received).await,
         "paystack" => paystack::receive(&state, &received).await,

@@ -39,6 +39,13 @@ pub(super) async fn receive(
         tracing::warn!(event = %event.id, "sandbox event for a transaction we never asked for");
         return Ok(handled.ignored("unknown transaction"));
     };
+    // The sandbox's word settles only what was sent through the sandbox: a
+    // job of a real provider waits for that provider.
+    if job.provider != crate::billing::SANDBOX {
+        tracing::warn!(event = %event.id, provider = %job.provider,
+            "sandbox event for a job of another provider");
+        return Ok(handled.ignored("not a sandbox transaction"));
+    }
     let outcome = sandbox_outcome(&event.data).map_err(|detail| ApiError::BadRequest {
         code: "malformed_event",
         detail,

@@ -161,3 +161,22 @@ pub async fn enabled(
     });
     Ok(rows)
 }
+
+/// The message channels (`email`, `sms`) with no enabled provider: in
+/// production, messages on them are not sent until one is enabled.
+///
+/// # Errors
+/// When the database fails.
+pub async fn channels_without_provider(pool: &PgPool) -> Result<Vec<&'static str>, sqlx::Error> {
+    let mut missing = Vec::new();
+    for channel in ["email", "sms"] {
+        let filter = IntegrationFilter {
+            category: Some(channel.into()),
+            ..Default::default()
+        };
+        if enabled(pool, &filter).await?.is_empty() {
+            missing.push(channel);
+        }
+    }
+    Ok(missing)
+}

@@ -1,7 +1,9 @@
 //! The notification worker: claims queued notifications under a lease and
 //! sends each through the primary enabled provider of its channel (the
 //! Integrations Center), or, with none, the built-in sandbox, which writes
-//! the message to the outbox directory for a person to read. A failure is
+//! the message to the outbox directory for a person to read — except in
+//! production, where a message with no provider waits, untried, for one to
+//! be enabled (nothing is written to disk). A failure is
 //! retried with exponential backoff and jitter; a refusal, or the last
 //! attempt, leaves the notification `dead` with its error and a dead letter
 //! an admin can re-drive.
@@ -26,6 +28,8 @@ pub const MAX_ATTEMPTS: i32 = 5;
 const BATCH: i64 = 20;
 /// How long a claimed notification is leased.
 const LEASE: Duration = Duration::from_secs(60);
+/// How long a message nobody can carry waits before it is looked at again.
+const NO_CARRIER_WAIT: Duration = Duration::from_secs(300);
 
 /// What one pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -36,6 +40,8 @@ pub struct Pass {
     pub retried: usize,
     /// Given up on.
     pub dead: usize,
+    /// Put back untried: no provider of their channel (production).
+    pub waiting: usize,
 }
 
 /// Sends the due notifications, once.
@@ -57,6 +63,15 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
         } else {
             &email
         };
+        if let Carrier::Nobody = by {
+            let why = format!(
+                "no {} provider is enabled: it waits for one (Integrations Center)",
+                notification.channel
+            );
+            notifications::postpone(&ctx.pool, notification.id, &why, NO_CARRIER_WAIT).await?;
+            pass.waiting += 1;
+            continue;
+        }
         let (provider, result) = send(ctx, by, &notification).await;
         match result {
             Ok(sent) => {
@@ -107,7 +122,9 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
 /// Who carries one channel's messages during a pass.
 enum Carrier {
     /// No provider enabled: the outbox directory.
-    Sandbox,
+    Sandbox(PathBuf),
+    /// No provider enabled and no outbox (production): nobody.
+    Nobody,
     /// The primary enabled SMS provider.
     Sms(&'static str, Arc<dyn SmsSender>),
     /// The primary enabled email provider.
@@ -121,7 +138,12 @@ enum Carrier {
 async fn carrier(ctx: &WorkerContext, category: Category) -> Carrier {
     let config = match ctx.primary(category).await {
         Ok(config) => config,
-        Err(ProviderError::Rejected(_)) => return Carrier::Sandbox,
+        Err(ProviderError::Rejected(_)) => {
+            return match &ctx.config.notification_outbox {
+                Some(outbox) => Carrier::Sandbox(outbox.clone()),
+                None => Carrier::Nobody,
+            }
+        }
         Err(error) => return Carrier::Broken("unknown", error),
     };
     let provider = config.provider();
@@ -141,7 +163,12 @@ async fn send(
     n: &Notification,
 ) -> (String, Result<Sent, ProviderError>) {
     let (provider, result) = match carrier {
-        Carrier::Sandbox => ("sandbox", sandbox(&ctx.config.notification_outbox, n).await),
+        Carrier::Sandbox(outbox) => ("sandbox", sandbox(outbox, n).await),
+        // Postponed by `run_once` before it gets here.
+        Carrier::Nobody => (
+            "none",
+            Err(ProviderError::Unavailable("no provider is enabled".into())),
+        ),
         Carrier::Broken(provider, error) => (*provider, Err(error.clone())),
         Carrier::Sms(provider, adapter) => {
             let sms = Sms {
