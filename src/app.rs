@@ -130,6 +130,7 @@ fn worker_context(
             log_retention: settings.log_retention,
             connectivity_check_interval: settings.connectivity_check_interval,
             chain_checkpoint_interval: settings.chain_checkpoint_interval,
+            egress: settings.egress(),
             ..WorkerConfig::default()
         },
         // Production has no sandbox: it would settle payments without moving money.

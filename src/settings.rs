@@ -79,6 +79,9 @@ pub struct Settings {
     pub connectivity_check_interval: Duration,
     /// `IFINSURE_ENV=production`: secrets must be configured, nothing derived.
     pub production: bool,
+    /// `INTEGRATION_ALLOWED_HOSTS`: hosts provider calls may go to beyond
+    /// the catalogue's (in production).
+    pub integration_allowed_hosts: String,
     /// The key signing the events' chain checkpoints; `None`: derived from
     /// the JWT secret.
     pub chain_key: Option<SecretString>,
@@ -126,6 +129,7 @@ impl Default for Settings {
             log_retention: Duration::from_secs(90 * 24 * 3600),
             connectivity_check_interval: Duration::from_secs(3600),
             production: false,
+            integration_allowed_hosts: String::new(),
             chain_key: None,
             chain_checkpoint_interval: Duration::from_secs(300),
             master_key: None,
@@ -309,6 +313,7 @@ impl Settings {
             connectivity_check_interval: seconds("CONNECTIVITY_CHECK_SECS", 3600)?,
             branding,
             production,
+            integration_allowed_hosts: var("INTEGRATION_ALLOWED_HOSTS").unwrap_or_default(),
             chain_key: var("CHAIN_KEY").map(SecretString::from),
             chain_checkpoint_interval: seconds("CHAIN_CHECKPOINT_SECS", 300)?,
             master_key: var("IFINSURE_MASTER_KEY").map(SecretString::from),
@@ -345,12 +350,18 @@ impl Settings {
         config.periods = self.periods;
         config.default_payment_provider = self.default_payment_provider.clone();
         config.sandbox = !self.production;
+        config.egress = self.egress();
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;
         config.chain_key = self.chain_key(&config.jwt_secret);
         config.branding = self.branding.clone();
         Ok(config)
+    }
+
+    /// Where provider calls may go: production's rules and the allow-list.
+    pub fn egress(&self) -> domain::integration::egress::Egress {
+        domain::integration::egress::Egress::new(self.production, &self.integration_allowed_hosts)
     }
 
     /// The key of the chain checkpoints: `CHAIN_KEY`, else derived from the

@@ -35,6 +35,8 @@ pub struct ApiConfig {
     /// Whether the built-in sandbox provider exists here (never in
     /// production: it settles payments without moving money).
     pub sandbox: bool,
+    /// Where provider calls (and credentials) may go.
+    pub egress: domain::integration::egress::Egress,
     /// The signing secret of sandbox webhooks.
     pub sandbox_webhook_secret: SecretString,
     /// Oldest webhook timestamp accepted.
@@ -79,6 +81,7 @@ impl ApiConfig {
             periods: Periods::default(),
             default_payment_provider: Some("sandbox".into()),
             sandbox: true,
+            egress: domain::integration::egress::Egress::default(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             chain_key: derived_secret(&jwt_secret, "event chain"),
             branding: domain::branding::Branding::default(),

@@ -12,6 +12,7 @@ mod demo;
 mod dependable_workers;
 mod docs;
 mod documents;
+mod egress;
 mod event_store;
 mod flutterwave;
 mod integrations;

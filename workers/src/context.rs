@@ -52,6 +52,8 @@ pub struct WorkerConfig {
     pub connectivity_check_interval: Duration,
     /// How often a signed checkpoint of the events' chains is recorded.
     pub chain_checkpoint_interval: Duration,
+    /// Where provider calls (and credentials) may go.
+    pub egress: domain::integration::egress::Egress,
 }
 
 impl Default for WorkerConfig {
@@ -70,6 +72,7 @@ impl Default for WorkerConfig {
             log_retention: Duration::from_secs(90 * 24 * 3600),
             connectivity_check_interval: Duration::from_secs(3600),
             chain_checkpoint_interval: Duration::from_secs(300),
+            egress: domain::integration::egress::Egress::default(),
         }
     }
 }
@@ -119,7 +122,7 @@ impl WorkerContext {
         &self,
         config: &ProviderConfig,
     ) -> Result<Arc<dyn PaymentProvider>, ProviderError> {
-        let http = config.http(self.recorder.clone())?;
+        let http = config.http(self.recorder.clone(), &self.config.egress)?;
         Ok(match config.provider() {
             "stripe" => Arc::new(Stripe::from_config(config, http)?),
             "paystack" => Arc::new(Paystack::from_config(config, http)?),

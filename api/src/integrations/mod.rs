@@ -3,6 +3,7 @@
 //! masked, never in clear; connection tests ([`testing`]); and the
 //! integration log of every provider call ([`logs`]).
 
+mod destination;
 pub mod logs;
 pub mod testing;
 
@@ -188,8 +189,7 @@ struct CreateRequest {
     settings: Settings,
 }
 
-/// The credential that authenticates a provider's unsigned callbacks.
-const CALLBACK_TOKEN: &str = "callback_token";
+use destination::CALLBACK_TOKEN;
 
 /// 32 random bytes, URL-safe: unguessable, and safe in a query string.
 fn callback_token() -> String {
@@ -223,6 +223,7 @@ async fn create(
             "the sandbox does not exist in production",
         ));
     }
+    destination::check_base_url(&state.config.egress, &body.provider, &body.settings)?;
     let config_id = IntegrationId::new();
     let mut credentials = non_empty(body.credentials);
     let takes_token = catalogue::provider(&body.provider)
@@ -335,11 +336,32 @@ async fn update(
     JsonBody(body): JsonBody<UpdateRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    integrations::get(&state.pool, id)
+    let row = integrations::get(&state.pool, id)
         .await?
         .ok_or(ApiError::NotFound)?;
+    let details = row.state.details.ok_or(ApiError::NotFound)?;
     let before = state.vault.load(&state.pool, id).await?;
-    let after = body.credentials.map(|changes| {
+    let moved = match &body.settings {
+        Some(settings) => {
+            destination::check_base_url(&state.config.egress, &details.provider, settings)?;
+            destination::changed(&details.settings, settings)
+        }
+        None => Vec::new(),
+    };
+    destination::check_reentered(
+        &details.provider,
+        &moved,
+        &before,
+        body.credentials.as_ref(),
+    )?;
+    let mut changes = body.credentials;
+    if !moved.is_empty() && before.contains_key(CALLBACK_TOKEN) {
+        // The old token went to the old destination: a new one for the new.
+        changes
+            .get_or_insert_with(Credentials::new)
+            .insert(CALLBACK_TOKEN.to_string(), callback_token());
+    }
+    let after = changes.map(|changes| {
         let mut merged = before.clone();
         merged.extend(changes);
         non_empty(merged)

@@ -6,6 +6,7 @@
 
 pub mod catalogue;
 mod config;
+pub mod egress;
 #[cfg(test)]
 mod tests;
 

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use domain::integration::catalogue::{self, Category};
+use domain::integration::egress::Egress;
 use domain::integration::{ConfigDetails, Environment, Settings};
 use projections::read_models::integrations::{self, IntegrationFilter};
 use projections::vault::{Credentials, Vault};
@@ -115,11 +116,16 @@ impl ProviderConfig {
         )
     }
 
-    /// The HTTP side of an adapter for this configuration.
+    /// The HTTP side of an adapter for this configuration, calling only
+    /// where `egress` allows.
     ///
     /// # Errors
     /// `Rejected` when it has no base URL.
-    pub fn http(&self, recorder: Arc<dyn CallRecorder>) -> Result<Http, ProviderError> {
+    pub fn http(
+        &self,
+        recorder: Arc<dyn CallRecorder>,
+        egress: &Egress,
+    ) -> Result<Http, ProviderError> {
         let base_url = self.base_url().ok_or_else(|| {
             ProviderError::Rejected(format!(
                 "the {} configuration has no base_url",
@@ -132,7 +138,8 @@ impl ProviderConfig {
             &base_url,
             self.secrets(),
             recorder,
-        ))
+        )
+        .with_egress(egress.clone()))
     }
 
     /// Whether it takes payments in `currency`.

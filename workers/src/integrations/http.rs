@@ -1,11 +1,18 @@
 //! How adapters call providers: one client per adapter with connect and
 //! request timeouts, bounded retries on network errors and 5xx answers only
 //! (a 4xx is the provider's final word and is never retried), and every
-//! attempt written to the integration log, redacted.
+//! attempt written to the integration log, redacted. Redirects are never
+//! followed; the deployment's [`Egress`] rules decide which base URLs and
+//! addresses may receive a call (checked before each call, and on every
+//! address a name resolves to, so a name cannot be re-pointed inside), and
+//! only the catalogue's own hosts have their answers kept in the log.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use domain::integration::catalogue::{self, Provider};
+use domain::integration::egress::{self, Egress};
 use projections::integration_log::NewEntry;
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
@@ -144,6 +151,8 @@ pub struct Http {
     secrets: Secrets,
     recorder: Arc<dyn CallRecorder>,
     backoff: Duration,
+    timeout: Duration,
+    egress: Egress,
 }
 
 impl Http {
@@ -156,23 +165,50 @@ impl Http {
         secrets: Secrets,
         recorder: Arc<dyn CallRecorder>,
     ) -> Self {
+        let timeout = Duration::from_secs(20);
+        let egress = Egress::default();
         Self {
-            client: client(Duration::from_secs(20)),
+            client: client(timeout, &egress),
             provider,
             config_id,
             base_url: base_url.trim_end_matches('/').to_string(),
             secrets,
             recorder,
             backoff: Duration::from_millis(200),
+            timeout,
+            egress,
         }
     }
 
     /// With another request timeout and retry backoff (tests).
     #[must_use]
     pub fn with_timing(mut self, timeout: Duration, backoff: Duration) -> Self {
-        self.client = client(timeout);
+        self.timeout = timeout;
+        self.client = client(timeout, &self.egress);
         self.backoff = backoff;
         self
+    }
+
+    /// Under the deployment's rules of where calls may go.
+    #[must_use]
+    pub fn with_egress(mut self, egress: Egress) -> Self {
+        self.client = client(self.timeout, &egress);
+        self.egress = egress;
+        self
+    }
+
+    fn entry(&self) -> Option<&'static Provider> {
+        catalogue::provider(self.provider)
+    }
+
+    /// The base URL, if the rules let this provider's calls go there.
+    fn allowed(&self) -> Result<(), ProviderError> {
+        let Some(entry) = self.entry() else {
+            return Ok(());
+        };
+        self.egress
+            .check_base_url(entry, &self.base_url)
+            .map_err(|e| ProviderError::Rejected(format!("base_url refused: {e}")))
     }
 
     fn request(&self, call: &Call) -> reqwest::RequestBuilder {
@@ -229,6 +265,18 @@ impl Http {
     /// # Errors
     /// `Unavailable` when every attempt failed on the network or with a 5xx.
     pub async fn send(&self, call: &Call) -> Result<Answer, ProviderError> {
+        if let Err(refused) = self.allowed() {
+            self.log(
+                call,
+                Duration::ZERO,
+                None,
+                None,
+                false,
+                Some(&refused.to_string()),
+            )
+            .await;
+            return Err(refused);
+        }
         let mut last = String::new();
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
@@ -277,11 +325,16 @@ impl Http {
         ok: bool,
         error: Option<&str>,
     ) {
+        let kept = self
+            .entry()
+            .is_some_and(|entry| egress::keeps_answers(entry, &self.base_url));
         let response = status.map(|status| {
-            json!({
-                "status": status.as_u16(),
-                "body": body.map(|b| self.secrets.json(b)),
-            })
+            let body = if kept {
+                json!(body.map(|b| self.secrets.json(b)))
+            } else {
+                json!("[not kept: the answer of a host outside the provider's catalogue]")
+            };
+            json!({"status": status.as_u16(), "body": body})
         });
         let error = error.map(str::to_string).or_else(|| {
             status
@@ -305,12 +358,50 @@ impl Http {
     }
 }
 
-fn client(timeout: Duration) -> reqwest::Client {
-    reqwest::Client::builder()
+fn client(timeout: Duration, egress: &Egress) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
         .timeout(timeout)
-        .build()
-        .unwrap_or_default()
+        .redirect(reqwest::redirect::Policy::none());
+    if egress.production {
+        builder = builder.dns_resolver(Arc::new(CheckedResolver(egress.clone())));
+    }
+    builder.build().unwrap_or_default()
+}
+
+/// Resolves names as the system does, then keeps only the addresses the
+/// rules allow for that name (none left: the call fails).
+struct CheckedResolver(Egress);
+
+impl reqwest::dns::Resolve for CheckedResolver {
+    fn resolve(&self, name: reqwest::dns::Name) -> reqwest::dns::Resolving {
+        let egress = self.0.clone();
+        let host = name.as_str().to_string();
+        Box::pin(async move {
+            let resolved: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let mut refused = None;
+            let allowed: Vec<SocketAddr> = resolved
+                .into_iter()
+                .filter(|addr| match egress.check_address(&host, addr.ip()) {
+                    Ok(()) => true,
+                    Err(error) => {
+                        refused = Some(error);
+                        false
+                    }
+                })
+                .collect();
+            if allowed.is_empty() {
+                let why = refused.map_or_else(
+                    || format!("{host} resolved to no address"),
+                    |e| e.to_string(),
+                );
+                return Err(why.into());
+            }
+            let addrs: reqwest::dns::Addrs = Box::new(allowed.into_iter());
+            Ok(addrs)
+        })
+    }
 }
 
 /// Longest non-JSON body kept in the log.
@@ -402,5 +493,64 @@ mod tests {
         let logged = format!("{entries:?}");
         assert!(!logged.contains("sk_live_secret_value_42"), "{logged}");
         assert!(logged.contains("[redacted]"));
+    }
+
+    #[tokio::test]
+    async fn a_redirect_is_the_answer_not_followed() {
+        let elsewhere = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&elsewhere)
+            .await;
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(
+                ResponseTemplate::new(307)
+                    .insert_header("location", format!("{}/steal", elsewhere.uri())),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let answer = http(&server, &log).send(&call()).await.unwrap();
+        assert_eq!(answer.status, StatusCode::TEMPORARY_REDIRECT);
+    }
+
+    #[tokio::test]
+    async fn in_production_a_name_that_resolves_inside_is_not_called() {
+        use reqwest::dns::Resolve as _;
+        let resolver = CheckedResolver(Egress::new(true, ""));
+        let refused = resolver.resolve("localhost".parse().unwrap()).await;
+        let error = refused.err().expect("localhost is refused").to_string();
+        assert!(error.contains("loopback, private or link-local"), "{error}");
+
+        let allowed = CheckedResolver(Egress::new(true, "localhost"));
+        let addrs: Vec<SocketAddr> = allowed
+            .resolve("localhost".parse().unwrap())
+            .await
+            .unwrap()
+            .collect();
+        assert!(!addrs.is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_refused_base_url_is_logged_and_never_called() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let result = http(&server, &log)
+            .with_egress(Egress::new(true, ""))
+            .send(&call())
+            .await;
+        assert!(
+            matches!(&result, Err(ProviderError::Rejected(why)) if why.contains("base_url refused")),
+            "{result:?}"
+        );
+        assert_eq!(log.entries().len(), 1);
     }
 }

@@ -105,7 +105,7 @@ impl WorkerContext {
         &self,
         config: &ProviderConfig,
     ) -> Result<Arc<dyn SmsSender>, ProviderError> {
-        let http = config.http(self.recorder.clone())?;
+        let http = config.http(self.recorder.clone(), &self.config.egress)?;
         Ok(match config.provider() {
             "africastalking" => {
                 Arc::new(africastalking::AfricasTalking::from_config(config, http)?)
@@ -134,7 +134,7 @@ impl WorkerContext {
         Ok(match config.provider() {
             "sendgrid" => Arc::new(sendgrid::SendGrid::from_config(
                 config,
-                config.http(self.recorder.clone())?,
+                config.http(self.recorder.clone(), &self.config.egress)?,
             )?),
             "smtp" => Arc::new(smtp::Smtp::from_config(config, self.recorder.clone())?),
             other => {

@@ -49,7 +49,7 @@ fn config(server: &MockServer, extra: &[(&str, &str)]) -> ProviderConfig {
 
 fn mpesa(config: &ProviderConfig, log: &Memory) -> Mpesa {
     let http = config
-        .http(Arc::new(log.clone()))
+        .http(Arc::new(log.clone()), &Default::default())
         .unwrap()
         .with_timing(Duration::from_millis(500), Duration::from_millis(5));
     Mpesa::from_config(config, http, "https://ifinsure.example", Arc::default()).unwrap()
