@@ -32,6 +32,8 @@ pub struct Settings {
     pub refresh_token_ttl: Duration,
     /// Auth requests per minute per client IP.
     pub auth_rate_limit_per_minute: u32,
+    /// Unverified webhook deliveries per minute per client IP.
+    pub webhook_rejections_per_minute: u32,
     /// Longest a command waits for its read model.
     pub read_your_writes_timeout: Duration,
     /// Events per subscription batch.
@@ -106,6 +108,7 @@ impl Default for Settings {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_rate_limit_per_minute: 30,
+            webhook_rejections_per_minute: 20,
             read_your_writes_timeout: Duration::from_secs(5),
             subscription_batch_size: 500,
             subscription_poll_interval: Duration::from_secs(2),
@@ -260,6 +263,7 @@ impl Settings {
             access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
             refresh_token_ttl: seconds("REFRESH_TOKEN_TTL_SECS", 30 * 24 * 3600)?,
             auth_rate_limit_per_minute: parsed("AUTH_RATE_LIMIT_PER_MINUTE", 30)?,
+            webhook_rejections_per_minute: parsed("WEBHOOK_REJECTIONS_PER_MINUTE", 20)?,
             read_your_writes_timeout: Duration::from_millis(parsed(
                 "READ_YOUR_WRITES_TIMEOUT_MS",
                 5000,
@@ -346,6 +350,7 @@ impl Settings {
         config.access_token_ttl = self.access_token_ttl;
         config.refresh_token_ttl = self.refresh_token_ttl;
         config.auth_rate_limit_per_minute = self.auth_rate_limit_per_minute;
+        config.webhook_rejections_per_minute = self.webhook_rejections_per_minute;
         config.read_your_writes_timeout = self.read_your_writes_timeout;
         config.periods = self.periods;
         config.default_payment_provider = self.default_payment_provider.clone();

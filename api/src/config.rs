@@ -19,6 +19,9 @@ pub struct ApiConfig {
     pub refresh_token_ttl: Duration,
     /// Requests per minute per client IP on the auth endpoints.
     pub auth_rate_limit_per_minute: u32,
+    /// Webhook deliveries per minute per client IP that may fail to verify
+    /// before that address is refused (`429`, nothing stored).
+    pub webhook_rejections_per_minute: u32,
     /// Longest a command waits for its effect to reach the read model.
     pub read_your_writes_timeout: Duration,
     /// Largest JSON body accepted.
@@ -74,6 +77,7 @@ impl ApiConfig {
             access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_rate_limit_per_minute: 30,
+            webhook_rejections_per_minute: 20,
             read_your_writes_timeout: Duration::from_secs(5),
             json_body_limit: 1024 * 1024,
             lockout_threshold: 5,

@@ -30,6 +30,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Per-IP limiter of the auth endpoints.
     pub auth_limiter: Arc<RateLimiter>,
+    /// Per-IP limiter of webhook deliveries that fail to verify.
+    pub webhook_rejections: Arc<RateLimiter>,
     /// Names of every subscription, for health and metrics.
     pub subscriptions: Arc<Vec<String>>,
     /// Today's business date.
@@ -67,6 +69,9 @@ impl AppState {
         resources: Resources,
     ) -> Self {
         let auth_limiter = Arc::new(RateLimiter::per_minute(config.auth_rate_limit_per_minute));
+        let webhook_rejections = Arc::new(RateLimiter::per_minute(
+            config.webhook_rejections_per_minute,
+        ));
         let templates = Arc::new(DocumentTemplates::new(config.branding.clone()));
         Self {
             store,
@@ -75,6 +80,7 @@ impl AppState {
             config: Arc::new(config),
             metrics: Arc::new(Metrics::default()),
             auth_limiter,
+            webhook_rejections,
             subscriptions: Arc::new(subscriptions),
             clock: resources.clock,
             documents: resources.documents,

@@ -1,6 +1,8 @@
 //! Webhook deliveries (`webhook_deliveries`): each delivery a provider made,
 //! stored raw with its verification result and what the ingress did, for
-//! audit; and the duplicate check by the provider's event id.
+//! audit; and the duplicate check by the provider's event id. A delivery
+//! that did not verify keeps only its first [`UNVERIFIED_BODY_LIMIT`] bytes,
+//! with the digest and size of the whole.
 
 use serde_json::Value;
 use sqlx::PgPool;
@@ -27,22 +29,36 @@ pub struct Delivery<'a> {
     pub body: &'a [u8],
 }
 
-/// Stores `delivery`.
+/// The most of an unverified delivery's body that is kept.
+pub const UNVERIFIED_BODY_LIMIT: usize = 4 * 1024;
+
+/// Stores `delivery` (all of a verified body; the start of any other), with
+/// the SHA-256 and size of the whole body.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn record(pool: &PgPool, delivery: &Delivery<'_>) -> Result<i64, sqlx::Error> {
+    use sha2::Digest as _;
+    let kept = if delivery.verified {
+        delivery.body
+    } else {
+        &delivery.body[..delivery.body.len().min(UNVERIFIED_BODY_LIMIT)]
+    };
+    let digest = sha2::Sha256::digest(delivery.body).to_vec();
+    let size = i32::try_from(delivery.body.len()).unwrap_or(i32::MAX);
     sqlx::query_scalar!(
         r#"INSERT INTO webhook_deliveries (provider, config_id, provider_event_id, verified, outcome,
-               headers, body)
-           VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id"#,
+               headers, body, body_sha256, body_size)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id"#,
         delivery.provider,
         delivery.config_id,
         delivery.provider_event_id,
         delivery.verified,
         delivery.outcome,
         delivery.headers,
-        delivery.body,
+        kept,
+        digest,
+        size,
     )
     .fetch_one(pool)
     .await

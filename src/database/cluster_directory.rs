@@ -63,11 +63,6 @@ impl Directory {
             tail
         }
     }
-
-    pub fn log_says_port_taken(&self) -> bool {
-        let text = std::fs::read_to_string(self.log()).unwrap_or_default();
-        text.contains("could not bind") || text.contains("Address already in use")
-    }
 }
 
 impl Drop for Directory {

@@ -36,9 +36,9 @@ pub async fn provision(url: Option<String>) -> Result<Database, TemporaryError> 
     }
     let server = TemporaryServer::start(Options::from_env()).await?;
     tracing::warn!(
-        "DATABASE_URL is not set: started a private temporary PostgreSQL on 127.0.0.1:{} as {}; \
-         its data is deleted when ifinsure stops",
-        server.port(),
+        "DATABASE_URL is not set: started a private temporary PostgreSQL in {} as {} (reachable \
+         through its socket there only); its data is deleted when ifinsure stops",
+        server.directory().display(),
         server.runs_as().describe()
     );
     Ok(Database {

@@ -1,7 +1,8 @@
 //! A private PostgreSQL for one run: a cluster initialised in a fresh
-//! directory from the machine's own server programs, listening on a random
-//! loopback port with a random password, and stopped and deleted when
-//! dropped. Root runs it as an unprivileged account ([`super::account`]);
+//! directory from the machine's own server programs, reachable only through
+//! a unix socket inside that directory (mode 0700: only the account that
+//! runs it, and root, can connect; no TCP port at all), and stopped and
+//! deleted when dropped. Root runs it as an unprivileged account ([`super::account`]);
 //! a process killed outright takes the server with it (see
 //! [`super::keeper`]) and the next start removes what it left.
 
@@ -12,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use rand::Rng as _;
 use sqlx::postgres::PgConnectOptions;
 use sqlx::{ConnectOptions as _, PgConnection};
 
@@ -25,8 +25,12 @@ use super::keeper::Keeper;
 const SUPERUSER: &str = "postgres";
 /// How long the server may take to accept connections.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// Ports tried when another program takes the one chosen first.
-const PORT_ATTEMPTS: usize = 5;
+/// The port in the socket's name (`.s.PGSQL.<port>`); nothing listens on
+/// TCP, so it cannot be taken.
+const PORT: u16 = 5432;
+/// The longest socket path a unix socket address holds (`sun_path`, less
+/// its terminating zero).
+const SOCKET_PATH_MAX: usize = 107;
 
 /// What to start and where.
 #[derive(Debug, Clone)]
@@ -117,7 +121,6 @@ pub struct TemporaryServer {
     keeper: Option<Keeper>,
     directory: Directory,
     url: String,
-    port: u16,
     runs_as: RunAs,
 }
 
@@ -125,7 +128,6 @@ impl std::fmt::Debug for TemporaryServer {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("TemporaryServer")
             .field("directory", &self.directory.0)
-            .field("port", &self.port)
             .field("runs_as", &self.runs_as)
             .finish_non_exhaustive()
     }
@@ -147,67 +149,49 @@ impl TemporaryServer {
         )?;
         remove_abandoned(&options.parent_dir);
         let directory = Directory::create(&options.parent_dir, &runs_as)?;
-        let password: String = rand::thread_rng()
-            .sample_iter(rand::distributions::Alphanumeric)
-            .take(32)
-            .map(char::from)
-            .collect();
+        let socket = directory.0.join(format!(".s.PGSQL.{PORT}"));
+        if socket.as_os_str().len() > SOCKET_PATH_MAX {
+            return Err(TemporaryError::Io {
+                what: format!("placing its socket at {}", socket.display()),
+                source: std::io::Error::other(format!(
+                    "longer than the {SOCKET_PATH_MAX} bytes a unix socket path may have: \
+                     set TMPDIR to a shorter directory (e.g. /tmp)"
+                )),
+            });
+        }
         {
-            let (binaries, runs_as, dir, password) = (
-                binaries.clone(),
-                runs_as.clone(),
-                directory.0.clone(),
-                password.clone(),
-            );
-            tokio::task::spawn_blocking(move || initdb(&binaries, &runs_as, &dir, &password))
+            let (binaries, runs_as, dir) = (binaries.clone(), runs_as.clone(), directory.0.clone());
+            tokio::task::spawn_blocking(move || initdb(&binaries, &runs_as, &dir))
                 .await
                 .map_err(|e| io("running initdb")(std::io::Error::other(e)))??;
         }
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let port = free_port()?;
-            let keeper = Keeper::spawn(postgres(&binaries, &runs_as, &directory, port, &options)?)
-                .map_err(io(format!("starting {}", binaries.postgres().display())))?;
-            let connect = PgConnectOptions::new()
-                .host("127.0.0.1")
-                .port(port)
-                .username(SUPERUSER)
-                .password(&password)
-                .database("postgres")
-                .application_name("ifinsure-temporary");
-            match ready(&keeper, &connect, &directory).await {
-                Ok(mut admin) => {
-                    create_database(&mut admin, &options.database).await?;
-                    return Ok(Self {
-                        keeper: Some(keeper),
-                        url: format!(
-                            "postgres://{SUPERUSER}:{password}@127.0.0.1:{port}/{}",
-                            options.database
-                        ),
-                        directory,
-                        port,
-                        runs_as,
-                    });
-                }
-                Err(error) if attempt < PORT_ATTEMPTS && directory.log_says_port_taken() => {
-                    tracing::debug!(port, %error, "port taken; trying another");
-                    keeper.stop();
-                    std::fs::remove_file(directory.log()).map_err(io("clearing the log"))?;
-                }
-                Err(error) => return Err(error),
-            }
-        }
+        let keeper = Keeper::spawn(postgres(&binaries, &runs_as, &directory, &options)?)
+            .map_err(io(format!("starting {}", binaries.postgres().display())))?;
+        let connect = PgConnectOptions::new()
+            .socket(&directory.0)
+            .port(PORT)
+            .username(SUPERUSER)
+            .database("postgres")
+            .application_name("ifinsure-temporary");
+        let mut admin = ready(&keeper, &connect, &directory).await?;
+        create_database(&mut admin, &options.database).await?;
+        let _ = sqlx::Connection::close(admin).await;
+        let url = format!(
+            "postgres://{SUPERUSER}@localhost:{PORT}/{}?host={}",
+            options.database,
+            directory.0.display()
+        );
+        Ok(Self {
+            keeper: Some(keeper),
+            url,
+            directory,
+            runs_as,
+        })
     }
 
-    /// The connection URL (loopback, with the cluster's password).
+    /// The connection URL (through the socket in its directory).
     pub fn url(&self) -> &str {
         &self.url
-    }
-
-    /// The port it listens on (127.0.0.1 only).
-    pub fn port(&self) -> u16 {
-        self.port
     }
 
     /// The cluster's directory (data and log), deleted on drop.
@@ -248,32 +232,16 @@ fn command_as(program: &Path, runs_as: &RunAs, dir: &Path) -> Command {
     command
 }
 
-fn initdb(
-    binaries: &Binaries,
-    runs_as: &RunAs,
-    dir: &Path,
-    password: &str,
-) -> Result<(), TemporaryError> {
-    let pwfile = dir.join("superuser-password");
-    std::fs::write(&pwfile, password).map_err(io("writing the password file"))?;
-    if let Some(account) = runs_as.account() {
-        std::os::unix::fs::chown(&pwfile, Some(account.uid), Some(account.gid))
-            .map_err(io("giving the password file away"))?;
-    }
+/// A cluster whose superuser is trusted on its socket: the socket's
+/// directory is the only way in, and only its owner (and root) may enter.
+fn initdb(binaries: &Binaries, runs_as: &RunAs, dir: &Path) -> Result<(), TemporaryError> {
     let output = command_as(&binaries.initdb(), runs_as, dir)
         .arg("--pgdata")
         .arg(dir.join("data"))
-        // The password travels over loopback only, so it is sent as is and
-        // checked against its stored SCRAM verifier by the server: no
-        // client-side key derivation on every connection (slow in debug
-        // builds, where the test suite opens thousands).
-        .args(["--username", SUPERUSER, "--auth=password"])
-        .arg(format!("--pwfile={}", pwfile.display()))
+        .args(["--username", SUPERUSER, "--auth=trust"])
         .args(["--encoding=UTF8", "--no-locale", "--no-sync"])
         .output()
-        .map_err(io(format!("running {}", binaries.initdb().display())));
-    let _ = std::fs::remove_file(&pwfile);
-    let output = output?;
+        .map_err(io(format!("running {}", binaries.initdb().display())))?;
     if output.status.success() {
         return Ok(());
     }
@@ -289,13 +257,12 @@ fn initdb(
     })
 }
 
-/// The server: loopback only, no unix socket, durability off (the data
-/// is thrown away anyway), its output in `postgres.log`.
+/// The server: its socket in its own directory and no TCP, durability off
+/// (the data is thrown away anyway), its output in `postgres.log`.
 fn postgres(
     binaries: &Binaries,
     runs_as: &RunAs,
     directory: &Directory,
-    port: u16,
     options: &Options,
 ) -> Result<Command, TemporaryError> {
     let log = File::create(directory.log()).map_err(io("creating the log"))?;
@@ -303,9 +270,10 @@ fn postgres(
     let mut command = command_as(&binaries.postgres(), runs_as, &directory.0);
     command.arg("-D").arg(directory.data());
     let fixed = [
-        ("listen_addresses", "127.0.0.1".to_string()),
-        ("port", port.to_string()),
-        ("unix_socket_directories", String::new()),
+        ("listen_addresses", String::new()),
+        ("port", PORT.to_string()),
+        ("unix_socket_directories", directory.0.display().to_string()),
+        ("unix_socket_permissions", "0700".into()),
         ("fsync", "off".into()),
         ("synchronous_commit", "off".into()),
         ("full_page_writes", "off".into()),
@@ -322,15 +290,6 @@ fn postgres(
         .stdout(Stdio::from(log))
         .stderr(Stdio::from(log_too));
     Ok(command)
-}
-
-/// A port free on 127.0.0.1 now (another program may take it before the
-/// server does; [`TemporaryServer::start`] then tries another).
-fn free_port() -> Result<u16, TemporaryError> {
-    std::net::TcpListener::bind(("127.0.0.1", 0))
-        .and_then(|listener| listener.local_addr())
-        .map(|addr| addr.port())
-        .map_err(io("finding a free port"))
 }
 
 /// Waits until the server accepts a connection, or has stopped, or

@@ -189,6 +189,116 @@ async fn logout_revokes_the_refresh_token() {
 }
 
 #[tokio::test]
+async fn parallel_attempt_reservations_never_pass_the_threshold() {
+    let app = spawn_app().await;
+    app.post("/auth/register", None, &registration("race@example.com"))
+        .await;
+    let user_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT user_id FROM credentials WHERE email = 'race@example.com'")
+            .fetch_one(&app.db.pool)
+            .await
+            .unwrap();
+    let lock_for = std::time::Duration::from_secs(900);
+    for round in 0..10 {
+        let attempts: Vec<_> = (0..30)
+            .map(|_| {
+                let pool = app.db.pool.clone();
+                tokio::spawn(async move {
+                    api::auth::credentials::reserve_attempt(&pool, user_id, 5, lock_for)
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        let mut reserved = Vec::new();
+        for attempt in attempts {
+            if let Some(n) = attempt.await.unwrap() {
+                reserved.push(n);
+            }
+        }
+        reserved.sort_unstable();
+        assert_eq!(reserved, [1, 2, 3, 4, 5], "round {round}");
+        // The lock runs out: the count starts again.
+        sqlx::query("UPDATE credentials SET locked_until = now() - interval '1 second'")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_of_parallel_guesses_cannot_outrun_the_lockout() {
+    let app = std::sync::Arc::new(spawn_app().await);
+    app.post("/auth/register", None, &registration("burst@example.com"))
+        .await;
+    for round in 0..3 {
+        // Twenty connections open, then every guess leaves at once.
+        let warm: Vec<_> = (0..20)
+            .map(|_| {
+                let app = app.clone();
+                tokio::spawn(async move { app.get("/health", None).await.status })
+            })
+            .collect();
+        for connection in warm {
+            assert_eq!(connection.await.unwrap(), StatusCode::OK);
+        }
+        let start = std::sync::Arc::new(tokio::sync::Barrier::new(20));
+        let guesses: Vec<_> = (0..20)
+            .map(|_| {
+                let (app, start) = (app.clone(), start.clone());
+                tokio::spawn(async move {
+                    start.wait().await;
+                    app.post(
+                        "/auth/login",
+                        None,
+                        &json!({"email": "burst@example.com", "password": "wrong password!"}),
+                    )
+                    .await
+                    .status
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for guess in guesses {
+            let status = guess.await.unwrap();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || status == StatusCode::TOO_MANY_REQUESTS,
+                "{status}"
+            );
+            // Only the attempts before the lock are checked; 401 = checked
+            // and wrong, and the one that locks answers 429 itself.
+            if status == StatusCode::UNAUTHORIZED {
+                checked += 1;
+            }
+        }
+        assert!(checked <= 4, "round {round}: {checked} guesses checked");
+        let right = app
+            .post(
+                "/auth/login",
+                None,
+                &json!({"email": "burst@example.com", "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(right.status, StatusCode::TOO_MANY_REQUESTS, "round {round}");
+        assert_eq!(right.body["code"], "account_locked");
+        let failed: i32 = sqlx::query_scalar(
+            "SELECT failed_logins FROM credentials WHERE email = 'burst@example.com'",
+        )
+        .fetch_one(&app.db.pool)
+        .await
+        .unwrap();
+        assert_eq!(
+            failed, 5,
+            "round {round}: counted up to the threshold, not past it"
+        );
+        sqlx::query("UPDATE credentials SET locked_until = now() - interval '1 second'")
+            .execute(&app.db.pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
 async fn five_failed_logins_lock_the_account_even_for_the_right_password() {
     let app = spawn_app().await;
     app.post("/auth/register", None, &registration("e@example.com"))

@@ -32,3 +32,4 @@ mod restart;
 mod stripe;
 mod subscriptions;
 mod temporary_postgres;
+mod webhook_flood;

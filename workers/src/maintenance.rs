@@ -45,6 +45,11 @@ pub struct Pruned {
     pub integration_log: u64,
     /// Notifications whose bodies were removed.
     pub notification_bodies: u64,
+    /// Unverified webhook deliveries removed.
+    pub rejected_webhooks: u64,
+    /// Verified webhook deliveries whose bodies were removed (the rows stay:
+    /// they recognise a provider's late duplicate).
+    pub webhook_bodies: u64,
 }
 
 /// Removes what is past retention, once.
@@ -85,11 +90,30 @@ pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sq
     .execute(pool)
     .await?
     .rows_affected();
+    let rejected_webhooks = sqlx::query!(
+        r#"DELETE FROM webhook_deliveries
+           WHERE NOT verified AND received_at < now() - make_interval(secs => $1)"#,
+        logs
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
+    let webhook_bodies = sqlx::query!(
+        r#"UPDATE webhook_deliveries SET body = ''::bytea
+           WHERE verified AND received_at < now() - make_interval(secs => $1)
+             AND length(body) > 0"#,
+        logs
+    )
+    .execute(pool)
+    .await?
+    .rows_affected();
     let pruned = Pruned {
         idempotency_keys,
         refresh_tokens,
         integration_log,
         notification_bodies,
+        rejected_webhooks,
+        webhook_bodies,
     };
     tracing::info!(?pruned, "maintenance done");
     Ok(pruned)

@@ -74,31 +74,55 @@ pub async fn delete(db: impl PgExecutor<'_>, user_id: Uuid) -> Result<(), sqlx::
     Ok(())
 }
 
-/// Counts a failed login; locks the account for `lock_for` once `threshold`
-/// failures accumulate. Returns the lock's end if it is now locked.
+/// Reserves one login attempt before the password is checked, in one
+/// statement, so a burst of parallel guesses cannot all be checked before
+/// the first is counted: every attempt counts as a failure until it
+/// succeeds ([`record_success`] resets), and the one that reaches
+/// `threshold` locks the account for `lock_for`. An expired lock starts the
+/// count again. Returns the attempt's number, or `None` when the account is
+/// locked (nothing is checked then).
 ///
 /// # Errors
 /// When the database fails.
-pub async fn record_failure(
+pub async fn reserve_attempt(
     pool: &PgPool,
     user_id: Uuid,
     threshold: i32,
     lock_for: Duration,
-) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+) -> Result<Option<i32>, sqlx::Error> {
     sqlx::query_scalar!(
         r#"UPDATE credentials SET
-               failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
-               locked_until = CASE WHEN failed_logins + 1 >= $2
-                   THEN now() + make_interval(secs => $3) ELSE locked_until END,
+               failed_logins = CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END,
+               locked_until = CASE
+                   WHEN (CASE WHEN locked_until <= now() THEN 1 ELSE failed_logins + 1 END) >= $2
+                   THEN now() + make_interval(secs => $3) ELSE NULL END,
                updated_at = now()
-           WHERE user_id = $1 RETURNING locked_until"#,
+           WHERE user_id = $1 AND (locked_until IS NULL OR locked_until <= now())
+           RETURNING failed_logins"#,
         user_id,
         threshold,
         lock_for.as_secs_f64()
     )
-    .fetch_one(pool)
+    .fetch_optional(pool)
     .await
-    .map(|locked: Option<DateTime<Utc>>| locked.filter(|t| *t > Utc::now()))
+}
+
+/// Until when the account is locked, if it is.
+///
+/// # Errors
+/// When the database fails.
+pub async fn locked_until(
+    pool: &PgPool,
+    user_id: Uuid,
+) -> Result<Option<DateTime<Utc>>, sqlx::Error> {
+    let until = sqlx::query_scalar!(
+        "SELECT locked_until FROM credentials WHERE user_id = $1",
+        user_id
+    )
+    .fetch_optional(pool)
+    .await?
+    .flatten();
+    Ok(until.filter(|t| *t > Utc::now()))
 }
 
 /// Clears failed logins after a success.

@@ -113,27 +113,33 @@ async fn login(
         .await;
         return Err(invalid_credentials());
     };
-    if let Some(until) = credential.locked_until.filter(|t| *t > Utc::now()) {
-        return Err(locked(until));
-    }
+    let cfg = &state.config;
+    let still_locked = || async {
+        let until = credentials::locked_until(&state.pool, credential.user_id).await?;
+        Ok::<_, ApiError>(until.map_or_else(invalid_credentials, locked))
+    };
+    // Counted before it is checked: parallel guesses all count.
+    let Some(attempt) = credentials::reserve_attempt(
+        &state.pool,
+        credential.user_id,
+        cfg.lockout_threshold,
+        cfg.lockout_duration,
+    )
+    .await?
+    else {
+        return Err(still_locked().await?);
+    };
     let password = body.password;
     let hash = credential.password_hash.clone();
     let valid = tokio::task::spawn_blocking(move || passwords::verify(&password, &hash))
         .await
         .map_err(|e| ApiError::Internal(e.into()))?;
     if !valid {
-        let cfg = &state.config;
-        let locked_until = credentials::record_failure(
-            &state.pool,
-            credential.user_id,
-            cfg.lockout_threshold,
-            cfg.lockout_duration,
-        )
-        .await?;
-        tracing::info!(user_id = %credential.user_id, "failed login");
-        return Err(match locked_until {
-            Some(until) => locked(until),
-            None => invalid_credentials(),
+        tracing::info!(user_id = %credential.user_id, attempt, "failed login");
+        return Err(if attempt >= cfg.lockout_threshold {
+            still_locked().await?
+        } else {
+            invalid_credentials()
         });
     }
     credentials::record_success(&state.pool, credential.user_id).await?;

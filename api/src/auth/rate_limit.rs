@@ -39,6 +39,17 @@ impl RateLimiter {
         self.check_at(key, Instant::now())
     }
 
+    /// How long until `key` has a token again, if it has none now (nothing
+    /// is taken).
+    pub fn exhausted(&self, key: &str) -> Option<Duration> {
+        let buckets = self.buckets.lock().expect("rate limiter lock poisoned");
+        let bucket = buckets.get(key)?;
+        let elapsed = Instant::now().duration_since(bucket.updated).as_secs_f64();
+        let tokens = (bucket.tokens + elapsed * self.refill_per_sec).min(self.capacity);
+        (tokens < 1.0)
+            .then(|| Duration::from_secs_f64(((1.0 - tokens) / self.refill_per_sec).max(1.0)))
+    }
+
     fn check_at(&self, key: &str, now: Instant) -> Result<(), Duration> {
         let mut buckets = self.buckets.lock().expect("rate limiter lock poisoned");
         if buckets.len() >= SWEEP_AT {

@@ -32,6 +32,7 @@ use uuid::Uuid;
 
 use crate::error::ApiError;
 use crate::extract::QueryParams;
+use crate::request_context::RequestContext;
 use crate::state::AppState;
 
 /// The webhook routes.
@@ -91,11 +92,22 @@ impl Handled {
 #[tracing::instrument(skip_all, fields(provider = %provider))]
 async fn receive(
     State(state): State<AppState>,
+    context: RequestContext,
     Path(provider): Path<String>,
     QueryParams(query): QueryParams<HashMap<String, String>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Json<Value>, ApiError> {
+    // An address that keeps sending what does not verify is refused before
+    // anything is read or stored.
+    let client = context.client_ip.as_deref().unwrap_or("unknown");
+    if let Some(retry) = state.webhook_rejections.exhausted(client) {
+        return Err(ApiError::TooManyRequests {
+            code: "rate_limited",
+            detail: "too many webhook deliveries that did not verify from this address".into(),
+            retry_after_secs: retry.as_secs().max(1),
+        });
+    }
     let received = Received {
         headers: &headers,
         query: &query,
@@ -118,7 +130,10 @@ async fn receive(
             handled.event_id.clone(),
             handled.outcome.clone(),
         ),
-        Err(ApiError::Unauthorized(why)) => (false, None, None, format!("rejected: {why}")),
+        Err(ApiError::Unauthorized(why)) => {
+            let _ = state.webhook_rejections.check(client);
+            (false, None, None, format!("rejected: {why}"))
+        }
         Err(error) => (true, None, None, format!("failed: {error}")),
     };
     let delivery = Delivery {
