@@ -65,6 +65,9 @@ pub struct Settings {
     pub payment_max_attempts: i32,
     /// The most staff may approve on one claim (claim currency).
     pub claims_authority_limit: rust_decimal::Decimal,
+    /// Above this an approval needs a second person (default half the
+    /// authority limit).
+    pub claims_dual_control_limit: Option<rust_decimal::Decimal>,
     /// Where claim documents are kept.
     pub document_store: DocumentStoreConfig,
     /// Where the sandbox writes the notifications it "sends".
@@ -124,6 +127,7 @@ impl Default for Settings {
             scheduler_interval: Duration::from_secs(60),
             payment_max_attempts: 15,
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
+            claims_dual_control_limit: None,
             document_store: DocumentStoreConfig::Local("data/documents".into()),
             notification_outbox: "data/outbox".into(),
             notification_retry_base: Duration::from_secs(1),
@@ -300,6 +304,13 @@ impl Settings {
                 "CLAIMS_AUTHORITY_LIMIT",
                 rust_decimal::Decimal::from(500_000),
             )?,
+            claims_dual_control_limit: var("CLAIMS_DUAL_CONTROL_LIMIT")
+                .map(|raw| {
+                    raw.trim().parse().map_err(|e| {
+                        anyhow::anyhow!("CLAIMS_DUAL_CONTROL_LIMIT={raw:?} is invalid: {e}")
+                    })
+                })
+                .transpose()?,
             document_store: document_store()?,
             notification_outbox: var("NOTIFICATION_OUTBOX_DIR")
                 .unwrap_or_else(|| "data/outbox".into())
@@ -359,6 +370,9 @@ impl Settings {
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;
+        config.claims_dual_control_limit = self
+            .claims_dual_control_limit
+            .unwrap_or(self.claims_authority_limit / rust_decimal::Decimal::TWO);
         config.chain_key = self.chain_key(&config.jwt_secret);
         config.branding = self.branding.clone();
         Ok(config)

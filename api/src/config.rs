@@ -46,6 +46,9 @@ pub struct ApiConfig {
     pub webhook_tolerance: Duration,
     /// The most staff may approve on one claim, in the claim's currency.
     pub claims_authority_limit: rust_decimal::Decimal,
+    /// Above this (in the claim's currency) an approval needs a second
+    /// person's confirmation.
+    pub claims_dual_control_limit: rust_decimal::Decimal,
     /// The address providers call back on (webhook URLs are shown under it).
     pub public_base_url: String,
     /// The key of the events' signed chain checkpoints (tamper evidence).
@@ -91,6 +94,7 @@ impl ApiConfig {
             branding: domain::branding::Branding::default(),
             webhook_tolerance: Duration::from_secs(300),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
+            claims_dual_control_limit: rust_decimal::Decimal::from(250_000),
             public_base_url: "http://127.0.0.1:8080".into(),
         })
     }

@@ -255,6 +255,18 @@ impl Book {
             .await
     }
 
+    /// `POST /claims/{id}/confirm` of `subject` (`approval`, `payee`) as
+    /// the staff member (the admin proposes in these tests).
+    pub async fn confirm(&self, id: &str, subject: &str) -> Reply {
+        self.app
+            .post(
+                &format!("/claims/{id}/confirm"),
+                Some(&self.staff),
+                &json!({"subject": subject}),
+            )
+            .await
+    }
+
     /// The workers' context of the running app.
     pub fn workers(&self) -> &workers::WorkerContext {
         self.app

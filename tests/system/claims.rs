@@ -332,7 +332,7 @@ async fn claims_the_rules_refuse() {
         .await;
     assert_eq!(over.status, StatusCode::FORBIDDEN);
     assert_eq!(over.body["code"], "authority_limit");
-    let ok = book
+    let proposed = book
         .app
         .post(
             &format!("/claims/{big_id}/approve"),
@@ -340,7 +340,10 @@ async fn claims_the_rules_refuse() {
             &json!({"approved_amount": kes("900000.00")}),
         )
         .await;
+    assert_eq!(proposed.status, StatusCode::ACCEPTED, "{}", proposed.body);
+    let ok = book.confirm(&big_id, "approval").await;
     assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
+    assert_eq!(ok.body["status"], "approved");
 
     // A second claim beyond the remaining sum insured.
     let second = book
@@ -391,15 +394,20 @@ async fn two_claims_approved_at_once_never_exceed_the_sum_insured() {
             .await;
         ids.push(filed.body["id"].as_str().unwrap().to_string());
     }
-    let approve = |book: Arc<Book>, id: String| async move {
-        book.app
+    // Above the dual-control limit: the admin proposes, staff confirm both
+    // at once.
+    for id in &ids {
+        let proposed = book
+            .app
             .post(
                 &format!("/claims/{id}/approve"),
                 Some(&book.admin),
                 &json!({"approved_amount": kes("700000.00")}),
             )
-            .await
-    };
+            .await;
+        assert_eq!(proposed.status, StatusCode::ACCEPTED, "{}", proposed.body);
+    }
+    let approve = |book: Arc<Book>, id: String| async move { book.confirm(&id, "approval").await };
     let (a, b) = tokio::join!(
         tokio::spawn(approve(book.clone(), ids[0].clone())),
         tokio::spawn(approve(book.clone(), ids[1].clone()))

@@ -29,6 +29,7 @@ mod rebuild;
 mod reminders;
 mod reports;
 mod restart;
+mod separation_of_duties;
 mod stripe;
 mod subscriptions;
 mod temporary_postgres;

@@ -24,6 +24,9 @@ fn production() -> ifinsure::settings::Settings {
             base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
         )),
         default_payment_provider: None,
+        // The fake Stripe listens on loopback, which production refuses
+        // unless the operator allows it.
+        integration_allowed_hosts: "127.0.0.1".into(),
         ..test_settings()
     }
 }

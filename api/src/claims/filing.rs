@@ -95,6 +95,7 @@ pub(super) async fn amend(
     let command = ClaimCommand::Amend {
         description: body.description,
         claimed_amount: body.claimed_amount,
+        amended_by: Some(UserId(principal.user_id)),
     };
     let meta = metadata(Some(&principal), &context);
     let committed = state

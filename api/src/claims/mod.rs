@@ -2,9 +2,11 @@
 //! within their authority and pay out; documents are stored outside the
 //! event store; internal notes are never shown to customers or agents.
 
+mod approval;
 mod decisions;
 mod documents;
 mod filing;
+mod payouts;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -44,9 +46,11 @@ pub fn router() -> Router<AppState> {
         .route("/claims/{id}/notes", post(filing::add_note))
         .route("/claims/{id}/assign", post(decisions::assign))
         .route("/claims/{id}/reserve", post(decisions::reserve))
-        .route("/claims/{id}/approve", post(decisions::approve))
+        .route("/claims/{id}/approve", post(approval::approve))
         .route("/claims/{id}/reject", post(decisions::reject))
-        .route("/claims/{id}/pay", post(decisions::pay))
+        .route("/claims/{id}/pay", post(payouts::pay))
+        .route("/claims/{id}/payee", post(payouts::propose_payee))
+        .route("/claims/{id}/confirm", post(approval::confirm))
         .route("/claims/{id}/close", post(decisions::close))
         .route("/claims/{id}/reopen", post(decisions::reopen))
 }
@@ -86,6 +90,17 @@ pub fn claim_view(row: &ClaimRow, principal: &Principal) -> Value {
         "reserve": if staff { money_opt(claim.reserve.as_ref()) } else { Value::Null },
         "assignee_id": claim.assignee,
         "rejection_reason": claim.rejection_reason,
+        "pending_approval": if staff {
+            claim.pending_approval.as_ref().map(|p| json!({
+                "approved_amount": money_of(&p.approved_amount), "proposed_by": p.proposed_by,
+            }))
+        } else {
+            None
+        },
+        "payee": claim.payee.as_ref().map(|p| json!({
+            "contact": p.contact, "reason": p.reason, "proposed_by": p.proposed_by,
+            "confirmed_by": p.confirmed_by, "confirmed": p.confirmed_by.is_some(),
+        })),
         "documents": claim.documents.iter().map(|d| json!({
             "id": d.document_id, "filename": d.filename, "content_type": d.content_type,
             "size": d.size, "sha256": d.sha256, "uploaded_by": d.uploaded_by,
@@ -251,6 +266,11 @@ impl From<ClaimError> for ApiError {
                 code: "authority_limit",
                 detail,
             },
+            ClaimError::SeparationOfDuties(_) => ApiError::Forbidden {
+                code: "separation_of_duties",
+                detail,
+            },
+            ClaimError::AwaitsConfirmation(_) => conflict("confirmation_required"),
         }
     }
 }

@@ -72,6 +72,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/claims/{id}/approve"),
     ("post", "/claims/{id}/reject"),
     ("post", "/claims/{id}/pay"),
+    ("post", "/claims/{id}/payee"),
+    ("post", "/claims/{id}/confirm"),
     ("post", "/claims/{id}/close"),
     ("post", "/claims/{id}/reopen"),
     ("get", "/integrations/categories"),

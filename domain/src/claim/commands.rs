@@ -20,6 +20,8 @@ pub enum ClaimCommand {
         description: Option<String>,
         /// New amount, if changed.
         claimed_amount: Option<Money>,
+        /// Who amends.
+        amended_by: Option<UserId>,
     },
     /// Attach a stored document.
     AttachDocument(Document),
@@ -47,6 +49,29 @@ pub enum ClaimCommand {
         approver_role: Role,
         /// The most staff may approve.
         authority_limit: Money,
+        /// Above this, the approval is a proposal until a second person
+        /// confirms it.
+        dual_control_limit: Money,
+    },
+    /// A second person confirms a proposed approval.
+    ConfirmApproval {
+        /// Who confirms.
+        confirmed_by: UserId,
+    },
+    /// Pay someone other than the claimant: a proposal until a second
+    /// person confirms it.
+    ProposePayee {
+        /// The phone number or email to pay.
+        contact: String,
+        /// Who proposes.
+        proposed_by: UserId,
+        /// Why (required).
+        reason: String,
+    },
+    /// A second person confirms the proposed payee.
+    ConfirmPayee {
+        /// Who confirms.
+        confirmed_by: UserId,
     },
     /// Decline.
     Reject {
@@ -59,8 +84,11 @@ pub enum ClaimCommand {
         payout_id: PayoutId,
         /// The provider.
         provider: String,
-        /// Phone number or email of the claimant.
-        payee_contact: Option<String>,
+        /// The claimant's own phone number or email, if known.
+        claimant_contact: Option<String>,
+        /// Another contact the request names, if any: refused unless it is
+        /// the claimant's own or the confirmed payee.
+        requested_contact: Option<String>,
     },
     /// The provider confirmed a payout.
     RecordPayoutSucceeded {

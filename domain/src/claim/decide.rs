@@ -1,6 +1,7 @@
 //! How a claim decides: each command becomes events or a refusal.
 
 use super::commands::{ClaimCommand, NewClaim};
+use super::duties::{above, ApprovalOutcome, Limits};
 use super::errors::ClaimError;
 use super::events::{ClaimDetails, ClaimEvent};
 use super::{Claim, ClaimStatus};
@@ -25,7 +26,8 @@ impl Claim {
             ClaimCommand::Amend {
                 description,
                 claimed_amount,
-            } => self.amend(description, claimed_amount),
+                amended_by,
+            } => self.amend(description, claimed_amount, amended_by),
             ClaimCommand::AttachDocument(document) => {
                 self.require(
                     &[Submitted, UnderReview, Approved, Rejected, Paid],
@@ -67,7 +69,21 @@ impl Claim {
                 approved_by,
                 approver_role,
                 authority_limit,
-            } => self.approve(approved_amount, approved_by, approver_role, authority_limit),
+                dual_control_limit,
+            } => {
+                let limits = Limits {
+                    authority: authority_limit,
+                    dual_control: dual_control_limit,
+                };
+                self.approve(approved_amount, approved_by, approver_role, limits)
+            }
+            ClaimCommand::ConfirmApproval { confirmed_by } => self.confirm_approval(confirmed_by),
+            ClaimCommand::ProposePayee {
+                contact,
+                proposed_by,
+                reason,
+            } => self.propose_payee(contact, proposed_by, reason),
+            ClaimCommand::ConfirmPayee { confirmed_by } => self.confirm_payee(confirmed_by),
             ClaimCommand::Reject { reason } => {
                 self.require(&[Submitted, UnderReview], "reject")?;
                 Ok(vec![ClaimEvent::ClaimRejected {
@@ -77,8 +93,12 @@ impl Claim {
             ClaimCommand::RequestPayout {
                 payout_id,
                 provider,
-                payee_contact,
-            } => self.request_payout(payout_id, provider, payee_contact),
+                claimant_contact,
+                requested_contact,
+            } => {
+                let payee = self.payee_for(claimant_contact, requested_contact);
+                payee.and_then(|contact| self.request_payout(payout_id, provider, contact))
+            }
             ClaimCommand::RecordPayoutSucceeded {
                 payout_id,
                 provider_reference,
@@ -119,7 +139,11 @@ impl Claim {
         }
     }
 
-    fn require(&self, allowed: &[ClaimStatus], action: &'static str) -> Result<(), ClaimError> {
+    pub(super) fn require(
+        &self,
+        allowed: &[ClaimStatus],
+        action: &'static str,
+    ) -> Result<(), ClaimError> {
         match self.status {
             ClaimStatus::None => Err(ClaimError::NotFound),
             status if allowed.contains(&status) => Ok(()),
@@ -130,7 +154,7 @@ impl Claim {
         }
     }
 
-    fn details(&self) -> Result<&ClaimDetails, ClaimError> {
+    pub(super) fn details(&self) -> Result<&ClaimDetails, ClaimError> {
         self.details.as_ref().ok_or(ClaimError::NotFound)
     }
 
@@ -211,7 +235,12 @@ impl Claim {
         })])
     }
 
-    fn amend(&self, description: Option<String>, claimed_amount: Option<Money>) -> Decision {
+    fn amend(
+        &self,
+        description: Option<String>,
+        claimed_amount: Option<Money>,
+        amended_by: Option<UserId>,
+    ) -> Decision {
         self.require(&[Submitted], "amend")?;
         let details = self.details()?;
         if description.is_none() && claimed_amount.is_none() {
@@ -230,24 +259,36 @@ impl Claim {
             return Ok(vec![]);
         }
         Ok(vec![ClaimEvent::ClaimAmended {
+            amended_by,
             description,
             claimed_amount,
         }])
     }
 
-    /// Whether `approve` would accept these inputs (callers check before
-    /// reserving cover on the policy).
+    /// What `approve` would do with these inputs — approve, or propose for
+    /// a second person's confirmation (callers reserve cover on the policy
+    /// only for an approval).
     ///
     /// # Errors
     /// The refusal `approve` would give.
     pub fn check_approval(
         &self,
         approved_amount: Money,
+        approved_by: UserId,
         approver_role: Role,
-        authority_limit: Money,
-    ) -> Result<(), ClaimError> {
-        self.approve(approved_amount, None, approver_role, authority_limit)
-            .map(drop)
+        limits: Limits,
+    ) -> Result<ApprovalOutcome, ClaimError> {
+        let events = self.approve(approved_amount, Some(approved_by), approver_role, limits)?;
+        Ok(
+            if events
+                .iter()
+                .any(|e| matches!(e, ClaimEvent::ApprovalProposed { .. }))
+            {
+                ApprovalOutcome::Proposed
+            } else {
+                ApprovalOutcome::Approved
+            },
+        )
     }
 
     fn approve(
@@ -255,8 +296,9 @@ impl Claim {
         approved_amount: Money,
         approved_by: Option<UserId>,
         approver_role: Role,
-        authority_limit: Money,
+        limits: Limits,
     ) -> Decision {
+        let authority_limit = limits.authority;
         self.require(&[Submitted, UnderReview], "approve")?;
         let details = self.details()?;
         self.check_amount(&approved_amount, "approved_amount", false)?;
@@ -276,6 +318,12 @@ impl Claim {
             && approved_amount.amount() > authority_limit.amount();
         if approver_role != Role::Admin && over_limit {
             return Err(ClaimError::AuthorityLimit(authority_limit));
+        }
+        if let Some(approver) = approved_by {
+            self.check_not_a_party(approver)?;
+            if above(&approved_amount, &limits.dual_control) {
+                return Ok(self.propose_approval(approved_amount, approver));
+            }
         }
         Ok(vec![ClaimEvent::ClaimApproved {
             approved_amount,
@@ -344,7 +392,7 @@ impl Claim {
     }
 }
 
-fn text(raw: String, field: &str) -> Result<String, ClaimError> {
+pub(super) fn text(raw: String, field: &str) -> Result<String, ClaimError> {
     let trimmed = raw.trim().to_string();
     if trimmed.is_empty() || trimmed.chars().count() > MAX_TEXT {
         return Err(ClaimError::invalid(

@@ -40,6 +40,12 @@ pub enum ClaimError {
     /// No payout or nothing to pay.
     #[error("no such payout: {0}")]
     UnknownPayout(String),
+    /// The same person may not do both halves of a check.
+    #[error("{0}")]
+    SeparationOfDuties(String),
+    /// A second person has to confirm first.
+    #[error("{0}")]
+    AwaitsConfirmation(String),
     /// The input breaks a rule.
     #[error("invalid: {0}")]
     Validation(ValidationErrors),

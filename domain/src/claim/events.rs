@@ -77,6 +77,9 @@ pub enum ClaimEvent {
     ClaimFiled(ClaimDetails),
     /// The claimant changed the description or amount while it was submitted.
     ClaimAmended {
+        /// Who amended it (absent in events recorded before it was kept).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        amended_by: Option<UserId>,
         /// New description.
         description: String,
         /// New amount.
@@ -108,6 +111,34 @@ pub enum ClaimEvent {
         previous_amount: Money,
         /// Who approved.
         approved_by: Option<UserId>,
+    },
+    /// An approval above the dual-control limit, waiting for a second
+    /// person.
+    ApprovalProposed {
+        /// The total proposed.
+        approved_amount: Money,
+        /// Who proposed it.
+        proposed_by: UserId,
+    },
+    /// A second person confirmed the proposed approval (followed by
+    /// `ClaimApproved`).
+    ApprovalConfirmed {
+        /// Who confirmed.
+        confirmed_by: UserId,
+    },
+    /// Someone other than the claimant proposed as payee.
+    PayeeProposed {
+        /// The phone number or email.
+        contact: String,
+        /// Who proposed it.
+        proposed_by: UserId,
+        /// Why.
+        reason: String,
+    },
+    /// A second person confirmed the proposed payee.
+    PayeeConfirmed {
+        /// Who confirmed.
+        confirmed_by: UserId,
     },
     /// Declined.
     ClaimRejected {
@@ -167,6 +198,10 @@ impl DomainEvent for ClaimEvent {
             ClaimEvent::NoteAdded(_) => "NoteAdded",
             ClaimEvent::ClaimAssigned { .. } => "ClaimAssigned",
             ClaimEvent::ReserveSet { .. } => "ReserveSet",
+            ClaimEvent::ApprovalProposed { .. } => "ApprovalProposed",
+            ClaimEvent::ApprovalConfirmed { .. } => "ApprovalConfirmed",
+            ClaimEvent::PayeeProposed { .. } => "PayeeProposed",
+            ClaimEvent::PayeeConfirmed { .. } => "PayeeConfirmed",
             ClaimEvent::ClaimApproved { .. } => "ClaimApproved",
             ClaimEvent::ClaimRejected { .. } => "ClaimRejected",
             ClaimEvent::PayoutRequested { .. } => "PayoutRequested",

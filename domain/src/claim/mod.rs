@@ -9,6 +9,7 @@
 
 mod commands;
 mod decide;
+mod duties;
 mod errors;
 mod events;
 pub mod files;
@@ -16,6 +17,7 @@ pub mod files;
 mod tests;
 
 pub use commands::{ClaimCommand, NewClaim};
+pub use duties::{ApprovalOutcome, Limits};
 pub use errors::ClaimError;
 pub use events::{ClaimDetails, ClaimEvent, Document, Note};
 
@@ -107,6 +109,37 @@ pub struct Claim {
     pub rejection_reason: Option<String>,
     /// Why it was last reopened.
     pub reopen_reason: Option<String>,
+    /// Who last amended it.
+    #[serde(default)]
+    pub last_amended_by: Option<UserId>,
+    /// An approval above the dual-control limit waiting for a second person.
+    #[serde(default)]
+    pub pending_approval: Option<PendingApproval>,
+    /// Someone other than the claimant to pay, once confirmed.
+    #[serde(default)]
+    pub payee: Option<Payee>,
+}
+
+/// An approval proposed by one person, for a second to confirm.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PendingApproval {
+    /// The total proposed.
+    pub approved_amount: Money,
+    /// Who proposed it.
+    pub proposed_by: UserId,
+}
+
+/// A payee other than the claimant.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Payee {
+    /// The phone number or email.
+    pub contact: String,
+    /// Who proposed it.
+    pub proposed_by: UserId,
+    /// Why.
+    pub reason: String,
+    /// Who confirmed it; until then nothing is paid to it.
+    pub confirmed_by: Option<UserId>,
 }
 
 impl Claim {
@@ -154,12 +187,42 @@ impl Aggregate for Claim {
                 self.details = Some(details);
             }
             ClaimEvent::ClaimAmended {
+                amended_by,
                 description,
                 claimed_amount,
             } => {
                 if let Some(details) = self.details.as_mut() {
                     details.description = description;
                     details.claimed_amount = claimed_amount;
+                }
+                self.last_amended_by = amended_by;
+                self.pending_approval = None;
+            }
+            ClaimEvent::ApprovalProposed {
+                approved_amount,
+                proposed_by,
+            } => {
+                self.pending_approval = Some(PendingApproval {
+                    approved_amount,
+                    proposed_by,
+                });
+            }
+            ClaimEvent::ApprovalConfirmed { .. } => self.pending_approval = None,
+            ClaimEvent::PayeeProposed {
+                contact,
+                proposed_by,
+                reason,
+            } => {
+                self.payee = Some(Payee {
+                    contact,
+                    proposed_by,
+                    reason,
+                    confirmed_by: None,
+                });
+            }
+            ClaimEvent::PayeeConfirmed { confirmed_by } => {
+                if let Some(payee) = self.payee.as_mut() {
+                    payee.confirmed_by = Some(confirmed_by);
                 }
             }
             ClaimEvent::DocumentAttached(document) => self.documents.push(document),
@@ -176,6 +239,7 @@ impl Aggregate for Claim {
                 self.status = ClaimStatus::Approved;
             }
             ClaimEvent::ClaimRejected { reason } => {
+                self.pending_approval = None;
                 self.status = ClaimStatus::Rejected;
                 self.rejection_reason = Some(reason);
             }
@@ -218,7 +282,10 @@ impl Aggregate for Claim {
                 }
             }
             ClaimEvent::ClaimPaid { .. } => self.status = ClaimStatus::Paid,
-            ClaimEvent::ClaimClosed { .. } => self.status = ClaimStatus::Closed,
+            ClaimEvent::ClaimClosed { .. } => {
+                self.pending_approval = None;
+                self.status = ClaimStatus::Closed;
+            }
             ClaimEvent::ClaimReopened { reason } => {
                 self.status = ClaimStatus::UnderReview;
                 self.reopen_reason = Some(reason);

@@ -111,6 +111,7 @@ fn approve(amount: &str, role: Role) -> ClaimCommand {
         approved_by: Some(STAFF),
         approver_role: role,
         authority_limit: kes("500000"),
+        dual_control_limit: kes("1000000"),
     }
 }
 
@@ -124,7 +125,8 @@ fn payout() -> ClaimCommand {
     ClaimCommand::RequestPayout {
         payout_id: PAYOUT,
         provider: "sandbox".into(),
-        payee_contact: None,
+        claimant_contact: None,
+        requested_contact: None,
     }
 }
 
@@ -169,6 +171,7 @@ fn amending_is_only_while_submitted() {
     let amend = ClaimCommand::Amend {
         description: None,
         claimed_amount: Some(kes("150000")),
+        amended_by: Some(CUSTOMER),
     };
     let events = decided(filed(), amend.clone()).unwrap();
     assert!(
@@ -294,7 +297,8 @@ fn a_payout_pays_the_unpaid_approved_amount_once_and_confirms_to_paid() {
     let other = ClaimCommand::RequestPayout {
         payout_id: PayoutId(uuid::Uuid::from_u128(99)),
         provider: "sandbox".into(),
-        payee_contact: None,
+        claimant_contact: None,
+        requested_contact: None,
     };
     assert!(matches!(
         decided(events.clone(), other),
@@ -385,4 +389,199 @@ fn closing_waits_for_a_pending_payout_and_reopening_needs_a_closed_claim() {
         decided(vec![], ClaimCommand::Close { reason: None }),
         Err(ClaimError::NotFound)
     );
+}
+
+const OTHER_STAFF: UserId = UserId(uuid::Uuid::from_u128(7));
+
+fn approve_with(amount: &str, by: UserId, dual_control: &str) -> ClaimCommand {
+    ClaimCommand::Approve {
+        approved_amount: kes(amount),
+        approved_by: Some(by),
+        approver_role: Role::Staff,
+        authority_limit: kes("500000"),
+        dual_control_limit: kes(dual_control),
+    }
+}
+
+#[test]
+fn whoever_filed_or_last_amended_a_claim_cannot_approve_it() {
+    let mut by_staff = filing("2026-06-01");
+    by_staff.filed_by = STAFF;
+    let filed_by_staff = decided(vec![], ClaimCommand::File(Box::new(by_staff))).unwrap();
+    assert!(matches!(
+        decided(
+            filed_by_staff.clone(),
+            approve_with("100000", STAFF, "250000")
+        ),
+        Err(ClaimError::SeparationOfDuties(_))
+    ));
+    assert!(decided(
+        filed_by_staff,
+        approve_with("100000", OTHER_STAFF, "250000")
+    )
+    .is_ok());
+
+    let mut amended = filed();
+    amended.extend(
+        decided(
+            amended.clone(),
+            ClaimCommand::Amend {
+                description: None,
+                claimed_amount: Some(kes("110000")),
+                amended_by: Some(OTHER_STAFF),
+            },
+        )
+        .unwrap(),
+    );
+    assert!(matches!(
+        decided(
+            amended.clone(),
+            approve_with("100000", OTHER_STAFF, "250000")
+        ),
+        Err(ClaimError::SeparationOfDuties(_))
+    ));
+    assert!(decided(amended, approve_with("100000", STAFF, "250000")).is_ok());
+}
+
+#[test]
+fn an_approval_above_the_dual_control_limit_waits_for_a_second_person() {
+    let mut large = filing("2026-06-01");
+    large.claimed_amount = kes("400000");
+    let mut events = decided(vec![], ClaimCommand::File(Box::new(large))).unwrap();
+    let proposed = decided(events.clone(), approve_with("300000", STAFF, "250000")).unwrap();
+    assert_eq!(
+        proposed,
+        vec![ClaimEvent::ApprovalProposed {
+            approved_amount: kes("300000"),
+            proposed_by: STAFF
+        }]
+    );
+    events.extend(proposed);
+    assert_eq!(
+        decided(events.clone(), approve_with("300000", STAFF, "250000")),
+        Ok(vec![]),
+        "proposing again changes nothing"
+    );
+    assert!(matches!(
+        decided(
+            events.clone(),
+            ClaimCommand::ConfirmApproval {
+                confirmed_by: STAFF
+            }
+        ),
+        Err(ClaimError::SeparationOfDuties(_))
+    ));
+    assert!(matches!(
+        decided(
+            events.clone(),
+            ClaimCommand::ConfirmApproval {
+                confirmed_by: CUSTOMER
+            }
+        ),
+        Err(ClaimError::SeparationOfDuties(_)),
+    ));
+    assert!(
+        matches!(
+            decided(events.clone(), payout()),
+            Err(ClaimError::InvalidTransition { .. })
+        ),
+        "nothing is payable before the confirmation"
+    );
+    let confirmed = decided(
+        events.clone(),
+        ClaimCommand::ConfirmApproval {
+            confirmed_by: OTHER_STAFF,
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        confirmed,
+        vec![
+            ClaimEvent::ApprovalConfirmed {
+                confirmed_by: OTHER_STAFF
+            },
+            ClaimEvent::ClaimApproved {
+                approved_amount: kes("300000"),
+                previous_amount: kes("0"),
+                approved_by: Some(STAFF),
+            },
+        ]
+    );
+    assert!(matches!(
+        decided(
+            filed(),
+            ClaimCommand::ConfirmApproval {
+                confirmed_by: OTHER_STAFF
+            }
+        ),
+        Err(ClaimError::InvalidTransition { .. })
+    ));
+}
+
+fn pay_to(claimant: Option<&str>, requested: Option<&str>) -> ClaimCommand {
+    ClaimCommand::RequestPayout {
+        payout_id: PAYOUT,
+        provider: "mpesa".into(),
+        claimant_contact: claimant.map(str::to_string),
+        requested_contact: requested.map(str::to_string),
+    }
+}
+
+fn paid_to(events: &[ClaimEvent]) -> Option<String> {
+    match &events[0] {
+        ClaimEvent::PayoutRequested { payee_contact, .. } => payee_contact.clone(),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn a_payout_goes_to_the_claimant_unless_a_second_person_confirmed_another_payee() {
+    let mut events = approved("100000");
+    let claimant = Some("+254711000001");
+    let own = decided(events.clone(), pay_to(claimant, None)).unwrap();
+    assert_eq!(paid_to(&own).as_deref(), claimant);
+    let named_own = decided(events.clone(), pay_to(claimant, claimant)).unwrap();
+    assert_eq!(paid_to(&named_own).as_deref(), claimant);
+    assert!(matches!(
+        decided(events.clone(), pay_to(claimant, Some("+254700000002"))),
+        Err(ClaimError::AwaitsConfirmation(_))
+    ));
+
+    let propose = ClaimCommand::ProposePayee {
+        contact: "+254722000003".into(),
+        proposed_by: STAFF,
+        reason: "The garage is paid directly".into(),
+    };
+    events.extend(decided(events.clone(), propose).unwrap());
+    assert!(
+        matches!(
+            decided(events.clone(), pay_to(claimant, None)),
+            Err(ClaimError::AwaitsConfirmation(_))
+        ),
+        "not even the claimant while a payee waits"
+    );
+    assert!(matches!(
+        decided(
+            events.clone(),
+            ClaimCommand::ConfirmPayee {
+                confirmed_by: STAFF
+            }
+        ),
+        Err(ClaimError::SeparationOfDuties(_))
+    ));
+    events.extend(
+        decided(
+            events.clone(),
+            ClaimCommand::ConfirmPayee {
+                confirmed_by: OTHER_STAFF,
+            },
+        )
+        .unwrap(),
+    );
+    let to_payee = decided(events.clone(), pay_to(claimant, None)).unwrap();
+    assert_eq!(paid_to(&to_payee).as_deref(), Some("+254722000003"));
+    assert!(matches!(
+        decided(events, pay_to(claimant, Some("+254700000002"))),
+        Err(ClaimError::AwaitsConfirmation(_))
+    ));
 }
