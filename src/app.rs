@@ -183,22 +183,22 @@ pub async fn prepare(pool: &PgPool) -> anyhow::Result<()> {
 
 /// A listener on `addr`; a taken or forbidden address is a setup error
 /// naming it.
-async fn listen(addr: SocketAddr) -> Result<tokio::net::TcpListener, SetupError> {
+async fn listen(name: &str, addr: SocketAddr) -> Result<tokio::net::TcpListener, SetupError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|error| {
         SetupError::new(match error.kind() {
             std::io::ErrorKind::AddrInUse => format!(
-                "LISTEN_ADDR {addr} is already in use: stop the program listening there, \
-                 or set LISTEN_ADDR to another address (e.g. 127.0.0.1:8081)"
+                "{name} {addr} is already in use: stop the program listening there, \
+                 or set {name} to another address (e.g. 127.0.0.1:8081)"
             ),
             std::io::ErrorKind::PermissionDenied => format!(
-                "LISTEN_ADDR {addr}: permission denied (ports below 1024 need privileges); \
-                 set LISTEN_ADDR to a port above 1024"
+                "{name} {addr}: permission denied (ports below 1024 need privileges); \
+                 set {name} to a port above 1024"
             ),
             std::io::ErrorKind::AddrNotAvailable => format!(
-                "LISTEN_ADDR {addr} is not an address of this machine: use one it has \
+                "{name} {addr} is not an address of this machine: use one it has \
                  (127.0.0.1 for this machine only, 0.0.0.0 for every interface)"
             ),
-            _ => format!("cannot listen on LISTEN_ADDR {addr}: {error}"),
+            _ => format!("cannot listen on {name} {addr}: {error}"),
         })
     })
 }
@@ -225,9 +225,13 @@ pub async fn start(
     );
     // A taken address is refused before the database is changed.
     let listener = if parts.api {
-        Some(listen(settings.listen_addr).await?)
+        Some(listen("LISTEN_ADDR", settings.listen_addr).await?)
     } else {
         None
+    };
+    let operations_listener = match (parts.api, settings.metrics_addr) {
+        (true, Some(addr)) => Some(listen("METRICS_ADDR", addr).await?),
+        _ => None,
     };
     prepare(&pool).await?;
     if settings.production {
@@ -347,6 +351,20 @@ pub async fn start(
                 tester: Arc::new(AdapterTester(ctx)),
             },
         );
+        if let Some(operations) = operations_listener {
+            let app = api::operations(state.clone());
+            let stop = shutdown.clone();
+            let local = operations.local_addr()?;
+            tasks.push(tokio::spawn(async move {
+                let served = axum::serve(operations, app)
+                    .with_graceful_shutdown(async move { stop.wait().await })
+                    .await;
+                if let Err(error) = served {
+                    tracing::error!(%error, "the operations listener failed");
+                }
+            }));
+            tracing::info!(%local, "operations listener (health, metrics) listening");
+        }
         let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
         let stop = shutdown.clone();
         tasks.push(tokio::spawn(async move {

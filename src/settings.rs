@@ -22,6 +22,8 @@ pub struct Settings {
     pub database_max_connections: u32,
     /// Where the API listens.
     pub listen_addr: SocketAddr,
+    /// Where the operations listener (health, `/metrics`, no token) listens.
+    pub metrics_addr: Option<SocketAddr>,
     /// The address providers call back on; `None`: the API's own address.
     pub public_base_url: Option<String>,
     /// HS256 key for access tokens; `None` only allowed for `demo`.
@@ -106,6 +108,7 @@ impl Default for Settings {
             database_url: None,
             database_max_connections: 20,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            metrics_addr: None,
             public_base_url: None,
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -262,6 +265,13 @@ impl Settings {
             database_url: var("DATABASE_URL"),
             database_max_connections: parsed("DATABASE_MAX_CONNECTIONS", 20)?,
             listen_addr,
+            metrics_addr: var("METRICS_ADDR")
+                .map(|raw| {
+                    raw.trim()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("METRICS_ADDR={raw:?} is invalid: {e}"))
+                })
+                .transpose()?,
             public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()),
             jwt_secret,
             access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,

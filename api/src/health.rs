@@ -1,4 +1,9 @@
 //! Health endpoints and `/metrics`, served at the root and under `/api/v1`.
+//! `/health`, `/health/db` and `/health/workers` are public (load
+//! balancers, orchestrators); `/metrics` and `/health/integrations`, which
+//! name the deployment's configurations and grow with its traffic, answer
+//! only an admin's token there — or anyone on the operations listener
+//! (`METRICS_ADDR`), which a deployment keeps on its internal network.
 
 use axum::extract::State;
 use axum::routing::get;
@@ -8,17 +13,46 @@ use projections::read_models;
 use projections::{dead_letters, work_queues};
 use serde_json::{json, Value};
 
+use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::state::AppState;
+use domain::Role;
 
-/// The operations routes.
+/// The operations routes of the public API.
 pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/health", get(health))
+        .route("/health/db", get(database))
+        .route("/health/workers", get(workers))
+        .route("/health/integrations", get(integrations_for_admins))
+        .route("/metrics", get(metrics_for_admins))
+}
+
+/// The operations listener's routes: every health check and `/metrics`,
+/// without a token.
+pub fn operations_router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/health/db", get(database))
         .route("/health/workers", get(workers))
         .route("/health/integrations", get(integrations))
         .route("/metrics", get(crate::metrics::render))
+}
+
+async fn metrics_for_admins(
+    state: State<AppState>,
+    principal: Principal,
+) -> Result<axum::response::Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    Ok(crate::metrics::render(state).await)
+}
+
+async fn integrations_for_admins(
+    state: State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    integrations(state).await
 }
 
 /// The process is up. Where production has no email or SMS provider, it

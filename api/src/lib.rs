@@ -42,6 +42,14 @@ pub use config::ApiConfig;
 pub use error::ApiError;
 pub use state::AppState;
 
+/// The operations listener (`METRICS_ADDR`): health checks and `/metrics`
+/// without a token, for a deployment's internal network.
+pub fn operations(state: AppState) -> Router {
+    health::operations_router()
+        .fallback(|| async { ApiError::NotFound })
+        .with_state(state)
+}
+
 /// The whole API, with every cross-cutting layer.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()

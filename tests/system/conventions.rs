@@ -267,6 +267,7 @@ async fn health_and_metrics_report_the_database_and_subscriptions() {
     let metrics = app
         .client
         .get(app.base.replace("/api/v1", "/metrics"))
+        .bearer_auth(&admin)
         .send()
         .await
         .unwrap()
@@ -406,4 +407,96 @@ async fn a_client_that_disconnects_still_gets_its_command_recorded_for_the_retry
             .unwrap();
     assert_eq!(events, 1, "the command ran once");
     running.stop().await;
+}
+
+#[tokio::test]
+async fn metrics_and_integration_health_are_for_admins_or_the_operations_listener() {
+    let operations = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let settings = ifinsure::settings::Settings {
+        metrics_addr: Some(operations),
+        ..crate::common::test_settings()
+    };
+    let app = crate::common::spawn_app_with(settings).await;
+    let admin = app.admin().await;
+    let staff = app.user("staff@example.com", domain::Role::Staff).await;
+    let root = app.base.replace("/api/v1", "");
+    for path in [
+        "/metrics",
+        "/api/v1/metrics",
+        "/health/integrations",
+        "/api/v1/health/integrations",
+    ] {
+        let url = format!("{root}{path}");
+        let anonymous = app.client.get(&url).send().await.unwrap().status();
+        assert_eq!(anonymous, StatusCode::UNAUTHORIZED, "{path}");
+        let by_staff = app
+            .client
+            .get(&url)
+            .bearer_auth(&staff)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(by_staff, StatusCode::FORBIDDEN, "{path}");
+        let by_admin = app
+            .client
+            .get(&url)
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(by_admin, StatusCode::OK, "{path}");
+    }
+    assert_eq!(
+        app.get("/health", None).await.status,
+        StatusCode::OK,
+        "/health stays public"
+    );
+
+    // Made-up methods share one label instead of growing the series.
+    for n in 0..25 {
+        let method = Method::from_bytes(format!("JUNK{n}").as_bytes()).unwrap();
+        app.client
+            .request(method, format!("{root}/health"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let internal = format!("http://{operations}");
+    let metrics = app
+        .client
+        .get(format!("{internal}/metrics"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        metrics.status(),
+        StatusCode::OK,
+        "the operations listener needs no token"
+    );
+    let text = metrics.text().await.unwrap();
+    assert!(!text.contains("JUNK"), "{text}");
+    assert!(text.contains("method=\"other\""), "{text}");
+    let integrations = app
+        .client
+        .get(format!("{internal}/health/integrations"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(integrations.status(), StatusCode::OK);
+    let elsewhere = app
+        .client
+        .get(format!("{internal}/api/v1/policies/products"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        elsewhere.status(),
+        StatusCode::NOT_FOUND,
+        "nothing else is served there"
+    );
 }

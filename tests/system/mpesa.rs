@@ -348,7 +348,10 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     assert_eq!(attempts.len(), 4, "{attempts:?}");
     assert_eq!(attempts[0], (ids[1].clone(), true));
     assert!(attempts[1..].iter().all(|(id, ok)| id == &ids[0] && !ok));
-    let health = book.app.get("/health/integrations", None).await;
+    let health = book
+        .app
+        .get("/health/integrations", Some(&book.admin))
+        .await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "degraded", "{}", health.body);
     let primary = health.body["integrations"]
