@@ -292,18 +292,42 @@ pub fn provider(slug: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.slug == slug)
 }
 
+/// The key prefixes providers put on their secrets, which say what kind of
+/// key it is without revealing any of it (longest first where one starts
+/// another).
+const KNOWN_PREFIXES: [&str; 12] = [
+    "FLWSECK_TEST-",
+    "FLWPUBK_TEST-",
+    "FLWSECK-",
+    "FLWPUBK-",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "pk_live_",
+    "pk_test_",
+    "whsec_",
+    "atsk_",
+];
+
+/// The shortest secret whose known prefix is shown beside its last four.
+const SHOW_PREFIX_FROM: usize = 24;
+
 /// `sk_live_…4242`: enough of a secret to recognise it, never enough to use
-/// it. A provider's key prefix (up to the last `_` in the first 8
-/// characters) is kept, and the last four characters; secrets shorter than
-/// 12 characters show nothing.
+/// it. Only a known provider prefix (`sk_live_`, `whsec_`, `FLWSECK-`, ...)
+/// and the last four characters are shown; under 24 characters, only the
+/// last four; under 12, nothing.
 pub fn mask(secret: &str) -> String {
     let chars: Vec<char> = secret.chars().collect();
     if chars.len() < 12 {
         return "••••".to_string();
     }
-    let head: String = chars.iter().take(8).collect();
-    let prefix = head.rfind('_').map_or("", |i| &head[..=i]);
     let suffix: String = chars[chars.len() - 4..].iter().collect();
+    let prefix = KNOWN_PREFIXES
+        .iter()
+        .find(|p| secret.starts_with(*p))
+        .filter(|_| chars.len() >= SHOW_PREFIX_FROM)
+        .map_or("", |p| *p);
     format!("{prefix}…{suffix}")
 }
 
@@ -320,10 +344,19 @@ mod tests {
     }
 
     #[test]
-    fn masks_keep_a_recognisable_prefix_and_the_last_four() {
+    fn masks_keep_only_a_known_prefix_and_the_last_four() {
         assert_eq!(mask("sk_live_51HqXyZabcdef4242"), "sk_live_…4242");
+        assert_eq!(mask("whsec_test_verysecret_9876"), "whsec_…9876");
+        assert_eq!(
+            mask("FLWSECK_TEST-0123456789abcdef0123456789abcdef-X"),
+            "FLWSECK_TEST-…ef-X"
+        );
         assert_eq!(mask("short"), "••••");
-        let masked = mask("a-very-long-consumer-secret-9876");
-        assert_eq!(masked, "…9876");
+        assert_eq!(mask("a-very-long-consumer-secret-9876"), "…9876");
+        // An unknown prefix is part of the secret: not shown.
+        assert_eq!(mask("mysecr_hash1"), "…ash1");
+        assert_eq!(mask("custom_prefix_value_0123456789"), "…6789");
+        // A short secret shows its last four only, whatever it starts with.
+        assert_eq!(mask("sk_live_abcd1234"), "…1234");
     }
 }
