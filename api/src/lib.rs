@@ -27,6 +27,7 @@ pub mod policies;
 pub mod products;
 pub mod reports;
 pub mod request_context;
+pub mod security_headers;
 pub mod state;
 pub mod unsubscribe;
 pub mod users;
@@ -82,6 +83,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::middleware,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            security_headers::middleware,
         ))
         .layer(axum::middleware::from_fn(request_context::middleware))
         .layer(PropagateRequestIdLayer::x_request_id())

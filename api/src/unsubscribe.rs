@@ -50,12 +50,12 @@ fn person(state: &AppState, query: &TokenQuery) -> Option<Uuid> {
 
 /// The page saying the link is broken.
 fn broken_link() -> Response {
-    let body = page(
+    page(
+        StatusCode::BAD_REQUEST,
         "This link does not work",
         "The unsubscribe link is incomplete or was changed. Use the link in your latest email, or change your preferences after signing in.",
         None,
-    );
-    (StatusCode::BAD_REQUEST, Html(body)).into_response()
+    )
 }
 
 async fn confirm(State(state): State<AppState>, Query(query): Query<TokenQuery>) -> Response {
@@ -63,12 +63,12 @@ async fn confirm(State(state): State<AppState>, Query(query): Query<TokenQuery>)
         return broken_link();
     }
     let token = query.token.unwrap_or_default();
-    Html(page(
+    page(
+        StatusCode::OK,
         "Stop reminder emails?",
         "You will no longer get reminder or marketing emails. Notices about your policies, payments and claims, and those the law requires, still come.",
         Some(&token),
-    ))
-    .into_response()
+    )
 }
 
 #[tracing::instrument(skip_all)]
@@ -92,16 +92,26 @@ async fn unsubscribe(
             &meta,
         )
         .await?;
-    Ok(Html(page(
+    Ok(page(
+        StatusCode::OK,
         "You are unsubscribed",
         "You will no longer get reminder or marketing emails. Notices about your policies, payments and claims, and those the law requires, still come. You can change this at any time in your account.",
         None,
     ))
-    .into_response())
 }
 
+/// The page's policy: its own inline style, a form posting back here,
+/// nothing else, never framed.
+const PAGE_POLICY: &str =
+    "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
 /// A small self-contained page; `token` adds the confirm button.
-fn page(title: &str, text: &str, token: Option<&str>) -> String {
+fn page(status: StatusCode, title: &str, text: &str, token: Option<&str>) -> Response {
+    let policy = [(axum::http::header::CONTENT_SECURITY_POLICY, PAGE_POLICY)];
+    (status, policy, Html(page_html(title, text, token))).into_response()
+}
+
+fn page_html(title: &str, text: &str, token: Option<&str>) -> String {
     let button = token.map_or(String::new(), |token| {
         format!(
             r#"<form method="post" action="?token={token}"><button type="submit">Unsubscribe</button></form>"#

@@ -34,3 +34,4 @@ mod stripe;
 mod subscriptions;
 mod temporary_postgres;
 mod webhook_flood;
+mod security_headers;
