@@ -446,3 +446,25 @@ async fn admins_create_users_and_staff_assign_agents() {
     let agents = app.get("/users?role=agent", Some(&admin)).await;
     assert_eq!(agents.body["items"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn a_customer_learns_nothing_about_other_accounts_from_a_claim_assignment() {
+    let app = spawn_app().await;
+    let customer = app.user("c@example.com", domain::Role::Customer).await;
+    let staff = app.user("s@example.com", domain::Role::Staff).await;
+    let staff_id = app.get("/auth/me", Some(&staff)).await.body["id"].clone();
+    let claim = uuid::Uuid::new_v4();
+    let mut answers = Vec::new();
+    for assignee in [staff_id, json!(uuid::Uuid::new_v4())] {
+        let reply = app
+            .post(
+                &format!("/claims/{claim}/assign"),
+                Some(&customer),
+                &json!({"assignee_id": assignee}),
+            )
+            .await;
+        answers.push((reply.status, reply.body["code"].clone()));
+    }
+    assert_eq!(answers[0], answers[1], "staff or not, the same answer");
+    assert_eq!(answers[0].0, StatusCode::FORBIDDEN);
+}

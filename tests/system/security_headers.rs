@@ -12,10 +12,21 @@ fn header<'a>(response: &'a reqwest::Response, name: &str) -> Option<&'a str> {
 }
 
 fn assert_safe(response: &reqwest::Response, what: &str) {
-    assert_eq!(header(response, "x-content-type-options"), Some("nosniff"), "{what}");
-    assert_eq!(header(response, "referrer-policy"), Some("same-origin"), "{what}");
+    assert_eq!(
+        header(response, "x-content-type-options"),
+        Some("nosniff"),
+        "{what}"
+    );
+    assert_eq!(
+        header(response, "referrer-policy"),
+        Some("same-origin"),
+        "{what}"
+    );
     let policy = header(response, "content-security-policy").unwrap_or_default();
-    assert!(policy.contains("frame-ancestors 'none'"), "{what}: {policy}");
+    assert!(
+        policy.contains("frame-ancestors 'none'"),
+        "{what}: {policy}"
+    );
     assert!(policy.contains("default-src 'none'"), "{what}: {policy}");
 }
 
@@ -44,7 +55,10 @@ async fn api_answers_files_and_the_unsubscribe_page_carry_the_security_headers()
     );
 
     let pdf = client
-        .get(format!("{}/billing/invoices/{invoice_id}/invoice.pdf", book.app.base))
+        .get(format!(
+            "{}/billing/invoices/{invoice_id}/invoice.pdf",
+            book.app.base
+        ))
         .bearer_auth(&customer)
         .send()
         .await
@@ -69,13 +83,21 @@ async fn api_answers_files_and_the_unsubscribe_page_carry_the_security_headers()
     assert_safe(&page, "the unsubscribe page");
     let policy = header(&page, "content-security-policy").unwrap();
     assert!(policy.contains("form-action 'self'"), "{policy}");
-    assert!(!policy.contains("script-src"), "no script may run: {policy}");
+    assert!(
+        !policy.contains("script-src"),
+        "no script may run: {policy}"
+    );
 }
 
 #[tokio::test]
 async fn plain_http_deployments_send_no_hsts() {
     let app = spawn_app().await;
-    let health = app.client.get(format!("{}/health", app.base)).send().await.unwrap();
+    let health = app
+        .client
+        .get(format!("{}/health", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_safe(&health, "/health");
     assert_eq!(header(&health, "strict-transport-security"), None);
 }

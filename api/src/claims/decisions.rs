@@ -51,6 +51,9 @@ pub(super) async fn assign(
     IfMatch(expected): IfMatch,
     JsonBody(body): JsonBody<AssignRequest>,
 ) -> Result<Response, ApiError> {
+    // The role first: who the assignee is must not show to anyone else.
+    principal.require(&DECIDERS)?;
+    visible(&state, &principal, id).await?;
     let reviewer = users::get(&state.pool, body.assignee_id).await?;
     let is_reviewer = reviewer.is_some_and(|u| u.role == "staff" || u.role == "admin");
     if !is_reviewer {
