@@ -24,6 +24,8 @@ pub struct Settings {
     pub listen_addr: SocketAddr,
     /// Where the operations listener (health, `/metrics`, no token) listens.
     pub metrics_addr: Option<SocketAddr>,
+    /// `TRUSTED_PROXIES`: the proxies whose forwarding headers are believed.
+    pub trusted_proxies: Vec<api::client_address::Cidr>,
     /// The address providers call back on; `None`: the API's own address.
     pub public_base_url: Option<String>,
     /// HS256 key for access tokens; `None` only allowed for `demo`.
@@ -109,6 +111,7 @@ impl Default for Settings {
             database_max_connections: 20,
             listen_addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
             metrics_addr: None,
+            trusted_proxies: Vec::new(),
             public_base_url: None,
             jwt_secret: None,
             access_token_ttl: Duration::from_secs(15 * 60),
@@ -272,6 +275,10 @@ impl Settings {
                         .map_err(|e| anyhow::anyhow!("METRICS_ADDR={raw:?} is invalid: {e}"))
                 })
                 .transpose()?,
+            trusted_proxies: api::client_address::parse_trusted(
+                &var("TRUSTED_PROXIES").unwrap_or_default(),
+            )
+            .map_err(|e| anyhow::anyhow!("TRUSTED_PROXIES: {e}"))?,
             public_base_url: public_base_url.map(|u| u.trim_end_matches('/').to_string()),
             jwt_secret,
             access_token_ttl: seconds("ACCESS_TOKEN_TTL_SECS", 15 * 60)?,
@@ -377,6 +384,7 @@ impl Settings {
         config.default_payment_provider = self.default_payment_provider.clone();
         config.sandbox = !self.production;
         config.egress = self.egress();
+        config.trusted_proxies = self.trusted_proxies.clone();
         config.sandbox_webhook_secret = self.sandbox_secret(&config.jwt_secret);
         config.webhook_tolerance = self.webhook_tolerance;
         config.claims_authority_limit = self.claims_authority_limit;

@@ -40,6 +40,9 @@ pub struct ApiConfig {
     pub sandbox: bool,
     /// Where provider calls (and credentials) may go.
     pub egress: domain::integration::egress::Egress,
+    /// The deployment's proxies, whose `Forwarded` / `X-Forwarded-For`
+    /// say who the client is.
+    pub trusted_proxies: Vec<crate::client_address::Cidr>,
     /// The signing secret of sandbox webhooks.
     pub sandbox_webhook_secret: SecretString,
     /// Oldest webhook timestamp accepted.
@@ -89,6 +92,7 @@ impl ApiConfig {
             default_payment_provider: Some("sandbox".into()),
             sandbox: true,
             egress: domain::integration::egress::Egress::default(),
+            trusted_proxies: Vec::new(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             chain_key: derived_secret(&jwt_secret, "event chain"),
             branding: domain::branding::Branding::default(),

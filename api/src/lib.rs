@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod billing;
 pub mod claims;
+pub mod client_address;
 pub mod config;
 pub mod dashboard;
 pub mod dead_letters;
@@ -91,5 +92,8 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(request_context::middleware))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(axum::Extension(client_address::TrustedProxies(
+            std::sync::Arc::new(state.config.trusted_proxies.clone()),
+        )))
         .with_state(state)
 }

@@ -9,6 +9,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use tracing::Instrument;
 
+use crate::client_address::TrustedProxies;
+
 tokio::task_local! {
     static REQUEST_ID: String;
 }
@@ -54,10 +56,27 @@ impl RequestContext {
         };
         let request_id = header("x-request-id").unwrap_or_default();
         let correlation_id = header("x-correlation-id").unwrap_or_else(|| request_id.clone());
-        let client_ip = parts
+        let trusted = parts
             .extensions
-            .get::<ConnectInfo<SocketAddr>>()
-            .map(|ConnectInfo(addr)| addr.ip().to_string());
+            .get::<TrustedProxies>()
+            .map(|t| t.0.as_slice())
+            .unwrap_or_default();
+        let client_ip =
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(addr)| {
+                    crate::client_address::client(
+                        addr.ip(),
+                        trusted,
+                        parts.headers.get("forwarded").and_then(|v| v.to_str().ok()),
+                        parts
+                            .headers
+                            .get("x-forwarded-for")
+                            .and_then(|v| v.to_str().ok()),
+                    )
+                    .to_string()
+                });
         Self {
             request_id,
             correlation_id,

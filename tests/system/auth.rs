@@ -468,3 +468,65 @@ async fn a_customer_learns_nothing_about_other_accounts_from_a_claim_assignment(
     assert_eq!(answers[0], answers[1], "staff or not, the same answer");
     assert_eq!(answers[0].0, StatusCode::FORBIDDEN);
 }
+
+async fn login_from(app: &crate::common::TestApp, forwarded_for: &str) -> StatusCode {
+    app.send(
+        reqwest::Method::POST,
+        "/auth/login",
+        None,
+        Some(&json!({"email": "x@example.com", "password": "whatever whatever"})),
+        &[("x-forwarded-for", forwarded_for)],
+    )
+    .await
+    .status
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_rate_limit() {
+    let settings = ifinsure::settings::Settings {
+        auth_rate_limit_per_minute: 3,
+        trusted_proxies: api::client_address::parse_trusted("127.0.0.1/32").unwrap(),
+        ..test_settings()
+    };
+    let app = spawn_app_with(settings).await;
+    for _ in 0..3 {
+        assert_eq!(
+            login_from(&app, "198.51.100.1").await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, "198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    assert_eq!(
+        login_from(&app, "198.51.100.2").await,
+        StatusCode::UNAUTHORIZED,
+        "another client behind the same proxy is not limited"
+    );
+    assert_eq!(
+        login_from(&app, "6.6.6.6, 198.51.100.1").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "what a client prepends is not believed"
+    );
+}
+
+#[tokio::test]
+async fn a_forwarding_header_from_an_untrusted_peer_changes_nothing() {
+    let settings = ifinsure::settings::Settings {
+        auth_rate_limit_per_minute: 3,
+        ..test_settings()
+    };
+    let app = spawn_app_with(settings).await;
+    for n in 0..3 {
+        assert_eq!(
+            login_from(&app, &format!("198.51.100.{n}")).await,
+            StatusCode::UNAUTHORIZED
+        );
+    }
+    assert_eq!(
+        login_from(&app, "198.51.100.99").await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "a spoofed address is not a new bucket"
+    );
+}
