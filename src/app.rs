@@ -90,25 +90,67 @@ pub fn subscription_names() -> Vec<String> {
         .collect()
 }
 
+/// The keys of password-reset tokens and unsubscribe links: in production
+/// generated once and kept sealed by the master key (nothing derived from
+/// `JWT_SECRET`); in development derived from it.
+struct ServiceKeys {
+    password_reset: SecretString,
+    unsubscribe: SecretString,
+    /// The sandbox's webhook secret (no sandbox runs in production).
+    sandbox_webhook: SecretString,
+    /// The chain checkpoints' key (`CHAIN_KEY`; required in production).
+    chain: SecretString,
+}
+
+impl ServiceKeys {
+    async fn of(
+        settings: &Settings,
+        pool: &PgPool,
+        vault: &Vault,
+        jwt_secret: &SecretString,
+    ) -> anyhow::Result<Self> {
+        use projections::service_secrets::{load_or_create, ServiceSecret};
+        let sandbox_webhook = settings.sandbox_secret(jwt_secret);
+        let chain = settings.chain_key(jwt_secret);
+        if !settings.production {
+            return Ok(Self {
+                password_reset: api::auth::password_reset::secret(jwt_secret),
+                unsubscribe: api::unsubscribe::secret(jwt_secret),
+                sandbox_webhook,
+                chain,
+            });
+        }
+        let sealed = |e: projections::vault::VaultError| {
+            anyhow::Error::new(e).context("opening the service's own secrets (IFINSURE_MASTER_KEY)")
+        };
+        Ok(Self {
+            password_reset: load_or_create(pool, vault, ServiceSecret::PasswordReset)
+                .await
+                .map_err(sealed)?,
+            unsubscribe: load_or_create(pool, vault, ServiceSecret::Unsubscribe)
+                .await
+                .map_err(sealed)?,
+            sandbox_webhook,
+            chain,
+        })
+    }
+}
+
 /// The workers' context: the event store, clock, periods and providers.
 fn worker_context(
     settings: &Settings,
     pool: &PgPool,
     store: EventStore,
     public_base_url: &str,
-    jwt_secret: &SecretString,
     vault: Vault,
     templates: Arc<Templates>,
+    keys: &ServiceKeys,
 ) -> WorkerContext {
     let sandbox = Sandbox::new(
         pool.clone(),
         SandboxConfig {
             webhook_url: format!("{public_base_url}/api/v1/webhooks/sandbox"),
-            secret: settings
-                .sandbox_secret(jwt_secret)
-                .expose_secret()
-                .as_bytes()
-                .to_vec(),
+            secret: keys.sandbox_webhook.expose_secret().as_bytes().to_vec(),
             delay: settings.sandbox_webhook_delay,
         },
     );
@@ -145,9 +187,9 @@ fn worker_context(
         mpesa_tokens: Arc::default(),
         templates,
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
-        password_reset_secret: api::auth::password_reset::secret(jwt_secret),
-        unsubscribe_secret: api::unsubscribe::secret(jwt_secret),
-        chain_key: settings.chain_key(jwt_secret),
+        password_reset_secret: keys.password_reset.clone(),
+        unsubscribe_secret: keys.unsubscribe.clone(),
+        chain_key: keys.chain.clone(),
     }
 }
 
@@ -214,6 +256,7 @@ pub async fn start(
     parts: Parts,
 ) -> anyhow::Result<Running> {
     // Refuse a bad configuration before touching the database.
+    settings.check_production()?;
     let api_config = if parts.api {
         Some(settings.api_config(jwt_secret.clone()).or_setup()?)
     } else {
@@ -234,6 +277,7 @@ pub async fn start(
         _ => None,
     };
     prepare(&pool).await?;
+    let keys = ServiceKeys::of(settings, &pool, &vault, &jwt_secret).await?;
     if settings.production {
         for channel in read_models::integrations::channels_without_provider(&pool).await? {
             tracing::warn!(
@@ -289,9 +333,9 @@ pub async fn start(
         &pool,
         store.clone(),
         &public_base_url,
-        &jwt_secret,
         vault.clone(),
         templates,
+        &keys,
     );
     let mut worker_ctx = None;
     if parts.workers {
@@ -333,6 +377,8 @@ pub async fn start(
 
     if let (Some(listener), Some(local), Some(mut config)) = (listener, addr, api_config) {
         config.public_base_url = public_base_url.clone();
+        config.password_reset_secret = keys.password_reset.clone();
+        config.unsubscribe_secret = keys.unsubscribe.clone();
         let state = api::AppState::new(
             pool.clone(),
             store,

@@ -296,6 +296,7 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings, false)?;
     // A bad secret is refused before a database is touched (or started).
     settings.api_config(secret.clone()).or_setup()?;
+    settings.check_production()?;
     let mut stop = StopSignal::install()?;
     let (_db, pool) = connect(&settings, true).await?;
     let running = app::start(&settings, pool, secret, parts).await?;
@@ -459,6 +460,7 @@ async fn projections_command(
 /// The chain checkpoints' key (`CHAIN_KEY`, else derived from `JWT_SECRET`).
 fn chain_key(settings: &Settings) -> anyhow::Result<Vec<u8>> {
     use secrecy::ExposeSecret;
+    settings.check_production()?;
     let secret = jwt_secret(settings, false)?;
     Ok(settings
         .chain_key(&secret)

@@ -396,6 +396,32 @@ impl Settings {
         Ok(config)
     }
 
+    /// In production, nothing is derived from `JWT_SECRET`: the chain
+    /// checkpoints' key must be given (and kept outside the database), the
+    /// vault's master key too.
+    ///
+    /// # Errors
+    /// Naming what is missing.
+    pub fn check_production(&self) -> Result<(), crate::setup_error::SetupError> {
+        if !self.production {
+            return Ok(());
+        }
+        if self.chain_key.is_none() {
+            return Err(crate::setup_error::SetupError::new(
+                "CHAIN_KEY is required when IFINSURE_ENV=production (nothing is derived from \
+                 JWT_SECRET there): set it to a random string (`openssl rand -base64 48`) kept \
+                 outside the database, so that whoever holds the database cannot re-sign history",
+            ));
+        }
+        if self.master_key.is_none() {
+            return Err(crate::setup_error::SetupError::new(
+                "IFINSURE_MASTER_KEY is required when IFINSURE_ENV=production \
+                 (`openssl rand -base64 32`)",
+            ));
+        }
+        Ok(())
+    }
+
     /// Where provider calls may go: production's rules and the allow-list.
     pub fn egress(&self) -> domain::integration::egress::Egress {
         domain::integration::egress::Egress::new(self.production, &self.integration_allowed_hosts)

@@ -56,6 +56,10 @@ pub struct ApiConfig {
     pub public_base_url: String,
     /// The key of the events' signed chain checkpoints (tamper evidence).
     pub chain_key: SecretString,
+    /// Signs password-reset tokens.
+    pub password_reset_secret: SecretString,
+    /// Signs unsubscribe links.
+    pub unsubscribe_secret: SecretString,
     /// The insurer's name, colour and contacts on every document.
     pub branding: domain::branding::Branding,
 }
@@ -95,6 +99,8 @@ impl ApiConfig {
             trusted_proxies: Vec::new(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
             chain_key: derived_secret(&jwt_secret, "event chain"),
+            password_reset_secret: derived_secret(&jwt_secret, "password reset"),
+            unsubscribe_secret: derived_secret(&jwt_secret, "unsubscribe"),
             branding: domain::branding::Branding::default(),
             webhook_tolerance: Duration::from_secs(300),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),

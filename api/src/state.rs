@@ -32,6 +32,8 @@ pub struct AppState {
     pub auth_limiter: Arc<RateLimiter>,
     /// Per-IP limiter of webhook deliveries that fail to verify.
     pub webhook_rejections: Arc<RateLimiter>,
+    /// Which sessions are live (checked at most once a second each).
+    pub sessions: Arc<crate::auth::sessions::Sessions>,
     /// Names of every subscription, for health and metrics.
     pub subscriptions: Arc<Vec<String>>,
     /// Today's business date.
@@ -81,6 +83,7 @@ impl AppState {
             metrics: Arc::new(Metrics::default()),
             auth_limiter,
             webhook_rejections,
+            sessions: Arc::default(),
             subscriptions: Arc::new(subscriptions),
             clock: resources.clock,
             documents: resources.documents,

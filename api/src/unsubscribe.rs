@@ -41,7 +41,7 @@ struct TokenQuery {
 
 /// The person the link is for.
 fn person(state: &AppState, query: &TokenQuery) -> Option<Uuid> {
-    let secret = secret(&state.config.jwt_secret);
+    let secret = &state.config.unsubscribe_secret;
     query
         .token
         .as_deref()

@@ -15,6 +15,7 @@ pub mod notifications;
 pub mod numbers;
 pub mod payment_jobs;
 pub mod read_models;
+pub mod service_secrets;
 pub mod stored_event;
 pub mod subscription;
 pub mod tamper;

@@ -321,3 +321,25 @@ fn production_refuses_to_start_with_the_sandbox_as_its_payment_provider() {
     );
     let _ = std::fs::remove_dir_all(dir);
 }
+
+#[test]
+fn production_refuses_to_start_without_its_own_chain_key() {
+    let dir = scratch_dir("production-chain-key");
+    let result = serve_with(
+        &[
+            ("DATABASE_URL", DATABASE),
+            ("JWT_SECRET", crate::common::JWT_SECRET),
+            ("IFINSURE_ENV", "production"),
+            (
+                "IFINSURE_MASTER_KEY",
+                "BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=",
+            ),
+        ],
+        &dir,
+    );
+    assert_one_line(
+        &result,
+        &["CHAIN_KEY is required when IFINSURE_ENV=production"],
+    );
+    let _ = std::fs::remove_dir_all(dir);
+}

@@ -410,7 +410,7 @@ pub async fn spawn_api_only(pool: PgPool, mut settings: Settings) -> (Running, S
     );
     let running = app::start(
         &settings,
-        pool,
+        pool.clone(),
         SecretString::from(JWT_SECRET),
         Parts {
             api: true,
@@ -421,15 +421,22 @@ pub async fn spawn_api_only(pool: PgPool, mut settings: Settings) -> (Running, S
     .await
     .expect("starting the API");
     let base = format!("http://{}/api/v1", running.addr.unwrap());
-    (running, base, admin_token())
+    (running, base, admin_token(&pool).await)
 }
 
-/// An admin's access token, signed with the test secret.
-pub fn admin_token() -> String {
+/// An admin's access token, signed with the test secret, in a session of
+/// its own (an account no read model has yet: its role cannot have
+/// changed).
+pub async fn admin_token(pool: &PgPool) -> String {
+    let admin = uuid::Uuid::now_v7();
+    let (_, session) = api::auth::refresh_tokens::issue(pool, admin, Duration::from_secs(3600))
+        .await
+        .expect("starting a session");
     api::auth::tokens::issue_access_token(
         &SecretString::from(JWT_SECRET),
-        uuid::Uuid::now_v7(),
+        admin,
         "admin",
+        session,
         Duration::from_secs(60),
     )
     .expect("signing a token")

@@ -54,6 +54,9 @@ fn production(allowed_hosts: &str) -> ifinsure::settings::Settings {
             base64::engine::general_purpose::STANDARD.encode([9u8; 32]),
         )),
         default_payment_provider: None,
+        chain_key: Some(secrecy::SecretString::from(
+            "chain-key-for-production-tests-0123456789",
+        )),
         integration_allowed_hosts: allowed_hosts.into(),
         ..test_settings()
     }

@@ -31,6 +31,7 @@ mod reports;
 mod restart;
 mod security_headers;
 mod separation_of_duties;
+mod sessions;
 mod stripe;
 mod subscriptions;
 mod temporary_postgres;

@@ -432,6 +432,21 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
                 {"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]},
             "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": "https://x"}}}})
     };
+    let mut without_amount = result(95000);
+    without_amount["Result"]["ResultParameters"]["ResultParameter"] =
+        json!([{"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]);
+    assert_eq!(
+        callback(&book, &result_url, &without_amount).await,
+        StatusCode::OK
+    );
+    let claim = book
+        .app
+        .get(&format!("/claims/{claim_id}"), Some(&customer))
+        .await;
+    assert_eq!(
+        claim.body["status"], "approved",
+        "a result that names no amount pays nothing"
+    );
     assert_eq!(
         callback(&book, &result_url, &result(9500)).await,
         StatusCode::OK

@@ -24,6 +24,9 @@ fn production() -> ifinsure::settings::Settings {
             base64::engine::general_purpose::STANDARD.encode([7u8; 32]),
         )),
         default_payment_provider: None,
+        chain_key: Some(secrecy::SecretString::from(
+            "chain-key-for-production-tests-0123456789",
+        )),
         // The fake Stripe listens on loopback, which production refuses
         // unless the operator allows it.
         integration_allowed_hosts: "127.0.0.1".into(),

@@ -8,6 +8,7 @@ pub mod passwords;
 pub mod principal;
 pub mod rate_limit;
 pub mod refresh_tokens;
+pub mod sessions;
 pub mod tokens;
 
 use axum::extract::State;
@@ -146,9 +147,9 @@ async fn login(
     let user = projections::read_models::users::get(&state.pool, credential.user_id)
         .await?
         .ok_or_else(invalid_credentials)?;
-    let refresh =
+    let (refresh, session) =
         refresh_tokens::issue(&state.pool, user.id, state.config.refresh_token_ttl).await?;
-    token_pair(&state, user.id, &user.role, refresh)
+    token_pair(&state, user.id, &user.role, refresh, session)
 }
 
 fn invalid_credentials() -> ApiError {
@@ -172,10 +173,12 @@ fn token_pair(
     user_id: Uuid,
     role: &str,
     refresh_token: String,
+    session: Uuid,
 ) -> Result<Response, ApiError> {
     let ttl = state.config.access_token_ttl;
-    let access_token = tokens::issue_access_token(&state.config.jwt_secret, user_id, role, ttl)
-        .map_err(|e| ApiError::Internal(e.into()))?;
+    let access_token =
+        tokens::issue_access_token(&state.config.jwt_secret, user_id, role, session, ttl)
+            .map_err(|e| ApiError::Internal(e.into()))?;
     Ok(Json(json!({
         "access_token": access_token,
         "refresh_token": refresh_token,
@@ -199,11 +202,15 @@ async fn refresh(
     )
     .await?
     {
-        Rotation::Rotated { user_id, token } => {
+        Rotation::Rotated {
+            user_id,
+            family_id,
+            token,
+        } => {
             let user = projections::read_models::users::get(&state.pool, user_id)
                 .await?
                 .ok_or_else(|| ApiError::Unauthorized("the account no longer exists".into()))?;
-            token_pair(&state, user_id, &user.role, token)
+            token_pair(&state, user_id, &user.role, token, family_id)
         }
         Rotation::Invalid => Err(ApiError::Unauthorized(
             "the refresh token is invalid, expired or revoked".into(),

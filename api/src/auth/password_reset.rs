@@ -103,7 +103,7 @@ pub(super) async fn confirm(
     JsonBody(body): JsonBody<ConfirmRequest>,
 ) -> Result<Response, ApiError> {
     limit(&state, &context)?;
-    let secret = secret(&state.config.jwt_secret);
+    let secret = &state.config.password_reset_secret;
     let request_id =
         request_of(secret.expose_secret().as_bytes(), &body.token).ok_or_else(invalid_token)?;
     let user_id = sqlx::query_scalar!(

@@ -78,6 +78,10 @@ impl FromRequestParts<AppState> for Principal {
             .role
             .parse()
             .map_err(|_| ApiError::Unauthorized("the access token is invalid".into()))?;
+        state
+            .sessions
+            .check(&state.pool, claims.sid, claims.sub, &claims.role)
+            .await?;
         tracing::Span::current().record("user_id", tracing::field::display(claims.sub));
         if role == Role::Auditor && writes(parts) {
             return Err(ApiError::forbidden(

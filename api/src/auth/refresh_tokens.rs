@@ -14,6 +14,8 @@ pub enum Rotation {
     Rotated {
         /// The token's user.
         user_id: Uuid,
+        /// Its family: the session.
+        family_id: Uuid,
         /// The next refresh token.
         token: String,
     },
@@ -23,12 +25,19 @@ pub enum Rotation {
     Reused,
 }
 
-/// Starts a new family (a login) and returns its first token.
+/// Starts a new family (a login: a session) and returns its first token
+/// and the family's id.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn issue(pool: &PgPool, user_id: Uuid, ttl: Duration) -> Result<String, sqlx::Error> {
-    insert(pool, user_id, Uuid::now_v7(), ttl).await
+pub async fn issue(
+    pool: &PgPool,
+    user_id: Uuid,
+    ttl: Duration,
+) -> Result<(String, Uuid), sqlx::Error> {
+    let family_id = Uuid::now_v7();
+    let token = insert(pool, user_id, family_id, ttl).await?;
+    Ok((token, family_id))
 }
 
 async fn insert(
@@ -70,6 +79,7 @@ pub async fn rotate(pool: &PgPool, token: &str, ttl: Duration) -> Result<Rotatio
         let token = insert(pool, spent.user_id, spent.family_id, ttl).await?;
         return Ok(Rotation::Rotated {
             user_id: spent.user_id,
+            family_id: spent.family_id,
             token,
         });
     }

@@ -24,9 +24,13 @@ pub struct Claims {
     pub exp: i64,
     /// Token id.
     pub jti: Uuid,
+    /// The session (refresh-token family) it was issued for; the token
+    /// works only while that session is live.
+    pub sid: Uuid,
 }
 
-/// Signs an access token for `user_id` with `role`, valid for `ttl`.
+/// Signs an access token for `user_id` with `role` in session `sid`, valid
+/// for `ttl`.
 ///
 /// # Errors
 /// Only if signing fails.
@@ -34,6 +38,7 @@ pub fn issue_access_token(
     secret: &SecretString,
     user_id: Uuid,
     role: &str,
+    sid: Uuid,
     ttl: Duration,
 ) -> Result<String, jsonwebtoken::errors::Error> {
     let now = Utc::now().timestamp();
@@ -43,6 +48,7 @@ pub fn issue_access_token(
         iat: now,
         exp: now + ttl.as_secs() as i64,
         jti: Uuid::new_v4(),
+        sid,
     };
     encode(
         &Header::new(Algorithm::HS256),
@@ -93,7 +99,9 @@ mod tests {
     #[test]
     fn a_token_round_trips() {
         let id = Uuid::new_v4();
-        let token = issue_access_token(&secret(), id, "staff", Duration::from_secs(60)).unwrap();
+        let token =
+            issue_access_token(&secret(), id, "staff", Uuid::nil(), Duration::from_secs(60))
+                .unwrap();
         let claims = verify_access_token(&secret(), &token).unwrap();
         assert_eq!(claims.sub, id);
         assert_eq!(claims.role, "staff");
@@ -102,8 +110,14 @@ mod tests {
     #[test]
     fn a_token_signed_with_another_key_is_refused() {
         let other = SecretString::from("another-secret-another-secret-xx");
-        let token =
-            issue_access_token(&other, Uuid::new_v4(), "admin", Duration::from_secs(60)).unwrap();
+        let token = issue_access_token(
+            &other,
+            Uuid::new_v4(),
+            "admin",
+            Uuid::nil(),
+            Duration::from_secs(60),
+        )
+        .unwrap();
         assert!(verify_access_token(&secret(), &token).is_err());
     }
 
@@ -117,6 +131,7 @@ mod tests {
                 iat: now - 900,
                 exp,
                 jti: Uuid::new_v4(),
+                sid: Uuid::nil(),
             };
             let key = EncodingKey::from_secret(secret().expose_secret().as_bytes());
             encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()

@@ -105,9 +105,18 @@ async fn result(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handl
     let amount = job
         .money()
         .map_err(|e| ApiError::Internal(anyhow::anyhow!(e)))?;
-    if result.amount.is_some_and(|paid| paid != amount.amount()) {
-        tracing::warn!(job = %job.id, "M-Pesa result for another amount; left for review");
-        return Ok(handled.ignored("the amount differs from ours"));
+    // Only a result that says how much moved settles: without the amount,
+    // nothing proves the money is ours to record.
+    match result.amount {
+        None => {
+            tracing::warn!(job = %job.id, "M-Pesa result without an amount; left for review");
+            return Ok(handled.ignored("the result names no amount"));
+        }
+        Some(paid) if paid != amount.amount() => {
+            tracing::warn!(job = %job.id, "M-Pesa result for another amount; left for review");
+            return Ok(handled.ignored("the amount differs from ours"));
+        }
+        Some(_) => {}
     }
     settle(
         state,
