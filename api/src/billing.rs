@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceError};
 use domain::mpesa::msisdn;
+use domain::policy::{Policy, PolicyStatus};
 use domain::{EmailAddress, PaymentId, PhoneNumber, Role, UserId};
 use projections::read_models::billing::{self, InvoiceFilter, InvoiceRow, PaymentRow};
 use serde::Deserialize;
@@ -280,7 +281,8 @@ async fn pay(
     OptionalJsonBody(body): OptionalJsonBody<PayRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
-    visible_invoice(&state, &principal, id).await?;
+    let row = visible_invoice(&state, &principal, id).await?;
+    refuse_after_cover_ended(&state, &row).await?;
     let amount = body.amount;
     let (provider, payer_contact) = payer(&state, body).await?;
     let payment_id = PaymentId::new();
@@ -311,6 +313,28 @@ async fn pay(
         "amount": amount,
     });
     Ok(waited.annotate((StatusCode::ACCEPTED, Json(body)).into_response()))
+}
+
+/// Nothing is payable on a cancelled or lapsed policy: its invoices are
+/// being closed (and a payment that slips through is returned in full).
+async fn refuse_after_cover_ended(state: &AppState, row: &InvoiceRow) -> Result<(), ApiError> {
+    let Some(details) = &row.state.details else {
+        return Ok(());
+    };
+    let (policy, _) = state
+        .store
+        .load::<Policy>(&details.policy_id.to_string())
+        .await?;
+    if matches!(
+        policy.status,
+        PolicyStatus::Cancelled | PolicyStatus::Lapsed
+    ) {
+        return Err(ApiError::invalid_transition(format!(
+            "cannot pay an invoice of a policy that is {}",
+            policy.status.as_str()
+        )));
+    }
+    Ok(())
 }
 
 #[derive(Deserialize, Default)]
@@ -428,6 +452,10 @@ impl From<InvoiceError> for ApiError {
             },
             InvoiceError::HasPayments => ApiError::Conflict {
                 code: "invoice_has_payments",
+                detail,
+            },
+            InvoiceError::PaymentPending { payment_id, .. } => ApiError::PaymentPending {
+                payment_id: payment_id.0,
                 detail,
             },
             InvoiceError::UnknownPayment(_) => ApiError::Conflict {

@@ -395,6 +395,10 @@ fn describe(movement: &reporting::AccountMovement) -> String {
         MovementKind::InvoiceVoided => format!("Invoice {invoice} voided"),
         MovementKind::PaymentSucceeded => format!("Payment by {provider}, {invoice}"),
         MovementKind::RefundIssued => format!("Refund by {provider}, {invoice}"),
+        MovementKind::CreditNote if movement.amount.is_negative() => {
+            format!("Premium earned and not paid, kept from what was paid ({policy})")
+        }
+        MovementKind::CreditNote => format!("Credit note: premium not earned ({policy})"),
         other => other.as_str().replace('_', " "),
     }
 }

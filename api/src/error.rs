@@ -44,6 +44,15 @@ pub enum ApiError {
         /// What conflicts.
         detail: String,
     },
+    /// 409 `payment_pending`: a payment awaiting its provider covers the
+    /// balance; the body names it (`payment_id`).
+    #[error("{detail}")]
+    PaymentPending {
+        /// The pending payment.
+        payment_id: uuid::Uuid,
+        /// What conflicts.
+        detail: String,
+    },
     /// 412: `If-Match` named another version.
     #[error("the resource is at version {actual}, not {expected}")]
     PreconditionFailed {
@@ -123,6 +132,7 @@ impl ApiError {
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
             ApiError::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::PaymentPending { .. } => (StatusCode::CONFLICT, "payment_pending"),
             ApiError::PreconditionFailed { .. } => {
                 (StatusCode::PRECONDITION_FAILED, "precondition_failed")
             }
@@ -173,6 +183,9 @@ impl IntoResponse for ApiError {
         }
         if let ApiError::Validation(errors) = &self {
             body["errors"] = json!(errors.0);
+        }
+        if let ApiError::PaymentPending { payment_id, .. } = &self {
+            body["payment_id"] = json!(payment_id);
         }
         let mut response = (status, body.to_string()).into_response();
         response.headers_mut().insert(

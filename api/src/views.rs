@@ -7,6 +7,11 @@ use serde_json::{json, Value};
 
 /// `{"amount": "1250.00", "currency": "KES"}`.
 pub fn money(amount: Decimal, currency: &str) -> Value {
+    // Stored sums (`0`, `12.5`) are shown at the currency's minor units.
+    let amount = match domain::Currency::parse(currency) {
+        Ok(c) => domain::Money::rounded(amount, c).amount(),
+        Err(_) => amount,
+    };
     json!({"amount": amount.to_string(), "currency": currency})
 }
 

@@ -85,6 +85,12 @@ impl Money {
         self.currency
     }
 
+    /// The same amount with the opposite sign.
+    #[must_use]
+    pub fn negated(&self) -> Money {
+        Self::rescaled(-self.amount, self.currency)
+    }
+
     /// Whether the amount is below zero.
     pub fn is_negative(&self) -> bool {
         self.amount.is_sign_negative() && !self.amount.is_zero()

@@ -107,7 +107,9 @@ fn figures(
     let capped = |date: NaiveDate| end.map_or(date, |end| date.min(end));
     let earned_by = |c: &Charge, date: NaiveDate| c.earned_through(capped(date)).amount();
     let (mut written, mut earned, mut unearned) = (Decimal::ZERO, Decimal::ZERO, Decimal::ZERO);
-    for charge in charges {
+    // A charge whose cover was cancelled before it began was never written.
+    let began = |c: &&&Charge| end.is_none_or(|end| c.from <= end);
+    for charge in charges.iter().filter(began) {
         let amount = charge.amount.amount();
         if (from..=to).contains(&charge.from) {
             written += amount;

@@ -3,8 +3,12 @@
 //! refund in order with the running balance, and the closing balance.
 //!
 //! The balance is what the customer owes (negative: in credit). An invoice
-//! is a debit; a payment received, and the unpaid part of an invoice voided,
-//! are credits; a refund paid out to the customer is a debit.
+//! is a debit; a payment received, the unpaid part of an invoice voided or
+//! reduced, and a credit note (premium given back by a cancellation, a
+//! lapse or a lower endorsement) are credits; a refund paid out to the
+//! customer is a debit, and so is premium earned and not paid that a
+//! cancellation keeps from what was paid. So the closing balance is always
+//! the open invoices' balances less the customer's credit.
 
 use std::collections::BTreeMap;
 
@@ -36,7 +40,7 @@ impl Entry {
         match self.kind {
             MovementKind::InvoiceIssued | MovementKind::RefundIssued => amount,
             MovementKind::InvoiceVoided => amount.min(-amount),
-            MovementKind::PaymentSucceeded => -amount,
+            MovementKind::PaymentSucceeded | MovementKind::CreditNote => -amount,
             _ => Decimal::ZERO,
         }
     }

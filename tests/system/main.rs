@@ -1,6 +1,7 @@
 //! End-to-end tests of ifinsure against a real PostgreSQL: the HTTP API on a
 //! random port, the subscription runtime, the event store.
 
+mod accounting;
 mod audit;
 mod auth;
 mod book;

@@ -130,13 +130,38 @@ impl Cover<'_> {
         {
             Ok(committed) => respond(self.state, principal, id, &committed, StatusCode::OK).await,
             Err(error) => {
-                if let Err(undo) = self.reserve(previous).await {
+                // Back to what the claim holds now (it may have closed
+                // meanwhile), else to what it held before.
+                let held = match self.state.store.load::<Claim>(&id.to_string()).await {
+                    Ok((claim, _)) => claim.cover_held().unwrap_or(previous),
+                    Err(_) => previous,
+                };
+                if let Err(undo) = self.reserve(held).await {
                     tracing::error!(%undo, claim = %id, "could not release the claim's cover after a refused approval");
                 }
                 Err(error.into())
             }
         }
     }
+}
+
+/// Sets the cover `claim` holds on its policy to what it holds now
+/// ([`Claim::cover_held`]): after a close, only what was paid.
+pub(super) async fn hold_cover(
+    state: &AppState,
+    claim: &Claim,
+    meta: &CommandMetadata,
+) -> Result<(), ApiError> {
+    let (Some(details), Some(total)) = (&claim.details, claim.cover_held()) else {
+        return Ok(());
+    };
+    let cover = Cover {
+        state,
+        policy_id: details.policy_id.to_string(),
+        claim_id: details.claim_id,
+        meta: meta.clone(),
+    };
+    cover.reserve(total).await
 }
 
 /// What a second person confirms.

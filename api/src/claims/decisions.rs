@@ -120,10 +120,19 @@ pub(super) async fn close(
     IfMatch(expected): IfMatch,
     OptionalJsonBody(body): OptionalJsonBody<OptionalReason>,
 ) -> Result<Response, ApiError> {
+    principal.require(&DECIDERS)?;
+    visible(&state, &principal, id).await?;
     let command = ClaimCommand::Close {
         reason: body.reason,
     };
-    run(&state, &principal, &context, id, expected, command).await
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<Claim>(&id.to_string(), command, expected, &meta)
+        .await?;
+    // What was approved and not paid no longer holds the policy's cover.
+    super::approval::hold_cover(&state, &committed.aggregate, &meta).await?;
+    respond(&state, &principal, id, &committed, StatusCode::OK).await
 }
 
 pub(super) async fn reopen(

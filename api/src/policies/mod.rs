@@ -65,6 +65,10 @@ pub fn policy_view(row: &PolicyRow) -> Value {
         })
     });
     let amount_paid = policy.ledger.as_ref().map(|l| l.paid_net(|_| true));
+    let credit = policy
+        .ledger
+        .as_ref()
+        .map(domain::policy::ledger::PremiumLedger::credit);
     json!({
         "id": row.id,
         "status": policy.status.as_str(),
@@ -82,6 +86,7 @@ pub fn policy_view(row: &PolicyRow) -> Value {
         "invoice_id": term.map(|t| t.invoice_id),
         "due_date": term.map(|t| t.due_date),
         "amount_paid": money_opt(amount_paid.as_ref()),
+        "credit": money_opt(credit.as_ref()),
         "insured": application.insured,
         "rejection_reason": policy.rejection_reason,
         "cancellation": policy.cancellation.as_ref().map(|c| json!({

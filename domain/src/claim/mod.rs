@@ -143,6 +143,18 @@ pub struct Payee {
 }
 
 impl Claim {
+    /// How much of its policy's cover the claim holds: its approved total
+    /// while open, only what was paid once closed (the rest is released;
+    /// a re-approval takes it again).
+    pub fn cover_held(&self) -> Option<Money> {
+        let currency = self.details.as_ref()?.claimed_amount.currency();
+        let zero = Money::zero(currency);
+        Some(match self.status {
+            ClaimStatus::Closed => self.paid_amount.unwrap_or(zero),
+            _ => self.approved_amount.unwrap_or(zero),
+        })
+    }
+
     /// Approved but not yet paid nor being paid.
     pub fn unpaid(&self) -> Option<Money> {
         let approved = self.approved_amount?;

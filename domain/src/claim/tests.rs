@@ -69,6 +69,7 @@ fn policy(active: bool) -> Policy {
             payment_id: PaymentId(uuid::Uuid::from_u128(6)),
             amount: kes("40000"),
             provider: "sandbox".into(),
+            credit: None,
         });
         policy.apply(PolicyEvent::PolicyActivated { term_number: 1 });
     }

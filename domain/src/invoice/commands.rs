@@ -60,6 +60,26 @@ pub enum InvoiceCommand {
         /// Why.
         reason: String,
     },
+    /// The policy's cover ended: whatever is unpaid is no longer owed, with
+    /// or without payments on it (what was paid is settled by the policy's
+    /// refund). Closing a paid or void invoice changes nothing.
+    Close {
+        /// Why.
+        reason: String,
+    },
+    /// Pay part of the balance from the customer's credit.
+    ApplyCredit {
+        /// How much (at most the balance is taken).
+        amount: Money,
+    },
+    /// Bill less: a later endorsement lowered the premium before this
+    /// invoice was paid.
+    Reduce {
+        /// How much less (at most the balance).
+        amount: Money,
+        /// Why.
+        reason: String,
+    },
     /// Return part of a payment through its provider.
     RequestRefund {
         /// The refund's id.

@@ -51,14 +51,36 @@ impl Invoice {
                     return Ok(vec![]);
                 }
                 let balance = self.balance().ok_or(InvoiceError::NotFound)?;
-                let amount = amount.unwrap_or(balance);
+                let pending = self.pending().ok_or(InvoiceError::NotFound)?;
+                // A second charge while the first is unconfirmed would take
+                // the money twice (a double click): only what the pending
+                // payments leave may be asked.
+                let open = balance.checked_sub(&pending).unwrap_or(balance);
+                if open.amount() <= rust_decimal::Decimal::ZERO {
+                    if let Some(waiting) = self
+                        .payments
+                        .iter()
+                        .find(|p| p.status == SettlementStatus::Pending)
+                    {
+                        return Err(InvoiceError::PaymentPending {
+                            payment_id: waiting.payment_id,
+                            amount: waiting.requested.to_string(),
+                        });
+                    }
+                }
+                let amount = amount.unwrap_or(open);
                 let fits = amount.currency() == balance.currency()
                     && amount.amount() > rust_decimal::Decimal::ZERO
-                    && amount.amount() <= balance.amount();
+                    && amount.amount() <= open.amount();
                 if !fits {
+                    let limit = if pending.amount().is_zero() {
+                        format!("at most the balance, {balance}")
+                    } else {
+                        format!("at most {open}: the balance {balance} less {pending} awaiting confirmation")
+                    };
                     return Err(InvoiceError::invalid(
                         "amount",
-                        format!("must be more than zero and at most the balance, {balance}"),
+                        format!("must be more than zero and {limit}"),
                     ));
                 }
                 Ok(vec![InvoiceEvent::PaymentRequested {
@@ -123,6 +145,42 @@ impl Invoice {
                     reason: clip(reason),
                 }])
             }
+            InvoiceCommand::Close { reason } => {
+                if matches!(self.status, InvoiceStatus::Paid | InvoiceStatus::Void) {
+                    return Ok(vec![]);
+                }
+                self.require(&[InvoiceStatus::Open, InvoiceStatus::Overdue], "close")?;
+                Ok(vec![InvoiceEvent::InvoiceVoided {
+                    reason: clip(reason),
+                }])
+            }
+            InvoiceCommand::ApplyCredit { amount } => {
+                let Some(part) = self.part_of_balance(amount)? else {
+                    return Ok(vec![]);
+                };
+                let mut events = vec![InvoiceEvent::CreditApplied { amount: part }];
+                events.extend(self.settled_by(part, part));
+                Ok(events)
+            }
+            InvoiceCommand::Reduce { amount, reason } => {
+                let Some(part) = self.part_of_balance(amount)? else {
+                    return Ok(vec![]);
+                };
+                let reason = clip(reason);
+                let mut events = vec![InvoiceEvent::InvoiceReduced {
+                    amount: part,
+                    reason: reason.clone(),
+                }];
+                let nothing_paid = self.amount_paid.is_none_or(|p| p.amount().is_zero());
+                let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+                if part == balance && nothing_paid {
+                    events.push(InvoiceEvent::InvoiceVoided { reason });
+                } else {
+                    let zero = Money::zero(part.currency());
+                    events.extend(self.settled_by(part, zero));
+                }
+                Ok(events)
+            }
             InvoiceCommand::RequestRefund {
                 refund_id,
                 payment_id,
@@ -177,6 +235,40 @@ impl Invoice {
             .iter()
             .find(|r| r.refund_id == id)
             .ok_or_else(|| InvoiceError::UnknownPayment(id.to_string()))
+    }
+
+    /// `amount`, capped at the balance, when the invoice is open and it is
+    /// more than zero; `None` when there is nothing to take it from.
+    fn part_of_balance(&self, amount: Money) -> Result<Option<Money>, InvoiceError> {
+        if !matches!(self.status, InvoiceStatus::Open | InvoiceStatus::Overdue) {
+            return Ok(None);
+        }
+        let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+        if amount.currency() != balance.currency() || amount.is_negative() {
+            return Err(InvoiceError::invalid(
+                "amount",
+                format!("must be a positive amount in {}", balance.currency()),
+            ));
+        }
+        let part = if amount.amount() < balance.amount() {
+            amount
+        } else {
+            balance
+        };
+        Ok((!part.amount().is_zero()).then_some(part))
+    }
+
+    /// `InvoicePaid` when `part` settles the balance, `paid` of it paid.
+    fn settled_by(&self, part: Money, paid: Money) -> Option<InvoiceEvent> {
+        let balance = self.balance()?;
+        if part != balance {
+            return None;
+        }
+        let paid = self
+            .amount_paid
+            .and_then(|p| p.checked_add(&paid).ok())
+            .unwrap_or(paid);
+        Some(InvoiceEvent::InvoicePaid { amount_paid: paid })
     }
 
     fn create(&self, details: InvoiceDetails) -> Decision {

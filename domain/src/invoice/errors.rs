@@ -25,6 +25,15 @@ pub enum InvoiceError {
     /// Money was received; it can't be voided.
     #[error("the invoice has payments; refund them instead of voiding")]
     HasPayments,
+    /// The balance is already covered by payments awaiting their
+    /// provider's confirmation.
+    #[error("a payment of {amount} ({payment_id}) is awaiting the provider's confirmation; it covers the balance")]
+    PaymentPending {
+        /// The pending payment.
+        payment_id: crate::ids::PaymentId,
+        /// What it asked.
+        amount: String,
+    },
     /// No payment or refund under that id.
     #[error("no such payment or refund: {0}")]
     UnknownPayment(String),

@@ -117,8 +117,23 @@ pub enum InvoiceEvent {
         /// The last day to pay before the grace period ends.
         pay_by: NaiveDate,
     },
-    /// Cancelled by staff while nothing was paid.
+    /// Nothing more is owed on it: voided by staff while nothing was paid,
+    /// or closed for its unpaid part when the policy's cover ended.
     InvoiceVoided {
+        /// Why.
+        reason: String,
+    },
+    /// The customer's credit (money received beyond another invoice of the
+    /// policy) paid part of the balance.
+    CreditApplied {
+        /// How much.
+        amount: Money,
+    },
+    /// A later endorsement lowered the premium this invoice billed, before
+    /// it was paid: that much is no longer owed.
+    InvoiceReduced {
+        /// How much less is owed.
+        amount: Money,
         /// Why.
         reason: String,
     },
@@ -166,6 +181,8 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::InvoiceOverdue { .. } => "InvoiceOverdue",
             InvoiceEvent::OverdueReminderIssued { .. } => "OverdueReminderIssued",
             InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
+            InvoiceEvent::CreditApplied { .. } => "CreditApplied",
+            InvoiceEvent::InvoiceReduced { .. } => "InvoiceReduced",
             InvoiceEvent::RefundRequested { .. } => "RefundRequested",
             InvoiceEvent::RefundIssued { .. } => "RefundIssued",
             InvoiceEvent::RefundFailed { .. } => "RefundFailed",

@@ -140,6 +140,9 @@ pub struct Invoice {
     pub refunds: Vec<Refund>,
     /// Why it was voided.
     pub void_reason: Option<String>,
+    /// Billed less after an endorsement lowered the premium.
+    #[serde(default)]
+    pub reduced: Option<Money>,
     /// Overdue reminders issued after the overdue notice.
     #[serde(default)]
     pub reminders: Vec<crate::reminders::OverdueStage>,
@@ -155,7 +158,29 @@ impl Invoice {
         if self.status == InvoiceStatus::Void {
             return Some(Money::zero(details.amount.currency()));
         }
-        Some(details.amount.checked_sub(&paid).unwrap_or(details.amount))
+        let billed = self.billed()?;
+        Some(billed.checked_sub(&paid).unwrap_or(billed))
+    }
+
+    /// What it bills: the amount issued less any reduction.
+    pub fn billed(&self) -> Option<Money> {
+        let amount = self.details.as_ref()?.amount;
+        Some(match self.reduced {
+            Some(reduced) => amount.checked_sub(&reduced).unwrap_or(amount),
+            None => amount,
+        })
+    }
+
+    /// What payments still awaiting their provider ask, in total.
+    pub fn pending(&self) -> Option<Money> {
+        let currency = self.details.as_ref()?.amount.currency();
+        Some(Money::total(
+            currency,
+            self.payments
+                .iter()
+                .filter(|p| p.status == SettlementStatus::Pending)
+                .map(|p| p.requested),
+        ))
     }
 
     /// Refunds issued so far.
@@ -265,6 +290,12 @@ impl Aggregate for Invoice {
             InvoiceEvent::InvoicePaid { .. } => self.status = InvoiceStatus::Paid,
             InvoiceEvent::InvoiceOverdue { .. } => self.status = InvoiceStatus::Overdue,
             InvoiceEvent::OverdueReminderIssued { stage, .. } => self.reminders.push(stage),
+            InvoiceEvent::CreditApplied { amount } => {
+                self.amount_paid = add(self.amount_paid, amount);
+            }
+            InvoiceEvent::InvoiceReduced { amount, .. } => {
+                self.reduced = add(self.reduced, amount);
+            }
             InvoiceEvent::InvoiceVoided { reason } => {
                 self.status = InvoiceStatus::Void;
                 self.void_reason = Some(reason);

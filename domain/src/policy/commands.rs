@@ -35,6 +35,8 @@ pub enum PolicyCommand {
         payment_id: PaymentId,
         /// Amount received.
         amount: Money,
+        /// The part of it beyond the invoice's balance (credit).
+        credit: Option<Money>,
         /// The provider that took it.
         provider: String,
     },

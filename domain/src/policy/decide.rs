@@ -2,14 +2,16 @@
 //! changing state.
 
 use chrono::NaiveDate;
+use cqrs_es::Aggregate as _;
+use rust_decimal::Decimal;
 
 use super::commands::{NewApplication, PolicyCommand};
 use super::errors::PolicyError;
-use super::events::{Application, PolicyEvent, Term};
-use super::ledger::positive_part;
+use super::events::{Application, PolicyEvent, RefundAllocation, Term};
+use super::ledger::{positive_part, InvoiceOffset, PremiumLedger};
 use super::{Policy, PolicyStatus};
 use crate::dates::{add_days, days_inclusive, next_day, term_end};
-use crate::ids::{InvoiceId, PaymentId, UserId};
+use crate::ids::{InvoiceId, PaymentId, RefundId, UserId};
 use crate::money::Money;
 use crate::product::{premium_for, Product, ProductStatus, QuoteError};
 use crate::validation::ValidationErrors;
@@ -41,8 +43,9 @@ impl Policy {
                 invoice_id,
                 payment_id,
                 amount,
+                credit,
                 provider,
-            } => self.record_payment(invoice_id, payment_id, amount, provider),
+            } => self.record_payment(invoice_id, payment_id, amount, credit, provider),
             PolicyCommand::Activate { invoice_id } => self.activate(invoice_id),
             PolicyCommand::Endorse {
                 sum_insured,
@@ -166,6 +169,7 @@ impl Policy {
         invoice_id: InvoiceId,
         payment_id: PaymentId,
         amount: Money,
+        credit: Option<Money>,
         provider: String,
     ) -> Decision {
         if matches!(
@@ -177,22 +181,85 @@ impl Policy {
         if !self.invoices.iter().any(|(id, _)| *id == invoice_id) {
             return Err(PolicyError::UnknownInvoice(invoice_id.to_string()));
         }
-        let ledger = self.ledger.as_ref().ok_or(PolicyError::NotFound)?;
+        let (application, ledger) = match (&self.application, &self.ledger) {
+            (Some(a), Some(l)) => (a, l),
+            _ => return Err(PolicyError::NotFound),
+        };
         if ledger.payments.iter().any(|p| p.payment_id == payment_id) {
             return Ok(vec![]);
         }
-        if amount.currency() != ledger.currency || amount.is_negative() {
+        let credit = credit.filter(|c| !c.amount().is_zero());
+        let credit_fits = credit.is_none_or(|c| {
+            c.currency() == amount.currency() && !c.is_negative() && c.amount() <= amount.amount()
+        });
+        if amount.currency() != ledger.currency || amount.is_negative() || !credit_fits {
             return Err(PolicyError::invalid(
                 "amount",
-                format!("must be a positive amount in {}", ledger.currency),
+                format!(
+                    "must be a positive amount in {}, of which the credit is a part",
+                    ledger.currency
+                ),
             ));
         }
-        Ok(vec![PolicyEvent::PremiumPaymentRecorded {
+        let recorded = PolicyEvent::PremiumPaymentRecorded {
             invoice_id,
             payment_id,
             amount,
             provider,
-        }])
+            credit,
+        };
+        if matches!(self.status, PolicyStatus::Cancelled | PolicyStatus::Lapsed) {
+            // Cover has ended: nothing is owed any more, so all of it goes
+            // back, through its own provider.
+            let refunds = vec![RefundAllocation {
+                refund_id: RefundId::derived(
+                    application.policy_id,
+                    &format!("returned:{payment_id}"),
+                ),
+                invoice_id,
+                payment_id,
+                amount,
+            }];
+            return Ok(vec![
+                recorded,
+                PolicyEvent::PaymentReturned {
+                    invoice_id,
+                    payment_id,
+                    refunds,
+                },
+            ]);
+        }
+        Ok(self.then_apply_credit(vec![recorded]))
+    }
+
+    /// `events`, followed by the credit they leave applied to the policy's
+    /// unpaid invoices, oldest first.
+    fn then_apply_credit(&self, mut events: Vec<PolicyEvent>) -> Vec<PolicyEvent> {
+        let mut after = self.clone();
+        for event in &events {
+            after.apply(event.clone());
+        }
+        let Some(ledger) = after.ledger.clone() else {
+            return events;
+        };
+        let mut credit = ledger.credit();
+        for (invoice_id, owed) in ledger.unpaid_invoices(|_| true) {
+            if credit.amount() <= Decimal::ZERO {
+                break;
+            }
+            let amount = if owed.amount() < credit.amount() {
+                owed
+            } else {
+                credit
+            };
+            credit = credit.checked_sub(&amount).unwrap_or(credit);
+            events.push(PolicyEvent::PolicyCreditApplied {
+                invoice_id,
+                amount,
+                credit_left: credit,
+            });
+        }
+        events
     }
 
     fn activate(&self, invoice_id: InvoiceId) -> Decision {
@@ -274,14 +341,14 @@ impl Policy {
             .checked_mul_rounded(share)
             .map_err(|e| PolicyError::invalid("sum_insured", e.to_string()))?;
         let number = self.endorsements + 1;
-        let (invoice_id, due, refunds) = if adjustment.amount().is_sign_positive()
-            && !adjustment.amount().is_zero()
-        {
+        let raises = adjustment.amount().is_sign_positive() && !adjustment.amount().is_zero();
+        let (invoice_id, due, refunds, offsets) = if raises {
             let id = InvoiceId::derived(application.policy_id, &format!("endorsement:{number}"));
-            (Some(id), Some(due_date), Vec::new())
+            (Some(id), Some(due_date), Vec::new(), Vec::new())
         } else {
             let ledger = self.ledger.as_ref().ok_or(PolicyError::NotFound)?;
             let in_force = term.number;
+            let offsets = offsets_for(ledger, in_force, adjustment.negated());
             let due_after = ledger
                 .charged(|n| n <= in_force)
                 .checked_add(&adjustment)
@@ -292,9 +359,9 @@ impl Policy {
                 application.policy_id,
                 &format!("endorsement:{number}"),
             );
-            (None, None, refunds)
+            (None, None, refunds, offsets)
         };
-        Ok(vec![PolicyEvent::PolicyEndorsed {
+        let endorsed = PolicyEvent::PolicyEndorsed {
             endorsement_number: number,
             term_number: term.number,
             effective_date,
@@ -305,7 +372,9 @@ impl Policy {
             invoice_id,
             due_date: due,
             refunds,
-        }])
+            offsets,
+        };
+        Ok(self.then_apply_credit(vec![endorsed]))
     }
 
     fn cancel(
@@ -327,14 +396,30 @@ impl Policy {
                 format!("must be on or before the end of cover, {}", last.end_date),
             ));
         }
-        let refund = ledger.refund_if_cancelled(effective_date);
+        let zero = Money::zero(ledger.currency);
+        // Never in force (its premium not paid in full): nothing was earned,
+        // so everything paid goes back.
+        let (refund, earned_unpaid) = if self.in_force.is_none() {
+            (ledger.paid_net(|_| true), zero)
+        } else {
+            (
+                ledger.refund_if_cancelled(effective_date),
+                ledger.earned_unpaid(effective_date),
+            )
+        };
         let refunds = ledger.allocate_refund(refund, application.policy_id, "cancellation");
+        let credit_note = refund
+            .checked_sub(&ledger.credit())
+            .and_then(|m| m.checked_add(&earned_unpaid))
+            .unwrap_or(refund);
         Ok(vec![PolicyEvent::PolicyCancelled {
             reason,
             effective_date,
             refund,
             refunds,
             cancelled_by,
+            credit_note: Some(credit_note),
+            earned_unpaid: Some(earned_unpaid),
         }])
     }
 
@@ -352,12 +437,14 @@ impl Policy {
             (Some(a), Some(l)) => (a, l),
             _ => return Err(PolicyError::NotFound),
         };
-        let refunds =
-            ledger.allocate_refund(ledger.paid_net(|_| true), application.policy_id, "lapse");
+        let refund = ledger.paid_net(|_| true);
+        let refunds = ledger.allocate_refund(refund, application.policy_id, "lapse");
+        let credit_note = refund.checked_sub(&ledger.credit()).unwrap_or(refund);
         Ok(vec![PolicyEvent::PolicyLapsed {
             due_date: term.due_date,
             lapsed_on: today,
             refunds,
+            credit_note: Some(credit_note),
         }])
     }
 
@@ -424,7 +511,7 @@ impl Policy {
         let start_date = next_day(last.end_date).ok_or(PolicyError::NotFound)?;
         let end_date = term_end(start_date, terms.term_months).ok_or(PolicyError::NotFound)?;
         let number = last.number + 1;
-        Ok(vec![PolicyEvent::PolicyRenewed {
+        let renewed = PolicyEvent::PolicyRenewed {
             term: Term {
                 number,
                 start_date,
@@ -436,7 +523,8 @@ impl Policy {
                 invoice_id: InvoiceId::derived(application.policy_id, &format!("term:{number}")),
                 due_date,
             },
-        }])
+        };
+        Ok(self.then_apply_credit(vec![renewed]))
     }
 }
 
@@ -476,6 +564,27 @@ impl Policy {
             cover_left,
         }])
     }
+}
+
+/// What a premium lowered by `reduction` takes off the unpaid invoices of
+/// term `term`, newest first: premium not yet paid is not billed, rather
+/// than billed and refunded.
+fn offsets_for(ledger: &PremiumLedger, term: u32, reduction: Money) -> Vec<InvoiceOffset> {
+    let mut left = reduction;
+    let mut offsets = Vec::new();
+    for (invoice_id, owed) in ledger.unpaid_invoices(|n| n == term).into_iter().rev() {
+        if left.amount() <= Decimal::ZERO {
+            break;
+        }
+        let amount = if owed.amount() < left.amount() {
+            owed
+        } else {
+            left
+        };
+        left = left.checked_sub(&amount).unwrap_or(left);
+        offsets.push(InvoiceOffset { invoice_id, amount });
+    }
+    offsets
 }
 
 fn required_reason(reason: String) -> Result<String, PolicyError> {

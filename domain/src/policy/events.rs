@@ -7,6 +7,7 @@ use cqrs_es::DomainEvent;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::ledger::InvoiceOffset;
 use crate::ids::{ClaimId, InvoiceId, PaymentId, PolicyId, ProductId, RefundId, UserId};
 use crate::money::Money;
 
@@ -113,6 +114,28 @@ pub enum PolicyEvent {
         amount: Money,
         /// Provider that took it (refunds go back through it).
         provider: String,
+        /// The part beyond the invoice's balance: the customer's credit.
+        #[serde(default)]
+        credit: Option<Money>,
+    },
+    /// Part of the customer's credit paid an invoice of the policy.
+    PolicyCreditApplied {
+        /// The invoice.
+        invoice_id: InvoiceId,
+        /// How much.
+        amount: Money,
+        /// Credit left after it.
+        credit_left: Money,
+    },
+    /// A payment settled after cover had ended (cancelled or lapsed): all of
+    /// it goes back through its own provider.
+    PaymentReturned {
+        /// The invoice it was made on.
+        invoice_id: InvoiceId,
+        /// The payment.
+        payment_id: PaymentId,
+        /// How it is paid back.
+        refunds: Vec<RefundAllocation>,
     },
     /// The first term's premium is paid: cover is in force.
     PolicyActivated {
@@ -142,6 +165,10 @@ pub enum PolicyEvent {
         due_date: Option<NaiveDate>,
         /// What is paid back, when paid premium now exceeds the premium due.
         refunds: Vec<RefundAllocation>,
+        /// For a lower premium: what unpaid invoices of the term no longer
+        /// bill (before anything is refunded).
+        #[serde(default)]
+        offsets: Vec<InvoiceOffset>,
     },
     /// Cover ends on `effective_date`; the unearned paid premium is refunded.
     PolicyCancelled {
@@ -155,6 +182,14 @@ pub enum PolicyEvent {
         refunds: Vec<RefundAllocation>,
         /// Who cancelled.
         cancelled_by: Option<UserId>,
+        /// The premium given back on the customer's account: the refund
+        /// less the credit it returns, plus `earned_unpaid`.
+        #[serde(default)]
+        credit_note: Option<Money>,
+        /// Premium earned by the cancellation on invoices not paid for it,
+        /// kept from what the customer paid (a charge on their account).
+        #[serde(default)]
+        earned_unpaid: Option<Money>,
     },
     /// The first premium was not paid within the grace period. The policy
     /// was never in force: whatever was paid towards it is refunded.
@@ -166,6 +201,10 @@ pub enum PolicyEvent {
         /// How what was paid is paid back.
         #[serde(default)]
         refunds: Vec<RefundAllocation>,
+        /// The premium given back on the customer's account (the refund
+        /// less the credit it returns).
+        #[serde(default)]
+        credit_note: Option<Money>,
     },
     /// The term ended without a paid renewal.
     PolicyExpired {
@@ -219,6 +258,8 @@ impl DomainEvent for PolicyEvent {
             PolicyEvent::ApplicationApproved { .. } => "ApplicationApproved",
             PolicyEvent::ApplicationRejected { .. } => "ApplicationRejected",
             PolicyEvent::PremiumPaymentRecorded { .. } => "PremiumPaymentRecorded",
+            PolicyEvent::PolicyCreditApplied { .. } => "PolicyCreditApplied",
+            PolicyEvent::PaymentReturned { .. } => "PaymentReturned",
             PolicyEvent::PolicyActivated { .. } => "PolicyActivated",
             PolicyEvent::PolicyEndorsed { .. } => "PolicyEndorsed",
             PolicyEvent::PolicyCancelled { .. } => "PolicyCancelled",

@@ -6,6 +6,10 @@
 //! by a date is each charge's share of days up to that date, rounded half-up
 //! to the minor unit once per charge. A refund is the paid premium not yet
 //! earned, never less than zero: what was not paid is not refunded.
+//!
+//! Money received beyond an invoice's balance (a double payment, a payment
+//! that settled after its invoice was closed) is the customer's *credit*:
+//! applied to the policy's next invoice, or refunded when cover ends.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
@@ -28,6 +32,9 @@ pub struct Charge {
     pub from: NaiveDate,
     /// Last day.
     pub to: NaiveDate,
+    /// The invoice billing it (none for a credit).
+    #[serde(default)]
+    pub invoice_id: Option<InvoiceId>,
 }
 
 impl Charge {
@@ -60,6 +67,30 @@ pub struct RecordedPayment {
     pub provider: String,
     /// How much of it was refunded.
     pub refunded: Money,
+    /// The part received beyond the invoice's balance (the customer's
+    /// credit).
+    #[serde(default)]
+    pub credit: Option<Money>,
+}
+
+impl RecordedPayment {
+    /// The part of it applied to its invoice.
+    pub fn applied(&self) -> Money {
+        match self.credit {
+            Some(credit) => self.amount.checked_sub(&credit).unwrap_or(self.amount),
+            None => self.amount,
+        }
+    }
+}
+
+/// Part of an unpaid invoice no longer owed, because a later endorsement
+/// lowered the premium it billed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvoiceOffset {
+    /// The invoice.
+    pub invoice_id: InvoiceId,
+    /// How much less it bills.
+    pub amount: Money,
 }
 
 /// Charges and payments of one policy, in its currency.
@@ -71,6 +102,16 @@ pub struct PremiumLedger {
     pub charges: Vec<Charge>,
     /// Every payment, in order.
     pub payments: Vec<RecordedPayment>,
+    /// Credit applied to invoices: (invoice, amount).
+    #[serde(default)]
+    pub credit_applied: Vec<(InvoiceId, Money)>,
+    /// Unpaid invoice amounts offset by lower endorsements.
+    #[serde(default)]
+    pub offsets: Vec<InvoiceOffset>,
+    /// The customer's credit held (received beyond what was billed, not yet
+    /// applied or refunded).
+    #[serde(default)]
+    pub credit: Option<Money>,
 }
 
 impl PremiumLedger {
@@ -80,7 +121,84 @@ impl PremiumLedger {
             currency,
             charges: Vec::new(),
             payments: Vec::new(),
+            credit_applied: Vec::new(),
+            offsets: Vec::new(),
+            credit: None,
         }
+    }
+
+    /// The customer's credit held.
+    pub fn credit(&self) -> Money {
+        self.credit.unwrap_or(Money::zero(self.currency))
+    }
+
+    /// Adds `amount` (negative: takes it) to the credit held, never below
+    /// zero.
+    pub fn change_credit(&mut self, amount: Money) {
+        let next = self.credit().checked_add(&amount).unwrap_or(self.credit());
+        self.credit = Some(positive_part(next, Money::zero(self.currency)));
+    }
+
+    /// What `invoice_id` billed, if it is one of this ledger's charges.
+    pub fn billed(&self, invoice_id: InvoiceId) -> Option<Money> {
+        self.charges
+            .iter()
+            .find(|c| c.invoice_id == Some(invoice_id))
+            .map(|c| c.amount)
+    }
+
+    /// What was settled on `invoice_id`: payments applied, credit applied
+    /// and amounts offset.
+    pub fn settled(&self, invoice_id: InvoiceId) -> Money {
+        let payments = self
+            .payments
+            .iter()
+            .filter(|p| p.invoice_id == invoice_id)
+            .map(RecordedPayment::applied);
+        let credit = self
+            .credit_applied
+            .iter()
+            .filter(|(id, _)| *id == invoice_id)
+            .map(|(_, m)| *m);
+        let offsets = self
+            .offsets
+            .iter()
+            .filter(|o| o.invoice_id == invoice_id)
+            .map(|o| o.amount);
+        Money::total(self.currency, payments.chain(credit).chain(offsets))
+    }
+
+    /// What is still owed on `invoice_id`, as far as the policy knows
+    /// (payments awaiting confirmation are not counted).
+    pub fn outstanding(&self, invoice_id: InvoiceId) -> Money {
+        let billed = self
+            .billed(invoice_id)
+            .unwrap_or(Money::zero(self.currency));
+        positive_part(billed, self.settled(invoice_id))
+    }
+
+    /// The invoices of the terms `include` selects with something owed,
+    /// oldest first.
+    pub fn unpaid_invoices(&self, include: impl Fn(u32) -> bool) -> Vec<(InvoiceId, Money)> {
+        self.charges
+            .iter()
+            .filter(|c| include(c.term_number))
+            .filter_map(|c| c.invoice_id)
+            .map(|id| (id, self.outstanding(id)))
+            .filter(|(_, owed)| owed.amount() > Decimal::ZERO)
+            .collect()
+    }
+
+    /// Premium earned by the end of `date` on invoices beyond what was
+    /// settled on them: cover given and not paid for.
+    pub fn earned_unpaid(&self, date: NaiveDate) -> Money {
+        Money::total(
+            self.currency,
+            self.charges.iter().filter_map(|c| {
+                let id = c.invoice_id?;
+                Some(positive_part(c.earned_through(date), self.settled(id)))
+            }),
+        )
     }
 
     /// Paid minus refunded, over the terms `include` selects.

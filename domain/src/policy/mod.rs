@@ -16,6 +16,7 @@ mod tests;
 pub use commands::{NewApplication, PolicyCommand};
 pub use errors::PolicyError;
 pub use events::{Application, PolicyEvent, RefundAllocation, Term};
+pub use ledger::InvoiceOffset;
 
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;
@@ -173,9 +174,19 @@ impl Policy {
             amount: term.premium,
             from: term.start_date,
             to: term.end_date,
+            invoice_id: Some(term.invoice_id),
         });
         self.invoices.push((term.invoice_id, term.number));
         self.terms.push(term);
+    }
+
+    /// Cover ended: the refunds go out and no credit is held any more (it
+    /// was refunded, or kept for premium earned and not paid).
+    fn end_cover(&mut self, refunds: &[RefundAllocation]) {
+        if let Some(ledger) = self.ledger.as_mut() {
+            ledger.apply_refunds(refunds);
+            ledger.credit = Some(Money::zero(ledger.currency));
+        }
     }
 
     fn put_in_force(&mut self, number: u32) {
@@ -236,6 +247,7 @@ impl Aggregate for Policy {
                 payment_id,
                 amount,
                 provider,
+                credit,
             } => {
                 let term_number = self
                     .invoices
@@ -250,7 +262,36 @@ impl Aggregate for Policy {
                         refunded: Money::zero(amount.currency()),
                         amount,
                         provider,
+                        credit,
                     });
+                    if let Some(credit) = credit {
+                        ledger.change_credit(credit);
+                    }
+                }
+            }
+            PolicyEvent::PolicyCreditApplied {
+                invoice_id, amount, ..
+            } => {
+                if let Some(ledger) = self.ledger.as_mut() {
+                    ledger.credit_applied.push((invoice_id, amount));
+                    ledger.change_credit(amount.negated());
+                }
+            }
+            PolicyEvent::PaymentReturned {
+                payment_id,
+                refunds,
+                ..
+            } => {
+                if let Some(ledger) = self.ledger.as_mut() {
+                    let credit = ledger
+                        .payments
+                        .iter()
+                        .find(|p| p.payment_id == payment_id)
+                        .and_then(|p| p.credit);
+                    if let Some(credit) = credit {
+                        ledger.change_credit(credit.negated());
+                    }
+                    ledger.apply_refunds(&refunds);
                 }
             }
             PolicyEvent::PolicyActivated { term_number } => {
@@ -266,6 +307,7 @@ impl Aggregate for Policy {
                 adjustment,
                 invoice_id,
                 refunds,
+                offsets,
                 ..
             } => {
                 self.endorsements = endorsement_number;
@@ -277,12 +319,26 @@ impl Aggregate for Policy {
                         amount: adjustment,
                         from: effective_date,
                         to: end,
+                        invoice_id,
                     });
                 }
                 if let Some(id) = invoice_id {
                     self.invoices.push((id, term_number));
                 }
                 if let Some(ledger) = self.ledger.as_mut() {
+                    if adjustment.is_negative() {
+                        // What the lower premium does not take off unpaid
+                        // invoices is owed back to the customer; what is
+                        // refunded of it is no longer held.
+                        let offset =
+                            Money::total(ledger.currency, offsets.iter().map(|o| o.amount));
+                        let freed = adjustment.negated().checked_sub(&offset).unwrap_or(offset);
+                        ledger.change_credit(freed);
+                        let refunded =
+                            Money::total(ledger.currency, refunds.iter().map(|r| r.amount));
+                        ledger.change_credit(refunded.negated());
+                    }
+                    ledger.offsets.extend(offsets);
                     ledger.apply_refunds(&refunds);
                 }
             }
@@ -299,18 +355,14 @@ impl Aggregate for Policy {
                     effective_date,
                     refund,
                 });
-                if let Some(ledger) = self.ledger.as_mut() {
-                    ledger.apply_refunds(&refunds);
-                }
+                self.end_cover(&refunds);
             }
             PolicyEvent::PolicyLapsed {
                 lapsed_on, refunds, ..
             } => {
                 self.status = PolicyStatus::Lapsed;
                 self.lapsed_on = Some(lapsed_on);
-                if let Some(ledger) = self.ledger.as_mut() {
-                    ledger.apply_refunds(&refunds);
-                }
+                self.end_cover(&refunds);
             }
             PolicyEvent::PolicyExpired { .. } => self.status = PolicyStatus::Expired,
             PolicyEvent::PolicyRenewed { term } => {

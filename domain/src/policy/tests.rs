@@ -74,6 +74,7 @@ fn paid(amount: &str) -> PolicyEvent {
         payment_id: PAYMENT,
         amount: kes(amount),
         provider: "sandbox".into(),
+        credit: None,
     }
 }
 
@@ -231,6 +232,7 @@ fn a_payment_is_recorded_once_and_only_for_the_policys_invoices() {
         invoice_id,
         payment_id: PAYMENT,
         amount: kes("40000"),
+        credit: None,
         provider: "sandbox".into(),
     };
     Given::with(())
@@ -254,6 +256,7 @@ fn activating_a_rejected_or_lapsed_policy_is_refused() {
         due_date: d("2026-01-15"),
         lapsed_on: d("2026-02-20"),
         refunds: vec![],
+        credit_note: None,
     });
     assert!(matches!(
         decided(
@@ -433,6 +436,7 @@ fn an_unpaid_policy_lapses_only_after_its_grace_period() {
             due_date: d("2026-01-15"),
             lapsed_on: d("2026-02-15"),
             refunds: vec![],
+            credit_note: Some(kes("0")),
         }]);
     assert!(matches!(
         decided(active(), lapse("2026-03-01")),
@@ -546,6 +550,7 @@ fn ledger(premium: Money, days: i64, paid: Money) -> PremiumLedger {
         amount: premium,
         from,
         to: from + chrono::Days::new(days as u64 - 1),
+        invoice_id: Some(premium_invoice()),
     });
     if !paid.amount().is_zero() {
         ledger.payments.push(RecordedPayment {
@@ -555,6 +560,7 @@ fn ledger(premium: Money, days: i64, paid: Money) -> PremiumLedger {
             amount: paid,
             provider: "sandbox".into(),
             refunded: Money::zero(Currency::KES),
+            credit: None,
         });
     }
     ledger

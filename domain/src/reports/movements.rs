@@ -25,6 +25,13 @@ pub enum MovementKind {
     RefundRequested,
     /// A refund reached the customer.
     RefundIssued,
+    /// Premium given back on the customer's account when cover ended or an
+    /// endorsement lowered it (positive); negative for premium earned and
+    /// not paid, kept from what the customer had paid.
+    CreditNote,
+    /// The customer's credit paid an invoice (amount applied; the money was
+    /// received before, so it moves no balance).
+    CreditApplied,
     /// A claim was filed (amount claimed).
     ClaimFiled,
     /// A claim's approved total rose (or fell, when re-approved lower):
@@ -41,7 +48,7 @@ pub enum MovementKind {
 
 impl MovementKind {
     /// Every kind, in order.
-    pub const ALL: [MovementKind; 12] = [
+    pub const ALL: [MovementKind; 14] = [
         MovementKind::InvoiceIssued,
         MovementKind::InvoiceVoided,
         MovementKind::PaymentRequested,
@@ -49,6 +56,8 @@ impl MovementKind {
         MovementKind::PaymentFailed,
         MovementKind::RefundRequested,
         MovementKind::RefundIssued,
+        MovementKind::CreditNote,
+        MovementKind::CreditApplied,
         MovementKind::ClaimFiled,
         MovementKind::ClaimApproved,
         MovementKind::ClaimReleased,
@@ -66,6 +75,8 @@ impl MovementKind {
             MovementKind::PaymentFailed => "payment_failed",
             MovementKind::RefundRequested => "refund_requested",
             MovementKind::RefundIssued => "refund_issued",
+            MovementKind::CreditNote => "credit_note",
+            MovementKind::CreditApplied => "credit_applied",
             MovementKind::ClaimFiled => "claim_filed",
             MovementKind::ClaimApproved => "claim_approved",
             MovementKind::ClaimReleased => "claim_released",

@@ -73,6 +73,7 @@ fn policy(n: u128, cancelled: Option<&str>) -> Policy {
             invoice_id,
             payment_id: PaymentId(uuid::Uuid::from_u128(200 + n)),
             amount: kes("40000"),
+            credit: None,
             provider: "sandbox".into(),
         },
     );

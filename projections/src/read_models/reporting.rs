@@ -162,6 +162,8 @@ struct Movement {
     commission_rate: Decimal,
     commission: Decimal,
     agent_id: Option<Uuid>,
+    /// Set on the second movement one event records.
+    id_suffix: Option<&'static str>,
 }
 
 impl Movement {
@@ -176,6 +178,7 @@ impl Movement {
             commission_rate: Decimal::ZERO,
             commission: Decimal::ZERO,
             agent_id: None,
+            id_suffix: None,
         }
     }
 
@@ -257,17 +260,54 @@ impl Writer<'_> {
     }
 
     async fn policy(&mut self, event: PolicyEvent) -> anyhow::Result<()> {
-        if let PolicyEvent::ApplicationSubmitted(application) = event {
-            let s = self.tables.get(SUBJECTS);
-            sqlx::query(&format!(
-                "INSERT INTO {s} (id, kind, policy_id, customer_id, product_code)
-                 VALUES ($1, 'policy', $1, $2, $3) ON CONFLICT (id) DO NOTHING"
-            ))
-            .bind(self.subject)
-            .bind(application.customer_id.0)
-            .bind(&application.product_code)
-            .execute(&mut *self.conn)
-            .await?;
+        use MovementKind::CreditNote;
+        match event {
+            PolicyEvent::ApplicationSubmitted(application) => {
+                let s = self.tables.get(SUBJECTS);
+                sqlx::query(&format!(
+                    "INSERT INTO {s} (id, kind, policy_id, customer_id, product_code)
+                     VALUES ($1, 'policy', $1, $2, $3) ON CONFLICT (id) DO NOTHING"
+                ))
+                .bind(self.subject)
+                .bind(application.customer_id.0)
+                .bind(&application.product_code)
+                .execute(&mut *self.conn)
+                .await?;
+            }
+            PolicyEvent::PolicyCancelled {
+                credit_note,
+                earned_unpaid,
+                ..
+            } => {
+                if let Some(note) = credit_note.filter(|n| !n.amount().is_zero()) {
+                    self.write(Movement::new(CreditNote, note)).await?;
+                }
+                if let Some(kept) = earned_unpaid.filter(|k| !k.amount().is_zero()) {
+                    let mut movement = Movement::new(CreditNote, kept.negated());
+                    movement.id_suffix = Some("earned_unpaid");
+                    self.write(movement).await?;
+                }
+            }
+            PolicyEvent::PolicyLapsed { credit_note, .. } => {
+                if let Some(note) = credit_note.filter(|n| !n.amount().is_zero()) {
+                    self.write(Movement::new(CreditNote, note)).await?;
+                }
+            }
+            PolicyEvent::PolicyEndorsed {
+                adjustment,
+                offsets,
+                ..
+            } if adjustment.is_negative() => {
+                // The lower premium less what it took off unpaid invoices
+                // (those show as reductions of the invoices).
+                let offset: Decimal = offsets.iter().map(|o| o.amount.amount()).sum();
+                let note = -adjustment.amount() - offset;
+                if note > Decimal::ZERO {
+                    let note = Money::rounded(note, adjustment.currency());
+                    self.write(Movement::new(CreditNote, note)).await?;
+                }
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -303,8 +343,9 @@ impl Writer<'_> {
                 Movement::new(InvoiceIssued, details.amount)
             }
             InvoiceEvent::InvoiceVoided { .. } => {
-                // What was still owed on it: issued less premium paid.
-                let issued = self.sum(&[InvoiceIssued]).await?;
+                // What was still owed on it: issued less reductions, premium
+                // paid and credit applied.
+                let issued = self.sum(&[InvoiceIssued, InvoiceVoided]).await?;
                 let paid = self.premium_paid().await?;
                 let Some(currency) = self.currency_of(InvoiceIssued).await? else {
                     return Ok(());
@@ -314,6 +355,14 @@ impl Writer<'_> {
                     return Ok(());
                 }
                 Movement::new(InvoiceVoided, Money::rounded(-unpaid, currency))
+            }
+            InvoiceEvent::InvoiceReduced { amount, .. } => {
+                Movement::new(InvoiceVoided, amount.negated())
+            }
+            InvoiceEvent::CreditApplied { amount } => {
+                let mut movement = Movement::new(CreditApplied, amount);
+                movement.premium = amount.amount();
+                movement
             }
             InvoiceEvent::PaymentRequested {
                 payment_id,
@@ -464,10 +513,11 @@ impl Writer<'_> {
     async fn premium_paid(&mut self) -> anyhow::Result<Decimal> {
         let m = self.tables.get(MOVEMENTS);
         Ok(sqlx::query_scalar(&format!(
-            "SELECT coalesce(sum(premium), 0) FROM {m} WHERE subject_id = $1 AND kind = $2"
+            "SELECT coalesce(sum(premium), 0) FROM {m} WHERE subject_id = $1 AND kind IN ($2, $3)"
         ))
         .bind(self.subject)
         .bind(MovementKind::PaymentSucceeded.as_str())
+        .bind(MovementKind::CreditApplied.as_str())
         .fetch_one(&mut *self.conn)
         .await?)
     }
@@ -553,7 +603,10 @@ impl Writer<'_> {
              FROM {s} s WHERE s.id = $13
              ON CONFLICT (id) DO NOTHING"
         ))
-        .bind(self.event.id())
+        .bind(match movement.id_suffix {
+            Some(suffix) => format!("{}:{suffix}", self.event.id()),
+            None => self.event.id(),
+        })
         .bind(movement.kind.as_str())
         .bind(self.event.business_date())
         .bind(movement.amount.currency().code())
@@ -770,10 +823,12 @@ pub async fn account_movements(
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.business_date, m.kind, m.amount, m.currency, m.provider,
                 i.state -> 'details' ->> 'invoice_number',
-                i.state -> 'details' ->> 'policy_number'
+                coalesce(i.state -> 'details' ->> 'policy_number', p.policy_number)
          FROM report_movements m LEFT JOIN invoices i ON i.id = m.subject_id
+              LEFT JOIN policies p ON p.id = m.subject_id
          WHERE m.customer_id = $1 AND m.business_date <= $2
-           AND m.kind IN ('invoice_issued', 'invoice_voided', 'payment_succeeded', 'refund_issued')
+           AND m.kind IN ('invoice_issued', 'invoice_voided', 'payment_succeeded', 'refund_issued',
+                          'credit_note')
          ORDER BY m.business_date, split_part(m.id, ':', 2)::bigint",
     )
     .bind(customer)

@@ -137,6 +137,7 @@ async fn policy(store: &EventStore, event: &StoredEvent) -> anyhow::Result<Optio
             due_date,
             lapsed_on,
             refunds,
+            ..
         } => {
             facts["due_date"] = json!(date(due_date));
             facts["lapsed_on"] = json!(date(lapsed_on));

@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use chrono::Datelike;
 use domain::invoice::{Invoice, InvoiceCommand, InvoiceDetails, InvoiceKind, InvoiceStatus};
-use domain::policy::{Policy, PolicyEvent, RefundAllocation, Term};
+use domain::policy::{InvoiceOffset, Policy, PolicyEvent, RefundAllocation, Term};
 use domain::{InvoiceId, Money};
 use projections::numbers::{self, DocumentKind};
 use projections::subscription::Subscriber;
@@ -93,10 +93,11 @@ impl BillingProcess {
         .await
     }
 
-    /// Voids the policy's invoices that have nothing paid: a cancelled or
-    /// lapsed policy's premium is no longer collected. (Invoices with money
-    /// on them refuse; what was paid is refunded by the cancellation.)
-    async fn void_unpaid(&self, event: &StoredEvent, reason: &str) -> anyhow::Result<()> {
+    /// Closes every invoice of the policy still open: a cancelled or
+    /// lapsed policy's premium is no longer collected. What was paid on
+    /// them is settled by the refund the policy computed; a payment that
+    /// settles afterwards is returned by the policy (`PaymentReturned`).
+    async fn close_open(&self, event: &StoredEvent, reason: &str) -> anyhow::Result<()> {
         let (policy, _) = self
             .ctx
             .store
@@ -110,20 +111,45 @@ impl BillingProcess {
                 .load::<Invoice>(&invoice_id.to_string())
                 .await
                 .map_err(|e| anyhow::anyhow!("loading invoice {invoice_id}: {e}"))?;
-            let unpaid = invoice.amount_paid.is_some_and(|p| p.amount().is_zero());
-            let open = matches!(invoice.status, InvoiceStatus::Open | InvoiceStatus::Overdue);
-            if !(unpaid && open) {
+            if !matches!(invoice.status, InvoiceStatus::Open | InvoiceStatus::Overdue) {
                 continue;
             }
-            send::<Invoice>(
-                &self.ctx.store,
-                &invoice_id.to_string(),
-                InvoiceCommand::Void {
+            self.to_invoice(
+                event,
+                *invoice_id,
+                InvoiceCommand::Close {
                     reason: reason.to_string(),
                 },
-                &caused_by(event, NAME),
             )
             .await?;
+        }
+        Ok(())
+    }
+
+    async fn to_invoice(
+        &self,
+        event: &StoredEvent,
+        invoice_id: InvoiceId,
+        command: InvoiceCommand,
+    ) -> anyhow::Result<()> {
+        send::<Invoice>(
+            &self.ctx.store,
+            &invoice_id.to_string(),
+            command,
+            &caused_by(event, NAME),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Bills less on the invoices a lower endorsement offset.
+    async fn reduce(&self, event: &StoredEvent, offsets: &[InvoiceOffset]) -> anyhow::Result<()> {
+        for offset in offsets {
+            let command = InvoiceCommand::Reduce {
+                amount: offset.amount,
+                reason: "endorsement lowered the premium before it was paid".to_string(),
+            };
+            self.to_invoice(event, offset.invoice_id, command).await?;
         }
         Ok(())
     }
@@ -135,18 +161,13 @@ impl BillingProcess {
         reason: &str,
     ) -> anyhow::Result<()> {
         for refund in refunds {
-            send::<Invoice>(
-                &self.ctx.store,
-                &refund.invoice_id.to_string(),
-                InvoiceCommand::RequestRefund {
-                    refund_id: refund.refund_id,
-                    payment_id: refund.payment_id,
-                    amount: refund.amount,
-                    reason: reason.to_string(),
-                },
-                &caused_by(event, NAME),
-            )
-            .await?;
+            let command = InvoiceCommand::RequestRefund {
+                refund_id: refund.refund_id,
+                payment_id: refund.payment_id,
+                amount: refund.amount,
+                reason: reason.to_string(),
+            };
+            self.to_invoice(event, refund.invoice_id, command).await?;
         }
         Ok(())
     }
@@ -192,19 +213,36 @@ impl Subscriber for BillingProcess {
                 )
                 .await
             }
-            PolicyEvent::PolicyEndorsed { refunds, .. } => {
+            PolicyEvent::PolicyEndorsed {
+                refunds, offsets, ..
+            } => {
+                self.reduce(event, &offsets).await?;
                 self.refund(event, &refunds, "endorsement lowered the premium")
                     .await
             }
             PolicyEvent::PolicyCancelled { refunds, .. } => {
+                self.close_open(event, "policy cancelled").await?;
                 self.refund(event, &refunds, "policy cancelled: unearned premium")
-                    .await?;
-                self.void_unpaid(event, "policy cancelled").await
+                    .await
             }
             PolicyEvent::PolicyLapsed { refunds, .. } => {
-                self.refund(event, &refunds, "policy lapsed: never in force")
+                self.close_open(event, "policy lapsed: premium never paid")
                     .await?;
-                self.void_unpaid(event, "policy lapsed: premium never paid")
+                self.refund(event, &refunds, "policy lapsed: never in force")
+                    .await
+            }
+            PolicyEvent::PaymentReturned { refunds, .. } => {
+                self.refund(
+                    event,
+                    &refunds,
+                    "paid after the policy's cover had ended: returned in full",
+                )
+                .await
+            }
+            PolicyEvent::PolicyCreditApplied {
+                invoice_id, amount, ..
+            } => {
+                self.to_invoice(event, invoice_id, InvoiceCommand::ApplyCredit { amount })
                     .await
             }
             _ => Ok(()),

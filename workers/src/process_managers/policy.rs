@@ -54,13 +54,17 @@ impl PolicyProcess {
         Ok(())
     }
 
+    /// Records all of a payment on the policy, the part beyond the
+    /// invoice's balance as credit: whatever the invoice's state, the
+    /// policy accounts for every shilling received.
     async fn record_payment(
         &self,
         event: &StoredEvent,
         payment_id: PaymentId,
-        applied: domain::Money,
+        amount: domain::Money,
+        overpayment: domain::Money,
     ) -> anyhow::Result<()> {
-        if applied.amount().is_zero() {
+        if amount.amount().is_zero() {
             return Ok(());
         }
         let invoice = self.invoice(event).await?;
@@ -73,7 +77,8 @@ impl PolicyProcess {
         let command = PolicyCommand::RecordPremiumPayment {
             invoice_id,
             payment_id,
-            amount: applied,
+            amount,
+            credit: Some(overpayment),
             provider,
         };
         self.to_policy(event, &invoice, command).await
@@ -99,9 +104,13 @@ impl Subscriber for PolicyProcess {
         match event.decode::<InvoiceEvent>()? {
             InvoiceEvent::PaymentSucceeded {
                 payment_id,
-                applied,
+                amount,
+                overpayment,
                 ..
-            } => self.record_payment(event, payment_id, applied).await,
+            } => {
+                self.record_payment(event, payment_id, amount, overpayment)
+                    .await
+            }
             InvoiceEvent::InvoicePaid { .. } => {
                 let invoice = self.invoice(event).await?;
                 let invoice_id: InvoiceId = event.aggregate_id.parse()?;
