@@ -67,15 +67,22 @@ pub enum InvoiceCommand {
         /// Why.
         reason: String,
     },
-    /// Pay part of the balance from the customer's credit.
+    /// Pay part of the balance from the customer's credit; what the
+    /// balance can't take (paid meanwhile, or closed) is declined, to go
+    /// back to the policy's credit.
     ApplyCredit {
-        /// How much (at most the balance is taken).
+        /// Names this application: a redelivery changes nothing.
+        key: String,
+        /// How much.
         amount: Money,
     },
     /// Bill less: a later endorsement lowered the premium before this
-    /// invoice was paid.
+    /// invoice was paid; what a payment meanwhile covered is declined, to
+    /// become the policy's credit.
     Reduce {
-        /// How much less (at most the balance).
+        /// Names this reduction: a redelivery changes nothing.
+        key: String,
+        /// How much less.
         amount: Money,
         /// Why.
         reason: String,

@@ -154,30 +154,62 @@ impl Invoice {
                     reason: clip(reason),
                 }])
             }
-            InvoiceCommand::ApplyCredit { amount } => {
-                let Some(part) = self.part_of_balance(amount)? else {
+            InvoiceCommand::ApplyCredit { key, amount } => {
+                if self.adjustment_keys.contains(&key) {
                     return Ok(vec![]);
-                };
-                let mut events = vec![InvoiceEvent::CreditApplied { amount: part }];
-                events.extend(self.settled_by(part, part));
+                }
+                let part = self.part_of_balance(amount)?;
+                let mut events = Vec::new();
+                if let Some(part) = part {
+                    events.push(InvoiceEvent::CreditApplied {
+                        key: key.clone(),
+                        amount: part,
+                    });
+                }
+                if let Some(declined) = declined(amount, part) {
+                    events.push(InvoiceEvent::CreditDeclined {
+                        key,
+                        amount: declined,
+                    });
+                }
+                if let Some(part) = part {
+                    events.extend(self.settled_by(part, part));
+                }
                 Ok(events)
             }
-            InvoiceCommand::Reduce { amount, reason } => {
-                let Some(part) = self.part_of_balance(amount)? else {
+            InvoiceCommand::Reduce {
+                key,
+                amount,
+                reason,
+            } => {
+                if self.adjustment_keys.contains(&key) {
                     return Ok(vec![]);
-                };
+                }
+                let part = self.part_of_balance(amount)?;
                 let reason = clip(reason);
-                let mut events = vec![InvoiceEvent::InvoiceReduced {
-                    amount: part,
-                    reason: reason.clone(),
-                }];
-                let nothing_paid = self.amount_paid.is_none_or(|p| p.amount().is_zero());
-                let balance = self.balance().ok_or(InvoiceError::NotFound)?;
-                if part == balance && nothing_paid {
-                    events.push(InvoiceEvent::InvoiceVoided { reason });
-                } else {
-                    let zero = Money::zero(part.currency());
-                    events.extend(self.settled_by(part, zero));
+                let mut events = Vec::new();
+                if let Some(part) = part {
+                    events.push(InvoiceEvent::InvoiceReduced {
+                        key: key.clone(),
+                        amount: part,
+                        reason: reason.clone(),
+                    });
+                }
+                if let Some(declined) = declined(amount, part) {
+                    events.push(InvoiceEvent::ReductionDeclined {
+                        key,
+                        amount: declined,
+                    });
+                }
+                if let Some(part) = part {
+                    let nothing_paid = self.amount_paid.is_none_or(|p| p.amount().is_zero());
+                    let balance = self.balance().ok_or(InvoiceError::NotFound)?;
+                    if part == balance && nothing_paid {
+                        events.push(InvoiceEvent::InvoiceVoided { reason });
+                    } else {
+                        let zero = Money::zero(part.currency());
+                        events.extend(self.settled_by(part, zero));
+                    }
                 }
                 Ok(events)
             }
@@ -370,6 +402,15 @@ impl Invoice {
             reason: clip(reason),
         }])
     }
+}
+
+/// What of `amount` was not taken, when `part` of it was.
+fn declined(amount: Money, part: Option<Money>) -> Option<Money> {
+    let taken = part.unwrap_or(Money::zero(amount.currency()));
+    amount
+        .checked_sub(&taken)
+        .ok()
+        .filter(|d| d.amount() > rust_decimal::Decimal::ZERO)
 }
 
 fn clip(reason: String) -> String {

@@ -126,16 +126,38 @@ pub enum InvoiceEvent {
     /// The customer's credit (money received beyond another invoice of the
     /// policy) paid part of the balance.
     CreditApplied {
+        /// The application's key.
+        #[serde(default)]
+        key: String,
+        /// How much.
+        amount: Money,
+    },
+    /// Credit the balance could not take (it was paid meanwhile, or the
+    /// invoice closed): it stays the customer's.
+    CreditDeclined {
+        /// The application's key.
+        key: String,
         /// How much.
         amount: Money,
     },
     /// A later endorsement lowered the premium this invoice billed, before
     /// it was paid: that much is no longer owed.
     InvoiceReduced {
+        /// The reduction's key.
+        #[serde(default)]
+        key: String,
         /// How much less is owed.
         amount: Money,
         /// Why.
         reason: String,
+    },
+    /// Part of a reduction the balance could not take: a payment covered
+    /// it meanwhile, so that much paid is now the customer's credit.
+    ReductionDeclined {
+        /// The reduction's key.
+        key: String,
+        /// How much.
+        amount: Money,
     },
     /// Money of a payment is to be returned through its provider.
     RefundRequested {
@@ -182,7 +204,9 @@ impl DomainEvent for InvoiceEvent {
             InvoiceEvent::OverdueReminderIssued { .. } => "OverdueReminderIssued",
             InvoiceEvent::InvoiceVoided { .. } => "InvoiceVoided",
             InvoiceEvent::CreditApplied { .. } => "CreditApplied",
+            InvoiceEvent::CreditDeclined { .. } => "CreditDeclined",
             InvoiceEvent::InvoiceReduced { .. } => "InvoiceReduced",
+            InvoiceEvent::ReductionDeclined { .. } => "ReductionDeclined",
             InvoiceEvent::RefundRequested { .. } => "RefundRequested",
             InvoiceEvent::RefundIssued { .. } => "RefundIssued",
             InvoiceEvent::RefundFailed { .. } => "RefundFailed",

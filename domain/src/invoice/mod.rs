@@ -143,6 +143,9 @@ pub struct Invoice {
     /// Billed less after an endorsement lowered the premium.
     #[serde(default)]
     pub reduced: Option<Money>,
+    /// Keys of the credit applications and reductions handled.
+    #[serde(default)]
+    pub adjustment_keys: Vec<String>,
     /// Overdue reminders issued after the overdue notice.
     #[serde(default)]
     pub reminders: Vec<crate::reminders::OverdueStage>,
@@ -290,11 +293,17 @@ impl Aggregate for Invoice {
             InvoiceEvent::InvoicePaid { .. } => self.status = InvoiceStatus::Paid,
             InvoiceEvent::InvoiceOverdue { .. } => self.status = InvoiceStatus::Overdue,
             InvoiceEvent::OverdueReminderIssued { stage, .. } => self.reminders.push(stage),
-            InvoiceEvent::CreditApplied { amount } => {
+            InvoiceEvent::CreditApplied { key, amount } => {
                 self.amount_paid = add(self.amount_paid, amount);
+                self.adjustment_keys.push(key);
             }
-            InvoiceEvent::InvoiceReduced { amount, .. } => {
+            InvoiceEvent::InvoiceReduced { key, amount, .. } => {
                 self.reduced = add(self.reduced, amount);
+                self.adjustment_keys.push(key);
+            }
+            InvoiceEvent::CreditDeclined { key, .. }
+            | InvoiceEvent::ReductionDeclined { key, .. } => {
+                self.adjustment_keys.push(key);
             }
             InvoiceEvent::InvoiceVoided { reason } => {
                 self.status = InvoiceStatus::Void;

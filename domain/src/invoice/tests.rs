@@ -305,3 +305,136 @@ fn an_overdue_invoice_is_reminded_after_a_week_and_finally_before_lapse_once_eac
         Err(InvoiceError::InvalidTransition { .. })
     ));
 }
+
+#[test]
+fn a_second_payment_while_one_pending_covers_the_balance_is_refused_naming_it() {
+    let refused = decided(requested(), request(PaymentId(uuid::Uuid::from_u128(9))));
+    assert_eq!(
+        refused,
+        Err(InvoiceError::PaymentPending {
+            payment_id: PAYMENT,
+            amount: kes("40000").to_string(),
+        })
+    );
+    // A pending installment leaves the rest payable, and no more.
+    let mut part = created();
+    part.extend(
+        decided(
+            part.clone(),
+            InvoiceCommand::RequestPayment {
+                payment_id: PAYMENT,
+                provider: "sandbox".into(),
+                amount: Some(kes("15000")),
+                payer_contact: None,
+                requested_by: None,
+            },
+        )
+        .unwrap(),
+    );
+    let rest = decided(part.clone(), request(PaymentId(uuid::Uuid::from_u128(9)))).unwrap();
+    assert!(matches!(
+        &rest[0],
+        InvoiceEvent::PaymentRequested { amount, .. } if *amount == kes("25000")
+    ));
+}
+
+#[test]
+fn closing_at_the_end_of_cover_voids_the_unpaid_part_even_with_payments() {
+    let mut partly = requested();
+    partly.extend(decided(partly.clone(), succeed("10000")).unwrap());
+    let events = decided(
+        partly.clone(),
+        InvoiceCommand::Close {
+            reason: "policy cancelled".into(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        events,
+        vec![InvoiceEvent::InvoiceVoided {
+            reason: "policy cancelled".into()
+        }]
+    );
+    partly.extend(events);
+    assert_eq!(state(&partly).balance(), Some(kes("0")));
+    // Closed twice: nothing more.
+    Given::with(())
+        .given(partly)
+        .when(InvoiceCommand::Close {
+            reason: "again".into(),
+        })
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn credit_pays_what_the_balance_takes_and_declines_the_rest_once() {
+    let mut partly = requested();
+    partly.extend(decided(partly.clone(), succeed("39000")).unwrap());
+    let apply = InvoiceCommand::ApplyCredit {
+        key: "event:7".into(),
+        amount: kes("1500"),
+    };
+    let events = decided(partly.clone(), apply.clone()).unwrap();
+    assert_eq!(
+        events,
+        vec![
+            InvoiceEvent::CreditApplied {
+                key: "event:7".into(),
+                amount: kes("1000")
+            },
+            InvoiceEvent::CreditDeclined {
+                key: "event:7".into(),
+                amount: kes("500")
+            },
+            InvoiceEvent::InvoicePaid {
+                amount_paid: kes("40000")
+            },
+        ]
+    );
+    partly.extend(events);
+    Given::with(())
+        .given(partly)
+        .when(apply)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_reduction_voids_an_unpaid_invoice_and_declines_what_was_paid() {
+    let reduce = |amount: &str| InvoiceCommand::Reduce {
+        key: "event:8".into(),
+        amount: kes(amount),
+        reason: "lower endorsement".into(),
+    };
+    Given::with(())
+        .given(created())
+        .when(reduce("40000"))
+        .then_expect_events(vec![
+            InvoiceEvent::InvoiceReduced {
+                key: "event:8".into(),
+                amount: kes("40000"),
+                reason: "lower endorsement".into(),
+            },
+            InvoiceEvent::InvoiceVoided {
+                reason: "lower endorsement".into(),
+            },
+        ]);
+    let mut partly = requested();
+    partly.extend(decided(partly.clone(), succeed("1000")).unwrap());
+    Given::with(())
+        .given(partly)
+        .when(reduce("40000"))
+        .then_expect_events(vec![
+            InvoiceEvent::InvoiceReduced {
+                key: "event:8".into(),
+                amount: kes("39000"),
+                reason: "lower endorsement".into(),
+            },
+            InvoiceEvent::ReductionDeclined {
+                key: "event:8".into(),
+                amount: kes("1000"),
+            },
+            InvoiceEvent::InvoicePaid {
+                amount_paid: kes("1000"),
+            },
+        ]);
+}

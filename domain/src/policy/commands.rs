@@ -40,6 +40,20 @@ pub enum PolicyCommand {
         /// The provider that took it.
         provider: String,
     },
+    /// An invoice could not take credit or a reduction the policy decided
+    /// (a payment covered it meanwhile, or it closed): that much is the
+    /// customer's credit again.
+    RestoreCredit {
+        /// The invoice.
+        invoice_id: InvoiceId,
+        /// The application's or reduction's key (a redelivery changes
+        /// nothing).
+        key: String,
+        /// How much.
+        amount: Money,
+        /// Whether a reduction (rather than credit) was declined.
+        from_reduction: bool,
+    },
     /// One of the policy's premium invoices is paid in full.
     Activate {
         /// The paid invoice.

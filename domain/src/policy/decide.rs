@@ -47,6 +47,12 @@ impl Policy {
                 provider,
             } => self.record_payment(invoice_id, payment_id, amount, credit, provider),
             PolicyCommand::Activate { invoice_id } => self.activate(invoice_id),
+            PolicyCommand::RestoreCredit {
+                invoice_id,
+                key,
+                amount,
+                from_reduction,
+            } => self.restore_credit(invoice_id, key, amount, from_reduction),
             PolicyCommand::Endorse {
                 sum_insured,
                 effective_date,
@@ -220,16 +226,52 @@ impl Policy {
                 payment_id,
                 amount,
             }];
+            let applied = match credit {
+                Some(credit) => amount.checked_sub(&credit).unwrap_or(amount),
+                None => amount,
+            };
             return Ok(vec![
                 recorded,
                 PolicyEvent::PaymentReturned {
                     invoice_id,
                     payment_id,
                     refunds,
+                    credit_note: Some(applied),
                 },
             ]);
         }
         Ok(self.then_apply_credit(vec![recorded]))
+    }
+
+    fn restore_credit(
+        &self,
+        invoice_id: InvoiceId,
+        key: String,
+        amount: Money,
+        from_reduction: bool,
+    ) -> Decision {
+        let ledger = self.ledger.as_ref().ok_or(PolicyError::NotFound)?;
+        if ledger.restored.contains(&key) {
+            return Ok(vec![]);
+        }
+        if amount.currency() != ledger.currency || amount.is_negative() {
+            return Err(PolicyError::invalid(
+                "amount",
+                format!("must be a positive amount in {}", ledger.currency),
+            ));
+        }
+        let after_end = matches!(self.status, PolicyStatus::Cancelled | PolicyStatus::Lapsed);
+        let restored = PolicyEvent::CreditRestored {
+            invoice_id,
+            key,
+            amount,
+            from_reduction,
+            after_end,
+        };
+        if after_end {
+            return Ok(vec![restored]);
+        }
+        Ok(self.then_apply_credit(vec![restored]))
     }
 
     /// `events`, followed by the credit they leave applied to the policy's
@@ -286,6 +328,9 @@ impl Policy {
                     term_number: term.number,
                 }])
             }
+            // Paid after cover ended: the payment is returned, nothing
+            // comes back into force.
+            PolicyStatus::Cancelled | PolicyStatus::Lapsed => Ok(vec![]),
             _ => self.require(&[], "activate").map(|()| vec![]),
         }
     }
@@ -327,6 +372,15 @@ impl Policy {
             "sum_insured",
             "is the current sum insured",
         );
+        // Changes take effect in order: one dated before the last would be
+        // priced against a premium that did not yet apply.
+        if let Some(last) = self.last_endorsed(term.number) {
+            errors.check(
+                effective_date >= last,
+                "effective_date",
+                format!("must be on or after the last endorsement's, {last}"),
+            );
+        }
         errors.into_result().map_err(PolicyError::Validation)?;
         let annual_premium = premium_for(sum_insured, term.rate, term.minimum_premium)
             .map_err(|e| PolicyError::invalid("sum_insured", e.to_string()))?;
@@ -356,6 +410,7 @@ impl Policy {
             let excess = positive_part(ledger.paid_net(|n| n <= in_force), due_after);
             let refunds = ledger.allocate_refund(
                 excess,
+                |n| n <= in_force,
                 application.policy_id,
                 &format!("endorsement:{number}"),
             );
@@ -375,6 +430,20 @@ impl Policy {
             offsets,
         };
         Ok(self.then_apply_credit(vec![endorsed]))
+    }
+
+    /// The effective date of the latest endorsement of term `term`.
+    fn last_endorsed(&self, term: u32) -> Option<NaiveDate> {
+        let start = self.term(term)?.start_date;
+        let ledger = self.ledger.as_ref()?;
+        ledger
+            .charges
+            .iter()
+            .filter(|c| c.term_number == term)
+            .skip(1)
+            .map(|c| c.from)
+            .max()
+            .or(Some(start))
     }
 
     fn cancel(
@@ -407,7 +476,8 @@ impl Policy {
                 ledger.earned_unpaid(effective_date),
             )
         };
-        let refunds = ledger.allocate_refund(refund, application.policy_id, "cancellation");
+        let refunds =
+            ledger.allocate_refund(refund, |_| true, application.policy_id, "cancellation");
         let credit_note = refund
             .checked_sub(&ledger.credit())
             .and_then(|m| m.checked_add(&earned_unpaid))
@@ -438,7 +508,7 @@ impl Policy {
             _ => return Err(PolicyError::NotFound),
         };
         let refund = ledger.paid_net(|_| true);
-        let refunds = ledger.allocate_refund(refund, application.policy_id, "lapse");
+        let refunds = ledger.allocate_refund(refund, |_| true, application.policy_id, "lapse");
         let credit_note = refund.checked_sub(&ledger.credit()).unwrap_or(refund);
         Ok(vec![PolicyEvent::PolicyLapsed {
             due_date: term.due_date,

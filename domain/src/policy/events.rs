@@ -127,6 +127,21 @@ pub enum PolicyEvent {
         /// Credit left after it.
         credit_left: Money,
     },
+    /// An invoice declined credit or a reduction the policy had decided:
+    /// that much is the customer's credit again (or, once cover ended, was
+    /// settled by the refund already).
+    CreditRestored {
+        /// The invoice.
+        invoice_id: InvoiceId,
+        /// The application's or reduction's key.
+        key: String,
+        /// How much.
+        amount: Money,
+        /// Whether a reduction (rather than credit) was declined.
+        from_reduction: bool,
+        /// Whether cover had ended (nothing more is held).
+        after_end: bool,
+    },
     /// A payment settled after cover had ended (cancelled or lapsed): all of
     /// it goes back through its own provider.
     PaymentReturned {
@@ -136,6 +151,11 @@ pub enum PolicyEvent {
         payment_id: PaymentId,
         /// How it is paid back.
         refunds: Vec<RefundAllocation>,
+        /// The part its invoice had applied as premium (it settled before
+        /// the invoice closed), given back on the customer's account; the
+        /// rest was credit.
+        #[serde(default)]
+        credit_note: Option<Money>,
     },
     /// The first term's premium is paid: cover is in force.
     PolicyActivated {
@@ -260,6 +280,7 @@ impl DomainEvent for PolicyEvent {
             PolicyEvent::PremiumPaymentRecorded { .. } => "PremiumPaymentRecorded",
             PolicyEvent::PolicyCreditApplied { .. } => "PolicyCreditApplied",
             PolicyEvent::PaymentReturned { .. } => "PaymentReturned",
+            PolicyEvent::CreditRestored { .. } => "CreditRestored",
             PolicyEvent::PolicyActivated { .. } => "PolicyActivated",
             PolicyEvent::PolicyEndorsed { .. } => "PolicyEndorsed",
             PolicyEvent::PolicyCancelled { .. } => "PolicyCancelled",

@@ -112,6 +112,9 @@ pub struct PremiumLedger {
     /// applied or refunded).
     #[serde(default)]
     pub credit: Option<Money>,
+    /// Keys of the declined applications and reductions restored.
+    #[serde(default)]
+    pub restored: Vec<String>,
 }
 
 impl PremiumLedger {
@@ -124,6 +127,7 @@ impl PremiumLedger {
             credit_applied: Vec::new(),
             offsets: Vec::new(),
             credit: None,
+            restored: Vec::new(),
         }
     }
 
@@ -132,11 +136,11 @@ impl PremiumLedger {
         self.credit.unwrap_or(Money::zero(self.currency))
     }
 
-    /// Adds `amount` (negative: takes it) to the credit held, never below
-    /// zero.
+    /// Adds `amount` (negative: takes it) to the credit held. It may dip
+    /// below zero for a moment: a refund can return money an invoice has
+    /// yet to decline (`CreditRestored` follows).
     pub fn change_credit(&mut self, amount: Money) {
-        let next = self.credit().checked_add(&amount).unwrap_or(self.credit());
-        self.credit = Some(positive_part(next, Money::zero(self.currency)));
+        self.credit = Some(self.credit().checked_add(&amount).unwrap_or(self.credit()));
     }
 
     /// What `invoice_id` billed, if it is one of this ledger's charges.
@@ -242,21 +246,30 @@ impl PremiumLedger {
     /// What a cancellation with cover ending on `date` refunds: the paid
     /// premium not earned by then, or nothing.
     pub fn refund_if_cancelled(&self, date: NaiveDate) -> Money {
-        positive_part(self.paid_net(|_| true), self.earned_through(date))
+        let zero = Money::zero(self.currency);
+        let earned = positive_part(self.earned_through(date), zero);
+        positive_part(self.paid_net(|_| true), earned)
     }
 
-    /// Splits `amount` over the payments still holding money, newest first,
-    /// each refunded through its own provider; ids are derived from
-    /// `policy` and `purpose` so a retry derives the same refunds.
+    /// Splits `amount` over the payments still holding money on the terms
+    /// `include` selects, newest first, each refunded through its own
+    /// provider; ids are derived from `policy` and `purpose` so a retry
+    /// derives the same refunds.
     pub fn allocate_refund(
         &self,
         amount: Money,
+        include: impl Fn(u32) -> bool,
         policy: PolicyId,
         purpose: &str,
     ) -> Vec<RefundAllocation> {
         let mut left = amount;
         let mut allocations = Vec::new();
-        for payment in self.payments.iter().rev() {
+        for payment in self
+            .payments
+            .iter()
+            .rev()
+            .filter(|p| include(p.term_number))
+        {
             if left.amount() <= Decimal::ZERO {
                 break;
             }

@@ -11,6 +11,8 @@ mod errors;
 mod events;
 pub mod ledger;
 #[cfg(test)]
+mod money_properties;
+#[cfg(test)]
 mod tests;
 
 pub use commands::{NewApplication, PolicyCommand};
@@ -275,6 +277,29 @@ impl Aggregate for Policy {
                 if let Some(ledger) = self.ledger.as_mut() {
                     ledger.credit_applied.push((invoice_id, amount));
                     ledger.change_credit(amount.negated());
+                }
+            }
+            PolicyEvent::CreditRestored {
+                invoice_id,
+                key,
+                amount,
+                from_reduction,
+                after_end,
+            } => {
+                if let Some(ledger) = self.ledger.as_mut() {
+                    // What the invoice did not take is not settled on it.
+                    if from_reduction {
+                        ledger.offsets.push(InvoiceOffset {
+                            invoice_id,
+                            amount: amount.negated(),
+                        });
+                    } else {
+                        ledger.credit_applied.push((invoice_id, amount.negated()));
+                    }
+                    if !after_end {
+                        ledger.change_credit(amount);
+                    }
+                    ledger.restored.push(key);
                 }
             }
             PolicyEvent::PaymentReturned {

@@ -250,7 +250,7 @@ fn a_payment_is_recorded_once_and_only_for_the_policys_invoices() {
 }
 
 #[test]
-fn activating_a_rejected_or_lapsed_policy_is_refused() {
+fn an_invoice_paid_after_a_lapse_puts_nothing_back_in_force() {
     let mut lapsed = approved();
     lapsed.push(PolicyEvent::PolicyLapsed {
         due_date: d("2026-01-15"),
@@ -258,18 +258,13 @@ fn activating_a_rejected_or_lapsed_policy_is_refused() {
         refunds: vec![],
         credit_note: None,
     });
-    assert!(matches!(
-        decided(
-            lapsed,
-            PolicyCommand::Activate {
-                invoice_id: premium_invoice()
-            }
-        ),
-        Err(PolicyError::InvalidTransition {
-            action: "activate",
-            status: "lapsed"
+    // The payment is returned (`PaymentReturned`); cover stays ended.
+    Given::with(())
+        .given(lapsed)
+        .when(PolicyCommand::Activate {
+            invoice_id: premium_invoice(),
         })
-    ));
+        .then_expect_events(vec![]);
 }
 
 #[test]
@@ -590,7 +585,7 @@ proptest! {
         if paid == premium {
             prop_assert_eq!(refund, premium.checked_sub(&earned).unwrap());
         }
-        let refunds = ledger.allocate_refund(refund, POLICY, "cancellation");
+        let refunds = ledger.allocate_refund(refund, |_| true, POLICY, "cancellation");
         let allocated = refunds.iter().fold(Money::zero(Currency::KES), |t, r| t.checked_add(&r.amount).unwrap());
         prop_assert_eq!(allocated, refund);
     }
@@ -673,4 +668,93 @@ fn a_policy_in_force_is_reminded_thirty_then_seven_days_before_it_ends_once_each
         decided(approved(), remind("2026-12-24")),
         Err(PolicyError::InvalidTransition { .. })
     ));
+}
+
+#[test]
+fn a_payment_settling_after_the_cancellation_goes_back_in_full() {
+    let mut events = approved();
+    events.extend(decided(events.clone(), cancel("2026-01-01")).unwrap());
+    let late = PaymentId(uuid::Uuid::from_u128(44));
+    let decided = decided(
+        events,
+        PolicyCommand::RecordPremiumPayment {
+            invoice_id: premium_invoice(),
+            payment_id: late,
+            amount: kes("40000"),
+            credit: Some(kes("40000")),
+            provider: "mpesa".into(),
+        },
+    )
+    .unwrap();
+    let PolicyEvent::PaymentReturned {
+        refunds,
+        credit_note,
+        ..
+    } = &decided[1]
+    else {
+        panic!("{decided:?}")
+    };
+    assert_eq!(refunds.len(), 1);
+    assert_eq!(
+        (refunds[0].payment_id, refunds[0].amount),
+        (late, kes("40000"))
+    );
+    // It landed on the closed invoice as credit: no premium to give back.
+    assert_eq!(*credit_note, Some(kes("0")));
+}
+
+#[test]
+fn a_policy_never_in_force_refunds_everything_paid_on_its_start_date() {
+    let mut partly = approved();
+    partly.push(paid("10000"));
+    let events = decided(partly, cancel("2026-01-01")).unwrap();
+    let PolicyEvent::PolicyCancelled { refund, .. } = &events[0] else {
+        panic!("{events:?}")
+    };
+    assert_eq!(*refund, kes("10000"));
+}
+
+#[test]
+fn credit_pays_the_next_invoice_before_anything_is_charged() {
+    let mut events = approved();
+    events.push(PolicyEvent::PremiumPaymentRecorded {
+        invoice_id: premium_invoice(),
+        payment_id: PAYMENT,
+        amount: kes("45000"),
+        provider: "sandbox".into(),
+        credit: Some(kes("5000")),
+    });
+    events.push(PolicyEvent::PolicyActivated { term_number: 1 });
+    let endorsed = decided(events, endorse("1200000", "2026-07-02")).unwrap();
+    // (48,000 − 40,000) × 183/365 = 4,010.96, all of it from the credit.
+    let PolicyEvent::PolicyCreditApplied {
+        amount,
+        credit_left,
+        ..
+    } = &endorsed[1]
+    else {
+        panic!("{endorsed:?}")
+    };
+    assert_eq!((*amount, *credit_left), (kes("4010.96"), kes("989.04")));
+}
+
+#[test]
+fn a_lower_endorsement_first_takes_off_an_unpaid_higher_one_and_endorsements_go_in_order() {
+    let mut events = active();
+    events.extend(decided(events.clone(), endorse("1200000", "2026-07-02")).unwrap());
+    let lowered = decided(events.clone(), endorse("1000000", "2026-07-02")).unwrap();
+    let PolicyEvent::PolicyEndorsed {
+        offsets, refunds, ..
+    } = &lowered[0]
+    else {
+        panic!("{lowered:?}")
+    };
+    assert_eq!(offsets.len(), 1);
+    assert_eq!(offsets[0].amount, kes("4010.96"));
+    assert!(
+        refunds.is_empty(),
+        "nothing paid beyond what is due: {refunds:?}"
+    );
+    let earlier = decided(events, endorse("1000000", "2026-07-01")).unwrap_err();
+    assert_eq!(fields(earlier), vec!["effective_date"]);
 }

@@ -288,8 +288,28 @@ impl Writer<'_> {
                     self.write(movement).await?;
                 }
             }
-            PolicyEvent::PolicyLapsed { credit_note, .. } => {
+            PolicyEvent::PolicyLapsed { credit_note, .. }
+            | PolicyEvent::PaymentReturned { credit_note, .. } => {
                 if let Some(note) = credit_note.filter(|n| !n.amount().is_zero()) {
+                    self.write(Movement::new(CreditNote, note)).await?;
+                }
+            }
+            PolicyEvent::CreditRestored {
+                amount,
+                from_reduction,
+                after_end,
+                ..
+            } => {
+                // A reduction an invoice could not take is premium given
+                // back as credit; credit an invoice declined after cover
+                // ended was counted in the cancellation's credit note as
+                // applied, and is taken back from it.
+                let note = match (from_reduction, after_end) {
+                    (true, false) => Some(amount),
+                    (false, true) => Some(amount.negated()),
+                    _ => None,
+                };
+                if let Some(note) = note {
                     self.write(Movement::new(CreditNote, note)).await?;
                 }
             }
@@ -359,7 +379,7 @@ impl Writer<'_> {
             InvoiceEvent::InvoiceReduced { amount, .. } => {
                 Movement::new(InvoiceVoided, amount.negated())
             }
-            InvoiceEvent::CreditApplied { amount } => {
+            InvoiceEvent::CreditApplied { amount, .. } => {
                 let mut movement = Movement::new(CreditApplied, amount);
                 movement.premium = amount.amount();
                 movement

@@ -145,7 +145,10 @@ impl BillingProcess {
     /// Bills less on the invoices a lower endorsement offset.
     async fn reduce(&self, event: &StoredEvent, offsets: &[InvoiceOffset]) -> anyhow::Result<()> {
         for offset in offsets {
+            // The causing event names the reduction: a redelivery of it
+            // reduces nothing twice.
             let command = InvoiceCommand::Reduce {
+                key: event.id(),
                 amount: offset.amount,
                 reason: "endorsement lowered the premium before it was paid".to_string(),
             };
@@ -242,8 +245,11 @@ impl Subscriber for BillingProcess {
             PolicyEvent::PolicyCreditApplied {
                 invoice_id, amount, ..
             } => {
-                self.to_invoice(event, invoice_id, InvoiceCommand::ApplyCredit { amount })
-                    .await
+                let command = InvoiceCommand::ApplyCredit {
+                    key: event.id(),
+                    amount,
+                };
+                self.to_invoice(event, invoice_id, command).await
             }
             _ => Ok(()),
         }

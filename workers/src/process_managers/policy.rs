@@ -1,4 +1,5 @@
-//! Invoice events → policy commands.
+//! Invoice events → policy commands: payments recorded, invoices paid,
+//! credit or reductions an invoice declined given back to the policy.
 
 use async_trait::async_trait;
 use domain::invoice::{Invoice, InvoiceEvent};
@@ -110,6 +111,19 @@ impl Subscriber for PolicyProcess {
             } => {
                 self.record_payment(event, payment_id, amount, overpayment)
                     .await
+            }
+            InvoiceEvent::CreditDeclined { key, amount }
+            | InvoiceEvent::ReductionDeclined { key, amount } => {
+                let from_reduction = event.event_type == "ReductionDeclined";
+                let invoice = self.invoice(event).await?;
+                let invoice_id: InvoiceId = event.aggregate_id.parse()?;
+                let command = PolicyCommand::RestoreCredit {
+                    invoice_id,
+                    key,
+                    amount,
+                    from_reduction,
+                };
+                self.to_policy(event, &invoice, command).await
             }
             InvoiceEvent::InvoicePaid { .. } => {
                 let invoice = self.invoice(event).await?;
