@@ -85,6 +85,17 @@ impl Money {
         self.currency
     }
 
+    /// The smaller of the two (`self` when equal). Amounts of two
+    /// currencies compare by amount alone; callers check the currency.
+    #[must_use]
+    pub fn min(self, other: Money) -> Money {
+        if other.amount < self.amount {
+            other
+        } else {
+            self
+        }
+    }
+
     /// The same amount with the opposite sign.
     #[must_use]
     pub fn negated(&self) -> Money {

@@ -162,6 +162,20 @@ impl Case {
         amount(&reply.body["refund"])
     }
 
+    /// Staff close claim `id`.
+    async fn close_claim(&self, id: &str) {
+        let closed = self
+            .book
+            .app
+            .post(
+                &format!("/claims/{id}/close"),
+                Some(&self.book.staff),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    }
+
     async fn invoice(&self, id: &str) -> Value {
         self.book.invoice(&self.customer, id).await
     }
@@ -648,16 +662,7 @@ async fn a_claim_closed_unpaid_gives_its_cover_back_and_a_reapproval_takes_it_ag
     assert_eq!(full.status, StatusCode::CONFLICT, "{}", full.body);
     assert_eq!(full.body["code"], "exceeds_sum_insured");
 
-    let closed = case
-        .book
-        .app
-        .post(
-            &format!("/claims/{b}/close"),
-            Some(&case.book.staff),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    case.close_claim(&b).await;
     let fits = case.book.approve_claim(&c, "0.01").await;
     assert_eq!(fits.status, StatusCode::OK, "{}", fits.body);
 
@@ -676,16 +681,7 @@ async fn a_claim_closed_unpaid_gives_its_cover_back_and_a_reapproval_takes_it_ag
     let over = case.book.approve_claim(&b, "40000.00").await;
     assert_eq!(over.status, StatusCode::CONFLICT, "{}", over.body);
     assert_eq!(over.body["code"], "exceeds_sum_insured");
-    let closed = case
-        .book
-        .app
-        .post(
-            &format!("/claims/{c}/close"),
-            Some(&case.book.staff),
-            &json!({}),
-        )
-        .await;
-    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    case.close_claim(&c).await;
     let again = case.book.approve_claim(&b, "40000.00").await;
     assert_eq!(again.status, StatusCode::OK, "{}", again.body);
 }

@@ -87,7 +87,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
         ("post", "/billing/invoices/{id}/pay") => op(
-            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation. Without `provider`, the primary enabled payment configuration's provider (else the deployment default). The payment worker fails over to the next enabled configuration that takes the currency when one is out. M-Pesa needs a Kenyan phone_number; Paystack an email; 422 names the providers available",
+            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation. Without `provider`, the primary enabled payment configuration's provider (else the deployment default). The payment worker fails over to the next enabled configuration that takes the currency when one is out. M-Pesa needs a Kenyan phone_number; Paystack an email; 422 names the providers available; 409 payment_pending (with payment_id) while pending payments cover the balance; 409 invalid_transition on a void or paid invoice, or one of a cancelled or lapsed policy",
             "owner, their agent, staff",
             Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox", "stripe", "mpesa", "paystack", "flutterwave"], "description": "one with an enabled configuration (or the built-in sandbox)"}, "amount": money(), "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
             "202",
@@ -124,7 +124,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             pdf(),
         ),
         ("get", "/customers/{id}/statement") => op(
-            "A customer's statement of account: ?from=&to= (dates; default this month to today) → {customer_id, customer, from, to, statements: [{currency, opening_balance, lines: [{date, description, debit, credit, balance}], total_debits, total_credits, closing_balance}]} per currency; invoices are debits, payments and voided balances credits, refunds debits; a positive balance is owed. Accept: application/pdf gives the PDF. For the customer, their agent, staff, admin, auditor; 404 otherwise",
+            "A customer's statement of account: ?from=&to= (dates; default this month to today) → {customer_id, customer, from, to, statements: [{currency, opening_balance, lines: [{date, description, debit, credit, balance}], total_debits, total_credits, closing_balance}]} per currency; invoices are debits; payments, voided or reduced balances and credit notes (premium given back by a cancellation, lapse or lower endorsement) credits; refunds, and earned premium not paid kept at a cancellation, debits; a positive balance is owed, and the closing balance is the open invoices' balances less the customer's credit. Accept: application/pdf gives the PDF. For the customer, their agent, staff, admin, auditor; 404 otherwise",
             "by role",
             None,
             "200",

@@ -282,11 +282,7 @@ impl Invoice {
                 format!("must be a positive amount in {}", balance.currency()),
             ));
         }
-        let part = if amount.amount() < balance.amount() {
-            amount
-        } else {
-            balance
-        };
+        let part = amount.min(balance);
         Ok((!part.amount().is_zero()).then_some(part))
     }
 
@@ -339,11 +335,7 @@ impl Invoice {
             ));
         }
         let balance = self.balance().ok_or(InvoiceError::NotFound)?;
-        let applied = if amount.amount() < balance.amount() {
-            amount
-        } else {
-            balance
-        };
+        let applied = amount.min(balance);
         let overpayment = amount
             .checked_sub(&applied)
             .unwrap_or(Money::zero(amount.currency()));

@@ -3,12 +3,11 @@
 
 use chrono::NaiveDate;
 use cqrs_es::Aggregate as _;
-use rust_decimal::Decimal;
 
 use super::commands::{NewApplication, PolicyCommand};
 use super::errors::PolicyError;
 use super::events::{Application, PolicyEvent, RefundAllocation, Term};
-use super::ledger::{positive_part, InvoiceOffset, PremiumLedger};
+use super::ledger::{positive_part, spread, InvoiceOffset, PremiumLedger};
 use super::{Policy, PolicyStatus};
 use crate::dates::{add_days, days_inclusive, next_day, term_end};
 use crate::ids::{InvoiceId, PaymentId, RefundId, UserId};
@@ -285,15 +284,7 @@ impl Policy {
             return events;
         };
         let mut credit = ledger.credit();
-        for (invoice_id, owed) in ledger.unpaid_invoices(|_| true) {
-            if credit.amount() <= Decimal::ZERO {
-                break;
-            }
-            let amount = if owed.amount() < credit.amount() {
-                owed
-            } else {
-                credit
-            };
+        for (invoice_id, amount) in spread(credit, ledger.unpaid_invoices(|_| true)) {
             credit = credit.checked_sub(&amount).unwrap_or(credit);
             events.push(PolicyEvent::PolicyCreditApplied {
                 invoice_id,
@@ -640,21 +631,11 @@ impl Policy {
 /// term `term`, newest first: premium not yet paid is not billed, rather
 /// than billed and refunded.
 fn offsets_for(ledger: &PremiumLedger, term: u32, reduction: Money) -> Vec<InvoiceOffset> {
-    let mut left = reduction;
-    let mut offsets = Vec::new();
-    for (invoice_id, owed) in ledger.unpaid_invoices(|n| n == term).into_iter().rev() {
-        if left.amount() <= Decimal::ZERO {
-            break;
-        }
-        let amount = if owed.amount() < left.amount() {
-            owed
-        } else {
-            left
-        };
-        left = left.checked_sub(&amount).unwrap_or(left);
-        offsets.push(InvoiceOffset { invoice_id, amount });
-    }
-    offsets
+    let unpaid = ledger.unpaid_invoices(|n| n == term).into_iter().rev();
+    spread(reduction, unpaid)
+        .into_iter()
+        .map(|(invoice_id, amount)| InvoiceOffset { invoice_id, amount })
+        .collect()
 }
 
 fn required_reason(reason: String) -> Result<String, PolicyError> {

@@ -280,11 +280,7 @@ impl PremiumLedger {
             if available.amount() <= Decimal::ZERO {
                 continue;
             }
-            let part = if available.amount() < left.amount() {
-                available
-            } else {
-                left
-            };
+            let part = available.min(left);
             left = left.checked_sub(&part).unwrap_or(left);
             allocations.push(RefundAllocation {
                 refund_id: RefundId::derived(policy, &format!("{purpose}:{}", payment.payment_id)),
@@ -311,6 +307,22 @@ impl PremiumLedger {
             }
         }
     }
+}
+
+/// Spreads `total` over `places` in their order, each taking at most its
+/// cap, until nothing is left: what each takes.
+pub fn spread<T>(total: Money, places: impl IntoIterator<Item = (T, Money)>) -> Vec<(T, Money)> {
+    let mut left = total;
+    let mut taken = Vec::new();
+    for (place, cap) in places {
+        if left.amount() <= Decimal::ZERO {
+            break;
+        }
+        let part = cap.min(left);
+        left = left.checked_sub(&part).unwrap_or(left);
+        taken.push((place, part));
+    }
+    taken
 }
 
 /// `a - b` when positive, else zero.
