@@ -5,6 +5,7 @@ mod accounting;
 mod audit;
 mod auth;
 mod book;
+mod claim_cover;
 mod claims;
 mod cli;
 mod common;

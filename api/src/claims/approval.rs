@@ -50,7 +50,7 @@ pub(super) async fn approve(
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
     visible(&state, &principal, id).await?;
-    let (claim, _) = state.store.load::<Claim>(&id.to_string()).await?;
+    let (claim, version) = state.store.load::<Claim>(&id.to_string()).await?;
     let details = claim.details.clone().ok_or(ApiError::NotFound)?;
     let amount = body.approved_amount;
     let limits = limits(&state, &details.claimed_amount);
@@ -72,17 +72,19 @@ pub(super) async fn approve(
             respond(&state, &principal, id, &committed, StatusCode::ACCEPTED).await
         }
         ApprovalOutcome::Approved => {
-            let previous = claim
-                .approved_amount
-                .unwrap_or(Money::zero(amount.currency()));
             let cover = Cover {
                 state: &state,
                 policy_id: details.policy_id.to_string(),
                 claim_id: details.claim_id,
                 meta: metadata(Some(&principal), &context),
             };
+            let decided_on = Decided {
+                claim: &claim,
+                version,
+                expected,
+            };
             cover
-                .reserved(amount, previous, id, command, expected, &principal)
+                .reserved(amount, &decided_on, id, command, &principal)
                 .await
         }
     }
@@ -96,12 +98,16 @@ struct Cover<'a> {
     meta: CommandMetadata,
 }
 
+/// The claim as a decision was made on it, and the version the client
+/// expected, if any.
+struct Decided<'a> {
+    claim: &'a Claim,
+    version: u64,
+    expected: Option<u64>,
+}
+
 impl Cover<'_> {
-    async fn reserve(&self, total: Money) -> Result<(), ApiError> {
-        let command = PolicyCommand::ReserveClaimCover {
-            claim_id: self.claim_id,
-            total,
-        };
+    async fn to_policy(&self, command: PolicyCommand) -> Result<(), ApiError> {
         self.state
             .store
             .execute::<Policy>(&self.policy_id, command, None, &self.meta)
@@ -109,35 +115,55 @@ impl Cover<'_> {
         Ok(())
     }
 
-    /// Reserves `total` on the policy (which refuses to go past the sum
-    /// insured), then runs `command` on the claim; should the claim refuse
-    /// after all, the reservation goes back to `previous`.
+    async fn reserve(&self, total: Money, claim_version: u64) -> Result<(), ApiError> {
+        self.to_policy(PolicyCommand::ReserveClaimCover {
+            claim_id: self.claim_id,
+            total,
+            claim_version,
+        })
+        .await
+    }
+
+    /// Reserves `total` on the policy as decided on the claim's version
+    /// (the policy accepts one reservation per version, so of concurrent
+    /// approvals of one claim only one gets here), then runs `command` on
+    /// the claim at that version; should the claim refuse after all, the
+    /// reservation goes back to what the claim held, unless a later
+    /// decision has replaced it.
     async fn reserved(
         &self,
         total: Money,
-        previous: Money,
+        decided: &Decided<'_>,
         id: Uuid,
         command: ClaimCommand,
-        expected: Option<u64>,
         principal: &Principal,
     ) -> Result<Response, ApiError> {
-        self.reserve(total).await?;
-        match self
+        if let Some(expected) = decided.expected.filter(|e| *e != decided.version) {
+            return Err(ApiError::PreconditionFailed {
+                expected,
+                actual: decided.version,
+            });
+        }
+        self.reserve(total, decided.version).await?;
+        let executed = self
             .state
             .store
-            .execute::<Claim>(&id.to_string(), command, expected, &self.meta)
-            .await
-        {
+            .execute::<Claim>(&id.to_string(), command, Some(decided.version), &self.meta)
+            .await;
+        match executed {
             Ok(committed) => respond(self.state, principal, id, &committed, StatusCode::OK).await,
             Err(error) => {
-                // Back to what the claim holds now (it may have closed
-                // meanwhile), else to what it held before.
-                let held = match self.state.store.load::<Claim>(&id.to_string()).await {
-                    Ok((claim, _)) => claim.cover_held().unwrap_or(previous),
-                    Err(_) => previous,
+                let held = decided
+                    .claim
+                    .cover_held()
+                    .unwrap_or(Money::zero(total.currency()));
+                let undo = PolicyCommand::ReleaseClaimCover {
+                    claim_id: self.claim_id,
+                    to: held,
+                    claim_version: decided.version,
                 };
-                if let Err(undo) = self.reserve(held).await {
-                    tracing::error!(%undo, claim = %id, "could not release the claim's cover after a refused approval");
+                if let Err(undo) = self.to_policy(undo).await {
+                    tracing::error!(%undo, claim = %id, "could not put back the claim's cover after a refused approval");
                 }
                 Err(error.into())
             }
@@ -145,11 +171,12 @@ impl Cover<'_> {
     }
 }
 
-/// Sets the cover `claim` holds on its policy to what it holds now
-/// ([`Claim::cover_held`]): after a close, only what was paid.
+/// Sets the cover `claim` (at `version`) holds on its policy to what it
+/// holds now ([`Claim::cover_held`]): after a close, only what was paid.
 pub(super) async fn hold_cover(
     state: &AppState,
     claim: &Claim,
+    version: u64,
     meta: &CommandMetadata,
 ) -> Result<(), ApiError> {
     let (Some(details), Some(total)) = (&claim.details, claim.cover_held()) else {
@@ -161,7 +188,7 @@ pub(super) async fn hold_cover(
         claim_id: details.claim_id,
         meta: meta.clone(),
     };
-    cover.reserve(total).await
+    cover.reserve(total, version).await
 }
 
 /// What a second person confirms.
@@ -197,16 +224,13 @@ pub(super) async fn confirm(
     }
     principal.require(&DECIDERS)?;
     visible(&state, &principal, id).await?;
-    let (claim, _) = state.store.load::<Claim>(&id.to_string()).await?;
+    let (claim, version) = state.store.load::<Claim>(&id.to_string()).await?;
     let details = claim.details.clone().ok_or(ApiError::NotFound)?;
     claim.check_confirmation(confirmed_by)?;
     let Some(pending) = claim.pending_approval.clone() else {
         return Err(ApiError::NotFound);
     };
     let total = pending.approved_amount;
-    let previous = claim
-        .approved_amount
-        .unwrap_or(Money::zero(total.currency()));
     let cover = Cover {
         state: &state,
         policy_id: details.policy_id.to_string(),
@@ -214,7 +238,12 @@ pub(super) async fn confirm(
         meta: metadata(Some(&principal), &context),
     };
     let command = ClaimCommand::ConfirmApproval { confirmed_by };
+    let decided_on = Decided {
+        claim: &claim,
+        version,
+        expected,
+    };
     cover
-        .reserved(total, previous, id, command, expected, &principal)
+        .reserved(total, &decided_on, id, command, &principal)
         .await
 }

@@ -131,7 +131,8 @@ pub(super) async fn close(
         .execute::<Claim>(&id.to_string(), command, expected, &meta)
         .await?;
     // What was approved and not paid no longer holds the policy's cover.
-    super::approval::hold_cover(&state, &committed.aggregate, &meta).await?;
+    let version = committed.version;
+    super::approval::hold_cover(&state, &committed.aggregate, version, &meta).await?;
     respond(&state, &principal, id, &committed, StatusCode::OK).await
 }
 

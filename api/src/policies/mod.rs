@@ -251,6 +251,10 @@ impl From<PolicyError> for ApiError {
                 code: "unknown_invoice",
                 detail,
             },
+            PolicyError::ClaimDecidedMeanwhile(_) => ApiError::Conflict {
+                code: "concurrency_conflict",
+                detail,
+            },
         }
     }
 }

@@ -95,14 +95,29 @@ pub enum PolicyCommand {
         /// The business date.
         today: NaiveDate,
     },
-    /// Set the total approved on one claim, within the cover left: the
+    /// Set the cover one claim holds to `total`, within the cover left: the
     /// policy serialises approvals, so concurrent claims can never together
-    /// exceed the sum insured.
+    /// exceed the sum insured. `claim_version` is the claim's version the
+    /// decision was made on: only one request per version is accepted, so
+    /// of concurrent approvals of one claim exactly one holds its cover.
     ReserveClaimCover {
         /// The claim.
         claim_id: ClaimId,
         /// Its new total approved amount.
         total: Money,
+        /// The claim's version the approval was decided on.
+        claim_version: u64,
+    },
+    /// Put back a reservation the claim then refused: the claim holds `to`
+    /// again, but only while the reservation is still the one made on
+    /// `claim_version` (a later decision is left alone).
+    ReleaseClaimCover {
+        /// The claim.
+        claim_id: ClaimId,
+        /// What it holds after.
+        to: Money,
+        /// The version the reservation being put back was made on.
+        claim_version: u64,
     },
     /// Offer the next term at the product's current terms.
     Renew {

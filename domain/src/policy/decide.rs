@@ -66,9 +66,16 @@ impl Policy {
             PolicyCommand::Expire { today } => self.expire(today),
             PolicyCommand::RemindExpiry { today } => self.remind_expiry(today),
             PolicyCommand::Renew { product, due_date } => self.renew(&product, due_date),
-            PolicyCommand::ReserveClaimCover { claim_id, total } => {
-                self.reserve_claim_cover(claim_id, total)
-            }
+            PolicyCommand::ReserveClaimCover {
+                claim_id,
+                total,
+                claim_version,
+            } => self.reserve_claim_cover(claim_id, total, claim_version),
+            PolicyCommand::ReleaseClaimCover {
+                claim_id,
+                to,
+                claim_version,
+            } => self.release_claim_cover(claim_id, to, claim_version),
         }
     }
 
@@ -590,7 +597,28 @@ impl Policy {
 }
 
 impl Policy {
-    fn reserve_claim_cover(&self, claim_id: crate::ids::ClaimId, total: Money) -> Decision {
+    /// The claim version `claim_id`'s reservation was decided on.
+    fn claim_version(&self, claim_id: crate::ids::ClaimId) -> u64 {
+        self.claim_versions
+            .iter()
+            .find(|(id, _)| *id == claim_id)
+            .map_or(0, |(_, v)| *v)
+    }
+
+    /// What `claim_id` holds of the cover.
+    fn claim_held(&self, claim_id: crate::ids::ClaimId, currency: crate::Currency) -> Money {
+        self.claims_approved
+            .iter()
+            .find(|(id, _)| *id == claim_id)
+            .map_or(Money::zero(currency), |(_, m)| *m)
+    }
+
+    fn reserve_claim_cover(
+        &self,
+        claim_id: crate::ids::ClaimId,
+        total: Money,
+        claim_version: u64,
+    ) -> Decision {
         if matches!(
             self.status,
             PolicyStatus::None | PolicyStatus::Submitted | PolicyStatus::Rejected
@@ -606,23 +634,49 @@ impl Policy {
                 format!("must be an amount in {}", available.currency()),
             ));
         }
-        let previous = self
-            .claims_approved
-            .iter()
-            .find(|(id, _)| *id == claim_id)
-            .map_or(Money::zero(total.currency()), |(_, m)| *m);
-        if total == previous {
-            return Ok(vec![]);
+        // One decision per version of the claim: a request that read the
+        // claim as another, earlier accepted request did is too late.
+        if claim_version <= self.claim_version(claim_id) {
+            return Err(PolicyError::ClaimDecidedMeanwhile(claim_version));
         }
         if total.amount() > available.amount() {
             return Err(PolicyError::ExceedsSumInsured(available));
         }
-        let cover_left = available.checked_sub(&total).unwrap_or(available);
         Ok(vec![PolicyEvent::ClaimCoverReserved {
             claim_id,
             total,
-            previous,
-            cover_left,
+            previous: self.claim_held(claim_id, total.currency()),
+            cover_left: available.checked_sub(&total).unwrap_or(available),
+            claim_version: Some(claim_version),
+        }])
+    }
+
+    fn release_claim_cover(
+        &self,
+        claim_id: crate::ids::ClaimId,
+        to: Money,
+        claim_version: u64,
+    ) -> Decision {
+        let available = self
+            .cover_left(Some(claim_id))
+            .ok_or(PolicyError::NotFound)?;
+        let held = self.claim_held(claim_id, available.currency());
+        let later = self.claim_version(claim_id) != claim_version;
+        if later || to == held {
+            return Ok(vec![]);
+        }
+        if to.currency() != held.currency() || to.is_negative() || to.amount() > held.amount() {
+            return Err(PolicyError::invalid(
+                "approved_amount",
+                format!("must be at most the {held} held"),
+            ));
+        }
+        Ok(vec![PolicyEvent::ClaimCoverReserved {
+            claim_id,
+            total: to,
+            previous: held,
+            cover_left: available.checked_sub(&to).unwrap_or(available),
+            claim_version: Some(claim_version),
         }])
     }
 }

@@ -39,6 +39,9 @@ pub enum PolicyError {
     /// Approving that much would take the policy's claims past its sum insured.
     #[error("the approved claims would exceed the sum insured; cover left: {0}")]
     ExceedsSumInsured(crate::money::Money),
+    /// Another request decided on the claim as it was (version) first.
+    #[error("the claim changed while this was being decided (version {0}); try again")]
+    ClaimDecidedMeanwhile(u64),
     /// The input breaks a rule.
     #[error("invalid: {0}")]
     Validation(ValidationErrors),

@@ -263,6 +263,9 @@ pub enum PolicyEvent {
         previous: Money,
         /// Cover left across all claims.
         cover_left: Money,
+        /// The claim's version it was decided on.
+        #[serde(default)]
+        claim_version: Option<u64>,
     },
     /// A paid renewal term came into force.
     RenewalTermStarted {

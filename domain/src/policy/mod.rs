@@ -113,6 +113,9 @@ pub struct Policy {
     /// Total approved per claim.
     #[serde(default)]
     pub claims_approved: Vec<(crate::ids::ClaimId, Money)>,
+    /// The claim version each claim's reservation was decided on.
+    #[serde(default)]
+    pub claim_versions: Vec<(crate::ids::ClaimId, u64)>,
     /// Expiry reminders issued: (term number, days before its end).
     #[serde(default)]
     pub expiry_reminders: Vec<(u32, u32)>,
@@ -402,10 +405,17 @@ impl Aggregate for Policy {
                 ..
             } => self.expiry_reminders.push((term_number, days_before)),
             PolicyEvent::ClaimCoverReserved {
-                claim_id, total, ..
+                claim_id,
+                total,
+                claim_version,
+                ..
             } => {
                 self.claims_approved.retain(|(id, _)| *id != claim_id);
                 self.claims_approved.push((claim_id, total));
+                if let Some(version) = claim_version {
+                    self.claim_versions.retain(|(id, _)| *id != claim_id);
+                    self.claim_versions.push((claim_id, version));
+                }
             }
         }
     }

@@ -607,32 +607,62 @@ proptest! {
     }
 }
 
-fn reserve(claim: u128, total: &str) -> PolicyCommand {
+fn reserve(claim: u128, total: &str, version: u64) -> PolicyCommand {
     PolicyCommand::ReserveClaimCover {
         claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(claim)),
         total: kes(total),
+        claim_version: version,
     }
 }
 
 #[test]
 fn claims_together_never_exceed_the_sum_insured() {
     let mut events = active();
-    events.extend(decided(events.clone(), reserve(1, "700000")).unwrap());
+    events.extend(decided(events.clone(), reserve(1, "700000", 3)).unwrap());
     assert_eq!(
-        decided(events.clone(), reserve(2, "300000.01")),
+        decided(events.clone(), reserve(2, "300000.01", 3)),
         Err(PolicyError::ExceedsSumInsured(kes("300000")))
     );
-    let second = decided(events.clone(), reserve(2, "300000")).unwrap();
+    let second = decided(events.clone(), reserve(2, "300000", 3)).unwrap();
     assert!(
         matches!(&second[0], PolicyEvent::ClaimCoverReserved { cover_left, .. } if *cover_left == kes("0"))
     );
-    // Raising one claim's total counts only its increase; repeating changes nothing.
-    assert!(decided(events.clone(), reserve(1, "1000000")).is_ok());
-    assert_eq!(decided(events, reserve(1, "700000")), Ok(vec![]));
+    // Raising one claim's total counts only its increase.
+    assert!(decided(events.clone(), reserve(1, "1000000", 4)).is_ok());
     assert!(matches!(
-        decided(submitted(), reserve(1, "1")),
+        decided(submitted(), reserve(1, "1", 1)),
         Err(PolicyError::InvalidTransition { .. })
     ));
+}
+
+#[test]
+fn of_concurrent_approvals_of_one_claim_only_one_holds_its_cover() {
+    // Two requests read claim 1 at version 3; the first to reserve wins.
+    let mut events = active();
+    events.extend(decided(events.clone(), reserve(1, "1000000", 3)).unwrap());
+    assert_eq!(
+        decided(events.clone(), reserve(1, "400000", 3)),
+        Err(PolicyError::ClaimDecidedMeanwhile(3))
+    );
+    // The loser putting back what it read changes nothing it did not do.
+    let release = |to: &str, version: u64| PolicyCommand::ReleaseClaimCover {
+        claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(1)),
+        to: kes(to),
+        claim_version: version,
+    };
+    assert_eq!(decided(events.clone(), release("0", 2)), Ok(vec![]));
+    // The winner, refused by the claim after all, puts back its own.
+    let released = decided(events.clone(), release("0", 3)).unwrap();
+    assert!(matches!(
+        &released[0],
+        PolicyEvent::ClaimCoverReserved { total, previous, .. }
+            if (*total, *previous) == (kes("0"), kes("1000000"))
+    ));
+    // Whoever won, the cover is held once: another claim finds none.
+    assert_eq!(
+        decided(events, reserve(2, "0.01", 1)),
+        Err(PolicyError::ExceedsSumInsured(kes("0")))
+    );
 }
 
 #[test]
