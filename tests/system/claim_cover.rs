@@ -136,3 +136,143 @@ async fn parallel_approvals_of_one_claim_hold_its_cover_exactly_once() {
         cover_is_exact(&book, &policy, &[&a, &b, &c]).await;
     }
 }
+
+/// Staff approve claim `id` for `amount` (KES).
+async fn approve(book: &Book, id: &str, amount: &str) -> Reply {
+    book.app
+        .post(
+            &format!("/claims/{id}/approve"),
+            Some(&book.admin),
+            &json!({"approved_amount": kes(amount)}),
+        )
+        .await
+}
+
+/// A claim on `policy` for an incident on `on`; its id.
+async fn filed(book: &Book, customer: &str, policy: &str, on: &str, amount: &str) -> String {
+    let filed = book.file_claim(customer, policy, on, amount, "storm").await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    filed.body["id"].as_str().unwrap().to_string()
+}
+
+/// Pays claim `id` out and waits for the provider.
+async fn paid_out(book: &Book, customer: &str, id: &str) {
+    let paying = book
+        .app
+        .post(&format!("/claims/{id}/pay"), Some(&book.staff), &json!({}))
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    eventually("the payout to confirm", || async {
+        let claim = book
+            .app
+            .get(&format!("/claims/{id}"), Some(customer))
+            .await
+            .body;
+        (claim["status"] == "paid").then_some(())
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn the_sum_insured_is_a_limit_per_term() {
+    let clock = projections::clock::SettableClock::at(TODAY.parse().unwrap());
+    let book = Book::open_with(ifinsure::settings::Settings {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..settings()
+    })
+    .await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    // A total loss in the first term.
+    let first = filed(&book, &customer, &policy, TODAY, "1000000.00").await;
+    assert_eq!(
+        approve(&book, &first, "1000000.00").await.status,
+        StatusCode::OK
+    );
+    let renewed = book
+        .app
+        .post(
+            &format!("/policies/policies/{policy}/renew"),
+            Some(&book.staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let invoice = renewed.body["renewal"]["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    book.pay(&customer, &invoice).await;
+    eventually("the renewal to be paid", || async {
+        let shown = book.policy(&customer, &policy).await;
+        (shown["renewal"]["paid"] == true).then_some(())
+    })
+    .await;
+    let next_term = "2027-11-25";
+    clock.set(next_term.parse().unwrap());
+    workers::scheduler::run_once(book.workers(), next_term.parse().unwrap())
+        .await
+        .unwrap();
+    eventually("the second term to start", || async {
+        let shown = book.policy(&customer, &policy).await;
+        (shown["term_number"] == 2).then_some(())
+    })
+    .await;
+    // The new term has its whole cover; the first term none left.
+    let second = filed(&book, &customer, &policy, next_term, "1000000.00").await;
+    let approved = approve(&book, &second, "1000000.00").await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
+    let late = filed(&book, &customer, &policy, "2027-11-24", "10.00").await;
+    let refused = approve(&book, &late, "10.00").await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert_eq!(refused.body["code"], "exceeds_sum_insured");
+}
+
+#[tokio::test]
+async fn an_endorsement_may_not_lower_the_sum_insured_below_what_is_approved() {
+    let book = Book::open_with(settings()).await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    let claim = filed(&book, &customer, &policy, TODAY, "800000.00").await;
+    assert_eq!(
+        approve(&book, &claim, "800000.00").await.status,
+        StatusCode::OK
+    );
+    let endorse = |sum: &'static str| {
+        let path = format!("/policies/policies/{policy}/endorse");
+        let body = json!({"sum_insured": kes(sum), "effective_date": TODAY});
+        let book = &book;
+        async move { book.app.post(&path, Some(&book.staff), &body).await }
+    };
+    let below = endorse("500000.00").await;
+    assert_eq!(below.status, StatusCode::CONFLICT, "{}", below.body);
+    assert_eq!(below.body["code"], "below_approved_claims");
+    let at = endorse("800000.00").await;
+    assert_eq!(at.status, StatusCode::OK, "{}", at.body);
+}
+
+#[tokio::test]
+async fn a_reopened_paid_claim_approved_again_for_what_was_paid_goes_back_to_paid() {
+    let book = Book::open_with(settings()).await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    let claim = filed(&book, &customer, &policy, TODAY, "800000.00").await;
+    assert_eq!(
+        approve(&book, &claim, "800000.00").await.status,
+        StatusCode::OK
+    );
+    paid_out(&book, &customer, &claim).await;
+    let reopened = book
+        .app
+        .post(
+            &format!("/claims/{claim}/reopen"),
+            Some(&book.staff),
+            &json!({"reason": "audit"}),
+        )
+        .await;
+    assert_eq!(reopened.status, StatusCode::OK, "{}", reopened.body);
+    let again = approve(&book, &claim, "800000.00").await;
+    assert_eq!(again.status, StatusCode::OK, "{}", again.body);
+    assert_eq!(again.body["status"], "paid", "{}", again.body);
+    cover_is_exact(&book, &policy, &[&claim]).await;
+}

@@ -76,6 +76,7 @@ pub(super) async fn approve(
                 state: &state,
                 policy_id: details.policy_id.to_string(),
                 claim_id: details.claim_id,
+                incident_date: details.incident_date,
                 meta: metadata(Some(&principal), &context),
             };
             let decided_on = Decided {
@@ -95,6 +96,7 @@ struct Cover<'a> {
     state: &'a AppState,
     policy_id: String,
     claim_id: domain::ClaimId,
+    incident_date: chrono::NaiveDate,
     meta: CommandMetadata,
 }
 
@@ -120,6 +122,7 @@ impl Cover<'_> {
             claim_id: self.claim_id,
             total,
             claim_version,
+            incident_date: self.incident_date,
         })
         .await
     }
@@ -186,6 +189,7 @@ pub(super) async fn hold_cover(
         state,
         policy_id: details.policy_id.to_string(),
         claim_id: details.claim_id,
+        incident_date: details.incident_date,
         meta: meta.clone(),
     };
     cover.reserve(total, version).await
@@ -235,6 +239,7 @@ pub(super) async fn confirm(
         state: &state,
         policy_id: details.policy_id.to_string(),
         claim_id: details.claim_id,
+        incident_date: details.incident_date,
         meta: metadata(Some(&principal), &context),
     };
     let command = ClaimCommand::ConfirmApproval { confirmed_by };

@@ -251,6 +251,14 @@ impl From<PolicyError> for ApiError {
                 code: "unknown_invoice",
                 detail,
             },
+            PolicyError::IncidentOutsideCover(_) => ApiError::Conflict {
+                code: "incident_outside_cover",
+                detail,
+            },
+            PolicyError::BelowApprovedClaims(_) => ApiError::Conflict {
+                code: "below_approved_claims",
+                detail,
+            },
             PolicyError::ClaimDecidedMeanwhile(_) => ApiError::Conflict {
                 code: "concurrency_conflict",
                 detail,

@@ -325,11 +325,31 @@ impl Claim {
                 return Ok(self.propose_approval(approved_amount, approver));
             }
         }
-        Ok(vec![ClaimEvent::ClaimApproved {
+        Ok(self.approved_events(vec![], approved_amount, previous, approved_by))
+    }
+
+    /// `before`, then the approval of `approved_amount` — and, when that
+    /// much is already paid (a reopened paid claim approved again for the
+    /// same total), `ClaimPaid`: nothing is left to pay, so the claim does
+    /// not wait in the queue for a payout that can't be made.
+    pub(super) fn approved_events(
+        &self,
+        mut before: Vec<ClaimEvent>,
+        approved_amount: Money,
+        previous: Money,
+        approved_by: Option<UserId>,
+    ) -> Vec<ClaimEvent> {
+        before.push(ClaimEvent::ClaimApproved {
             approved_amount,
             previous_amount: previous,
             approved_by,
-        }])
+        });
+        if self.paid_amount == Some(approved_amount) {
+            before.push(ClaimEvent::ClaimPaid {
+                amount_paid: approved_amount,
+            });
+        }
+        before
     }
 
     fn request_payout(

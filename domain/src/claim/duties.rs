@@ -96,14 +96,12 @@ impl Claim {
         let previous = self
             .approved_amount
             .unwrap_or(Money::zero(pending.approved_amount.currency()));
-        Ok(vec![
-            ClaimEvent::ApprovalConfirmed { confirmed_by },
-            ClaimEvent::ClaimApproved {
-                approved_amount: pending.approved_amount,
-                previous_amount: previous,
-                approved_by: Some(pending.proposed_by),
-            },
-        ])
+        Ok(self.approved_events(
+            vec![ClaimEvent::ApprovalConfirmed { confirmed_by }],
+            pending.approved_amount,
+            previous,
+            Some(pending.proposed_by),
+        ))
     }
 
     pub(super) fn propose_payee(

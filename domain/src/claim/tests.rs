@@ -343,6 +343,51 @@ fn a_failed_payout_leaves_the_claim_approved_for_another_try() {
 }
 
 #[test]
+fn a_reopened_paid_claim_approved_again_for_what_was_paid_is_paid_again() {
+    let mut events = approved("100000");
+    events.extend(decided(events.clone(), payout()).unwrap());
+    events.extend(
+        decided(
+            events.clone(),
+            ClaimCommand::RecordPayoutSucceeded {
+                payout_id: PAYOUT,
+                provider_reference: None,
+            },
+        )
+        .unwrap(),
+    );
+    events.extend(
+        decided(
+            events.clone(),
+            ClaimCommand::Reopen {
+                reason: "a second look".into(),
+            },
+        )
+        .unwrap(),
+    );
+    let again = decided(events.clone(), approve("100000", Role::Staff)).unwrap();
+    assert!(matches!(
+        again.last(),
+        Some(ClaimEvent::ClaimPaid { amount_paid }) if *amount_paid == kes("100000")
+    ));
+    events.extend(again);
+    let mut claim = Claim::default();
+    for e in &events {
+        claim.apply(e.clone());
+    }
+    assert_eq!(claim.status, ClaimStatus::Paid);
+    // More approved: it waits for the rest to be paid.
+    let more = decided(
+        events[..events.len() - 2].to_vec(),
+        approve("120000", Role::Staff),
+    )
+    .unwrap();
+    assert!(!more
+        .iter()
+        .any(|e| matches!(e, ClaimEvent::ClaimPaid { .. })));
+}
+
+#[test]
 fn a_reopened_claim_can_be_approved_again_for_more_never_less() {
     let mut events = approved("100000");
     events.push(ClaimEvent::ClaimClosed { reason: None });

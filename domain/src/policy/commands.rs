@@ -107,6 +107,9 @@ pub enum PolicyCommand {
         total: Money,
         /// The claim's version the approval was decided on.
         claim_version: u64,
+        /// The incident's date: the claim counts against the term whose
+        /// cover includes it (the sum insured is a limit per term).
+        incident_date: NaiveDate,
     },
     /// Put back a reservation the claim then refused: the claim holds `to`
     /// again, but only while the reservation is still the one made on

@@ -70,7 +70,8 @@ impl Policy {
                 claim_id,
                 total,
                 claim_version,
-            } => self.reserve_claim_cover(claim_id, total, claim_version),
+                incident_date,
+            } => self.reserve_claim_cover(claim_id, total, claim_version, incident_date),
             PolicyCommand::ReleaseClaimCover {
                 claim_id,
                 to,
@@ -370,6 +371,14 @@ impl Policy {
             "sum_insured",
             "is the current sum insured",
         );
+        if let Some(left) = self.cover_left_in(term.number, None) {
+            let approved = current.checked_sub(&left).unwrap_or(current);
+            if sum_insured.currency() == approved.currency()
+                && sum_insured.amount() < approved.amount()
+            {
+                return Err(PolicyError::BelowApprovedClaims(approved));
+            }
+        }
         // Changes take effect in order: one dated before the last would be
         // priced against a premium that did not yet apply.
         if let Some(last) = self.last_endorsed(term.number) {
@@ -618,6 +627,7 @@ impl Policy {
         claim_id: crate::ids::ClaimId,
         total: Money,
         claim_version: u64,
+        incident_date: NaiveDate,
     ) -> Decision {
         if matches!(
             self.status,
@@ -625,8 +635,12 @@ impl Policy {
         ) {
             self.require(&[], "approve a claim on")?;
         }
+        let term = self
+            .term_on(incident_date)
+            .map(|t| t.number)
+            .ok_or(PolicyError::IncidentOutsideCover(incident_date))?;
         let available = self
-            .cover_left(Some(claim_id))
+            .cover_left_in(term, Some(claim_id))
             .ok_or(PolicyError::NotFound)?;
         if total.currency() != available.currency() || total.is_negative() {
             return Err(PolicyError::invalid(
@@ -648,6 +662,7 @@ impl Policy {
             previous: self.claim_held(claim_id, total.currency()),
             cover_left: available.checked_sub(&total).unwrap_or(available),
             claim_version: Some(claim_version),
+            term_number: Some(term),
         }])
     }
 
@@ -657,9 +672,12 @@ impl Policy {
         to: Money,
         claim_version: u64,
     ) -> Decision {
-        let available = self
-            .cover_left(Some(claim_id))
-            .ok_or(PolicyError::NotFound)?;
+        let term = self.claim_term(claim_id);
+        let available = match term {
+            Some(term) => self.cover_left_in(term, Some(claim_id)),
+            None => self.cover_left(Some(claim_id)),
+        }
+        .ok_or(PolicyError::NotFound)?;
         let held = self.claim_held(claim_id, available.currency());
         let later = self.claim_version(claim_id) != claim_version;
         if later || to == held {
@@ -677,6 +695,7 @@ impl Policy {
             previous: held,
             cover_left: available.checked_sub(&to).unwrap_or(available),
             claim_version: Some(claim_version),
+            term_number: term,
         }])
     }
 }

@@ -39,6 +39,12 @@ pub enum PolicyError {
     /// Approving that much would take the policy's claims past its sum insured.
     #[error("the approved claims would exceed the sum insured; cover left: {0}")]
     ExceedsSumInsured(crate::money::Money),
+    /// No term of the policy covers the incident's date.
+    #[error("no term of the policy covers {0}")]
+    IncidentOutsideCover(chrono::NaiveDate),
+    /// The sum insured asked is below what the term's claims have approved.
+    #[error("the sum insured may not go below the {0} approved on this term's claims")]
+    BelowApprovedClaims(crate::money::Money),
     /// Another request decided on the claim as it was (version) first.
     #[error("the claim changed while this was being decided (version {0}); try again")]
     ClaimDecidedMeanwhile(u64),

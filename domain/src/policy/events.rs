@@ -266,6 +266,10 @@ pub enum PolicyEvent {
         /// The claim's version it was decided on.
         #[serde(default)]
         claim_version: Option<u64>,
+        /// The term the claim counts against (its incident's); `cover_left`
+        /// is that term's.
+        #[serde(default)]
+        term_number: Option<u32>,
     },
     /// A paid renewal term came into force.
     RenewalTermStarted {

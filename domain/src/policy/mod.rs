@@ -116,6 +116,9 @@ pub struct Policy {
     /// The claim version each claim's reservation was decided on.
     #[serde(default)]
     pub claim_versions: Vec<(crate::ids::ClaimId, u64)>,
+    /// The term each claim counts against (its incident's).
+    #[serde(default)]
+    pub claim_terms: Vec<(crate::ids::ClaimId, u32)>,
     /// Expiry reminders issued: (term number, days before its end).
     #[serde(default)]
     pub expiry_reminders: Vec<(u32, u32)>,
@@ -136,18 +139,56 @@ impl Policy {
         self.terms.last().filter(|t| t.number > in_force)
     }
 
-    /// The cover left for claims: the sum insured less every claim's
-    /// approved total, except `except`'s.
-    pub fn cover_left(&self, except: Option<crate::ids::ClaimId>) -> Option<Money> {
-        let sum_insured = self.sum_insured?;
+    /// The term whose cover includes `date`.
+    pub fn term_on(&self, date: NaiveDate) -> Option<&Term> {
+        self.terms
+            .iter()
+            .find(|t| t.start_date <= date && date <= t.end_date)
+    }
+
+    /// The sum insured that limits claims of term `number`: the policy's
+    /// current sum insured for the latest term in force (endorsements
+    /// change it), for an earlier term what it was when that term ended
+    /// (the next term's starting cover).
+    pub fn limit_of_term(&self, number: u32) -> Option<Money> {
+        let latest = self.in_force.unwrap_or(1).max(number);
+        if number >= latest {
+            return self.sum_insured;
+        }
+        self.term(number + 1)
+            .map(|t| t.sum_insured)
+            .or(self.sum_insured)
+    }
+
+    /// The cover left for claims in term `number`: its limit less the
+    /// approved totals of its claims, except `except`'s. (A claim reserved
+    /// before terms were recorded counts against every term.)
+    pub fn cover_left_in(&self, number: u32, except: Option<crate::ids::ClaimId>) -> Option<Money> {
+        let limit = self.limit_of_term(number)?;
         let used = Money::total(
-            sum_insured.currency(),
+            limit.currency(),
             self.claims_approved
                 .iter()
                 .filter(|(id, _)| Some(*id) != except)
+                .filter(|(id, _)| self.claim_term(*id).is_none_or(|t| t == number))
                 .map(|(_, m)| *m),
         );
-        sum_insured.checked_sub(&used).ok()
+        limit.checked_sub(&used).ok()
+    }
+
+    /// The cover left for claims in the term in force (or, before
+    /// activation, the first).
+    pub fn cover_left(&self, except: Option<crate::ids::ClaimId>) -> Option<Money> {
+        let number = self.current_term().map_or(1, |t| t.number);
+        self.cover_left_in(number, except)
+    }
+
+    /// The term claim `claim_id` counts against, once reserved.
+    pub fn claim_term(&self, claim_id: crate::ids::ClaimId) -> Option<u32> {
+        self.claim_terms
+            .iter()
+            .find(|(id, _)| *id == claim_id)
+            .map(|(_, t)| *t)
     }
 
     /// When a renewal's premium falls due: the day its term starts, or
@@ -408,8 +449,13 @@ impl Aggregate for Policy {
                 claim_id,
                 total,
                 claim_version,
+                term_number,
                 ..
             } => {
+                if let Some(term) = term_number {
+                    self.claim_terms.retain(|(id, _)| *id != claim_id);
+                    self.claim_terms.push((claim_id, term));
+                }
                 self.claims_approved.retain(|(id, _)| *id != claim_id);
                 self.claims_approved.push((claim_id, total));
                 if let Some(version) = claim_version {

@@ -612,6 +612,7 @@ fn reserve(claim: u128, total: &str, version: u64) -> PolicyCommand {
         claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(claim)),
         total: kes(total),
         claim_version: version,
+        incident_date: d("2026-03-01"),
     }
 }
 
@@ -633,6 +634,49 @@ fn claims_together_never_exceed_the_sum_insured() {
         decided(submitted(), reserve(1, "1", 1)),
         Err(PolicyError::InvalidTransition { .. })
     ));
+}
+
+#[test]
+fn the_sum_insured_is_a_limit_per_term_and_an_endorsement_keeps_above_what_is_approved() {
+    let mut events = active();
+    events.extend(decided(events.clone(), reserve(1, "800000", 1)).unwrap());
+    let below = decided(events.clone(), endorse("500000", "2026-07-02")).unwrap_err();
+    assert_eq!(below, PolicyError::BelowApprovedClaims(kes("800000")));
+    assert!(decided(events.clone(), endorse("800000", "2026-07-02")).is_ok());
+    // Renewed and in force: a claim of the new term has the whole cover.
+    let renewed = decided(
+        events.clone(),
+        PolicyCommand::Renew {
+            product: product("0.04"),
+            due_date: d("2026-12-15"),
+        },
+    )
+    .unwrap();
+    events.extend(renewed);
+    events.push(PolicyEvent::RenewalPaid { term_number: 2 });
+    events.push(PolicyEvent::RenewalTermStarted { term_number: 2 });
+    let next_term = PolicyCommand::ReserveClaimCover {
+        claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(2)),
+        total: kes("1000000"),
+        claim_version: 1,
+        incident_date: d("2027-02-01"),
+    };
+    assert!(decided(events.clone(), next_term).is_ok());
+    // The first term's claims still count against the first term.
+    assert_eq!(
+        decided(events.clone(), reserve(3, "200000.01", 1)),
+        Err(PolicyError::ExceedsSumInsured(kes("200000")))
+    );
+    let outside = PolicyCommand::ReserveClaimCover {
+        claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(4)),
+        total: kes("1"),
+        claim_version: 1,
+        incident_date: d("2025-12-31"),
+    };
+    assert_eq!(
+        decided(events, outside),
+        Err(PolicyError::IncidentOutsideCover(d("2025-12-31")))
+    );
 }
 
 #[test]
