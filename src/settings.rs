@@ -252,6 +252,7 @@ impl Settings {
             lapse_grace_days: parsed("LAPSE_GRACE_DAYS", 30)?,
             renewal_notice_days: parsed("RENEWAL_NOTICE_DAYS", 30)?,
             max_backdate_days: parsed("MAX_BACKDATE_DAYS", 7)?,
+            claim_reporting_days: parsed("CLAIM_REPORTING_DAYS", 90)?,
         };
         let offset: i32 = parsed("BUSINESS_UTC_OFFSET_MINUTES", 180)?;
         if !(-14 * 60..=14 * 60).contains(&offset) {

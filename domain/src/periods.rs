@@ -11,6 +11,8 @@ pub struct Periods {
     pub renewal_notice_days: u32,
     /// How many days in the past a new application may start.
     pub max_backdate_days: u32,
+    /// Days after cover ended that a loss during it may still be reported.
+    pub claim_reporting_days: u32,
 }
 
 impl Default for Periods {
@@ -20,6 +22,7 @@ impl Default for Periods {
             lapse_grace_days: 30,
             renewal_notice_days: 30,
             max_backdate_days: 7,
+            claim_reporting_days: 90,
         }
     }
 }

@@ -276,3 +276,124 @@ async fn a_reopened_paid_claim_approved_again_for_what_was_paid_goes_back_to_pai
     assert_eq!(again.body["status"], "paid", "{}", again.body);
     cover_is_exact(&book, &policy, &[&claim]).await;
 }
+
+/// A book whose business date the test moves.
+async fn book_with_clock() -> (Book, projections::clock::SettableClock) {
+    let clock = projections::clock::SettableClock::at(TODAY.parse().unwrap());
+    let book = Book::open_with(ifinsure::settings::Settings {
+        clock: std::sync::Arc::new(clock.clone()),
+        ..settings()
+    })
+    .await;
+    (book, clock)
+}
+
+#[tokio::test]
+async fn an_approval_racing_a_backdated_cancellation_never_pays_a_loss_outside_cover() {
+    let (book, clock) = book_with_clock().await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    for round in 0..5 {
+        clock.set(TODAY.parse().unwrap());
+        let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+        clock.set("2026-12-15".parse().unwrap());
+        let claim = filed(&book, &customer, &policy, "2026-12-10", "300000.00").await;
+        // Cover ends 2026-12-05, before the loss, while it is being approved.
+        let cancel = book.cancel(&book.staff, &policy, "fraud found", "2026-12-05");
+        let approval = approve(&book, &claim, "300000.00");
+        let (cancelled, approved) = futures::future::join(cancel, approval).await;
+        assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+        assert!(
+            [StatusCode::OK, StatusCode::CONFLICT].contains(&approved.status),
+            "round {round}: {}",
+            approved.body
+        );
+        if approved.status == StatusCode::CONFLICT {
+            assert_eq!(
+                approved.body["code"], "incident_outside_cover",
+                "{}",
+                approved.body
+            );
+        }
+        // Whichever came first, nothing is paid for it.
+        let paying = book
+            .app
+            .post(
+                &format!("/claims/{claim}/pay"),
+                Some(&book.staff),
+                &json!({}),
+            )
+            .await;
+        assert_eq!(
+            paying.status,
+            StatusCode::CONFLICT,
+            "round {round}: {}",
+            paying.body
+        );
+        cover_is_exact(&book, &policy, &[&claim]).await;
+    }
+}
+
+#[tokio::test]
+async fn cover_runs_to_a_future_cancellation_and_not_over_an_unpaid_gap() {
+    let (book, clock) = book_with_clock().await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    // Cancelled from 2027-01-31: cancelled at once, covered until then.
+    let cancelled = book
+        .cancel(&book.staff, &policy, "sold", "2027-01-31")
+        .await;
+    assert_eq!(cancelled.status, StatusCode::OK, "{}", cancelled.body);
+    assert_eq!(cancelled.body["status"], "cancelled");
+    clock.set("2027-01-20".parse().unwrap());
+    let within = book
+        .file_claim(&customer, &policy, "2027-01-15", "1000.00", "burst pipe")
+        .await;
+    assert_eq!(within.status, StatusCode::CREATED, "{}", within.body);
+    clock.set("2027-02-10".parse().unwrap());
+    let after = book
+        .file_claim(&customer, &policy, "2027-02-05", "1000.00", "burst pipe")
+        .await;
+    assert_eq!(after.status, StatusCode::CONFLICT, "{}", after.body);
+    assert_eq!(after.body["code"], "incident_outside_cover");
+    clock.set("2027-05-02".parse().unwrap());
+    let too_late = book
+        .file_claim(&customer, &policy, "2027-01-15", "1000.00", "found later")
+        .await;
+    assert_eq!(too_late.status, StatusCode::CONFLICT, "{}", too_late.body);
+    assert_eq!(too_late.body["code"], "reporting_period_ended");
+
+    // Another policy expires unpaid and is paid two weeks late: the gap is
+    // not covered, the days after the payment are.
+    clock.set(TODAY.parse().unwrap());
+    let (second, _) = book.active_policy(&customer, "1000000.00").await;
+    let renewed = book
+        .app
+        .post(
+            &format!("/policies/policies/{second}/renew"),
+            Some(&book.staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(renewed.status, StatusCode::OK, "{}", renewed.body);
+    let renewal = renewed.body["renewal"]["invoice_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    clock.set("2027-11-25".parse().unwrap());
+    workers::scheduler::run_once(book.workers(), "2027-11-25".parse().unwrap())
+        .await
+        .unwrap();
+    book.policy_becomes(&customer, &second, "expired").await;
+    clock.set("2027-12-09".parse().unwrap());
+    book.pay(&customer, &renewal).await;
+    book.policy_becomes(&customer, &second, "active").await;
+    let gap = book
+        .file_claim(&customer, &second, "2027-12-01", "1000.00", "theft")
+        .await;
+    assert_eq!(gap.status, StatusCode::CONFLICT, "{}", gap.body);
+    assert_eq!(gap.body["code"], "incident_outside_cover");
+    let covered = book
+        .file_claim(&customer, &second, "2027-12-09", "1000.00", "theft")
+        .await;
+    assert_eq!(covered.status, StatusCode::CREATED, "{}", covered.body);
+}

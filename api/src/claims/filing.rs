@@ -58,6 +58,7 @@ pub(super) async fn file(
         description: body.description,
         claimed_amount: body.claimed_amount,
         today,
+        reporting_days: state.config.periods.claim_reporting_days,
     }));
     let meta = metadata(Some(&principal), &context);
     let committed = state

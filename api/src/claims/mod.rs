@@ -259,6 +259,7 @@ impl From<ClaimError> for ApiError {
             ClaimError::AlreadyFiled => conflict("already_exists"),
             ClaimError::PolicyNotActive => conflict("policy_not_active"),
             ClaimError::IncidentOutsideCover { .. } => conflict("incident_outside_cover"),
+            ClaimError::ReportedTooLate { .. } => conflict("reporting_period_ended"),
             ClaimError::InvalidTransition { .. } => conflict("invalid_transition"),
             ClaimError::ExceedsClaimed(_) => conflict("exceeds_claimed_amount"),
             ClaimError::UnknownPayout(_) => conflict("unknown_payout"),

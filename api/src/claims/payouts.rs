@@ -55,6 +55,7 @@ pub(super) async fn pay(
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
     let row = visible(&state, &principal, id).await?;
+    refuse_outside_cover(&state, id).await?;
     let provider = crate::billing::checked_provider(&state, body.provider).await?;
     let requested = body
         .phone_number
@@ -82,6 +83,32 @@ pub(super) async fn pay(
         .map(|p| money_of(&p.amount));
     let body = json!({"payout_id": payout_id, "claim_id": id, "status": "pending", "provider": provider, "amount": amount});
     Ok(waited.annotate((StatusCode::ACCEPTED, Json(body)).into_response()))
+}
+
+/// Nothing is paid for a loss the policy no longer covers (a cancellation
+/// dated back before the incident, after the claim was approved).
+async fn refuse_outside_cover(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
+    let (claim, _) = state
+        .store
+        .load::<domain::claim::Claim>(&id.to_string())
+        .await?;
+    let Some(details) = claim.details else {
+        return Err(ApiError::NotFound);
+    };
+    let (policy, _) = state
+        .store
+        .load::<domain::policy::Policy>(&details.policy_id.to_string())
+        .await?;
+    if policy.cover_on(details.incident_date).is_none() {
+        return Err(ApiError::Conflict {
+            code: "incident_outside_cover",
+            detail: format!(
+                "the policy no longer covers {}: nothing is paid for it",
+                details.incident_date
+            ),
+        });
+    }
+    Ok(())
 }
 
 #[derive(Deserialize)]

@@ -135,4 +135,6 @@ pub struct NewClaim {
     pub claimed_amount: Money,
     /// The business date.
     pub today: NaiveDate,
+    /// Days after cover ended that a loss during it may still be reported.
+    pub reporting_days: u32,
 }

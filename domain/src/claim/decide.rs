@@ -181,15 +181,22 @@ impl Claim {
         else {
             return Err(ClaimError::PolicyNotActive);
         };
-        if policy.status != PolicyStatus::Active {
+        // Cover decided by the dates it ran, not today's status: a loss
+        // inside a term in force that day is claimable after a (future
+        // dated) cancellation or an expiry too, within the reporting days.
+        if policy.in_force.is_none() {
             return Err(ClaimError::PolicyNotActive);
         }
-        let in_force = policy.in_force.unwrap_or(1);
-        let covered = policy
-            .terms
-            .iter()
-            .filter(|t| t.number <= in_force)
-            .any(|t| t.start_date <= new.incident_date && new.incident_date <= t.end_date);
+        if policy.status != PolicyStatus::Active {
+            let Some(ended) = policy.cover_ended_on() else {
+                return Err(ClaimError::PolicyNotActive);
+            };
+            let until = crate::dates::add_days(ended, new.reporting_days).unwrap_or(ended);
+            if new.today > until && ended < new.today {
+                return Err(ClaimError::ReportedTooLate { ended, until });
+            }
+        }
+        let covered = policy.cover_on(new.incident_date).is_some();
         let mut errors = ValidationErrors::new();
         errors.check(
             new.incident_date <= new.today,

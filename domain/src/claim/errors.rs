@@ -23,6 +23,14 @@ pub enum ClaimError {
         /// Last day of cover.
         to: chrono::NaiveDate,
     },
+    /// Cover ended longer ago than losses may be reported.
+    #[error("cover ended on {ended}; losses during it could be reported until {until}")]
+    ReportedTooLate {
+        /// The last day of cover.
+        ended: chrono::NaiveDate,
+        /// The last day to report.
+        until: chrono::NaiveDate,
+    },
     /// Not allowed in the claim's status.
     #[error("cannot {action} a claim that is {status}")]
     InvalidTransition {

@@ -71,7 +71,10 @@ fn policy(active: bool) -> Policy {
             provider: "sandbox".into(),
             credit: None,
         });
-        policy.apply(PolicyEvent::PolicyActivated { term_number: 1 });
+        policy.apply(PolicyEvent::PolicyActivated {
+            term_number: 1,
+            reinstated_on: None,
+        });
     }
     policy
 }
@@ -86,6 +89,7 @@ fn filing(incident: &str) -> NewClaim {
         description: " Rear-ended at a junction in Westlands ".into(),
         claimed_amount: kes("120000"),
         today: d("2026-06-10"),
+        reporting_days: 90,
     }
 }
 
@@ -630,4 +634,54 @@ fn a_payout_goes_to_the_claimant_unless_a_second_person_confirmed_another_payee(
         decided(events, pay_to(claimant, Some("+254700000002"))),
         Err(ClaimError::AwaitsConfirmation(_))
     ));
+}
+
+#[test]
+fn cover_is_decided_by_the_dates_it_ran_not_by_todays_status() {
+    // Cancelled with cover to 2026-06-30: a loss on 2026-06-20 is claimable
+    // (the policy shows cancelled at once), one on 2026-07-01 is not.
+    let mut cancelled = policy(true);
+    cancelled.apply(PolicyEvent::PolicyCancelled {
+        reason: "sold".into(),
+        effective_date: d("2026-06-30"),
+        refund: kes("0"),
+        refunds: vec![],
+        cancelled_by: None,
+        credit_note: None,
+        earned_unpaid: None,
+    });
+    let mut within = filing("2026-06-05");
+    within.policy = cancelled.clone();
+    assert!(decided(vec![], ClaimCommand::File(Box::new(within))).is_ok());
+    let mut after = filing("2026-07-01");
+    after.policy = cancelled.clone();
+    after.today = d("2026-07-02");
+    assert!(matches!(
+        decided(vec![], ClaimCommand::File(Box::new(after))),
+        Err(ClaimError::IncidentOutsideCover { .. })
+    ));
+    // Reported within 90 days of the end of cover; not after.
+    let mut late = filing("2026-06-05");
+    late.policy = cancelled;
+    late.today = d("2026-09-28");
+    assert!(decided(vec![], ClaimCommand::File(Box::new(late.clone()))).is_ok());
+    late.today = d("2026-09-29");
+    assert_eq!(
+        decided(vec![], ClaimCommand::File(Box::new(late))),
+        Err(ClaimError::ReportedTooLate {
+            ended: d("2026-06-30"),
+            until: d("2026-09-28")
+        })
+    );
+}
+
+#[test]
+fn a_policy_put_back_in_force_late_covers_nothing_in_the_gap() {
+    let mut lapsed_renewal = policy(true);
+    lapsed_renewal.apply(PolicyEvent::PolicyExpired {
+        term_number: 1,
+        end_date: d("2026-12-31"),
+    });
+    assert!(lapsed_renewal.cover_on(d("2026-12-31")).is_some());
+    assert!(lapsed_renewal.cover_on(d("2027-01-05")).is_none());
 }

@@ -58,6 +58,9 @@ pub enum PolicyCommand {
     Activate {
         /// The paid invoice.
         invoice_id: InvoiceId,
+        /// The business date it was paid on: an expired policy put back in
+        /// force is covered from then, not over the gap.
+        today: Option<NaiveDate>,
     },
     /// Change the sum insured from a date.
     Endorse {

@@ -45,7 +45,7 @@ impl Policy {
                 credit,
                 provider,
             } => self.record_payment(invoice_id, payment_id, amount, credit, provider),
-            PolicyCommand::Activate { invoice_id } => self.activate(invoice_id),
+            PolicyCommand::Activate { invoice_id, today } => self.activate(invoice_id, today),
             PolicyCommand::RestoreCredit {
                 invoice_id,
                 key,
@@ -303,7 +303,7 @@ impl Policy {
         events
     }
 
-    fn activate(&self, invoice_id: InvoiceId) -> Decision {
+    fn activate(&self, invoice_id: InvoiceId, today: Option<NaiveDate>) -> Decision {
         let Some(term) = self.terms.iter().find(|t| t.invoice_id == invoice_id) else {
             if self.invoices.iter().any(|(id, _)| *id == invoice_id) {
                 // An endorsement's invoice: paying it changes no status.
@@ -313,9 +313,10 @@ impl Policy {
         };
         let in_force = self.in_force.unwrap_or(0);
         match self.status {
-            PolicyStatus::Approved if term.number == 1 => {
-                Ok(vec![PolicyEvent::PolicyActivated { term_number: 1 }])
-            }
+            PolicyStatus::Approved if term.number == 1 => Ok(vec![PolicyEvent::PolicyActivated {
+                term_number: 1,
+                reinstated_on: None,
+            }]),
             PolicyStatus::Active if term.number > in_force && !self.renewal_paid => {
                 Ok(vec![PolicyEvent::RenewalPaid {
                     term_number: term.number,
@@ -325,6 +326,7 @@ impl Policy {
             PolicyStatus::Expired if term.number > in_force => {
                 Ok(vec![PolicyEvent::PolicyActivated {
                     term_number: term.number,
+                    reinstated_on: today.filter(|d| *d > term.start_date),
                 }])
             }
             // Paid after cover ended: the payment is returned, nothing
@@ -635,8 +637,10 @@ impl Policy {
         ) {
             self.require(&[], "approve a claim on")?;
         }
+        // Judged on cover as it stands now: a cancellation dated back
+        // before the incident leaves it uncovered.
         let term = self
-            .term_on(incident_date)
+            .cover_on(incident_date)
             .map(|t| t.number)
             .ok_or(PolicyError::IncidentOutsideCover(incident_date))?;
         let available = self

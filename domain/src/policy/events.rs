@@ -161,6 +161,10 @@ pub enum PolicyEvent {
     PolicyActivated {
         /// The term now in force.
         term_number: u32,
+        /// When an expired policy was put back in force: its cover runs
+        /// from this day, not over the unpaid gap.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reinstated_on: Option<NaiveDate>,
     },
     /// The sum insured changed from a date; the premium difference for the
     /// rest of the term is invoiced (`invoice_id`) or refunded (`refunds`).

@@ -119,6 +119,9 @@ pub struct Policy {
     /// The term each claim counts against (its incident's).
     #[serde(default)]
     pub claim_terms: Vec<(crate::ids::ClaimId, u32)>,
+    /// Terms put back in force after they had lapsed unpaid, and from when.
+    #[serde(default)]
+    pub reinstated: Vec<(u32, NaiveDate)>,
     /// Expiry reminders issued: (term number, days before its end).
     #[serde(default)]
     pub expiry_reminders: Vec<(u32, u32)>,
@@ -139,11 +142,39 @@ impl Policy {
         self.terms.last().filter(|t| t.number > in_force)
     }
 
-    /// The term whose cover includes `date`.
-    pub fn term_on(&self, date: NaiveDate) -> Option<&Term> {
-        self.terms
+    /// The term in force on `date`, if cover ran that day: a term that
+    /// came into force (or is paid to), from its start — or from the day an
+    /// expired policy was put back in force — to its end or the
+    /// cancellation's last day of cover. A policy never in force covered
+    /// nothing.
+    pub fn cover_on(&self, date: NaiveDate) -> Option<&Term> {
+        let in_force = self.in_force?;
+        let last = match self.pending_renewal() {
+            Some(renewal) if self.renewal_paid => renewal.number,
+            _ => in_force,
+        };
+        let term = self
+            .terms
             .iter()
-            .find(|t| t.start_date <= date && date <= t.end_date)
+            .find(|t| t.number <= last && t.start_date <= date && date <= t.end_date)?;
+        let cancelled_before = self
+            .cancellation
+            .as_ref()
+            .is_some_and(|c| date > c.effective_date);
+        let in_gap = self
+            .reinstated
+            .iter()
+            .any(|(number, on)| *number == term.number && date < *on);
+        (!cancelled_before && !in_gap).then_some(term)
+    }
+
+    /// The last day of cover once it has ended (cancelled or expired).
+    pub fn cover_ended_on(&self) -> Option<NaiveDate> {
+        match self.status {
+            PolicyStatus::Cancelled => self.cancellation.as_ref().map(|c| c.effective_date),
+            PolicyStatus::Expired => self.current_term().map(|t| t.end_date),
+            _ => None,
+        }
     }
 
     /// The sum insured that limits claims of term `number`: the policy's
@@ -363,7 +394,13 @@ impl Aggregate for Policy {
                     ledger.apply_refunds(&refunds);
                 }
             }
-            PolicyEvent::PolicyActivated { term_number } => {
+            PolicyEvent::PolicyActivated {
+                term_number,
+                reinstated_on,
+            } => {
+                if let Some(on) = reinstated_on {
+                    self.reinstated.push((term_number, on));
+                }
                 self.status = PolicyStatus::Active;
                 self.put_in_force(term_number);
             }

@@ -437,7 +437,10 @@ impl Sim {
                 assert!(restored, "the policy refuses its credit back");
             }
             InvoiceEvent::InvoicePaid { .. } => {
-                let activated = self.policy_command(PolicyCommand::Activate { invoice_id });
+                let activated = self.policy_command(PolicyCommand::Activate {
+                    invoice_id,
+                    today: None,
+                });
                 assert!(activated, "the policy refuses a paid invoice");
             }
             _ => {}

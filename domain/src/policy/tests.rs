@@ -81,7 +81,10 @@ fn paid(amount: &str) -> PolicyEvent {
 fn active() -> Vec<PolicyEvent> {
     let mut events = approved();
     events.push(paid("40000"));
-    events.push(PolicyEvent::PolicyActivated { term_number: 1 });
+    events.push(PolicyEvent::PolicyActivated {
+        term_number: 1,
+        reinstated_on: None,
+    });
     events
 }
 
@@ -214,12 +217,16 @@ fn rejecting_needs_a_reason_and_a_submitted_application() {
 #[test]
 fn paying_the_first_premium_activates_and_repeats_change_nothing() {
     let activate = PolicyCommand::Activate {
+        today: None,
         invoice_id: premium_invoice(),
     };
     Given::with(())
         .given(approved())
         .when(activate.clone())
-        .then_expect_events(vec![PolicyEvent::PolicyActivated { term_number: 1 }]);
+        .then_expect_events(vec![PolicyEvent::PolicyActivated {
+            term_number: 1,
+            reinstated_on: None,
+        }]);
     Given::with(())
         .given(active())
         .when(activate)
@@ -262,6 +269,7 @@ fn an_invoice_paid_after_a_lapse_puts_nothing_back_in_force() {
     Given::with(())
         .given(lapsed)
         .when(PolicyCommand::Activate {
+            today: None,
             invoice_id: premium_invoice(),
         })
         .then_expect_events(vec![]);
@@ -515,10 +523,20 @@ fn an_expired_policy_renewed_and_paid_is_active_in_its_new_term() {
     });
     events.extend(decided(events.clone(), renew("0.05")).unwrap());
     let invoice_id = InvoiceId::derived(POLICY, "term:2");
-    let activated = decided(events.clone(), PolicyCommand::Activate { invoice_id }).unwrap();
+    let activated = decided(
+        events.clone(),
+        PolicyCommand::Activate {
+            invoice_id,
+            today: None,
+        },
+    )
+    .unwrap();
     assert_eq!(
         activated,
-        vec![PolicyEvent::PolicyActivated { term_number: 2 }]
+        vec![PolicyEvent::PolicyActivated {
+            term_number: 2,
+            reinstated_on: None,
+        }]
     );
     events.extend(activated);
     let policy = state(&events);
@@ -533,7 +551,10 @@ fn a_renewal_paid_before_the_end_is_recorded_while_the_term_runs() {
     let invoice_id = InvoiceId::derived(POLICY, "term:2");
     Given::with(())
         .given(events)
-        .when(PolicyCommand::Activate { invoice_id })
+        .when(PolicyCommand::Activate {
+            invoice_id,
+            today: None,
+        })
         .then_expect_events(vec![PolicyEvent::RenewalPaid { term_number: 2 }]);
 }
 
@@ -798,7 +819,10 @@ fn credit_pays_the_next_invoice_before_anything_is_charged() {
         provider: "sandbox".into(),
         credit: Some(kes("5000")),
     });
-    events.push(PolicyEvent::PolicyActivated { term_number: 1 });
+    events.push(PolicyEvent::PolicyActivated {
+        term_number: 1,
+        reinstated_on: None,
+    });
     let endorsed = decided(events, endorse("1200000", "2026-07-02")).unwrap();
     // (48,000 − 40,000) × 183/365 = 4,010.96, all of it from the credit.
     let PolicyEvent::PolicyCreditApplied {
@@ -831,4 +855,39 @@ fn a_lower_endorsement_first_takes_off_an_unpaid_higher_one_and_endorsements_go_
     );
     let earlier = decided(events, endorse("1000000", "2026-07-01")).unwrap_err();
     assert_eq!(fields(earlier), vec!["effective_date"]);
+}
+
+#[test]
+fn an_expired_policy_paid_late_is_covered_from_the_payment_not_over_the_gap() {
+    let mut events = active();
+    events.push(PolicyEvent::PolicyExpired {
+        term_number: 1,
+        end_date: d("2026-12-31"),
+    });
+    events.extend(decided(events.clone(), renew("0.05")).unwrap());
+    let activated = decided(
+        events.clone(),
+        PolicyCommand::Activate {
+            invoice_id: InvoiceId::derived(POLICY, "term:2"),
+            today: Some(d("2027-01-10")),
+        },
+    )
+    .unwrap();
+    events.extend(activated);
+    let policy = state(&events);
+    assert_eq!(policy.status, PolicyStatus::Active);
+    assert_eq!(policy.cover_on(d("2026-12-31")).map(|t| t.number), Some(1));
+    assert!(policy.cover_on(d("2027-01-09")).is_none(), "the unpaid gap");
+    assert_eq!(policy.cover_on(d("2027-01-10")).map(|t| t.number), Some(2));
+    // A claim for a loss in the gap finds no cover.
+    let claim = PolicyCommand::ReserveClaimCover {
+        claim_id: crate::ids::ClaimId(uuid::Uuid::from_u128(1)),
+        total: kes("1"),
+        claim_version: 1,
+        incident_date: d("2027-01-05"),
+    };
+    assert_eq!(
+        decided(events, claim),
+        Err(PolicyError::IncidentOutsideCover(d("2027-01-05")))
+    );
 }

@@ -80,7 +80,10 @@ fn policy(n: u128, cancelled: Option<&str>) -> Policy {
     run(
         &mut policy,
         &mut events,
-        PolicyCommand::Activate { invoice_id },
+        PolicyCommand::Activate {
+            invoice_id,
+            today: None,
+        },
     );
     if let Some(on) = cancelled {
         run(

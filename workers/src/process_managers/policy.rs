@@ -128,8 +128,11 @@ impl Subscriber for PolicyProcess {
             InvoiceEvent::InvoicePaid { .. } => {
                 let invoice = self.invoice(event).await?;
                 let invoice_id: InvoiceId = event.aggregate_id.parse()?;
-                self.to_policy(event, &invoice, PolicyCommand::Activate { invoice_id })
-                    .await
+                let command = PolicyCommand::Activate {
+                    invoice_id,
+                    today: Some(self.ctx.clock.today()),
+                };
+                self.to_policy(event, &invoice, command).await
             }
             _ => Ok(()),
         }
