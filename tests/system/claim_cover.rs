@@ -397,3 +397,114 @@ async fn cover_runs_to_a_future_cancellation_and_not_over_an_unpaid_gap() {
         .await;
     assert_eq!(covered.status, StatusCode::CREATED, "{}", covered.body);
 }
+
+#[tokio::test]
+async fn the_queue_reserves_numbers_and_documents_refuse_what_they_should() {
+    let book = Book::open_with(settings()).await;
+    let (customer, _) = book.user("c@example.com", Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+
+    // An age no claim can have is refused, not read as "every claim".
+    let queue = book
+        .app
+        .get("/claims?min_age_days=99999999", Some(&book.staff))
+        .await;
+    assert_eq!(
+        queue.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        queue.body
+    );
+
+    // A refused filing uses up no claim number.
+    let future = book
+        .file_claim(&customer, &policy, "2030-01-01", "1000.00", "not yet")
+        .await;
+    assert_eq!(
+        future.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        future.body
+    );
+    let filed = book
+        .file_claim(&customer, &policy, TODAY, "5000.00", "cracked screen")
+        .await;
+    assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+    assert!(
+        filed.body["claim_number"]
+            .as_str()
+            .unwrap()
+            .ends_with("-000001"),
+        "{}",
+        filed.body
+    );
+    let claim = filed.body["id"].as_str().unwrap().to_string();
+
+    // A reserve is at most the sum insured, and only staff see it.
+    let reserve = |amount: &str| {
+        let path = format!("/claims/{claim}/reserve");
+        let body = json!({"amount": kes(amount)});
+        let book = &book;
+        async move { book.app.post(&path, Some(&book.staff), &body).await }
+    };
+    let huge = reserve("999999999.00").await;
+    assert_eq!(
+        huge.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        huge.body
+    );
+    assert_eq!(reserve("4000.00").await.status, StatusCode::OK);
+    let seen = book
+        .app
+        .get(&format!("/claims/{claim}"), Some(&customer))
+        .await
+        .body;
+    let types: Vec<&str> = seen["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["event_type"].as_str().unwrap())
+        .collect();
+    assert!(!types.contains(&"ReserveSet"), "{types:?}");
+    let staff_view = book
+        .app
+        .get(&format!("/claims/{claim}"), Some(&book.staff))
+        .await
+        .body;
+    assert!(staff_view["timeline"].to_string().contains("ReserveSet"));
+
+    // A document refused (the claim is closed) leaves nothing in the store.
+    let closed = book
+        .app
+        .post(
+            &format!("/claims/{claim}/close"),
+            Some(&book.staff),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(closed.status, StatusCode::OK, "{}", closed.body);
+    let upload =
+        crate::claims::upload(&book, &customer, &claim, "late.pdf", b"%PDF-1.7\n%late\n").await;
+    assert_eq!(upload.status, StatusCode::CONFLICT, "{}", upload.body);
+    let kept: Vec<_> = walk(&book.app.db.documents_dir().join("claims"));
+    assert!(kept.is_empty(), "{kept:?}");
+}
+
+/// Every file under `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .flat_map(|e| {
+            let path = e.path();
+            if path.is_dir() {
+                walk(&path)
+            } else {
+                vec![path]
+            }
+        })
+        .collect()
+}

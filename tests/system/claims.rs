@@ -16,7 +16,13 @@ const JPEG: &[u8] = &[
 ];
 
 /// POSTs `bytes` as the multipart field `file` named `filename`.
-async fn upload(book: &Book, token: &str, claim_id: &str, filename: &str, bytes: &[u8]) -> Reply {
+pub(crate) async fn upload(
+    book: &Book,
+    token: &str,
+    claim_id: &str,
+    filename: &str,
+    bytes: &[u8],
+) -> Reply {
     let boundary = "ifinsure-test-boundary-7MA4YWxkTrZu0gW";
     let mut body = format!(
         "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\nContent-Type: application/pdf\r\n\r\n"

@@ -82,8 +82,21 @@ pub(super) async fn reserve(
     IfMatch(expected): IfMatch,
     JsonBody(body): JsonBody<ReserveRequest>,
 ) -> Result<Response, ApiError> {
+    principal.require(&DECIDERS)?;
+    visible(&state, &principal, id).await?;
+    let (claim, _) = state.store.load::<Claim>(&id.to_string()).await?;
+    let details = claim.details.ok_or(ApiError::NotFound)?;
+    let (policy, _) = state
+        .store
+        .load::<domain::policy::Policy>(&details.policy_id.to_string())
+        .await?;
+    let limit = policy
+        .cover_on(details.incident_date)
+        .and_then(|term| policy.limit_of_term(term.number))
+        .or(policy.sum_insured);
     let command = ClaimCommand::SetReserve {
         amount: body.amount,
+        limit,
     };
     run(&state, &principal, &context, id, expected, command).await
 }

@@ -103,12 +103,12 @@ pub(super) async fn upload(
         content_type: content_type.to_string(),
         size,
         sha256: sha256.clone(),
-        storage_key,
+        storage_key: storage_key.clone(),
         store,
         uploaded_by: UserId(principal.user_id),
     };
     let meta = metadata(Some(&principal), &context);
-    let committed = state
+    let attached = state
         .store
         .execute::<Claim>(
             &id.to_string(),
@@ -116,7 +116,17 @@ pub(super) async fn upload(
             None,
             &meta,
         )
-        .await?;
+        .await;
+    let committed = match attached {
+        Ok(committed) => committed,
+        Err(refused) => {
+            // Refused (a closed claim): nothing of it stays in the store.
+            if let Err(error) = documents.delete(&storage_key).await {
+                tracing::warn!(%error, key = %storage_key, "could not remove a refused document");
+            }
+            return Err(refused.into());
+        }
+    };
     await_read_model(&state, "claims", committed.last_position).await;
     let body = json!({
         "id": document_id, "claim_id": id, "filename": filename,

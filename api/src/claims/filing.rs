@@ -47,11 +47,9 @@ pub(super) async fn file(
         .await?;
     let today = state.clock.today();
     let claim_id = ClaimId::new();
-    let claim_number =
-        numbers::assign(&state.pool, DocumentKind::Claim, today.year(), claim_id.0).await?;
-    let command = ClaimCommand::File(Box::new(NewClaim {
+    let mut new = NewClaim {
         claim_id,
-        claim_number,
+        claim_number: String::new(),
         policy,
         filed_by: UserId(principal.user_id),
         incident_date: body.incident_date,
@@ -59,7 +57,12 @@ pub(super) async fn file(
         claimed_amount: body.claimed_amount,
         today,
         reporting_days: state.config.periods.claim_reporting_days,
-    }));
+    };
+    // A refused filing uses up no number: judged first, numbered after.
+    Claim::check_filing(&new)?;
+    new.claim_number =
+        numbers::assign(&state.pool, DocumentKind::Claim, today.year(), claim_id.0).await?;
+    let command = ClaimCommand::File(Box::new(new));
     let meta = metadata(Some(&principal), &context);
     let committed = state
         .store
@@ -81,7 +84,8 @@ pub(super) struct AmendRequest {
     claimed_amount: Option<Money>,
 }
 
-/// Customers amend their own claims; agents and staff may too, for them.
+/// Only the customer who owns a claim amends it, while it is submitted;
+/// staff and agents note what they learn instead.
 #[tracing::instrument(skip_all, fields(claim_id = %id))]
 pub(super) async fn amend(
     State(state): State<AppState>,
@@ -91,7 +95,7 @@ pub(super) async fn amend(
     IfMatch(expected): IfMatch,
     JsonBody(body): JsonBody<AmendRequest>,
 ) -> Result<Response, ApiError> {
-    principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
+    principal.require(&[Role::Customer])?;
     visible(&state, &principal, id).await?;
     let command = ClaimCommand::Amend {
         description: body.description,

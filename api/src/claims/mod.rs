@@ -175,13 +175,21 @@ async fn list(
         }
     }
     let today = state.clock.today();
+    let filed_on_or_before = match query.min_age_days {
+        Some(days) if days > MAX_AGE_DAYS => {
+            return Err(ApiError::invalid(
+                "min_age_days",
+                format!("must be at most {MAX_AGE_DAYS}"),
+            ))
+        }
+        Some(days) => today.checked_sub_days(Days::new(u64::from(days))),
+        None => None,
+    };
     let filter = ClaimFilter {
         status: query.status,
         assignee_id: query.assignee_id,
         policy_id: query.policy_id,
-        filed_on_or_before: query
-            .min_age_days
-            .and_then(|days| today.checked_sub_days(Days::new(u64::from(days)))),
+        filed_on_or_before,
     };
     let rows = claims::list(
         &state.pool,
@@ -199,8 +207,11 @@ async fn list(
     )))
 }
 
-/// The claim's timeline: its events, without internal notes for those who
-/// may not see them.
+/// The oldest age a queue filter may ask for (a century).
+const MAX_AGE_DAYS: u32 = 36_500;
+
+/// The claim's timeline: its events, without internal notes and reserves
+/// for those who may not see them.
 async fn timeline(
     state: &AppState,
     principal: &Principal,
@@ -212,7 +223,10 @@ async fn timeline(
         .iter()
         .filter(|e| {
             staff
-                || !matches!(e.decode::<ClaimEvent>(), Ok(ClaimEvent::NoteAdded(note)) if note.internal)
+                || !matches!(
+                    e.decode::<ClaimEvent>(),
+                    Ok(ClaimEvent::NoteAdded(note)) if note.internal
+                ) && e.event_type != "ReserveSet"
         })
         .map(|e| {
             json!({

@@ -35,7 +35,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("patch", "/claims/{id}") => op(
             "Amend while submitted",
-            "owner (and their agent, staff)",
+            "owner (the customer); anyone else 403",
             Some(json!({"type": "object", "properties": {"description": {"type": "string"}, "claimed_amount": money()}})),
             "200",
             claim,

@@ -38,6 +38,8 @@ pub enum ClaimCommand {
     SetReserve {
         /// The reserve.
         amount: Money,
+        /// The most the claim could cost: the sum insured of its term.
+        limit: Option<Money>,
     },
     /// Approve a total amount.
     Approve {

@@ -56,9 +56,15 @@ impl Claim {
                     assigned_by,
                 }])
             }
-            ClaimCommand::SetReserve { amount } => {
+            ClaimCommand::SetReserve { amount, limit } => {
                 self.require(&[Submitted, UnderReview, Approved], "set a reserve on")?;
                 self.check_amount(&amount, "amount", true)?;
+                if let Some(limit) = limit.filter(|l| amount.amount() > l.amount()) {
+                    return Err(ClaimError::invalid(
+                        "amount",
+                        format!("may be at most the sum insured, {limit}"),
+                    ));
+                }
                 Ok(vec![ClaimEvent::ReserveSet {
                     amount,
                     previous: self.reserve,
@@ -170,6 +176,15 @@ impl Claim {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `new` would be accepted as filed: a caller numbers a claim
+    /// only then.
+    ///
+    /// # Errors
+    /// What filing it would answer.
+    pub fn check_filing(new: &NewClaim) -> Result<(), ClaimError> {
+        Claim::default().file(new.clone()).map(|_| ())
     }
 
     fn file(&self, new: NewClaim) -> Decision {

@@ -236,7 +236,10 @@ fn assigning_puts_it_under_review() {
 
 #[test]
 fn a_reserve_must_be_in_the_claims_currency() {
-    let set = |m: Money| ClaimCommand::SetReserve { amount: m };
+    let set = |m: Money| ClaimCommand::SetReserve {
+        amount: m,
+        limit: Some(kes("1000000")),
+    };
     assert_eq!(
         decided(assigned(), set(kes("100000"))),
         Ok(vec![ClaimEvent::ReserveSet {
@@ -247,6 +250,11 @@ fn a_reserve_must_be_in_the_claims_currency() {
     let usd = Money::new("10".parse().unwrap(), Currency::parse("USD").unwrap()).unwrap();
     assert!(matches!(
         decided(assigned(), set(usd)),
+        Err(ClaimError::Validation(_))
+    ));
+    // No more than the claim could ever cost.
+    assert!(matches!(
+        decided(assigned(), set(kes("1000000.01"))),
         Err(ClaimError::Validation(_))
     ));
 }
