@@ -6,6 +6,8 @@
 //! and refunds) live in [`ledger`]; decisions in `decide`.
 
 mod commands;
+#[cfg(test)]
+mod cover_properties;
 mod decide;
 mod errors;
 mod events;
