@@ -137,6 +137,12 @@ async fn parallel_approvals_of_one_claim_hold_its_cover_exactly_once() {
     }
 }
 
+/// `reply` is a `409` of `code`.
+fn is_refused(reply: &Reply, code: &str) {
+    assert_eq!(reply.status, StatusCode::CONFLICT, "{}", reply.body);
+    assert_eq!(reply.body["code"], code, "{}", reply.body);
+}
+
 /// Staff approve claim `id` for `amount` (KES).
 async fn approve(book: &Book, id: &str, amount: &str) -> Reply {
     book.app
@@ -224,8 +230,7 @@ async fn the_sum_insured_is_a_limit_per_term() {
     assert_eq!(approved.status, StatusCode::OK, "{}", approved.body);
     let late = filed(&book, &customer, &policy, "2027-11-24", "10.00").await;
     let refused = approve(&book, &late, "10.00").await;
-    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
-    assert_eq!(refused.body["code"], "exceeds_sum_insured");
+    is_refused(&refused, "exceeds_sum_insured");
 }
 
 #[tokio::test]
@@ -245,8 +250,7 @@ async fn an_endorsement_may_not_lower_the_sum_insured_below_what_is_approved() {
         async move { book.app.post(&path, Some(&book.staff), &body).await }
     };
     let below = endorse("500000.00").await;
-    assert_eq!(below.status, StatusCode::CONFLICT, "{}", below.body);
-    assert_eq!(below.body["code"], "below_approved_claims");
+    is_refused(&below, "below_approved_claims");
     let at = endorse("800000.00").await;
     assert_eq!(at.status, StatusCode::OK, "{}", at.body);
 }
@@ -353,14 +357,12 @@ async fn cover_runs_to_a_future_cancellation_and_not_over_an_unpaid_gap() {
     let after = book
         .file_claim(&customer, &policy, "2027-02-05", "1000.00", "burst pipe")
         .await;
-    assert_eq!(after.status, StatusCode::CONFLICT, "{}", after.body);
-    assert_eq!(after.body["code"], "incident_outside_cover");
+    is_refused(&after, "incident_outside_cover");
     clock.set("2027-05-02".parse().unwrap());
     let too_late = book
         .file_claim(&customer, &policy, "2027-01-15", "1000.00", "found later")
         .await;
-    assert_eq!(too_late.status, StatusCode::CONFLICT, "{}", too_late.body);
-    assert_eq!(too_late.body["code"], "reporting_period_ended");
+    is_refused(&too_late, "reporting_period_ended");
 
     // Another policy expires unpaid and is paid two weeks late: the gap is
     // not covered, the days after the payment are.
@@ -390,8 +392,7 @@ async fn cover_runs_to_a_future_cancellation_and_not_over_an_unpaid_gap() {
     let gap = book
         .file_claim(&customer, &second, "2027-12-01", "1000.00", "theft")
         .await;
-    assert_eq!(gap.status, StatusCode::CONFLICT, "{}", gap.body);
-    assert_eq!(gap.body["code"], "incident_outside_cover");
+    is_refused(&gap, "incident_outside_cover");
     let covered = book
         .file_claim(&customer, &second, "2027-12-09", "1000.00", "theft")
         .await;
