@@ -180,20 +180,33 @@ impl Case {
         self.book.invoice(&self.customer, id).await
     }
 
+    /// The items of list `path`, as staff see them.
+    async fn items(&self, path: &str) -> Vec<Value> {
+        let listed = self.book.app.get(path, Some(&self.book.staff)).await;
+        assert_eq!(listed.status, StatusCode::OK, "{}", listed.body);
+        listed.body["items"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The customer's invoices.
+    async fn customer_invoices(&self) -> Vec<Value> {
+        self.items(&format!(
+            "/billing/invoices?customer_id={}",
+            self.customer_id
+        ))
+        .await
+    }
+
     /// Waits until every refund of the customer's invoices is settled and
     /// the reporting projection has seen it all.
     async fn settled(&self) {
+        // The process managers first (they ask for the refunds), then the
+        // providers' answers, then the reports.
+        let pool = &self.book.app.db.pool;
+        caught_up(pool, "billing_process").await;
+        caught_up(pool, "policy_process").await;
         eventually("every refund to be settled", || async {
-            let invoices = self
-                .book
-                .app
-                .get(
-                    &format!("/billing/invoices?customer_id={}", self.customer_id),
-                    Some(&self.book.staff),
-                )
-                .await
-                .body;
-            let pending = invoices["items"].as_array().unwrap().iter().any(|i| {
+            let invoices = self.customer_invoices().await;
+            let pending = invoices.iter().any(|i| {
                 i["refunds"]
                     .as_array()
                     .unwrap()
@@ -208,10 +221,9 @@ impl Case {
             (!pending).then_some(())
         })
         .await;
-        caught_up(&self.book.app.db.pool, "reporting").await;
-        caught_up(&self.book.app.db.pool, "billing_process").await;
-        caught_up(&self.book.app.db.pool, "policy_process").await;
-        caught_up(&self.book.app.db.pool, "reporting").await;
+        caught_up(pool, "billing_process").await;
+        caught_up(pool, "policy_process").await;
+        caught_up(pool, "reporting").await;
     }
 
     /// The customer's statement over the whole book: its lines and closing
@@ -239,54 +251,28 @@ impl Case {
     /// What the customer owes on open invoices less the credit their
     /// policies hold: what every statement must close at.
     async fn owed_less_credit(&self) -> Decimal {
-        let invoices = self
-            .book
-            .app
-            .get(
-                &format!("/billing/invoices?customer_id={}", self.customer_id),
-                Some(&self.book.staff),
-            )
-            .await
-            .body;
-        let owed: Decimal = invoices["items"]
-            .as_array()
-            .unwrap()
+        let invoices = self.customer_invoices().await;
+        let owed: Decimal = invoices
             .iter()
             .filter(|i| i["status"] == "open" || i["status"] == "overdue")
             .map(|i| amount(&i["balance"]))
             .sum();
         let policies = self
-            .book
-            .app
-            .get(
-                &format!("/policies/policies?customer_id={}", self.customer_id),
-                Some(&self.book.staff),
-            )
-            .await
-            .body;
-        let credit: Decimal = policies["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|p| amount(&p["credit"]))
-            .sum();
+            .items(&format!(
+                "/policies/policies?customer_id={}",
+                self.customer_id
+            ))
+            .await;
+        let credit: Decimal = policies.iter().map(|p| amount(&p["credit"])).sum();
         owed - credit
     }
 
     /// Money taken from the customer less money given back, on `policy`.
     async fn kept(&self, policy: &str) -> Decimal {
         let invoices = self
-            .book
-            .app
-            .get(
-                &format!("/billing/invoices?policy_id={policy}"),
-                Some(&self.book.staff),
-            )
-            .await
-            .body;
-        invoices["items"]
-            .as_array()
-            .unwrap()
+            .items(&format!("/billing/invoices?policy_id={policy}"))
+            .await;
+        invoices
             .iter()
             .map(|i| {
                 let received: Decimal = i["payments"]

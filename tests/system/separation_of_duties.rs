@@ -151,13 +151,17 @@ async fn one_staff_member_cannot_file_approve_and_pay_a_claim_to_their_own_phone
     assert_eq!(confirmed.status, StatusCode::OK, "{}", confirmed.body);
     let paying = post(&book, &second, &format!("/claims/{claim}/pay"), json!({})).await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    let payee: Option<String> = sqlx::query_scalar(
-        "SELECT payer_contact FROM payment_jobs WHERE aggregate_id = $1::uuid AND kind = 'payout'",
-    )
-    .bind(&claim)
-    .fetch_one(&book.app.db.pool)
-    .await
-    .unwrap();
+    // The payments subscription writes the job after the 202.
+    let payee: Option<String> = eventually("the payout job", || async {
+        sqlx::query_scalar(
+            "SELECT payer_contact FROM payment_jobs WHERE aggregate_id = $1::uuid AND kind = 'payout'",
+        )
+        .bind(&claim)
+        .fetch_optional(&book.app.db.pool)
+        .await
+        .unwrap()
+    })
+    .await;
     assert_eq!(payee.as_deref(), Some("+254711000000"));
 
     // Each step is on the record, with who took it.

@@ -8,7 +8,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
-use domain::claim::{ApprovalOutcome, Claim, ClaimCommand, Limits};
+use domain::claim::{ApprovalOutcome, Claim, ClaimCommand, ClaimDetails, Limits};
 use domain::policy::{Policy, PolicyCommand};
 use domain::{Money, UserId};
 use projections::CommandMetadata;
@@ -72,13 +72,7 @@ pub(super) async fn approve(
             respond(&state, &principal, id, &committed, StatusCode::ACCEPTED).await
         }
         ApprovalOutcome::Approved => {
-            let cover = Cover {
-                state: &state,
-                policy_id: details.policy_id.to_string(),
-                claim_id: details.claim_id,
-                incident_date: details.incident_date,
-                meta: metadata(Some(&principal), &context),
-            };
+            let cover = Cover::of(&state, &details, metadata(Some(&principal), &context));
             let decided_on = Decided {
                 claim: &claim,
                 version,
@@ -108,7 +102,18 @@ struct Decided<'a> {
     expected: Option<u64>,
 }
 
-impl Cover<'_> {
+impl<'a> Cover<'a> {
+    /// The cover of the claim `details` describe, on its policy.
+    fn of(state: &'a AppState, details: &ClaimDetails, meta: CommandMetadata) -> Self {
+        Self {
+            state,
+            policy_id: details.policy_id.to_string(),
+            claim_id: details.claim_id,
+            incident_date: details.incident_date,
+            meta,
+        }
+    }
+
     async fn to_policy(&self, command: PolicyCommand) -> Result<(), ApiError> {
         self.state
             .store
@@ -185,14 +190,9 @@ pub(super) async fn hold_cover(
     let (Some(details), Some(total)) = (&claim.details, claim.cover_held()) else {
         return Ok(());
     };
-    let cover = Cover {
-        state,
-        policy_id: details.policy_id.to_string(),
-        claim_id: details.claim_id,
-        incident_date: details.incident_date,
-        meta: meta.clone(),
-    };
-    cover.reserve(total, version).await
+    Cover::of(state, details, meta.clone())
+        .reserve(total, version)
+        .await
 }
 
 /// What a second person confirms.
@@ -235,13 +235,7 @@ pub(super) async fn confirm(
         return Err(ApiError::NotFound);
     };
     let total = pending.approved_amount;
-    let cover = Cover {
-        state: &state,
-        policy_id: details.policy_id.to_string(),
-        claim_id: details.claim_id,
-        incident_date: details.incident_date,
-        meta: metadata(Some(&principal), &context),
-    };
+    let cover = Cover::of(&state, &details, metadata(Some(&principal), &context));
     let command = ClaimCommand::ConfirmApproval { confirmed_by };
     let decided_on = Decided {
         claim: &claim,

@@ -20,6 +20,8 @@ use crate::writes::metadata;
 
 pub(super) const DECIDERS: [Role; 2] = [Role::Staff, Role::Admin];
 
+/// Runs a decider's `command` on claim `id`: the role and the claim's
+/// visibility checked first.
 pub(super) async fn run(
     state: &AppState,
     principal: &Principal,
@@ -31,11 +33,22 @@ pub(super) async fn run(
     principal.require(&DECIDERS)?;
     visible(state, principal, id).await?;
     let meta = metadata(Some(principal), context);
-    let committed = state
-        .store
-        .execute::<Claim>(&id.to_string(), command, expected, &meta)
-        .await?;
+    let committed = execute(state, id, command, expected, &meta).await?;
     respond(state, principal, id, &committed, StatusCode::OK).await
+}
+
+/// Runs `command` on claim `id` (the caller has checked who may).
+async fn execute(
+    state: &AppState,
+    id: Uuid,
+    command: ClaimCommand,
+    expected: Option<u64>,
+    meta: &projections::CommandMetadata,
+) -> Result<projections::Committed<Claim>, ApiError> {
+    Ok(state
+        .store
+        .execute::<Claim>(&id.to_string(), command, expected, meta)
+        .await?)
 }
 
 #[derive(Deserialize)]
@@ -83,9 +96,8 @@ pub(super) async fn reserve(
     JsonBody(body): JsonBody<ReserveRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
-    visible(&state, &principal, id).await?;
-    let (claim, _) = state.store.load::<Claim>(&id.to_string()).await?;
-    let details = claim.details.ok_or(ApiError::NotFound)?;
+    let row = visible(&state, &principal, id).await?;
+    let details = row.state.details.ok_or(ApiError::NotFound)?;
     let (policy, _) = state
         .store
         .load::<domain::policy::Policy>(&details.policy_id.to_string())
@@ -98,7 +110,9 @@ pub(super) async fn reserve(
         amount: body.amount,
         limit,
     };
-    run(&state, &principal, &context, id, expected, command).await
+    let meta = metadata(Some(&principal), &context);
+    let committed = execute(&state, id, command, expected, &meta).await?;
+    respond(&state, &principal, id, &committed, StatusCode::OK).await
 }
 
 #[derive(Deserialize)]
@@ -139,10 +153,7 @@ pub(super) async fn close(
         reason: body.reason,
     };
     let meta = metadata(Some(&principal), &context);
-    let committed = state
-        .store
-        .execute::<Claim>(&id.to_string(), command, expected, &meta)
-        .await?;
+    let committed = execute(&state, id, command, expected, &meta).await?;
     // What was approved and not paid no longer holds the policy's cover.
     let version = committed.version;
     super::approval::hold_cover(&state, &committed.aggregate, version, &meta).await?;

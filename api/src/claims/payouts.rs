@@ -55,7 +55,7 @@ pub(super) async fn pay(
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
     let row = visible(&state, &principal, id).await?;
-    refuse_outside_cover(&state, id).await?;
+    refuse_outside_cover(&state, &row).await?;
     let provider = crate::billing::checked_provider(&state, body.provider).await?;
     let requested = body
         .phone_number
@@ -87,12 +87,8 @@ pub(super) async fn pay(
 
 /// Nothing is paid for a loss the policy no longer covers (a cancellation
 /// dated back before the incident, after the claim was approved).
-async fn refuse_outside_cover(state: &AppState, id: uuid::Uuid) -> Result<(), ApiError> {
-    let (claim, _) = state
-        .store
-        .load::<domain::claim::Claim>(&id.to_string())
-        .await?;
-    let Some(details) = claim.details else {
+async fn refuse_outside_cover(state: &AppState, row: &ClaimRow) -> Result<(), ApiError> {
+    let Some(details) = &row.state.details else {
         return Err(ApiError::NotFound);
     };
     let (policy, _) = state

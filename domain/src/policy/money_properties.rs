@@ -420,21 +420,11 @@ impl Sim {
                 });
                 assert!(recorded, "the policy refuses a payment received");
             }
-            InvoiceEvent::CreditDeclined { key, amount }
-            | InvoiceEvent::ReductionDeclined { key, amount } => {
-                let from_reduction = matches!(
-                    self.invoices[&invoice_id].1.iter().find(|e| matches!(e,
-                        InvoiceEvent::CreditDeclined { key: k, .. }
-                        | InvoiceEvent::ReductionDeclined { key: k, .. } if *k == key)),
-                    Some(InvoiceEvent::ReductionDeclined { .. })
-                );
-                let restored = self.policy_command(PolicyCommand::RestoreCredit {
-                    invoice_id,
-                    key,
-                    amount,
-                    from_reduction,
-                });
-                assert!(restored, "the policy refuses its credit back");
+            InvoiceEvent::CreditDeclined { key, amount } => {
+                self.restore(invoice_id, key, amount, false)
+            }
+            InvoiceEvent::ReductionDeclined { key, amount } => {
+                self.restore(invoice_id, key, amount, true)
             }
             InvoiceEvent::InvoicePaid { .. } => {
                 let activated = self.policy_command(PolicyCommand::Activate {
@@ -446,6 +436,17 @@ impl Sim {
             _ => {}
         }
         true
+    }
+
+    /// `policy_process` gives the policy back what an invoice declined.
+    fn restore(&mut self, invoice_id: InvoiceId, key: String, amount: Money, from_reduction: bool) {
+        let restored = self.policy_command(PolicyCommand::RestoreCredit {
+            invoice_id,
+            key,
+            amount,
+            from_reduction,
+        });
+        assert!(restored, "the policy refuses its credit back");
     }
 
     fn pending(&self) -> Vec<(InvoiceId, PaymentId)> {

@@ -86,6 +86,27 @@ impl PolicyProcess {
     }
 }
 
+impl PolicyProcess {
+    /// Gives the policy back what its invoice declined.
+    async fn restore_credit(
+        &self,
+        event: &StoredEvent,
+        key: String,
+        amount: domain::Money,
+        from_reduction: bool,
+    ) -> anyhow::Result<()> {
+        let invoice = self.invoice(event).await?;
+        let invoice_id: InvoiceId = event.aggregate_id.parse()?;
+        let command = PolicyCommand::RestoreCredit {
+            invoice_id,
+            key,
+            amount,
+            from_reduction,
+        };
+        self.to_policy(event, &invoice, command).await
+    }
+}
+
 #[async_trait]
 impl Subscriber for PolicyProcess {
     fn name(&self) -> &str {
@@ -112,18 +133,11 @@ impl Subscriber for PolicyProcess {
                 self.record_payment(event, payment_id, amount, overpayment)
                     .await
             }
-            InvoiceEvent::CreditDeclined { key, amount }
-            | InvoiceEvent::ReductionDeclined { key, amount } => {
-                let from_reduction = event.event_type == "ReductionDeclined";
-                let invoice = self.invoice(event).await?;
-                let invoice_id: InvoiceId = event.aggregate_id.parse()?;
-                let command = PolicyCommand::RestoreCredit {
-                    invoice_id,
-                    key,
-                    amount,
-                    from_reduction,
-                };
-                self.to_policy(event, &invoice, command).await
+            InvoiceEvent::CreditDeclined { key, amount } => {
+                self.restore_credit(event, key, amount, false).await
+            }
+            InvoiceEvent::ReductionDeclined { key, amount } => {
+                self.restore_credit(event, key, amount, true).await
             }
             InvoiceEvent::InvoicePaid { .. } => {
                 let invoice = self.invoice(event).await?;
