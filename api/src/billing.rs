@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
+use crate::acting_for::{execute_for, Target};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::extract::{IdPath, IfMatch, OptionalJsonBody, QueryParams};
@@ -294,10 +295,17 @@ async fn pay(
         requested_by: Some(UserId(principal.user_id)),
     };
     let meta = metadata(Some(&principal), &context);
-    let committed = state
-        .store
-        .execute::<Invoice>(&id.to_string(), command, expected, &meta)
-        .await?;
+    let customer_id = row.state.details.as_ref().map(|d| d.customer_id.0);
+    let committed = execute_for::<Invoice>(
+        &state,
+        &principal,
+        customer_id.ok_or(ApiError::NotFound)?,
+        Target::Existing(&id.to_string(), expected),
+        command,
+        &meta,
+        || ApiError::NotFound,
+    )
+    .await?;
     let waited = await_read_model(&state, "billing", committed.last_position).await;
     let amount = committed
         .aggregate

@@ -3,6 +3,7 @@
 //! document. Each resource module exposes its own `router()`.
 
 pub mod accounts;
+pub mod acting_for;
 pub mod audit;
 pub mod auth;
 pub mod billing;

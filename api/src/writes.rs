@@ -260,6 +260,10 @@ where
                 },
                 detail: format!("{} {value} is already taken", kind.replace('_', " ")),
             },
+            error @ ExecuteError::Changed { .. } => ApiError::Conflict {
+                code: "concurrency_conflict",
+                detail: format!("{error}; retry the request"),
+            },
             ExecuteError::Conflict => ApiError::Conflict {
                 code: "concurrency_conflict",
                 detail: "the resource kept changing concurrently; retry the request".into(),

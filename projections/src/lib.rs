@@ -23,6 +23,6 @@ pub mod vault;
 pub mod webhook_deliveries;
 pub mod work_queues;
 
-pub use event_store::{Committed, EventStore, ExecuteError, UniqueClaim};
+pub use event_store::{Committed, EventStore, ExecuteError, Guard, UniqueClaim};
 pub use metadata::CommandMetadata;
 pub use stored_event::StoredEvent;

@@ -2,6 +2,7 @@
 //! random port, the subscription runtime, the event store.
 
 mod accounting;
+mod agent_assignment;
 mod audit;
 mod auth;
 mod book;

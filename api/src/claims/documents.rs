@@ -15,6 +15,7 @@ use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use super::{is_staff, visible};
+use crate::acting_for::{execute_for, Target};
 use crate::auth::principal::Principal;
 use crate::documents::{grouped, person, serve, Document as Printable};
 use crate::error::ApiError;
@@ -70,7 +71,12 @@ pub(super) async fn upload(
     multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
-    visible(&state, &principal, id).await?;
+    let customer_id = visible(&state, &principal, id)
+        .await?
+        .state
+        .details
+        .map(|d| d.customer_id.0)
+        .ok_or(ApiError::NotFound)?;
     let multipart = multipart.map_err(|_| {
         ApiError::UnsupportedFile(
             "send the document as multipart/form-data in the field `file`".into(),
@@ -108,15 +114,16 @@ pub(super) async fn upload(
         uploaded_by: UserId(principal.user_id),
     };
     let meta = metadata(Some(&principal), &context);
-    let attached = state
-        .store
-        .execute::<Claim>(
-            &id.to_string(),
-            ClaimCommand::AttachDocument(document),
-            None,
-            &meta,
-        )
-        .await;
+    let attached = execute_for::<Claim>(
+        &state,
+        &principal,
+        customer_id,
+        Target::Existing(&id.to_string(), None),
+        ClaimCommand::AttachDocument(document),
+        &meta,
+        || ApiError::NotFound,
+    )
+    .await;
     let committed = match attached {
         Ok(committed) => committed,
         Err(refused) => {
@@ -124,7 +131,7 @@ pub(super) async fn upload(
             if let Err(error) = documents.delete(&storage_key).await {
                 tracing::warn!(%error, key = %storage_key, "could not remove a refused document");
             }
-            return Err(refused.into());
+            return Err(refused);
         }
     };
     await_read_model(&state, "claims", committed.last_position).await;

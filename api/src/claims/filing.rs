@@ -15,6 +15,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 use super::{respond, visible};
+use crate::acting_for::{execute_for, Target};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::extract::{IdPath, IfMatch, JsonBody};
@@ -38,9 +39,11 @@ pub(super) async fn file(
     JsonBody(body): JsonBody<FileRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
-    policies::get(&state.pool, body.policy_id, principal.scope())
+    let not_yours = || ApiError::invalid("policy_id", "no such policy of yours");
+    let row = policies::get(&state.pool, body.policy_id, principal.scope())
         .await?
-        .ok_or_else(|| ApiError::invalid("policy_id", "no such policy of yours"))?;
+        .ok_or_else(not_yours)?;
+    let customer_id = row.state.application.as_ref().map(|a| a.customer_id.0);
     let (policy, _) = state
         .store
         .load::<Policy>(&body.policy_id.to_string())
@@ -64,10 +67,16 @@ pub(super) async fn file(
         numbers::assign(&state.pool, DocumentKind::Claim, today.year(), claim_id.0).await?;
     let command = ClaimCommand::File(Box::new(new));
     let meta = metadata(Some(&principal), &context);
-    let committed = state
-        .store
-        .execute_new::<Claim>(&claim_id.to_string(), command, &meta)
-        .await?;
+    let committed = execute_for::<Claim>(
+        &state,
+        &principal,
+        customer_id.ok_or_else(not_yours)?,
+        Target::New(&claim_id.to_string()),
+        command,
+        &meta,
+        not_yours,
+    )
+    .await?;
     respond(
         &state,
         &principal,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::visible;
+use crate::acting_for::{execute_for, Target};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::extract::{IdPath, IfMatch, JsonBody};
@@ -34,6 +35,9 @@ pub(super) struct SubmitRequest {
 fn empty_object() -> serde_json::Value {
     serde_json::json!({})
 }
+
+/// Why an agent may not apply for a customer.
+const NOT_YOURS: &str = "must be a customer assigned to you";
 
 /// The customer an application is for: the caller themself, one of an
 /// agent's assigned customers, or any customer for staff.
@@ -60,7 +64,7 @@ async fn applicant(
     });
     if !allowed {
         let message = if principal.role == Role::Agent {
-            "must be a customer assigned to you"
+            NOT_YOURS
         } else {
             "must be a registered customer"
         };
@@ -99,10 +103,16 @@ pub(super) async fn submit(
         max_backdate_days: state.config.periods.max_backdate_days,
     });
     let meta = metadata(Some(&principal), &context);
-    let committed = state
-        .store
-        .execute_new::<Policy>(&policy_id.to_string(), command, &meta)
-        .await?;
+    let committed = execute_for::<Policy>(
+        &state,
+        &principal,
+        customer_id,
+        Target::New(&policy_id.to_string()),
+        command,
+        &meta,
+        || ApiError::invalid("customer_id", NOT_YOURS),
+    )
+    .await?;
     respond_to_command::<PolicyRow>(&state, policy_id.0, &committed, StatusCode::CREATED).await
 }
 
@@ -118,7 +128,7 @@ pub(super) async fn approve(
     IfMatch(expected): IfMatch,
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
-    visible(&state, &principal, id).await?;
+    let customer_id = customer_of(&visible(&state, &principal, id).await?)?;
     let today = state.clock.today();
     let policy_number =
         numbers::assign(&state.pool, DocumentKind::Policy, today.year(), id).await?;
@@ -130,14 +140,29 @@ pub(super) async fn approve(
         approved_by: Some(UserId(principal.user_id)),
     };
     let meta = metadata(Some(&principal), &context);
-    let committed = state
-        .store
-        .execute::<Policy>(&id.to_string(), command, expected, &meta)
-        .await?;
+    let committed = execute_for::<Policy>(
+        &state,
+        &principal,
+        customer_id,
+        Target::Existing(&id.to_string(), expected),
+        command,
+        &meta,
+        || ApiError::NotFound,
+    )
+    .await?;
     if let Some(term) = committed.aggregate.terms.first() {
         await_invoice(&state, &committed, term.invoice_id.0).await;
     }
     respond_to_command::<PolicyRow>(&state, id, &committed, StatusCode::OK).await
+}
+
+/// The customer an application or policy is for.
+fn customer_of(row: &PolicyRow) -> Result<Uuid, ApiError> {
+    row.state
+        .application
+        .as_ref()
+        .map(|a| a.customer_id.0)
+        .ok_or(ApiError::NotFound)
 }
 
 /// Waits (bounded) until the invoice an approval calls for has been created
@@ -177,14 +202,20 @@ pub(super) async fn reject(
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
-    visible(&state, &principal, id).await?;
+    let customer_id = customer_of(&visible(&state, &principal, id).await?)?;
     let meta = metadata(Some(&principal), &context);
     let command = PolicyCommand::RejectApplication {
         reason: body.reason,
     };
-    let committed = state
-        .store
-        .execute::<Policy>(&id.to_string(), command, expected, &meta)
-        .await?;
+    let committed = execute_for::<Policy>(
+        &state,
+        &principal,
+        customer_id,
+        Target::Existing(&id.to_string(), expected),
+        command,
+        &meta,
+        || ApiError::NotFound,
+    )
+    .await?;
     respond_to_command::<PolicyRow>(&state, id, &committed, StatusCode::OK).await
 }

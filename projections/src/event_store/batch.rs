@@ -12,7 +12,7 @@ use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
 use tokio::sync::oneshot;
 
 use super::stripes::{Key, Stripe};
-use super::{Committed, EventStore, ExecuteError, UniqueClaim};
+use super::{Committed, Conditions, EventStore, ExecuteError, Guard, UniqueClaim};
 use crate::metadata::{CommandMetadata, BUSINESS_DATE};
 use crate::stored_event::StreamPosition;
 
@@ -27,13 +27,11 @@ type Reply<A> = oneshot::Sender<Result<Committed<A>, ExecuteError<<A as Aggregat
 /// A command waiting for its aggregate.
 pub(crate) struct Pending<A: Aggregate> {
     pub(super) command: A::Command,
-    pub(super) expected_version: Option<u64>,
+    pub(super) conditions: Conditions,
     pub(super) metadata: CommandMetadata,
     /// The business date the command was decided on (recorded with its
     /// events as `business_date`, the date reports count them on).
     pub(super) business_date: chrono::NaiveDate,
-    pub(super) fresh: bool,
-    pub(super) claims: Vec<UniqueClaim>,
     pub(super) reply: Reply<A>,
 }
 
@@ -70,7 +68,7 @@ impl EventStore {
             return;
         }
         for attempt in 1..=MAX_ATTEMPTS {
-            let context = if attempt == 1 && queued[0].fresh {
+            let context = if attempt == 1 && queued[0].conditions.fresh {
                 Ok((
                     EventStoreAggregateContext {
                         aggregate_id: key.1.clone(),
@@ -87,15 +85,25 @@ impl EventStore {
                 Ok(loaded) => loaded,
                 Err(error) => return reply_all(queued, &error),
             };
-            let (outcomes, serialized, claims, state, version) =
-                match decide(context, &queued).await {
-                    Ok(decided) => decided,
-                    Err(error) => return reply_all(queued, &error),
-                };
-            if serialized.is_empty() {
-                return answer(queued, outcomes, &HashMap::new());
+            let decided = match decide(context, &queued).await {
+                Ok(decided) => decided,
+                Err(error) => return reply_all(queued, &error),
+            };
+            if decided.serialized.is_empty() {
+                return answer(queued, decided.outcomes, &HashMap::new());
             }
-            match self.append(key, &serialized, &claims, last_hash).await {
+            let Decided {
+                outcomes,
+                serialized,
+                claims,
+                guards,
+                state,
+                version,
+            } = decided;
+            match self
+                .append(key, &serialized, &claims, &guards, last_hash)
+                .await
+            {
                 Ok((positions, hash)) => {
                     stripe.remember(key, state, version, Some(hash));
                     if let Some(notifier) = &self.notifier {
@@ -119,12 +127,40 @@ impl EventStore {
                     };
                     let (refused, rest): (Vec<_>, Vec<_>) = queued
                         .into_iter()
-                        .partition(|p| p.claims.iter().any(|c| taken.contains(c)));
+                        .partition(|p| p.conditions.claims.iter().any(|c| taken.contains(c)));
                     for pending in refused {
-                        let claim = pending.claims.iter().find(|c| taken.contains(c)).cloned();
+                        let claim = pending
+                            .conditions
+                            .claims
+                            .iter()
+                            .find(|c| taken.contains(c))
+                            .cloned();
                         let (kind, value) =
                             claim.map_or_else(Default::default, |c| (c.kind.to_string(), c.value));
                         let _ = pending.reply.send(Err(ExecuteError::Taken { kind, value }));
+                    }
+                    queued = rest;
+                    if queued.is_empty() {
+                        return;
+                    }
+                }
+                Err(Appending::Changed(changed)) => {
+                    // Refuse the commands decided on an aggregate that has
+                    // changed since, and decide the others again.
+                    let (refused, rest): (Vec<_>, Vec<_>) = queued
+                        .into_iter()
+                        .partition(|p| p.conditions.guards.iter().any(|g| changed.contains(g)));
+                    for pending in refused {
+                        let guard = pending
+                            .conditions
+                            .guards
+                            .iter()
+                            .find(|g| changed.contains(g))
+                            .cloned();
+                        let _ = pending.reply.send(Err(ExecuteError::Changed {
+                            aggregate_type: guard.as_ref().map_or("", |g| g.aggregate_type),
+                            aggregate_id: guard.map(|g| g.aggregate_id).unwrap_or_default(),
+                        }));
                     }
                     queued = rest;
                     if queued.is_empty() {
@@ -181,27 +217,26 @@ impl EventStore {
         Ok((context, hash))
     }
 
-    /// Appends `events` (all of `key`, consecutive sequences) and reserves
-    /// `claims` for it in one statement, and returns where each event landed
-    /// in the stream, by sequence.
+    /// Appends `events` (all of `key`, consecutive sequences), reserves
+    /// `claims` for it, and returns where each event landed in the stream,
+    /// by sequence; only if every one of `guards` still holds.
     ///
-    /// This is postgres-es's insert made one round trip: the same table and
-    /// columns, every row in one `INSERT ... SELECT FROM unnest(...)`, an
-    /// implicit transaction, and the positions `RETURNING`ed instead of read
-    /// back. A sequence already taken (the events' primary key) means
-    /// another process appended first; a claim already taken refuses the
-    /// statement whole, so no claim is ever held without its events.
+    /// Without guards this is postgres-es's insert made one round trip: the
+    /// same table and columns, every row in one `INSERT ... SELECT FROM
+    /// unnest(...)`, an implicit transaction, and the positions
+    /// `RETURNING`ed instead of read back. A sequence already taken (the
+    /// events' primary key) means another process appended first; a claim
+    /// already taken refuses the statement whole, so no claim is ever held
+    /// without its events. Every append holds its aggregate's advisory lock
+    /// until it commits (see [`Self::append_guarded`] for why).
     async fn append(
         &self,
         key: &Key,
         events: &[SerializedEvent],
         claims: &[UniqueClaim],
+        guards: &[Guard],
         previous: Option<String>,
     ) -> Result<(HashMap<usize, Landed>, String), Appending> {
-        let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
-        let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
-        let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
-        let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
         let metadata = self
             .chained(key, events, previous)
             .await
@@ -211,30 +246,14 @@ impl EventStore {
             .and_then(super::chain::recorded)
             .unwrap_or_default()
             .to_string();
-        let claim_kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
-        let claim_values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
-        let rows = sqlx::query!(
-            r#"WITH claimed AS (
-                   INSERT INTO unique_claims (kind, value, aggregate_id)
-                   SELECT c.kind, c.value, $2 FROM unnest($8::text[], $9::text[]) AS c(kind, value)
-               )
-               INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-               SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
-               FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
-                    AS e(sequence, event_type, event_version, payload, metadata)
-               RETURNING sequence, tx_id::text::bigint AS "tx_id!", global_position, recorded_at"#,
-            key.0,
-            key.1,
-            &sequences,
-            &event_types,
-            &event_versions,
-            &payloads,
-            &metadata,
-            &claim_kinds,
-            &claim_values
-        )
-        .fetch_all(&self.pool)
-        .await
+        let rows = if guards.is_empty() {
+            insert(&self.pool, key, events, &metadata, claims)
+                .await
+                .map(Ok)
+        } else {
+            self.append_guarded(key, events, &metadata, claims, guards)
+                .await
+        }
         .map_err(|error| match &error {
             sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
                 if db.constraint() == Some("unique_claims_pkey") {
@@ -245,17 +264,79 @@ impl EventStore {
             }
             _ => Appending::Failed(error),
         })?;
-        let landed = rows
-            .into_iter()
-            .map(|r| {
-                let position = StreamPosition {
-                    tx_id: r.tx_id,
-                    position: r.global_position,
-                };
-                (r.sequence as usize, (position, r.recorded_at))
-            })
+        let rows = match rows {
+            Ok(rows) => rows,
+            Err(changed) => return Err(Appending::Changed(changed)),
+        };
+        Ok((rows.into_iter().collect(), last_hash))
+    }
+
+    /// The guarded append, in one transaction: the advisory locks of the
+    /// guarded aggregates and of this one (in one order, so two guarded
+    /// appends cannot deadlock), then the guarded aggregates' versions
+    /// read, then the insert. A write to a guarded aggregate holds its lock
+    /// from before its insert to its commit, so it either committed before
+    /// the versions were read (and is seen) or waits until this append
+    /// has committed (and comes after it in the stream).
+    async fn append_guarded(
+        &self,
+        key: &Key,
+        events: &[SerializedEvent],
+        metadata: &[serde_json::Value],
+        claims: &[UniqueClaim],
+        guards: &[Guard],
+    ) -> Result<Result<Vec<(usize, Landed)>, Vec<Guard>>, sqlx::Error> {
+        let mut tx = self.pool.begin().await?;
+        let mut locks: Vec<String> = guards
+            .iter()
+            .map(|g| lock_name(g.aggregate_type, &g.aggregate_id))
+            .chain(std::iter::once(lock_name(key.0, &key.1)))
             .collect();
-        Ok((landed, last_hash))
+        locks.sort();
+        locks.dedup();
+        for lock in &locks {
+            sqlx::query!(
+                "SELECT pg_advisory_xact_lock($1, hashtext($2))",
+                AGGREGATE_LOCKS,
+                lock
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let types: Vec<String> = guards
+            .iter()
+            .map(|g| g.aggregate_type.to_string())
+            .collect();
+        let ids: Vec<String> = guards.iter().map(|g| g.aggregate_id.clone()).collect();
+        let current = sqlx::query!(
+            r#"SELECT g.aggregate_type AS "aggregate_type!", g.aggregate_id AS "aggregate_id!",
+                      coalesce(max(e.sequence), 0) AS "version!"
+               FROM unnest($1::text[], $2::text[]) AS g(aggregate_type, aggregate_id)
+               LEFT JOIN events e
+                 ON e.aggregate_type = g.aggregate_type AND e.aggregate_id = g.aggregate_id
+               GROUP BY 1, 2"#,
+            &types,
+            &ids
+        )
+        .fetch_all(&mut *tx)
+        .await?;
+        let changed: Vec<Guard> = guards
+            .iter()
+            .filter(|g| {
+                !current.iter().any(|c| {
+                    c.aggregate_type == g.aggregate_type
+                        && c.aggregate_id == g.aggregate_id
+                        && c.version == g.version as i64
+                })
+            })
+            .cloned()
+            .collect();
+        if !changed.is_empty() {
+            return Ok(Err(changed));
+        }
+        let rows = insert(&mut *tx, key, events, metadata, claims).await?;
+        tx.commit().await?;
+        Ok(Ok(rows))
     }
 
     /// `events`' metadata with each one's link of the aggregate's hash chain
@@ -331,23 +412,89 @@ impl EventStore {
     }
 }
 
+/// The advisory lock class of aggregates (the two-key form, apart from the
+/// one-key locks of subscriptions and jobs).
+const AGGREGATE_LOCKS: i32 = 1701;
+
+/// The name whose hash is an aggregate's lock.
+fn lock_name(aggregate_type: &str, aggregate_id: &str) -> String {
+    format!("{aggregate_type}/{aggregate_id}")
+}
+
+/// The insert of [`EventStore::append`] (through `executor`, a pool or a
+/// transaction): the aggregate's lock, the claims and the events in one
+/// statement. The lock is an init plan, taken before any row is written.
+async fn insert<'c>(
+    executor: impl sqlx::PgExecutor<'c>,
+    key: &Key,
+    events: &[SerializedEvent],
+    metadata: &[serde_json::Value],
+    claims: &[UniqueClaim],
+) -> Result<Vec<(usize, Landed)>, sqlx::Error> {
+    let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
+    let event_types: Vec<String> = events.iter().map(|e| e.event_type.clone()).collect();
+    let event_versions: Vec<String> = events.iter().map(|e| e.event_version.clone()).collect();
+    let payloads: Vec<serde_json::Value> = events.iter().map(|e| e.payload.clone()).collect();
+    let claim_kinds: Vec<String> = claims.iter().map(|c| c.kind.to_string()).collect();
+    let claim_values: Vec<String> = claims.iter().map(|c| c.value.clone()).collect();
+    let rows = sqlx::query!(
+        r#"WITH claimed AS (
+               INSERT INTO unique_claims (kind, value, aggregate_id)
+               SELECT c.kind, c.value, $2 FROM unnest($8::text[], $9::text[]) AS c(kind, value)
+           )
+           INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
+           SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+           FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
+                AS e(sequence, event_type, event_version, payload, metadata)
+           WHERE (SELECT pg_advisory_xact_lock($10, hashtext($1 || '/' || $2))) IS NOT NULL
+           RETURNING sequence, tx_id::text::bigint AS "tx_id!", global_position, recorded_at"#,
+        key.0,
+        key.1,
+        &sequences,
+        &event_types,
+        &event_versions,
+        &payloads,
+        metadata,
+        &claim_kinds,
+        &claim_values,
+        AGGREGATE_LOCKS
+    )
+    .fetch_all(executor)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let position = StreamPosition {
+                tx_id: r.tx_id,
+                position: r.global_position,
+            };
+            (r.sequence as usize, (position, r.recorded_at))
+        })
+        .collect())
+}
+
 /// Why an append did not happen.
 enum Appending {
     /// Another process appended to the aggregate first.
     Conflict,
     /// A unique claim is held by another aggregate.
     ClaimTaken,
+    /// These guarded aggregates have changed.
+    Changed(Vec<Guard>),
     /// The database failed.
     Failed(sqlx::Error),
 }
 
-type Decided<A> = (
-    Vec<Outcome<A>>,
-    Vec<SerializedEvent>,
-    Vec<UniqueClaim>,
-    A,
-    usize,
-);
+/// The commands of a batch decided: each one's outcome, the events to
+/// append and what their append must reserve and check.
+struct Decided<A: Aggregate> {
+    outcomes: Vec<Outcome<A>>,
+    serialized: Vec<SerializedEvent>,
+    claims: Vec<UniqueClaim>,
+    guards: Vec<Guard>,
+    state: A,
+    version: usize,
+}
 
 /// Decides each command on the state the previous ones left.
 async fn decide<A>(
@@ -363,8 +510,9 @@ where
     let mut outcomes = Vec::with_capacity(queued.len());
     let mut serialized = Vec::new();
     let mut claims = Vec::new();
+    let mut guards: Vec<Guard> = Vec::new();
     for pending in queued {
-        if let Some(expected) = pending.expected_version {
+        if let Some(expected) = pending.conditions.expected_version {
             if expected != version as u64 {
                 outcomes.push(Outcome::Refused(ExecuteError::VersionMismatch {
                     expected,
@@ -404,7 +552,12 @@ where
         for envelope in &envelopes {
             serialized.push(SerializedEvent::try_from(envelope).map_err(|e| e.to_string())?);
         }
-        claims.extend(pending.claims.iter().cloned());
+        claims.extend(pending.conditions.claims.iter().cloned());
+        for guard in &pending.conditions.guards {
+            if !guards.contains(guard) {
+                guards.push(guard.clone());
+            }
+        }
         state = candidate;
         outcomes.push(Outcome::Appended {
             aggregate: state.clone(),
@@ -412,7 +565,14 @@ where
             events: envelopes,
         });
     }
-    Ok((outcomes, serialized, claims, state, version))
+    Ok(Decided {
+        outcomes,
+        serialized,
+        claims,
+        guards,
+        state,
+        version,
+    })
 }
 
 fn answer<A: Aggregate>(

@@ -19,6 +19,12 @@
 //!   commands on fresh state, a bounded number of times.
 //! - The work runs in its own task: a client that disconnects cannot cancel
 //!   other clients' commands half-way.
+//! - A command decided on another aggregate's state (an agent acting for a
+//!   customer assigned to them) carries a [`Guard`]: its events are appended
+//!   only if that aggregate is still at the version the decision read. Every
+//!   append holds its aggregate's lock until it commits, and a guarded
+//!   append takes its guards' locks before it checks them, so no write to a
+//!   guarded aggregate slips between the check and the append.
 
 mod batch;
 pub mod chain;
@@ -76,6 +82,15 @@ pub enum ExecuteError<E: std::error::Error> {
         /// The value.
         value: String,
     },
+    /// An aggregate the command was decided on ([`Guard`]) changed before
+    /// the command's events could be appended; nothing was appended.
+    #[error("{aggregate_type} {aggregate_id} changed while the command was decided")]
+    Changed {
+        /// Its type.
+        aggregate_type: &'static str,
+        /// Its id.
+        aggregate_id: String,
+    },
     /// Still losing races after every attempt.
     #[error(
         "the aggregate kept changing concurrently; gave up after {} attempts",
@@ -96,6 +111,32 @@ pub struct UniqueClaim {
     pub kind: &'static str,
     /// The value.
     pub value: String,
+}
+
+/// Another aggregate's state a command was decided on: its events are
+/// appended only while that aggregate is still at `version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Guard {
+    /// The aggregate's type.
+    pub aggregate_type: &'static str,
+    /// Its id.
+    pub aggregate_id: String,
+    /// The version the decision read.
+    pub version: u64,
+}
+
+/// What must hold for a command's events to be appended, beyond the
+/// aggregate's own decision.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Conditions {
+    /// `If-Match`: the aggregate's version the caller saw.
+    pub(crate) expected_version: Option<u64>,
+    /// The id was just minted: nothing can exist under it yet.
+    pub(crate) fresh: bool,
+    /// Unique values reserved with the events.
+    pub(crate) claims: Vec<UniqueClaim>,
+    /// Other aggregates that must not have changed.
+    pub(crate) guards: Vec<Guard>,
 }
 
 /// The event store: one table, every aggregate.
@@ -160,8 +201,38 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        self.submit(id, command, expected_version, metadata, false, Vec::new())
-            .await
+        let conditions = Conditions {
+            expected_version,
+            ..Conditions::default()
+        };
+        self.submit(id, command, conditions, metadata).await
+    }
+
+    /// As [`EventStore::execute`], appending only while every one of
+    /// `guards` still holds.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Changed`] when a guarded aggregate has changed;
+    /// otherwise see [`ExecuteError`].
+    pub async fn execute_guarded<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        expected_version: Option<u64>,
+        guards: Vec<Guard>,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        let conditions = Conditions {
+            expected_version,
+            guards,
+            ..Conditions::default()
+        };
+        self.submit(id, command, conditions, metadata).await
     }
 
     /// Runs the first command of an aggregate whose id this process has just
@@ -182,8 +253,34 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        self.submit(id, command, None, metadata, true, Vec::new())
+        self.execute_new_guarded(id, command, Vec::new(), metadata)
             .await
+    }
+
+    /// As [`EventStore::execute_new`], appending only while every one of
+    /// `guards` still holds.
+    ///
+    /// # Errors
+    /// [`ExecuteError::Changed`] when a guarded aggregate has changed;
+    /// otherwise see [`ExecuteError`].
+    pub async fn execute_new_guarded<A>(
+        &self,
+        id: &str,
+        command: A::Command,
+        guards: Vec<Guard>,
+        metadata: &CommandMetadata,
+    ) -> Result<Committed<A>, ExecuteError<A::Error>>
+    where
+        A: Aggregate<Services = ()> + Clone + 'static,
+        A::Command: Clone + Send + Sync + 'static,
+        A::Error: Send,
+    {
+        let conditions = Conditions {
+            fresh: true,
+            guards,
+            ..Conditions::default()
+        };
+        self.submit(id, command, conditions, metadata).await
     }
 
     /// As [`EventStore::execute_new`], also reserving `claims` for the new
@@ -205,7 +302,12 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        self.submit(id, command, None, metadata, true, claims).await
+        let conditions = Conditions {
+            fresh: true,
+            claims,
+            ..Conditions::default()
+        };
+        self.submit(id, command, conditions, metadata).await
     }
 
     #[tracing::instrument(skip_all, fields(aggregate_type = A::TYPE, aggregate_id = %id))]
@@ -213,10 +315,8 @@ impl EventStore {
         &self,
         id: &str,
         command: A::Command,
-        expected_version: Option<u64>,
+        conditions: Conditions,
         metadata: &CommandMetadata,
-        fresh: bool,
-        claims: Vec<UniqueClaim>,
     ) -> Result<Committed<A>, ExecuteError<A::Error>>
     where
         A: Aggregate<Services = ()> + Clone + 'static,
@@ -227,11 +327,9 @@ impl EventStore {
         let key = (A::TYPE, id.to_string());
         let pending = Pending::<A> {
             command,
-            expected_version,
+            conditions,
             metadata: metadata.clone(),
             business_date: self.clock.today(),
-            fresh,
-            claims,
             reply,
         };
         if self.stripes.enqueue(&key, pending) {
