@@ -206,11 +206,12 @@ pub(crate) async fn premium_rows(
 }
 
 /// The claim movements the claims report reads.
-const CLAIM_MOVEMENTS: [MovementKind; 4] = [
+const CLAIM_MOVEMENTS: [MovementKind; 5] = [
     MovementKind::ClaimFiled,
     MovementKind::ClaimApproved,
     MovementKind::ClaimReleased,
     MovementKind::ClaimPaid,
+    MovementKind::CaseReserve,
 ];
 
 /// The payment movements the revenue report reads.
@@ -245,6 +246,7 @@ impl Tabular for LossRow {
         "incurred",
         "paid",
         "outstanding",
+        "case_reserves",
         "earned",
         "loss_ratio",
     ];
@@ -257,6 +259,7 @@ impl Tabular for LossRow {
             amount(&self.incurred),
             amount(&self.paid),
             amount(&self.outstanding),
+            amount(&self.case_reserves),
             amount(&self.earned),
             optional(self.loss_ratio),
         ]

@@ -429,7 +429,14 @@ async fn sandbox_confirms(case: &Case, payment: &str, received: &str) {
 
 /// Settles every refund the quiet sandbox holds, by asking it.
 async fn refunds_settle(case: &Case) {
+    let pool = &case.book.app.db.pool;
     eventually("the refunds to settle", || async {
+        // Every refund asked for is in the outbox before it is counted:
+        // the process managers ask for them, the payments subscription
+        // records their jobs.
+        for subscription in ["policy_process", "billing_process", "payments"] {
+            caught_up(pool, subscription).await;
+        }
         workers::payments::reconcile::run_once(case.book.workers(), Duration::ZERO)
             .await
             .unwrap();

@@ -279,11 +279,11 @@ async fn claims_collections_commissions_and_ageing_match_figures_worked_out_apar
     let lines = csv_lines(&book, &book.staff, path).await;
     assert_eq!(
         lines[0],
-        "group,currency,reported,incurred,paid,outstanding,earned,loss_ratio"
+        "group,currency,reported,incurred,paid,outstanding,case_reserves,earned,loss_ratio"
     );
     assert_eq!(
         lines[1],
-        format!("MOTOR,KES,2,115000.00,95000.00,20000.00,{earned},{ratio}")
+        format!("MOTOR,KES,2,115000.00,95000.00,20000.00,0.00,{earned},{ratio}")
     );
 
     // Revenue: three payments asked of the sandbox, two received, one
@@ -622,4 +622,112 @@ async fn a_claim_closed_unpaid_releases_what_was_owed_and_a_reapproval_owes_anew
     assert_eq!(paid["incurred"], kes("25000.00"));
     assert_eq!(paid["outstanding"], kes("0.00"));
     assert_eq!(paid["reported"], 1);
+}
+
+#[tokio::test]
+async fn case_reserves_follow_each_claim_until_it_is_decided() {
+    let book = Book::open().await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (policy, _) = book.active_policy(&customer, "1000000.00").await;
+    let mut claims = Vec::new();
+    for claimed in ["300000.00", "50000.00"] {
+        let filed = book
+            .file_claim(
+                &customer,
+                &policy,
+                crate::common::TODAY,
+                claimed,
+                "Flooded engine",
+            )
+            .await;
+        assert_eq!(filed.status, StatusCode::CREATED, "{}", filed.body);
+        claims.push(filed.body["id"].as_str().unwrap().to_string());
+    }
+    let step = |id: &str, path: &'static str, body: serde_json::Value| {
+        let (book, path) = (&book, format!("/claims/{id}/{path}"));
+        async move {
+            let reply = book.app.post(&path, Some(&book.staff), &body).await;
+            assert_eq!(reply.status, StatusCode::OK, "{path}: {}", reply.body);
+        }
+    };
+    let path = "/reports/claims?from=2026-11-01&to=2026-11-30&group_by=product";
+    let report_shows = |what: &'static str, reserves: &'static str| {
+        let book = &book;
+        async move {
+            eventually(what, || async {
+                let row = book.app.get(path, Some(&book.staff)).await.body["items"][0].clone();
+                (row["case_reserves"] == kes(reserves)).then_some(row)
+            })
+            .await
+        }
+    };
+    let reserve = |amount: &str| serde_json::json!({"amount": kes(amount)});
+
+    // Reserved: 200,000 and 40,000 while under review.
+    step(&claims[0], "reserve", reserve("200000.00")).await;
+    step(&claims[1], "reserve", reserve("40000.00")).await;
+    let row = report_shows("both reserves", "240000.00").await;
+    assert_eq!(
+        row["incurred"],
+        kes("0.00"),
+        "a reserve is an estimate, not incurred"
+    );
+    let lines = csv_lines(&book, &book.staff, path).await;
+    let fields: Vec<&str> = lines[1].split(',').collect();
+    assert_eq!(
+        fields[..7],
+        ["MOTOR", "KES", "2", "0.00", "0.00", "0.00", "240000.00"]
+    );
+
+    // A reserve is bounded by the sum insured of the claim's term.
+    let refused = book
+        .app
+        .post(
+            &format!("/claims/{}/reserve", claims[1]),
+            Some(&book.staff),
+            &reserve("1000000.01"),
+        )
+        .await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+
+    // The second is rejected: its reserve goes.
+    step(
+        &claims[1],
+        "reject",
+        serde_json::json!({"reason": "Not covered"}),
+    )
+    .await;
+    report_shows("the rejected claim's reserve released", "200000.00").await;
+
+    // The first is re-reserved at 250,000 and approved for 230,000: what
+    // is approved is owed (outstanding); the reserve's excess stays open.
+    step(&claims[0], "reserve", reserve("250000.00")).await;
+    report_shows("the raised reserve", "250000.00").await;
+    step(
+        &claims[0],
+        "approve",
+        serde_json::json!({"approved_amount": kes("230000.00")}),
+    )
+    .await;
+    let row = report_shows("the approval taking over the reserve", "20000.00").await;
+    assert_eq!(row["outstanding"], kes("230000.00"));
+
+    // Paid in full: the claim is done and reserves nothing.
+    let paying = book
+        .app
+        .post(
+            &format!("/claims/{}/pay", claims[0]),
+            Some(&book.staff),
+            &serde_json::json!({}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let row = report_shows("the paid claim's reserve released", "0.00").await;
+    assert_eq!(row["paid"], kes("230000.00"));
+    assert_eq!(row["outstanding"], kes("0.00"));
 }

@@ -7,6 +7,9 @@
 //! - **Outstanding** at a group's last day: approved, not yet paid, over
 //!   every movement up to that day (so it includes claims approved before
 //!   the report's range).
+//! - **Case reserves** at a group's last day: on every claim still open,
+//!   what the adjuster's reserve (their estimate of the claim's cost)
+//!   exceeds its approved total; estimates, so not part of incurred.
 //! - **Loss ratio**: incurred ÷ earned premium of the same group and
 //!   currency (none when nothing was earned).
 
@@ -34,6 +37,9 @@ pub struct LossRow {
     pub paid: Money,
     /// Approved, not yet paid, at the group's last day.
     pub outstanding: Money,
+    /// Reserved beyond what is approved on open claims, at the group's
+    /// last day.
+    pub case_reserves: Money,
     /// Premium earned (as the premium report shows it).
     pub earned: Money,
     /// Incurred ÷ earned, to four places.
@@ -46,6 +52,7 @@ struct Sums {
     incurred: Decimal,
     paid: Decimal,
     outstanding: Decimal,
+    case_reserves: Decimal,
     earned: Decimal,
 }
 
@@ -86,14 +93,21 @@ pub fn losses(
             MovementKind::ClaimPaid => -total.amount,
             _ => Decimal::ZERO,
         };
-        if !owed.is_zero() {
+        let reserved = match total.kind {
+            MovementKind::CaseReserve => total.amount,
+            _ => Decimal::ZERO,
+        };
+        if !(owed.is_zero() && reserved.is_zero()) {
+            let mut add = |group: String| {
+                let sums = row(&mut rows, group, total.currency);
+                sums.outstanding += owed;
+                sums.case_reserves += reserved;
+            };
             match group_by {
-                GroupBy::Product => {
-                    row(&mut rows, total.product.clone(), total.currency).outstanding += owed;
-                }
+                GroupBy::Product => add(total.product.clone()),
                 GroupBy::Month => {
                     for (label, _) in ends.iter().filter(|(_, end)| total.date <= *end) {
-                        row(&mut rows, label.clone(), total.currency).outstanding += owed;
+                        add(label.clone());
                     }
                 }
             }
@@ -119,6 +133,7 @@ pub fn losses(
                 || !(s.incurred.is_zero()
                     && s.paid.is_zero()
                     && s.outstanding.is_zero()
+                    && s.case_reserves.is_zero()
                     && s.earned.is_zero())
         })
         .map(|((group, _), (currency, s))| {
@@ -129,6 +144,7 @@ pub fn losses(
                 incurred: money(s.incurred),
                 paid: money(s.paid),
                 outstanding: money(s.outstanding),
+                case_reserves: money(s.case_reserves),
                 earned: money(s.earned),
                 loss_ratio: ratio(s.incurred, s.earned),
             }
@@ -244,5 +260,41 @@ mod tests {
         assert_eq!(rows[1].incurred, kes("30000"));
         assert_eq!(rows[1].outstanding, kes("0"));
         assert_eq!(rows[1].loss_ratio, Some("0.3".parse().unwrap()));
+    }
+
+    #[test]
+    fn case_reserves_are_carried_to_each_months_end_and_are_not_incurred() {
+        use MovementKind::*;
+        // Given a claim reserved at 40,000 in October, raised to 50,000 in
+        // November and approved for 45,000 in December (the reserve's
+        // excess, 5,000, stays until the claim is paid in January).
+        let totals = vec![
+            total("2026-10-03", "MOTOR", ClaimFiled, "60000"),
+            total("2026-10-04", "MOTOR", CaseReserve, "40000"),
+            total("2026-11-09", "MOTOR", CaseReserve, "10000"),
+            total("2026-12-01", "MOTOR", ClaimApproved, "45000"),
+            total("2026-12-01", "MOTOR", CaseReserve, "-45000"),
+            total("2027-01-15", "MOTOR", ClaimPaid, "45000"),
+            total("2027-01-15", "MOTOR", CaseReserve, "-5000"),
+        ];
+        let rows = losses(
+            &totals,
+            &[],
+            day("2026-11-01"),
+            day("2027-01-31"),
+            GroupBy::Month,
+        );
+        let by_month: Vec<(&str, Money, Money, Money)> = rows
+            .iter()
+            .map(|r| (r.group.as_str(), r.case_reserves, r.incurred, r.outstanding))
+            .collect();
+        assert_eq!(
+            by_month,
+            [
+                ("2026-11", kes("50000"), kes("0"), kes("0")),
+                ("2026-12", kes("5000"), kes("45000"), kes("45000")),
+                ("2027-01", kes("0"), kes("0"), kes("0")),
+            ]
+        );
     }
 }

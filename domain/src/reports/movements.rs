@@ -44,11 +44,15 @@ pub enum MovementKind {
     PayoutRequested,
     /// A payout reached the claimant.
     ClaimPaid,
+    /// A claim's case reserve changed (the change): what the adjuster's
+    /// reserve exceeds the claim's approved total while the claim is open;
+    /// none once it is paid, rejected or closed.
+    CaseReserve,
 }
 
 impl MovementKind {
     /// Every kind, in order.
-    pub const ALL: [MovementKind; 14] = [
+    pub const ALL: [MovementKind; 15] = [
         MovementKind::InvoiceIssued,
         MovementKind::InvoiceVoided,
         MovementKind::PaymentRequested,
@@ -63,6 +67,7 @@ impl MovementKind {
         MovementKind::ClaimReleased,
         MovementKind::PayoutRequested,
         MovementKind::ClaimPaid,
+        MovementKind::CaseReserve,
     ];
 
     /// The stored name.
@@ -82,6 +87,7 @@ impl MovementKind {
             MovementKind::ClaimReleased => "claim_released",
             MovementKind::PayoutRequested => "payout_requested",
             MovementKind::ClaimPaid => "claim_paid",
+            MovementKind::CaseReserve => "case_reserve",
         }
     }
 

@@ -96,7 +96,9 @@ impl Projection for ReportingProjection {
                     kind         text NOT NULL,
                     policy_id    uuid NOT NULL,
                     customer_id  uuid NOT NULL,
-                    product_code text NOT NULL
+                    product_code text NOT NULL,
+                    reserve      numeric NOT NULL DEFAULT 0,
+                    claim_open   boolean NOT NULL DEFAULT true
                 )"
                 )],
             ),
@@ -123,6 +125,11 @@ impl Projection for ReportingProjection {
         for (table, statements) in ddl {
             super::tables::create_once(conn, table, &statements).await?;
         }
+        // Subjects tables created before claims' case reserves were kept
+        // (their reserves show after `ifinsure projections rebuild`).
+        super::tables::add_column_once(conn, s, "reserve", "numeric NOT NULL DEFAULT 0").await?;
+        super::tables::add_column_once(conn, s, "claim_open", "boolean NOT NULL DEFAULT true")
+            .await?;
         Ok(())
     }
 
@@ -187,6 +194,17 @@ impl Movement {
         self.item_id = Some(item_id);
         self
     }
+}
+
+/// What a claim's event does to its case reserve.
+#[derive(Debug, Clone, Copy)]
+enum ReserveStep {
+    /// The adjuster set the reserve to this.
+    Set(Decimal),
+    /// The approved total changed.
+    Recount,
+    /// The claim opened (reopened) or ended (paid, rejected, closed).
+    Open(bool),
 }
 
 /// A requested payment, refund or payout as recorded.
@@ -444,6 +462,26 @@ impl Writer<'_> {
     }
 
     async fn claim(&mut self, event: ClaimEvent) -> anyhow::Result<()> {
+        let step = match &event {
+            ClaimEvent::ReserveSet { amount, .. } => Some(ReserveStep::Set(amount.amount())),
+            ClaimEvent::ClaimApproved { .. } => Some(ReserveStep::Recount),
+            ClaimEvent::ClaimRejected { .. }
+            | ClaimEvent::ClaimClosed { .. }
+            | ClaimEvent::ClaimPaid { .. } => Some(ReserveStep::Open(false)),
+            ClaimEvent::ClaimReopened { .. } => Some(ReserveStep::Open(true)),
+            _ => None,
+        };
+        if let Some(movement) = self.claim_movement(event).await? {
+            self.write(movement).await?;
+        }
+        match step {
+            Some(step) => self.follow_case_reserve(step).await,
+            None => Ok(()),
+        }
+    }
+
+    /// The money movement a claim's event records, if any.
+    async fn claim_movement(&mut self, event: ClaimEvent) -> anyhow::Result<Option<Movement>> {
         use MovementKind::*;
         let movement = match event {
             ClaimEvent::ClaimFiled(details) => {
@@ -459,7 +497,7 @@ impl Writer<'_> {
                 let owed = self.owed().await?;
                 let change = approved_amount.amount() - owed;
                 if change.is_zero() {
-                    return Ok(());
+                    return Ok(None);
                 }
                 Movement::new(
                     ClaimApproved,
@@ -469,10 +507,10 @@ impl Writer<'_> {
             ClaimEvent::ClaimClosed { .. } => {
                 let unpaid = self.owed().await? - self.sum(&[ClaimPaid]).await?;
                 if unpaid <= Decimal::ZERO {
-                    return Ok(());
+                    return Ok(None);
                 }
                 let Some(currency) = self.currency_of(ClaimFiled).await? else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 Movement::new(ClaimReleased, Money::rounded(-unpaid, currency))
             }
@@ -484,13 +522,54 @@ impl Writer<'_> {
             } => Movement::new(PayoutRequested, amount).item(Some(provider), payout_id.0),
             ClaimEvent::PayoutSucceeded { payout_id, .. } => {
                 let Some(asked) = self.requested(PayoutRequested, payout_id.0).await? else {
-                    return Ok(());
+                    return Ok(None);
                 };
                 let amount = money(asked.amount, &asked.currency)?;
                 Movement::new(ClaimPaid, amount).item(asked.provider, payout_id.0)
             }
-            _ => return Ok(()),
+            _ => return Ok(None),
         };
+        Ok(Some(movement))
+    }
+
+    /// Brings the claim's case reserve to what `step` leaves: while the
+    /// claim is open, what its reserve exceeds its approved total; none
+    /// once it is paid, rejected or closed. Records the change.
+    async fn follow_case_reserve(&mut self, step: ReserveStep) -> anyhow::Result<()> {
+        let s = self.tables.get(SUBJECTS);
+        let query = match step {
+            ReserveStep::Set(_) => {
+                format!("UPDATE {s} SET reserve = $2 WHERE id = $1 RETURNING reserve, claim_open")
+            }
+            ReserveStep::Open(_) => format!(
+                "UPDATE {s} SET claim_open = $2 WHERE id = $1 RETURNING reserve, claim_open"
+            ),
+            ReserveStep::Recount => format!("SELECT reserve, claim_open FROM {s} WHERE id = $1"),
+        };
+        let query = sqlx::query_as::<_, (Decimal, bool)>(&query).bind(self.subject);
+        let query = match step {
+            ReserveStep::Set(amount) => query.bind(amount),
+            ReserveStep::Open(open) => query.bind(open),
+            ReserveStep::Recount => query,
+        };
+        let Some((reserve, open)) = query.fetch_optional(&mut *self.conn).await? else {
+            return Ok(());
+        };
+        let target = if open {
+            (reserve - self.owed().await?).max(Decimal::ZERO)
+        } else {
+            Decimal::ZERO
+        };
+        let change = target - self.sum(&[MovementKind::CaseReserve]).await?;
+        if change.is_zero() {
+            return Ok(());
+        }
+        let Some(currency) = self.currency_of(MovementKind::ClaimFiled).await? else {
+            return Ok(());
+        };
+        let mut movement =
+            Movement::new(MovementKind::CaseReserve, Money::rounded(change, currency));
+        movement.id_suffix = Some("case_reserve");
         self.write(movement).await
     }
 
