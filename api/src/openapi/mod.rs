@@ -336,7 +336,7 @@ fn operation(method: &str, path: &str) -> Op {
             ok.clone(),
         ),
         ("get", "/reports/claims") => op(
-            "Claims reported, incurred (approvals less approved amounts released at closing), paid, outstanding (approved, not yet paid, at each group's last day) and the loss ratio (incurred ÷ earned premium, 4 places, null when nothing was earned), counted on business dates: ?from=&to=&group_by=month|product → {from, to, group_by, items: [{group, reported, incurred, paid, outstanding, earned, loss_ratio}]}; Accept: text/csv (group,currency,reported,incurred,paid,outstanding,earned,loss_ratio)",
+            "Claims reported, incurred (approvals less approved amounts released at closing), paid, outstanding (approved, not yet paid, at each group's last day), case reserves (what open claims' reserves exceed their approved totals, at each group's last day) and the loss ratio (incurred ÷ earned premium, 4 places, null when nothing was earned), counted on business dates: ?from=&to=&group_by=month|product → {from, to, group_by, items: [{group, reported, incurred, paid, outstanding, case_reserves, earned, loss_ratio}]}; Accept: text/csv (group,currency,reported,incurred,paid,outstanding,case_reserves,earned,loss_ratio)",
             "staff, admin, auditor",
             None,
             "200",
