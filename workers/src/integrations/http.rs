@@ -26,6 +26,19 @@ use super::ProviderError;
 /// Attempts per call (the first and two retries).
 pub const ATTEMPTS: u32 = 3;
 
+/// The longest `Retry-After` a call waits for in place; a longer one gives
+/// the call up as unavailable, to be retried on the job's schedule.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// A `429`'s `Retry-After` in seconds (one second when absent or a date).
+fn retry_after(headers: &reqwest::header::HeaderMap) -> Duration {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), Duration::from_secs)
+}
+
 /// How a call authenticates.
 #[derive(Debug, Clone)]
 pub enum Auth {
@@ -67,6 +80,10 @@ pub struct Call {
     pub body: Body,
     /// What the call is for: (`payment`, id).
     pub reference: Option<(&'static str, String)>,
+    /// Server errors whose body this recognises are answers (a provider's
+    /// "still processing" sent as HTTP 500): returned at once, neither
+    /// retried nor logged as a failure.
+    pub answering: Option<fn(&Value) -> bool>,
 }
 
 impl Call {
@@ -80,6 +97,7 @@ impl Call {
             headers: Vec::new(),
             body: Body::Empty,
             reference: None,
+            answering: None,
         }
     }
 
@@ -116,6 +134,13 @@ impl Call {
                 .map(|(k, v)| (k.into(), v.into()))
                 .collect(),
         );
+        self
+    }
+
+    /// Taking server errors whose body `recognised` accepts as answers.
+    #[must_use]
+    pub fn answering(mut self, recognised: fn(&Value) -> bool) -> Self {
+        self.answering = Some(recognised);
         self
     }
 
@@ -260,10 +285,14 @@ impl Http {
     }
 
     /// Sends `call`, retrying network errors and 5xx with a short backoff,
-    /// logging each attempt; returns the first answer below 500.
+    /// logging each attempt; returns the first answer below 500. A `429`
+    /// is not a refusal: it is retried after the provider's `Retry-After`
+    /// when that is short ([`MAX_RETRY_AFTER`]), else given up on as
+    /// unavailable, so the job is tried again on its own schedule.
     ///
     /// # Errors
-    /// `Unavailable` when every attempt failed on the network or with a 5xx.
+    /// `Unavailable` when every attempt failed on the network, with a 5xx
+    /// or rate limited.
     pub async fn send(&self, call: &Call) -> Result<Answer, ProviderError> {
         if let Err(refused) = self.allowed() {
             self.log(
@@ -278,9 +307,11 @@ impl Http {
             return Err(refused);
         }
         let mut last = String::new();
+        let mut wait: Option<Duration> = None;
         for attempt in 0..ATTEMPTS {
             if attempt > 0 {
-                tokio::time::sleep(self.backoff * 2u32.pow(attempt)).await;
+                let backoff = self.backoff * 2u32.pow(attempt);
+                tokio::time::sleep(wait.take().unwrap_or(backoff)).await;
             }
             let started = Instant::now();
             let result = self.request(call).send().await;
@@ -291,9 +322,20 @@ impl Http {
                     let headers = response.headers().clone();
                     let bytes = response.bytes().await.unwrap_or_default();
                     let body = parse_body(&bytes);
-                    let ok = !status.is_server_error();
+                    let limited = status == StatusCode::TOO_MANY_REQUESTS;
+                    let ok = !(status.is_server_error() || limited)
+                        || call.answering.is_some_and(|recognised| recognised(&body));
                     self.log(call, latency, Some(status), Some(&body), ok, None)
                         .await;
+                    if limited {
+                        let after = retry_after(&headers);
+                        last = format!("HTTP 429 (rate limited; retry after {}s)", after.as_secs());
+                        if after > MAX_RETRY_AFTER {
+                            break;
+                        }
+                        wait = Some(after);
+                        continue;
+                    }
                     if ok {
                         return Ok(Answer {
                             status,
@@ -552,5 +594,47 @@ mod tests {
             "{result:?}"
         );
         assert_eq!(log.entries().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_429_waits_for_its_retry_after_and_is_never_a_refusal() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v1/charges"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "1"))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/charges"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(serde_json::json!({"id": "ch_1"})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let started = Instant::now();
+        let answer = http(&server, &log).send(&call()).await.unwrap();
+        assert_eq!(answer.body["id"], "ch_1");
+        assert!(
+            started.elapsed() >= Duration::from_secs(1),
+            "waited as asked"
+        );
+
+        // Asked to wait longer than a call may: unavailable (retried on the
+        // job's schedule), not refused, and asked only once.
+        let slow = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(429).insert_header("retry-after", "120"))
+            .expect(1)
+            .mount(&slow)
+            .await;
+        let result = http(&slow, &log).send(&call()).await;
+        assert!(
+            matches!(&result, Err(ProviderError::Unavailable(why)) if why.contains("429")),
+            "{result:?}"
+        );
     }
 }
