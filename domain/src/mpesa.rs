@@ -1,8 +1,9 @@
 //! Safaricom M-Pesa Daraja's wire format, shared by the adapter (in
 //! `workers`) and the callback ingress (in `api`): the STK password, and
 //! parsing of callbacks and query answers with their quirks (result codes
-//! that are numbers in callbacks and strings in query answers, metadata
-//! items without a value, amounts as `1` or `1.0`).
+//! that are numbers in callbacks, strings in query answers and text such as
+//! `R000002` or `SFC_IC0003` in reversal and B2C results; metadata items
+//! without a value; amounts as `1` or `1.0`).
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -27,11 +28,51 @@ pub fn msisdn(phone: &str) -> Option<String> {
     valid.then(|| format!("254{national}"))
 }
 
-/// A result code that is a number in one message and a string in another.
-fn code(value: &Value) -> Option<i64> {
-    value
-        .as_i64()
-        .or_else(|| value.as_str().and_then(|s| s.trim().parse().ok()))
+/// Daraja's result code, as text: `0` in one message, `"0"` in another,
+/// `"R000002"` (reversal) or `"SFC_IC0003"` (B2C) in others.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultCode(String);
+
+impl ResultCode {
+    /// The code read from a number or a string.
+    pub fn of(value: &Value) -> Option<Self> {
+        let text = match value {
+            Value::Number(n) => n.to_string(),
+            Value::String(s) => s.trim().to_string(),
+            _ => return None,
+        };
+        (!text.is_empty()).then_some(Self(text))
+    }
+
+    /// `0`: done.
+    pub fn is_success(&self) -> bool {
+        self.0 == "0"
+    }
+
+    /// The code as Daraja sent it.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for ResultCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// The STK query's result code while the customer has not yet answered
+/// the prompt: "The transaction is still under processing".
+pub const STILL_PROCESSING: &str = "4999";
+
+/// The error code of the STK query's HTTP 500 that means the same: "The
+/// transaction is being processed". Not an outage.
+pub const BEING_PROCESSED: &str = "500.001.1001";
+
+/// Whether an error answer (`{"errorCode": ...}`) says the transaction is
+/// still being processed.
+pub fn is_being_processed(body: &Value) -> bool {
+    body["errorCode"].as_str() == Some(BEING_PROCESSED)
 }
 
 /// An amount that is `1`, `1.0` or `"1"`.
@@ -58,7 +99,7 @@ pub struct StkCallback {
     /// Daraja's id of the request (what the push returned).
     pub checkout_request_id: String,
     /// `0` paid; anything else did not (1032 cancelled, 1037 timed out, …).
-    pub result_code: i64,
+    pub result_code: ResultCode,
     /// Daraja's words.
     pub result_desc: String,
     /// Amount paid, when paid.
@@ -79,7 +120,8 @@ pub fn stk_callback(body: &Value) -> Result<StkCallback, String> {
         .as_str()
         .ok_or("no Body.stkCallback.CheckoutRequestID")?
         .to_string();
-    let result_code = code(&callback["ResultCode"]).ok_or("no Body.stkCallback.ResultCode")?;
+    let result_code =
+        ResultCode::of(&callback["ResultCode"]).ok_or("no Body.stkCallback.ResultCode")?;
     let items = callback["CallbackMetadata"]["Item"]
         .as_array()
         .cloned()
@@ -102,9 +144,16 @@ pub fn stk_callback(body: &Value) -> Result<StkCallback, String> {
 }
 
 /// What an STK query answered: `None` while the payment is still being
-/// processed, else the result code and description.
-pub fn stk_query_result(body: &Value) -> Option<(i64, String)> {
-    let result = code(&body["ResultCode"])?;
+/// processed (no result yet, [`STILL_PROCESSING`] or the
+/// [`BEING_PROCESSED`] error), else the result code and description.
+pub fn stk_query_result(body: &Value) -> Option<(ResultCode, String)> {
+    if is_being_processed(body) {
+        return None;
+    }
+    let result = ResultCode::of(&body["ResultCode"])?;
+    if result.as_str() == STILL_PROCESSING {
+        return None;
+    }
     let desc = body["ResultDesc"].as_str().unwrap_or_default().to_string();
     Some((result, desc))
 }
@@ -116,8 +165,8 @@ pub struct ResultCallback {
     pub conversation_id: String,
     /// Ours, when we sent one.
     pub originator_conversation_id: Option<String>,
-    /// `0` done.
-    pub result_code: i64,
+    /// `0` done; `R000002`, `SFC_IC0003`, `2001`, … not.
+    pub result_code: ResultCode,
     /// Daraja's words.
     pub result_desc: String,
     /// The M-Pesa transaction id.
@@ -136,7 +185,7 @@ pub fn result_callback(body: &Value) -> Result<ResultCallback, String> {
         .as_str()
         .ok_or("no Result.ConversationID")?
         .to_string();
-    let result_code = code(&result["ResultCode"]).ok_or("no Result.ResultCode")?;
+    let result_code = ResultCode::of(&result["ResultCode"]).ok_or("no Result.ResultCode")?;
     let parameters = match &result["ResultParameters"]["ResultParameter"] {
         Value::Array(items) => items.clone(),
         Value::Object(_) => vec![result["ResultParameters"]["ResultParameter"].clone()],
@@ -201,7 +250,7 @@ mod tests {
             stk_callback(&body),
             Ok(StkCallback {
                 checkout_request_id: "ws_CO_27072017154747416".into(),
-                result_code: 0,
+                result_code: ResultCode("0".into()),
                 result_desc: "The service request is processed successfully.".into(),
                 amount: Some(Decimal::ONE),
                 receipt: Some("LGR7OWQX0R".into()),
@@ -216,7 +265,8 @@ mod tests {
             "CheckoutRequestID":"ws_CO_27072017151044001","ResultCode":1032,
             "ResultDesc":"[STK_CB - ]Request cancelled by user"}}});
         let callback = stk_callback(&body).unwrap();
-        assert_eq!(callback.result_code, 1032);
+        assert_eq!(callback.result_code.as_str(), "1032");
+        assert!(!callback.result_code.is_success());
         assert_eq!((callback.amount, callback.receipt), (None, None));
         assert!(stk_callback(&json!({"Body": {}})).is_err());
     }
@@ -227,12 +277,26 @@ mod tests {
             "ResultDesc":"[STK_CB - ]Request cancelled by user"});
         assert_eq!(
             stk_query_result(&body),
-            Some((1032, "[STK_CB - ]Request cancelled by user".into()))
+            Some((
+                ResultCode("1032".into()),
+                "[STK_CB - ]Request cancelled by user".into()
+            ))
         );
-        assert_eq!(
-            stk_query_result(&json!({"errorCode": "500.001.1001"})),
-            None
-        );
+    }
+
+    #[test]
+    fn a_query_before_the_customer_answers_is_pending_whichever_way_daraja_says_it() {
+        let under_processing = json!({"ResponseCode":"0","ResponseDescription":"The service request has been accepted successsfully",
+            "MerchantRequestID":"22205-34066-1","CheckoutRequestID":"ws_CO_13012021093521236557",
+            "ResultCode":"4999","ResultDesc":"The transaction is still under processing"});
+        assert_eq!(stk_query_result(&under_processing), None);
+        let being_processed = json!({"requestId":"ws_CO_13012021093521236557",
+            "errorCode":"500.001.1001","errorMessage":"The transaction is being processed"});
+        assert_eq!(stk_query_result(&being_processed), None);
+        assert!(is_being_processed(&being_processed));
+        let wrong =
+            json!({"requestId":"1","errorCode":"500.001.1001x","errorMessage":"Wrong credentials"});
+        assert!(!is_being_processed(&wrong));
     }
 
     #[test]
@@ -251,7 +315,28 @@ mod tests {
         let single = json!({"Result":{"ResultCode":"2001","ResultDesc":"The initiator information is invalid.",
             "ConversationID":"AG_1","ResultParameters":{"ResultParameter":{"Key":"Amount","Value":"10.00"}}}});
         let result = result_callback(&single).unwrap();
-        assert_eq!(result.result_code, 2001);
+        assert_eq!(result.result_code.as_str(), "2001");
         assert_eq!(result.amount, Some(Decimal::new(1000, 2)));
+    }
+
+    #[test]
+    fn text_result_codes_of_reversals_and_b2c_are_read_as_failures() {
+        let reversal = json!({"Result":{"ResultType":0,"ResultCode":"R000002",
+            "ResultDesc":"The OriginalTransactionID is invalid.",
+            "OriginatorConversationID":"8521-4298025-1","ConversationID":"AG_20181005_00004d7ee675c0c7ee0b",
+            "TransactionID":"MJ561H6X5O",
+            "ReferenceData":{"ReferenceItem":{"Key":"QueueTimeoutURL","Value":"https://x"}}}});
+        let result = result_callback(&reversal).unwrap();
+        assert_eq!(result.result_code.as_str(), "R000002");
+        assert!(!result.result_code.is_success());
+        let b2c = json!({"Result":{"ResultType":0,"ResultCode":"SFC_IC0003",
+            "ResultDesc":"The operator does not exist.","OriginatorConversationID":"x",
+            "ConversationID":"AG_2","TransactionID":""}});
+        let result = result_callback(&b2c).unwrap();
+        assert_eq!(result.result_code.to_string(), "SFC_IC0003");
+        assert_eq!(result.transaction_id, None);
+        assert!(ResultCode::of(&json!(0)).unwrap().is_success());
+        assert!(ResultCode::of(&json!("0")).unwrap().is_success());
+        assert_eq!(ResultCode::of(&json!(null)), None);
     }
 }

@@ -173,7 +173,7 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
     assert_eq!(first.body["provider"], "mpesa");
     submitted(&book, "ws_CO_forged").await;
     let url = callback_url(&daraja).await;
-    assert!(url.starts_with(&format!("{}/webhooks/mpesa?token=", book.app.base)));
+    assert!(url.starts_with(&format!("{}/webhooks/daraja?token=", book.app.base)));
     let wrong = url.split("token=").next().unwrap().to_string() + "token=guessed";
     assert_eq!(
         callback(&book, &wrong, &paid_callback("ws_CO_forged")).await,
@@ -364,12 +364,13 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     assert_eq!(primary["consecutive_failures"], 3);
 }
 
-#[tokio::test]
-async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
-    let daraja = MockServer::start().await;
-    mock_oauth(&daraja).await;
+/// A claim approved for 95,000 paid out through a fake Daraja's B2C v3 (the
+/// default): the book, the customer's token, the claim, and the ResultURL
+/// and QueueTimeOutURL the request named.
+async fn b2c_payout(daraja: &MockServer) -> (Book, String, String, String, String) {
+    mock_oauth(daraja).await;
     Mock::given(method("POST"))
-        .and(path("/mpesa/b2c/v1/paymentrequest"))
+        .and(path("/mpesa/b2c/v3/paymentrequest"))
         .and(body_partial_json(json!({
             "InitiatorName": "testapi", "SecurityCredential": "portal-generated-credential==",
             "CommandID": "BusinessPayment", "Amount": 95000, "PartyA": "600980",
@@ -380,7 +381,7 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
             "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."
         })))
         .expect(1)
-        .mount(&daraja)
+        .mount(daraja)
         .await;
     let book = Book::open().await;
     book.configure(&json!({"provider": "mpesa", "name": "M-Pesa B2C", "environment": "sandbox",
@@ -412,16 +413,36 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
         )
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    let result_url = eventually("the B2C request", || async {
+    let request = eventually("the B2C request", || async {
         let requests = daraja.received_requests().await.unwrap_or_default();
         requests
             .iter()
-            .find(|r| r.url.path() == "/mpesa/b2c/v1/paymentrequest")
-            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap()["ResultURL"].clone())
+            .find(|r| r.url.path() == "/mpesa/b2c/v3/paymentrequest")
+            .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
     })
     .await;
-    let result_url = result_url.as_str().unwrap().to_string();
+    // Our id goes as OriginatorConversationID, so a retry cannot pay twice.
+    let job_id = request["OriginatorConversationID"].as_str().unwrap();
+    assert!(job_id.parse::<uuid::Uuid>().is_ok(), "{request}");
+    assert!(
+        request["Occassion"].is_string(),
+        "v3 spells it Occassion: {request}"
+    );
+    let url = |key: &str| request[key].as_str().unwrap().to_string();
+    let (result_url, timeout_url) = (url("ResultURL"), url("QueueTimeOutURL"));
+    assert!(
+        result_url.contains("/webhooks/daraja?token="),
+        "{result_url}"
+    );
+    assert_eq!(timeout_url, format!("{result_url}&timeout=1"));
     submitted(&book, "AG_20261125_payout_1").await;
+    (book, customer, claim_id, result_url, timeout_url)
+}
+
+#[tokio::test]
+async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
+    let daraja = MockServer::start().await;
+    let (book, customer, claim_id, result_url, timeout_url) = b2c_payout(&daraja).await;
     let result = |amount: i64| {
         json!({"Result": {"ResultType": 0, "ResultCode": 0,
             "ResultDesc": "The service request is processed successfully.",
@@ -432,6 +453,23 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
                 {"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]},
             "ReferenceData": {"ReferenceItem": {"Key": "QueueTimeoutURL", "Value": "https://x"}}}})
     };
+    // A time-out in Daraja's queue is not a result: nothing is recorded.
+    let timed_out = json!({"Result": {"ResultType": 0, "ResultCode": "SVC0001",
+        "ResultDesc": "Request timed out in the queue", "OriginatorConversationID": "1",
+        "ConversationID": "AG_20261125_payout_1"}});
+    assert_eq!(
+        callback(&book, &timeout_url, &timed_out).await,
+        StatusCode::OK
+    );
+    let claim = book
+        .app
+        .get(&format!("/claims/{claim_id}"), Some(&customer))
+        .await;
+    assert_eq!(
+        claim.body["payouts"][0]["status"], "pending",
+        "{}",
+        claim.body
+    );
     let mut without_amount = result(95000);
     without_amount["Result"]["ResultParameters"]["ResultParameter"] =
         json!([{"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]);
@@ -473,4 +511,33 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
     })
     .await;
     assert_eq!(paid["payouts"][0]["provider_reference"], "SKP3197RIB");
+}
+
+#[tokio::test]
+async fn a_b2c_result_with_a_text_code_fails_the_payout_found_by_our_originator_id() {
+    let daraja = MockServer::start().await;
+    let (book, customer, claim_id, result_url, _) = b2c_payout(&daraja).await;
+    let request = daraja.received_requests().await.unwrap();
+    let sent = request
+        .iter()
+        .find(|r| r.url.path() == "/mpesa/b2c/v3/paymentrequest")
+        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
+        .unwrap();
+    // As the B2C page shows a failure: a text code, and (as after a retry
+    // answered "duplicate") a ConversationID we were never told.
+    let failed = json!({"Result": {"ResultType": 0, "ResultCode": "SFC_IC0003",
+        "ResultDesc": "The operator does not exist.",
+        "OriginatorConversationID": sent["OriginatorConversationID"],
+        "ConversationID": "AG_20261125_unknown", "TransactionID": ""}});
+    assert_eq!(callback(&book, &result_url, &failed).await, StatusCode::OK);
+    let claim = eventually("the payout to fail", || async {
+        let claim = book
+            .app
+            .get(&format!("/claims/{claim_id}"), Some(&customer))
+            .await
+            .body;
+        (claim["payouts"][0]["status"] == "failed").then_some(claim)
+    })
+    .await;
+    assert_eq!(claim["status"], "approved", "still owed: {claim}");
 }

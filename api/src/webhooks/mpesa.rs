@@ -6,7 +6,16 @@
 //!   worker to confirm the payment with an STK query, and only the query's
 //!   answer is recorded (a forged or replayed "paid" changes nothing);
 //! - a **result callback** (B2C payout, reversal) settles the payout or
-//!   refund Daraja knows by its ConversationID, if its amount matches ours.
+//!   refund Daraja knows by its ConversationID (or by our
+//!   OriginatorConversationID, the job's id), if its amount matches ours;
+//!   its result code is text (`0` done; `R000002`, `SFC_IC0003`, … not);
+//! - a **queue time-out** (the QueueTimeOutURL, marked `timeout=1`) is not a
+//!   result: the request timed out in Daraja's queue and may still be
+//!   carried out, so nothing is recorded and the job waits for its result
+//!   or for review.
+//!
+//! The URLs we give Daraja use the alias `/webhooks/daraja` (some Daraja
+//! products refuse URLs containing "mpesa"); `/webhooks/mpesa` is the same.
 //!
 //! Daraja gets `{"ResultCode": 0, "ResultDesc": "Accepted"}` either way.
 
@@ -19,6 +28,12 @@ use uuid::Uuid;
 use super::{duplicate, settle, verified_by, Handled, Received};
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// The path alias of `/webhooks/mpesa` in the URLs we send Daraja.
+pub const ALIAS: &str = "daraja";
+
+/// The query marker of the QueueTimeOutURL.
+pub const QUEUE_TIMEOUT: &str = "timeout";
 
 fn accepted(handled: Handled) -> Handled {
     Handled {
@@ -44,7 +59,13 @@ pub(super) async fn receive(
     .await?
     .ok_or_else(|| ApiError::Unauthorized("unknown M-Pesa callback token".into()))?;
     let body = received.json("Daraja callback")?;
-    let handled = if body["Body"]["stkCallback"].is_object() {
+    let handled = if received.query.contains_key(QUEUE_TIMEOUT) {
+        let id = body["Result"]["ConversationID"]
+            .as_str()
+            .map(str::to_string);
+        Handled::new(Some(config_id), id)
+            .ignored("timed out in Daraja's queue: not a result; the job awaits its result")
+    } else if body["Body"]["stkCallback"].is_object() {
         stk(state, config_id, &body).await?
     } else {
         result(state, config_id, &body).await?
@@ -86,16 +107,14 @@ async fn result(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handl
     if duplicate(state, "mpesa", &event_id).await? {
         return Ok(handled.ignored("duplicate"));
     }
-    let Some(job) =
-        payment_jobs::by_reference(&state.pool, "mpesa", &result.conversation_id).await?
-    else {
+    let Some(job) = awaiting(state, &result).await? else {
         return Ok(handled.ignored("no payout or refund awaits this ConversationID"));
     };
     let reference = result
         .transaction_id
         .clone()
         .or(Some(result.conversation_id));
-    if result.result_code != 0 {
+    if !result.result_code.is_success() {
         let outcome = Outcome::Failed {
             reference,
             reason: result.result_desc,
@@ -125,4 +144,28 @@ async fn result(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handl
         handled,
     )
     .await
+}
+
+/// The payout or refund a result is for: by Daraja's ConversationID, or by
+/// the OriginatorConversationID we sent (the job's id; a B2C v3 request
+/// refused as a duplicate on retry left us no ConversationID).
+async fn awaiting(
+    state: &AppState,
+    result: &domain::mpesa::ResultCallback,
+) -> Result<Option<payment_jobs::PaymentJob>, ApiError> {
+    if let Some(job) =
+        payment_jobs::by_reference(&state.pool, "mpesa", &result.conversation_id).await?
+    {
+        return Ok(Some(job));
+    }
+    let Some(id) = result
+        .originator_conversation_id
+        .as_deref()
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok(payment_jobs::by_id(&state.pool, id)
+        .await?
+        .filter(|job| job.provider == "mpesa" && job.kind != "charge"))
 }

@@ -3,7 +3,9 @@
 //! by transaction reversal. Every call carries a cached OAuth token. Daraja
 //! signs nothing: its callbacks come to a URL holding this configuration's
 //! unguessable token, and a charge's outcome is only recorded after an STK
-//! query confirms it.
+//! query confirms it. A query before the customer has answered the prompt
+//! (`4999`, or HTTP 500 `500.001.1001`) is pending, not a failure and not an
+//! outage.
 
 pub mod credential;
 pub mod oauth;
@@ -12,7 +14,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::Utc;
-use domain::mpesa::{msisdn, password, stk_query_result};
+use domain::mpesa::{is_being_processed, msisdn, password, stk_query_result};
 use projections::payment_jobs::{JobKind, Outcome, PaymentJob};
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -38,7 +40,7 @@ pub struct Mpesa {
     party_b: String,
     initiator_name: Option<String>,
     security_credential: Option<String>,
-    b2c_path: String,
+    b2c_version: String,
     callback_url: String,
     tokens: Arc<TokenCache>,
 }
@@ -87,12 +89,10 @@ impl Mpesa {
                 .to_string(),
             initiator_name: config.value("initiator_name").map(str::to_string),
             security_credential,
-            b2c_path: format!(
-                "/mpesa/b2c/{}/paymentrequest",
-                config.value("b2c_version").unwrap_or("v1")
-            ),
+            // v3 is the version Daraja documents (v1 only for old shortcodes).
+            b2c_version: config.value("b2c_version").unwrap_or("v3").to_string(),
             callback_url: format!(
-                "{}/api/v1/webhooks/mpesa?token={token}",
+                "{}/api/v1/webhooks/daraja?token={token}",
                 public_base_url.trim_end_matches('/')
             ),
             shortcode,
@@ -140,12 +140,30 @@ impl Mpesa {
         body: Value,
         job: &PaymentJob,
     ) -> Result<Value, ProviderError> {
-        let call = Call::new(action, Method::POST, path)
+        let answer = self
+            .http
+            .send(&self.call(action, path, body, job).await?)
+            .await?;
+        self.accepted(answer)
+    }
+
+    async fn call(
+        &self,
+        action: &'static str,
+        path: &str,
+        body: Value,
+        job: &PaymentJob,
+    ) -> Result<Call, ProviderError> {
+        Ok(Call::new(action, Method::POST, path)
             .auth(Auth::Bearer(self.token().await?))
             .json(body)
-            .reference(job.kind().as_str(), job.id);
-        let answer = self.http.send(&call).await?;
-        self.accepted(answer)
+            .reference(job.kind().as_str(), job.id))
+    }
+
+    /// Where Daraja reports a request that timed out in its queue: the
+    /// callback URL, marked (not a result).
+    fn queue_timeout_url(&self) -> String {
+        format!("{}&timeout=1", self.callback_url)
     }
 
     fn accepted(&self, answer: Answer) -> Result<Value, ProviderError> {
@@ -231,16 +249,29 @@ impl Mpesa {
             "PartyA": self.shortcode,
             "PartyB": Self::phone(job)?,
             "Remarks": "Claim payout",
-            "QueueTimeOutURL": self.callback_url,
+            "QueueTimeOutURL": self.queue_timeout_url(),
             "ResultURL": self.callback_url,
-            "Occasion": short(job.aggregate_id),
         });
-        if self.b2c_path.contains("/v3/") {
-            body["OriginatorConversationID"] = json!(job.id.to_string());
+        let path = format!("/mpesa/b2c/{}/paymentrequest", self.b2c_version);
+        if self.b2c_version == "v1" {
+            body["Occasion"] = json!(short(job.aggregate_id));
+            let answer = self.post("b2c_payment", &path, body, job).await?;
+            return conversation(&answer);
         }
-        let path = self.b2c_path.clone();
-        let answer = self.post("b2c_payment", &path, body, job).await?;
-        conversation(&answer)
+        // v3: our OriginatorConversationID (the job's id) keeps a retry from
+        // paying twice; v3 spells the field "Occassion".
+        body["OriginatorConversationID"] = json!(job.id.to_string());
+        body["Occassion"] = json!(short(job.aggregate_id));
+        match self.post("b2c_payment", &path, body, job).await {
+            // Refused as a duplicate: the first request got through. Its
+            // result comes back with our id, which is the reference then.
+            Err(ProviderError::Rejected(reason)) if reason.to_lowercase().contains("duplicate") => {
+                tracing::info!(job = %job.id, %reason, "B2C request already submitted");
+                Ok(job.id.to_string())
+            }
+            Err(error) => Err(error),
+            Ok(answer) => conversation(&answer),
+        }
     }
 
     async fn reversal(&self, job: &PaymentJob) -> Result<String, ProviderError> {
@@ -255,9 +286,10 @@ impl Mpesa {
             "TransactionID": transaction,
             "Amount": whole_units(job)?,
             "ReceiverParty": self.shortcode,
-            "RecieverIdentifierType": "4",
+            // "11" as Daraja's reversal page has it (Safaricom's spelling).
+            "RecieverIdentifierType": "11",
             "ResultURL": self.callback_url,
-            "QueueTimeOutURL": self.callback_url,
+            "QueueTimeOutURL": self.queue_timeout_url(),
             "Remarks": "Premium refund",
             "Occasion": short(job.id),
         });
@@ -313,9 +345,17 @@ impl PaymentProvider for Mpesa {
             "Timestamp": timestamp,
             "CheckoutRequestID": checkout,
         });
-        let answer = self
-            .post("stk_query", "/mpesa/stkpushquery/v1/query", body, job)
-            .await?;
+        // Before the customer answers, Daraja may say so with an HTTP 500
+        // (`500.001.1001`): an answer, not an outage.
+        let call = self
+            .call("stk_query", "/mpesa/stkpushquery/v1/query", body, job)
+            .await?
+            .answering(is_being_processed);
+        let answer = self.http.send(&call).await?;
+        if answer.status.is_server_error() {
+            return Ok(None);
+        }
+        let answer = self.accepted(answer)?;
         let reference = job
             .provider_receipt
             .clone()
@@ -324,7 +364,7 @@ impl PaymentProvider for Mpesa {
             .money()
             .map_err(|e| ProviderError::Rejected(e.to_string()))?;
         Ok(stk_query_result(&answer).map(|(code, desc)| {
-            if code == 0 {
+            if code.is_success() {
                 Outcome::Succeeded { reference, amount }
             } else {
                 Outcome::Failed {

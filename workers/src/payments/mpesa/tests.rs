@@ -107,7 +107,7 @@ async fn an_stk_push_sends_darajas_fields_with_the_derived_password_and_caches_t
             "PartyA": "254712345678",
             "PartyB": "174379",
             "PhoneNumber": "254712345678",
-            "CallBackURL": "https://ifinsure.example/api/v1/webhooks/mpesa?token=cb-token-0123456789abcdef",
+            "CallBackURL": "https://ifinsure.example/api/v1/webhooks/daraja?token=cb-token-0123456789abcdef",
             "AccountReference": "EF0123456789",
             "TransactionDesc": "Premium",
         })))
@@ -249,9 +249,13 @@ async fn a_payout_is_a_b2c_request_with_the_encrypted_initiator_password() {
             "Amount": 8000,
             "PartyA": "174379",
             "PartyB": "254712345678",
-            "ResultURL": "https://ifinsure.example/api/v1/webhooks/mpesa?token=cb-token-0123456789abcdef",
+            "ResultURL": "https://ifinsure.example/api/v1/webhooks/daraja?token=cb-token-0123456789abcdef",
             "OriginatorConversationID": "00000000-0000-0000-abcd-ef0123456789",
         })))
+        .and(|request: &Request| {
+            let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+            body["Occassion"].is_string() && body.get("Occasion").is_none()
+        })
         .and(move |request: &Request| {
             let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
             let encrypted = STANDARD
@@ -274,7 +278,6 @@ async fn a_payout_is_a_b2c_request_with_the_encrypted_initiator_password() {
         ("initiator_name", "testapi"),
         ("initiator_password", "Safaricom999!*!"),
         ("certificate", pem.as_str()),
-        ("b2c_version", "v3"),
     ];
     let mpesa = mpesa(&config(&server, &extra), &Memory::default());
     assert_eq!(
@@ -296,7 +299,8 @@ async fn a_refund_reverses_the_receipt_and_payouts_need_an_initiator() {
             "TransactionID": "LGR7OWQX0R",
             "Amount": 500,
             "ReceiverParty": "174379",
-            "RecieverIdentifierType": "4",
+            "RecieverIdentifierType": "11",
+            "QueueTimeOutURL": "https://ifinsure.example/api/v1/webhooks/daraja?token=cb-token-0123456789abcdef&timeout=1",
         })))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
             "ConversationID": "AG_20170727_000050b1d2ffe87c5c4d",
@@ -324,4 +328,98 @@ async fn a_refund_reverses_the_receipt_and_payouts_need_an_initiator() {
     abroad.payer_contact = Some("+14158675309".into());
     assert!(!without.can_serve(&abroad));
     assert!(without.can_serve(&job("charge", "1.00")));
+}
+
+#[tokio::test]
+async fn a_query_before_the_customer_answers_is_pending_and_no_outage() {
+    let server = MockServer::start().await;
+    oauth(&server, 1).await;
+    // As Daraja answers while the prompt is on the phone: HTTP 500
+    // `500.001.1001`, then 200 with ResultCode 4999, then the result.
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "requestId": "ws_CO_27072017151044001", "errorCode": "500.001.1001",
+            "errorMessage": "The transaction is being processed"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ResponseCode": "0", "ResponseDescription": "The service request has been accepted successsfully",
+            "MerchantRequestID": "22205-34066-1", "CheckoutRequestID": "ws_CO_27072017151044001",
+            "ResultCode": "4999", "ResultDesc": "The transaction is still under processing"
+        })))
+        .up_to_n_times(1)
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ResponseCode": "0", "ResultCode": "0",
+            "ResultDesc": "The service request is processed successfully."
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let log = Memory::default();
+    let mpesa = mpesa(&config(&server, &[]), &log);
+    let charge = job("charge", "100.00");
+    // Asked once each (the 500 is not retried), pending twice, then paid.
+    assert_eq!(mpesa.status(&charge).await, Ok(None));
+    assert_eq!(mpesa.status(&charge).await, Ok(None));
+    assert!(matches!(
+        mpesa.status(&charge).await,
+        Ok(Some(Outcome::Succeeded { .. }))
+    ));
+}
+
+#[tokio::test]
+async fn other_server_errors_of_the_query_are_still_outages() {
+    let server = MockServer::start().await;
+    oauth(&server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "requestId": "1", "errorCode": "500.001.1001x", "errorMessage": "Service unavailable"
+        })))
+        .expect(3)
+        .mount(&server)
+        .await;
+    let mpesa = mpesa(&config(&server, &[]), &Memory::default());
+    assert!(matches!(
+        mpesa.status(&job("charge", "100.00")).await,
+        Err(ProviderError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn a_b2c_retry_refused_as_a_duplicate_is_already_submitted_under_our_id() {
+    let server = MockServer::start().await;
+    oauth(&server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/b2c/v3/paymentrequest"))
+        .and(body_partial_json(json!({
+            "OriginatorConversationID": "00000000-0000-0000-abcd-ef0123456789",
+        })))
+        .respond_with(ResponseTemplate::new(400).set_body_json(json!({
+            "requestId": "11728-2929992-1", "errorCode": "400.002.02",
+            "errorMessage": "Bad Request - Duplicate OriginatorConversationID"
+        })))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let extra = [
+        ("initiator_name", "testapi"),
+        ("security_credential", "precomputed-credential=="),
+    ];
+    let mpesa = mpesa(&config(&server, &extra), &Memory::default());
+    assert_eq!(
+        mpesa.submit(&job("payout", "8000.00")).await,
+        Ok("00000000-0000-0000-abcd-ef0123456789".into())
+    );
 }
