@@ -249,7 +249,9 @@ pub fn paystack_outcome(data: &serde_json::Value) -> Option<Outcome> {
                 amount: Money::from_minor_units(units, currency),
             })
         }
-        "failed" | "abandoned" | "reversed" => Some(Outcome::Failed {
+        // `abandoned`: initialised, not yet paid, still payable at its
+        // checkout page: pending, not failed.
+        "failed" | "reversed" => Some(Outcome::Failed {
             reference,
             reason: data["gateway_response"]
                 .as_str()

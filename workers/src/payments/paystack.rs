@@ -56,6 +56,16 @@ pub fn reference(job: &PaymentJob) -> String {
         .collect()
 }
 
+/// How long an initialised, unpaid checkout (`abandoned`) stays a pending
+/// payment; after it, the payment fails so the customer may pay anew.
+const CHECKOUT_LIFETIME: chrono::Duration = chrono::Duration::hours(24);
+
+/// Whether `job`'s checkout has been open longer than it stays payable.
+fn abandoned_for_good(job: &PaymentJob) -> bool {
+    job.submitted_at
+        .is_some_and(|at| chrono::Utc::now() - at > CHECKOUT_LIFETIME)
+}
+
 #[async_trait]
 impl PaymentProvider for Paystack {
     fn name(&self) -> &'static str {
@@ -142,6 +152,12 @@ impl PaymentProvider for Paystack {
                 }),
                 _ => None,
             });
+        }
+        if data["status"] == "abandoned" && abandoned_for_good(job) {
+            return Ok(Some(Outcome::Failed {
+                reference: Some(reference.clone()),
+                reason: "the payer left Paystack's checkout unpaid".into(),
+            }));
         }
         Ok(paystack_outcome(data))
     }
@@ -270,5 +286,31 @@ mod tests {
         let mut no_email = job("charge");
         no_email.payer_contact = Some("+254712345678".into());
         assert!(!paystack.can_serve(&no_email));
+    }
+
+    #[tokio::test]
+    async fn an_abandoned_checkout_is_pending_until_it_is_a_day_old() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/transaction/verify/charge-00000000-0000-0000-0000-000000000007"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": true, "message": "Verification successful",
+                "data": {"id": 4099260516i64, "status": "abandoned",
+                         "reference": "charge-00000000-0000-0000-0000-000000000007",
+                         "amount": 50000, "currency": "KES", "gateway_response": "The transaction was not completed"}
+            })))
+            .expect(2)
+            .mount(&server)
+            .await;
+        let paystack = paystack(&server);
+        let mut open = job("charge");
+        open.submitted_at = Some(chrono::Utc::now() - chrono::Duration::minutes(5));
+        assert_eq!(paystack.status(&open).await, Ok(None), "still payable");
+        let mut old = job("charge");
+        old.submitted_at = Some(chrono::Utc::now() - chrono::Duration::hours(25));
+        assert!(matches!(
+            paystack.status(&old).await,
+            Ok(Some(Outcome::Failed { reason, .. })) if reason.contains("unpaid")
+        ));
     }
 }

@@ -8,7 +8,7 @@ use projections::payment_jobs::{stripe_outcome, JobKind, Outcome, PaymentJob};
 use reqwest::Method;
 use serde_json::Value;
 
-use super::units::minor_units;
+use super::units::stripe_units;
 use super::{PaymentProvider, ProviderError};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
@@ -64,7 +64,7 @@ impl PaymentProvider for Stripe {
                 "payment_intent.create",
                 "/v1/payment_intents",
                 vec![
-                    ("amount", minor_units(job)?.to_string()),
+                    ("amount", stripe_units(job)?.to_string()),
                     ("currency", job.currency.to_lowercase()),
                     ("automatic_payment_methods[enabled]", "true".to_string()),
                     ("metadata[payment_id]", job.payment_id.to_string()),
@@ -80,7 +80,7 @@ impl PaymentProvider for Stripe {
                     "/v1/refunds",
                     vec![
                         ("payment_intent", intent),
-                        ("amount", minor_units(job)?.to_string()),
+                        ("amount", stripe_units(job)?.to_string()),
                         ("reason", "requested_by_customer".to_string()),
                         ("metadata[refund_id]", job.id.to_string()),
                     ],
