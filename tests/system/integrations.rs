@@ -208,3 +208,33 @@ async fn rotating_the_master_key_re_encrypts_every_row() {
             .is_err()
     );
 }
+
+/// A default build has no S3 or GCS adapter: it does not offer them, and a
+/// configuration of one is refused rather than kept and failing at use.
+#[cfg(not(any(feature = "s3", feature = "gcs")))]
+#[tokio::test]
+async fn a_build_without_the_storage_features_does_not_offer_s3_or_gcs() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let storage = app
+        .get("/integrations/providers?category=storage", Some(&admin))
+        .await;
+    let slugs: Vec<&str> = storage.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p["slug"].as_str())
+        .collect();
+    assert_eq!(slugs, ["local"], "{}", storage.body);
+    let s3 = serde_json::json!({"provider": "s3", "name": "Documents", "environment": "production",
+        "credentials": {"secret_access_key": "s3-secret-key-0123456789"},
+        "settings": {"bucket": "claims", "region": "eu-west-1", "access_key_id": "AKIAEXAMPLE"}});
+    let refused = app.post("/integrations/configs", Some(&admin), &s3).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "provider");
+}

@@ -74,7 +74,7 @@ impl From<IntegrationError> for ApiError {
 /// Whether `provider` exists in this deployment (the sandbox does not in
 /// production).
 fn offered(state: &AppState, provider: &catalogue::Provider) -> bool {
-    state.config.sandbox || provider.slug != crate::billing::SANDBOX
+    provider.adapter && (state.config.sandbox || provider.slug != crate::billing::SANDBOX)
 }
 
 async fn categories(
@@ -221,6 +221,12 @@ async fn create(
         return Err(ApiError::invalid(
             "provider",
             "the sandbox does not exist in production",
+        ));
+    }
+    if catalogue::provider(&body.provider).is_some_and(|p| !p.adapter) {
+        return Err(ApiError::invalid(
+            "provider",
+            "this build has no adapter for it (build with `--features s3` or `gcs`)",
         ));
     }
     destination::check_base_url(&state.config.egress, &body.provider, &body.settings)?;

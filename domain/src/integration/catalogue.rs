@@ -94,8 +94,8 @@ pub struct Provider {
     pub countries: &'static [&'static str],
     /// Whether it calls us back by webhook.
     pub webhooks: bool,
-    /// Whether ifinsure has an adapter for it yet (configurations of the
-    /// others are kept, but not used).
+    /// Whether this build has an adapter for it (S3 and GCS only when built
+    /// with the `s3` / `gcs` features); the others are not offered.
     pub adapter: bool,
 }
 
@@ -268,7 +268,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: true,
+        adapter: cfg!(feature = "s3"),
     },
     Provider {
         slug: "gcs",
@@ -283,7 +283,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
-        adapter: true,
+        adapter: cfg!(feature = "gcs"),
     },
 ];
 
