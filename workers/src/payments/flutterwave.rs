@@ -2,7 +2,8 @@
 //! when the payer gave a Kenyan phone number for a KES invoice, else by
 //! hosted payment (`/v3/payments`, a checkout link for the payer's email);
 //! outcomes by `/v3/transactions/verify_by_reference`; refunds by
-//! `/v3/transactions/{id}/refund`. Amounts are major-unit decimals. Our
+//! `/v3/transactions/{id}/refund`, settled from `/v3/refunds/{id}`. Amounts
+//! are major-unit decimals, M-Pesa's whole shillings. Our
 //! job's key is the `tx_ref`, so a retried charge names the same
 //! transaction. Webhooks carry a shared secret (`verif-hash`), so the
 //! ingress only asks for a verification query, like M-Pesa's.
@@ -13,7 +14,7 @@ use projections::payment_jobs::{flutterwave_outcome, JobKind, Outcome, PaymentJo
 use reqwest::Method;
 use serde_json::json;
 
-use super::units::decimal;
+use super::units::{decimal, whole_units};
 use super::{PaymentProvider, ProviderError};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
@@ -48,12 +49,13 @@ impl Flutterwave {
         let amount = decimal(job)?;
         let contact = job.payer_contact.clone().unwrap_or_default();
         let call = match msisdn(&contact).filter(|_| job.currency == "KES") {
+            // Whole shillings, and no made-up email (Flutterwave refuses
+            // placeholders; the payer approves on the phone).
             Some(phone) => {
                 Call::new("charge.mpesa", Method::POST, "/v3/charges?type=mpesa").json(json!({
                     "tx_ref": job.idempotency_key,
-                    "amount": amount.to_string(),
+                    "amount": whole_units(job)?,
                     "currency": "KES",
-                    "email": format!("{phone}@payer.invalid"),
                     "phone_number": phone,
                     "meta": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
                 }))
@@ -73,6 +75,36 @@ impl Flutterwave {
             })),
         };
         Ok(call.reference("charge", job.id))
+    }
+}
+
+impl Flutterwave {
+    /// A refund's outcome: `completed` succeeded, `failed` failed, the
+    /// rest (`pending`, …) still pending.
+    async fn refund_status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
+        let Some(id) = &job.provider_reference else {
+            return Ok(None);
+        };
+        let call = Call::new("refund.fetch", Method::GET, format!("/v3/refunds/{id}"))
+            .reference("refund", job.id);
+        let answer = self.send(call).await?;
+        if !answer.status.is_success() {
+            return Err(refusal(&answer));
+        }
+        let reference = Some(id.clone());
+        Ok(match answer.body["data"]["status"].as_str() {
+            Some("completed") => Some(Outcome::Succeeded {
+                reference,
+                amount: job
+                    .money()
+                    .map_err(|e| ProviderError::Rejected(e.to_string()))?,
+            }),
+            Some("failed") => Some(Outcome::Failed {
+                reference,
+                reason: "the refund failed at Flutterwave".into(),
+            }),
+            _ => None,
+        })
     }
 }
 
@@ -129,8 +161,10 @@ impl PaymentProvider for Flutterwave {
     }
 
     async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
-        if job.kind() != JobKind::Charge {
-            return Ok(None);
+        match job.kind() {
+            JobKind::Charge => {}
+            JobKind::Refund => return self.refund_status(job).await,
+            JobKind::Payout => return Ok(None),
         }
         let call = Call::new(
             "transaction.verify",
@@ -160,10 +194,10 @@ impl PaymentProvider for Flutterwave {
 
     fn can_serve(&self, job: &PaymentJob) -> bool {
         match job.kind() {
-            JobKind::Charge => job
-                .payer_contact
-                .as_deref()
-                .is_some_and(|c| c.contains('@') || (job.currency == "KES" && msisdn(c).is_some())),
+            JobKind::Charge => job.payer_contact.as_deref().is_some_and(|c| {
+                c.contains('@')
+                    || (job.currency == "KES" && msisdn(c).is_some() && whole_units(job).is_ok())
+            }),
             JobKind::Refund => job.original_reference.is_some(),
             JobKind::Payout => false,
         }
@@ -226,8 +260,8 @@ mod tests {
             .and(query_param("type", "mpesa"))
             .and(header("authorization", "Bearer FLWSECK_TEST-abc123"))
             .and(body_json(json!({
-                "tx_ref": "charge-7", "amount": "1500.50", "currency": "KES",
-                "email": "254712345678@payer.invalid", "phone_number": "254712345678",
+                "tx_ref": "charge-7", "amount": 1500, "currency": "KES",
+                "phone_number": "254712345678",
                 "meta": {"payment_id": "00000000-0000-0000-0000-000000000007",
                          "invoice_id": "00000000-0000-0000-0000-000000000008"}
             })))
@@ -254,10 +288,16 @@ mod tests {
             .mount(&server)
             .await;
         let flutterwave = flutterwave(&server);
-        assert_eq!(
-            flutterwave.submit(&job("+254712345678")).await,
-            Ok("charge-7".into())
-        );
+        let mut by_phone = job("+254712345678");
+        by_phone.amount = "1500.00".parse().unwrap();
+        assert_eq!(flutterwave.submit(&by_phone).await, Ok("charge-7".into()));
+        // Cents cannot go by M-Pesa: refused before any call, and not served.
+        let cents = job("+254712345678");
+        assert!(matches!(
+            flutterwave.submit(&cents).await,
+            Err(ProviderError::Rejected(_))
+        ));
+        assert!(!flutterwave.can_serve(&cents));
         assert_eq!(
             flutterwave.submit(&job("payer@example.com")).await,
             Ok("charge-7".into())
@@ -285,5 +325,46 @@ mod tests {
                 amount: Money::new(Decimal::new(150050, 2), Currency::KES).unwrap(),
             }))
         );
+    }
+
+    #[tokio::test]
+    async fn a_refund_settles_from_flutterwaves_refund_status() {
+        let server = MockServer::start().await;
+        for (id, status) in [
+            ("75923", "completed"),
+            ("75924", "pending"),
+            ("75925", "failed"),
+        ] {
+            Mock::given(method("GET"))
+                .and(path(format!("/v3/refunds/{id}")))
+                .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                    "status": "success", "message": "Refund fetched",
+                    "data": {"id": id.parse::<i64>().unwrap(), "account_id": 1, "tx_id": 288200108,
+                             "flw_ref": "FLW-1", "wallet_id": 1, "amount_refunded": 1500.5,
+                             "status": status, "destination": "payment_source",
+                             "meta": {"source": "availablebalance"}, "created_at": "2026-11-25T10:00:00.000Z"}
+                })))
+                .expect(1)
+                .mount(&server)
+                .await;
+        }
+        let flutterwave = flutterwave(&server);
+        let refund = |id: &str| {
+            let mut job = crate::payments::test_job("refund", "flutterwave", "1500.50");
+            job.provider_reference = Some(id.into());
+            job
+        };
+        assert_eq!(
+            flutterwave.status(&refund("75923")).await,
+            Ok(Some(Outcome::Succeeded {
+                reference: Some("75923".into()),
+                amount: Money::new(Decimal::new(150050, 2), Currency::KES).unwrap(),
+            }))
+        );
+        assert_eq!(flutterwave.status(&refund("75924")).await, Ok(None));
+        assert!(matches!(
+            flutterwave.status(&refund("75925")).await,
+            Ok(Some(Outcome::Failed { .. }))
+        ));
     }
 }
