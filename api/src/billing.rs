@@ -2,6 +2,8 @@
 //! through a provider; staff void unpaid ones; everyone reads what their
 //! role may see.
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -11,6 +13,7 @@ use domain::invoice::{Invoice, InvoiceCommand, InvoiceError};
 use domain::mpesa::msisdn;
 use domain::policy::{Policy, PolicyStatus};
 use domain::{EmailAddress, PaymentId, PhoneNumber, Role, UserId};
+use projections::payment_jobs::{self, ChargeStep, NextAction};
 use projections::read_models::billing::{self, InvoiceFilter, InvoiceRow, PaymentRow};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -313,14 +316,38 @@ async fn pay(
         .iter()
         .find(|p| p.payment_id == payment_id)
         .map(|p| money_of(&p.requested));
+    let next_action = next_action_once_submitted(&state, payment_id.0).await?;
     let body = json!({
         "payment_id": payment_id,
         "invoice_id": id,
         "status": "pending",
         "provider": provider,
         "amount": amount,
+        "next_action": next_action,
     });
     Ok(waited.annotate((StatusCode::ACCEPTED, Json(body)).into_response()))
+}
+
+/// How long `pay` waits for the payment worker to hand the charge to its
+/// provider, so the answer can say what the payer does next; after it,
+/// `GET /billing/payments/{id}` says it.
+const SUBMISSION_WAIT: Duration = Duration::from_secs(2);
+
+/// The payer's next step once the charge is with its provider (waiting up
+/// to [`SUBMISSION_WAIT`]); `None` when there is none or it is not known yet.
+async fn next_action_once_submitted(
+    state: &AppState,
+    payment_id: Uuid,
+) -> Result<Option<NextAction>, ApiError> {
+    let deadline = tokio::time::Instant::now() + SUBMISSION_WAIT;
+    loop {
+        match payment_jobs::charge_step(&state.pool, payment_id).await? {
+            ChargeStep::Submitted(action) => return Ok(action),
+            ChargeStep::Done => return Ok(None),
+            ChargeStep::Waiting if tokio::time::Instant::now() >= deadline => return Ok(None),
+            ChargeStep::Waiting => tokio::time::sleep(Duration::from_millis(25)).await,
+        }
+    }
 }
 
 /// Nothing is payable on a cancelled or lapsed policy: its invoices are
@@ -425,7 +452,17 @@ async fn show_payment(
     let row = billing::get_payment(&state.pool, id, principal.scope())
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(payment_view(&row)))
+    let mut view = payment_view(&row);
+    // While pending, what the payer does next (open the checkout, approve
+    // on the phone).
+    if row.status == "pending" {
+        if let ChargeStep::Submitted(Some(action)) =
+            payment_jobs::charge_step(&state.pool, id).await?
+        {
+            view["next_action"] = json!(action);
+        }
+    }
+    Ok(Json(view))
 }
 
 impl StateResource for Invoice {

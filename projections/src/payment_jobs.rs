@@ -299,6 +299,57 @@ pub fn flutterwave_outcome(
     }
 }
 
+/// What the payer does to complete a pending charge, as the provider
+/// asked when the charge was submitted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum NextAction {
+    /// Open the provider's hosted checkout (it returns the payer to us).
+    Redirect {
+        /// The checkout page.
+        url: String,
+    },
+    /// Approve the prompt the provider sent to the payer's phone.
+    ApproveOnPhone {
+        /// What to tell the payer.
+        message: String,
+    },
+}
+
+/// Where the charge of a payment stands, for its payer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChargeStep {
+    /// Not yet with a provider (its job not recorded, or queued).
+    Waiting,
+    /// With a provider, unsettled: what the payer does next, if anything.
+    Submitted(Option<NextAction>),
+    /// Settled or given up.
+    Done,
+}
+
+/// Where the charge of payment `payment_id` stands.
+///
+/// # Errors
+/// When the database fails or a stored action does not read back.
+pub async fn charge_step(pool: &PgPool, payment_id: Uuid) -> anyhow::Result<ChargeStep> {
+    let row = sqlx::query!(
+        r#"SELECT status, next_action FROM payment_jobs
+           WHERE payment_id = $1 AND kind = 'charge'
+           ORDER BY created_at DESC LIMIT 1"#,
+        payment_id
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(match row {
+        None => ChargeStep::Waiting,
+        Some(r) if r.status == "queued" => ChargeStep::Waiting,
+        Some(r) if r.status == "submitted" => {
+            ChargeStep::Submitted(r.next_action.map(serde_json::from_value).transpose()?)
+        }
+        Some(_) => ChargeStep::Done,
+    })
+}
+
 /// A job to record.
 #[derive(Debug, Clone)]
 pub struct NewJob<'a> {
@@ -472,15 +523,19 @@ pub async fn mark_submitted(
     provider: &str,
     config_id: Option<Uuid>,
     reference: &str,
+    next_action: Option<&NextAction>,
 ) -> Result<(), sqlx::Error> {
+    let next_action = next_action.map(|a| serde_json::to_value(a).unwrap_or_default());
     sqlx::query!(
         r#"UPDATE payment_jobs SET status = 'submitted', provider = $2, config_id = $3,
-                  provider_reference = $4, submitted_at = now(), last_error = NULL
+                  provider_reference = $4, submitted_at = now(), last_error = NULL,
+                  next_action = $5
            WHERE id = $1 AND status = 'queued'"#,
         id,
         provider,
         config_id,
-        reference
+        reference,
+        next_action
     )
     .execute(pool)
     .await?;

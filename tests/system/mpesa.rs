@@ -207,6 +207,20 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
         .await;
     assert_eq!(second.status, StatusCode::ACCEPTED, "{}", second.body);
     submitted(&book, "ws_CO_paid").await;
+    // The payer is told what to do next, in the answer and on the payment
+    // while it is pending.
+    let approve = json!({"type": "approve_on_phone",
+        "message": "Check your phone: approve the payment of KES 35000.00 with your M-Pesa PIN."});
+    let payment_id = second.body["payment_id"].as_str().unwrap();
+    let pending = book
+        .app
+        .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
+        .await;
+    assert_eq!(pending.body["next_action"], approve, "{}", pending.body);
+    // (The answer has it when the charge reached Daraja within two seconds.)
+    if !second.body["next_action"].is_null() {
+        assert_eq!(second.body["next_action"], approve, "{}", second.body);
+    }
     let url = callback_url(&daraja).await;
     assert_eq!(
         callback(&book, &url, &paid_callback("ws_CO_paid")).await,
@@ -219,11 +233,15 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
     );
     book.invoice_becomes(&customer, &invoice_id, "paid").await;
     book.policy_becomes(&customer, &id, "active").await;
-    let payment_id = second.body["payment_id"].as_str().unwrap();
     let payment = book
         .app
         .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
         .await;
+    assert!(
+        payment.body.get("next_action").is_none(),
+        "paid: {}",
+        payment.body
+    );
     assert_eq!(payment.body["provider"], "mpesa");
     assert_eq!(payment.body["provider_reference"], "SKL7OWQX0R");
 

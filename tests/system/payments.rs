@@ -168,7 +168,10 @@ impl PaymentProvider for DiesAfterCalling {
         "sandbox"
     }
 
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(
+        &self,
+        job: &PaymentJob,
+    ) -> Result<workers::payments::Submission, ProviderError> {
         self.0.submit(job).await?;
         panic!("killed after calling the provider, before recording the result");
     }

@@ -59,6 +59,18 @@ async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_no
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
     let reference = book.submitted_charge(&invoice_id).await;
+    // The payer is sent to Paystack's checkout to pay.
+    let payment_id = paying.body["payment_id"].as_str().unwrap();
+    let payment = book
+        .app
+        .get(&format!("/billing/payments/{payment_id}"), Some(&customer))
+        .await;
+    assert_eq!(
+        payment.body["next_action"],
+        json!({"type": "redirect", "url": "https://checkout.paystack.com/x"}),
+        "{}",
+        payment.body
+    );
     let event = serde_json::to_vec(&json!({"event": "charge.success", "data": {
         "id": 59214, "status": "success", "reference": reference, "amount": 3500000,
         "currency": "KES", "gateway_response": "Approved", "metadata": ""}}))

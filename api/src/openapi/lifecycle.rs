@@ -87,11 +87,11 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
         ),
         ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
         ("post", "/billing/invoices/{id}/pay") => op(
-            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation. Without `provider`, the primary enabled payment configuration's provider (else the deployment default). The payment worker fails over to the next enabled configuration that takes the currency when one is out. M-Pesa needs a Kenyan phone_number; Paystack an email; 422 names the providers available; 409 payment_pending (with payment_id) while pending payments cover the balance; 409 invalid_transition on a void or paid invoice, or one of a cancelled or lapsed policy",
+            "Ask a provider for the balance (or an installment: amount); settled by the provider's webhook or reconciliation. Without `provider`, the primary enabled payment configuration's provider (else the deployment default). The payment worker fails over to the next enabled configuration that takes the currency when one is out. M-Pesa needs a Kenyan phone_number; Paystack an email; 422 names the providers available; 409 payment_pending (with payment_id) while pending payments cover the balance; 409 invalid_transition on a void or paid invoice, or one of a cancelled or lapsed policy. next_action says what the payer does next once the charge reached its provider (within 2 s; else null, and GET /billing/payments/{id} says it): {type: redirect, url} for a hosted checkout (Paystack, Flutterwave), {type: approve_on_phone, message} for an M-Pesa prompt",
             "owner, their agent, staff",
             Some(json!({"type": "object", "properties": {"provider": {"enum": ["sandbox", "stripe", "mpesa", "paystack", "flutterwave"], "description": "one with an enabled configuration (or the built-in sandbox)"}, "amount": money(), "phone_number": {"type": "string"}, "email": {"type": "string"}}})),
             "202",
-            json!({"type": "object", "properties": {"payment_id": {"type": "string", "format": "uuid"}, "invoice_id": {"type": "string", "format": "uuid"}, "status": {"const": "pending"}, "provider": {"type": "string"}, "amount": money()}}),
+            json!({"type": "object", "properties": {"payment_id": {"type": "string", "format": "uuid"}, "invoice_id": {"type": "string", "format": "uuid"}, "status": {"const": "pending"}, "provider": {"type": "string"}, "amount": money(), "next_action": next_action()}}),
         ),
         ("post", "/billing/invoices/{id}/void") => op(
             "Void an invoice with nothing paid (reason optional)",
@@ -107,7 +107,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             "200",
             list(payment),
         ),
-        ("get", "/billing/payments/{id}") => op("One payment", "by role", None, "200", payment),
+        ("get", "/billing/payments/{id}") => op("One payment; while pending, next_action (what the payer does next: open the provider's checkout, or approve on the phone)", "by role", None, "200", payment),
         ("get", "/policies/policies/{id}/certificate.pdf") => op(
             "Certificate of insurance (application/pdf), drawn once per policy version and kept in the document store (X-Document-Cache: hit|miss); 409 policy_not_active unless active",
             "by role",
@@ -179,4 +179,13 @@ pub(super) fn schemas() -> Value {
             "provider_reference": {"type": ["string", "null"]}, "failure_reason": {"type": ["string", "null"]},
             "created_at": time, "updated_at": time}},
     })
+}
+
+/// The payer's next step of a pending charge.
+fn next_action() -> Value {
+    json!({"oneOf": [
+        {"type": "null"},
+        {"type": "object", "required": ["type", "url"], "properties": {"type": {"const": "redirect"}, "url": {"type": "string", "format": "uri"}}},
+        {"type": "object", "required": ["type", "message"], "properties": {"type": {"const": "approve_on_phone"}, "message": {"type": "string"}}}
+    ]})
 }

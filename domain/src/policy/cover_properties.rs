@@ -64,7 +64,7 @@ fn step() -> impl Strategy<Value = Step> {
 
 fn active() -> Vec<PolicyEvent> {
     let mut events = Vec::new();
-    let mut run = |events: &mut Vec<PolicyEvent>, command| {
+    let run = |events: &mut Vec<PolicyEvent>, command| {
         let new = TestFramework::<Policy>::with(())
             .given(events.clone())
             .when(command)

@@ -10,12 +10,12 @@
 
 use async_trait::async_trait;
 use domain::mpesa::msisdn;
-use projections::payment_jobs::{flutterwave_outcome, JobKind, Outcome, PaymentJob};
+use projections::payment_jobs::{flutterwave_outcome, JobKind, NextAction, Outcome, PaymentJob};
 use reqwest::Method;
 use serde_json::json;
 
 use super::units::{decimal, whole_units};
-use super::{PaymentProvider, ProviderError};
+use super::{approve_on_phone, PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Flutterwave adapter.
@@ -123,14 +123,21 @@ impl PaymentProvider for Flutterwave {
     }
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError> {
         match job.kind() {
             JobKind::Charge => {
                 let answer = self.send(self.charge(job)?).await?;
                 if !answer.status.is_success() || answer.body["status"] != "success" {
                     return Err(refusal(&answer));
                 }
-                Ok(job.idempotency_key.clone())
+                let submission = Submission::done(job.idempotency_key.clone());
+                // A hosted payment's page, or the M-Pesa prompt on the phone.
+                Ok(match answer.body["data"]["link"].as_str() {
+                    Some(url) => submission.then(NextAction::Redirect { url: url.into() }),
+                    None => submission.then(NextAction::ApproveOnPhone {
+                        message: approve_on_phone(job),
+                    }),
+                })
             }
             JobKind::Refund => {
                 let id = job.original_reference.clone().ok_or_else(|| {
@@ -149,7 +156,7 @@ impl PaymentProvider for Flutterwave {
                 }
                 answer.body["data"]["id"]
                     .as_i64()
-                    .map(|id| id.to_string())
+                    .map(|id| Submission::done(id.to_string()))
                     .ok_or_else(|| {
                         ProviderError::Unavailable("Flutterwave sent no refund id".into())
                     })
@@ -290,7 +297,14 @@ mod tests {
         let flutterwave = flutterwave(&server);
         let mut by_phone = job("+254712345678");
         by_phone.amount = "1500.00".parse().unwrap();
-        assert_eq!(flutterwave.submit(&by_phone).await, Ok("charge-7".into()));
+        let on_phone = NextAction::ApproveOnPhone {
+            message: "Check your phone: approve the payment of KES 1500.00 with your M-Pesa PIN."
+                .into(),
+        };
+        assert_eq!(
+            flutterwave.submit(&by_phone).await,
+            Ok(Submission::done("charge-7").then(on_phone))
+        );
         // Cents cannot go by M-Pesa: refused before any call, and not served.
         let cents = job("+254712345678");
         assert!(matches!(
@@ -300,7 +314,9 @@ mod tests {
         assert!(!flutterwave.can_serve(&cents));
         assert_eq!(
             flutterwave.submit(&job("payer@example.com")).await,
-            Ok("charge-7".into())
+            Ok(Submission::done("charge-7").then(NextAction::Redirect {
+                url: "https://checkout.flutterwave.com/x".into()
+            }))
         );
     }
 

@@ -22,7 +22,16 @@ pub mod units;
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use provider::{PaymentProvider, ProviderError};
+pub use provider::{PaymentProvider, ProviderError, Submission};
+
+/// What a payer asked on their phone reads: the amount and what to do.
+pub(crate) fn approve_on_phone(job: &projections::payment_jobs::PaymentJob) -> String {
+    let amount = job.money().map_or_else(
+        |_| format!("{} {}", job.currency, job.amount),
+        |m| m.to_string(),
+    );
+    format!("Check your phone: approve the payment of {amount} with your M-Pesa PIN.")
+}
 
 /// The configured providers, by name.
 #[derive(Clone, Default)]

@@ -7,12 +7,12 @@
 //! refused as a duplicate reference and treated as the first one.
 
 use async_trait::async_trait;
-use projections::payment_jobs::{paystack_outcome, JobKind, Outcome, PaymentJob};
+use projections::payment_jobs::{paystack_outcome, JobKind, NextAction, Outcome, PaymentJob};
 use reqwest::Method;
 use serde_json::json;
 
 use super::units::minor_units;
-use super::{PaymentProvider, ProviderError};
+use super::{PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Paystack adapter.
@@ -73,7 +73,7 @@ impl PaymentProvider for Paystack {
     }
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError> {
         match job.kind() {
             JobKind::Charge => {
                 let reference = reference(job);
@@ -93,7 +93,13 @@ impl PaymentProvider for Paystack {
                 .reference("charge", job.id);
                 let answer = self.send(call).await?;
                 if answer.status.is_success() || refusal(&answer).contains("Duplicate") {
-                    return Ok(reference);
+                    // The payer pays at Paystack's checkout (a retry
+                    // answered "Duplicate" names no page: none is shown).
+                    let submission = Submission::done(reference);
+                    return Ok(match answer.body["data"]["authorization_url"].as_str() {
+                        Some(url) => submission.then(NextAction::Redirect { url: url.into() }),
+                        None => submission,
+                    });
                 }
                 Err(ProviderError::Rejected(refusal(&answer)))
             }
@@ -110,7 +116,7 @@ impl PaymentProvider for Paystack {
                 }
                 answer.body["data"]["id"]
                     .as_i64()
-                    .map(|id| id.to_string())
+                    .map(|id| Submission::done(id.to_string()))
                     .ok_or_else(|| ProviderError::Unavailable("Paystack sent no refund id".into()))
             }
             JobKind::Payout => Err(ProviderError::Rejected(
@@ -247,7 +253,13 @@ mod tests {
             .await;
         assert_eq!(
             paystack(&server).submit(&job("charge")).await,
-            Ok("charge-00000000-0000-0000-0000-000000000007".into())
+            Ok(
+                Submission::done("charge-00000000-0000-0000-0000-000000000007").then(
+                    NextAction::Redirect {
+                        url: "https://checkout.paystack.com/0peioxfhpn".into()
+                    }
+                )
+            )
         );
     }
 

@@ -1,9 +1,42 @@
 //! What every payment provider adapter does.
 
 use async_trait::async_trait;
-use projections::payment_jobs::{Outcome, PaymentJob};
+use projections::payment_jobs::{NextAction, Outcome, PaymentJob};
 
 pub use crate::integrations::ProviderError;
+
+/// What a provider said when it took a job: its reference, and for a
+/// charge the payer still has to complete, what the payer does next.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// The provider's reference.
+    pub reference: String,
+    /// The payer's next step, if any.
+    pub next_action: Option<NextAction>,
+}
+
+impl Submission {
+    /// Taken under `reference`, nothing for the payer to do.
+    pub fn done(reference: impl Into<String>) -> Self {
+        Self {
+            reference: reference.into(),
+            next_action: None,
+        }
+    }
+
+    /// With `action` for the payer.
+    #[must_use]
+    pub fn then(mut self, action: NextAction) -> Self {
+        self.next_action = Some(action);
+        self
+    }
+}
+
+impl From<&str> for Submission {
+    fn from(reference: &str) -> Self {
+        Self::done(reference)
+    }
+}
 
 /// A payment provider adapter.
 ///
@@ -15,12 +48,12 @@ pub trait PaymentProvider: Send + Sync + 'static {
     fn name(&self) -> &'static str;
 
     /// Asks the provider to carry out `job` (a charge or a refund); returns
-    /// the provider's reference. The outcome arrives later, by webhook or by
-    /// [`PaymentProvider::status`].
+    /// the provider's reference and the payer's next step. The outcome
+    /// arrives later, by webhook or by [`PaymentProvider::status`].
     ///
     /// # Errors
     /// See [`ProviderError`].
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError>;
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError>;
 
     /// What the provider knows of `job`: `None` while it is still pending.
     ///

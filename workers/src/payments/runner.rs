@@ -46,10 +46,17 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
             Ok(Submitted {
                 provider,
                 config_id,
-                reference,
+                submission,
             }) => {
-                payment_jobs::mark_submitted(&ctx.pool, job.id, provider, config_id, &reference)
-                    .await?;
+                payment_jobs::mark_submitted(
+                    &ctx.pool,
+                    job.id,
+                    provider,
+                    config_id,
+                    &submission.reference,
+                    submission.next_action.as_ref(),
+                )
+                .await?;
                 pass.submitted += 1;
             }
             Err(ProviderError::Rejected(reason)) => {
@@ -83,7 +90,7 @@ pub async fn run_once(ctx: &WorkerContext) -> anyhow::Result<Pass> {
 struct Submitted {
     provider: &'static str,
     config_id: Option<Uuid>,
-    reference: String,
+    submission: super::Submission,
 }
 
 /// Submits `job` along its routes: a refusal is final; an outage moves a
@@ -96,11 +103,11 @@ async fn submit(ctx: &WorkerContext, job: &PaymentJob) -> Result<Submitted, Prov
             continue;
         }
         match route.adapter.submit(job).await {
-            Ok(reference) => {
+            Ok(submission) => {
                 return Ok(Submitted {
                     provider: route.adapter.name(),
                     config_id: route.config_id,
-                    reference,
+                    submission,
                 })
             }
             Err(ProviderError::Unavailable(error)) => {

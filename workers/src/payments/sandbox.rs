@@ -17,7 +17,7 @@ use rust_decimal::Decimal;
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
 
-use super::{PaymentProvider, ProviderError};
+use super::{PaymentProvider, ProviderError, Submission};
 
 /// How the sandbox calls back.
 #[derive(Clone)]
@@ -157,7 +157,7 @@ impl PaymentProvider for Sandbox {
     }
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError> {
         let digest = Sha256::digest(job.idempotency_key.as_bytes());
         let reference = format!("sbx_{}", domain::signatures::hex(&digest[..12]));
         let (outcome, reason) = if declines(job.amount) {
@@ -194,7 +194,7 @@ impl PaymentProvider for Sandbox {
             .await?
             .ok_or_else(|| ProviderError::Unavailable("the transaction vanished".into()))?;
         self.call_back_later(&transaction);
-        Ok(transaction.reference)
+        Ok(Submission::done(transaction.reference))
     }
 
     async fn status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {

@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::Value;
 
 use super::units::stripe_units;
-use super::{PaymentProvider, ProviderError};
+use super::{PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Stripe adapter.
@@ -58,7 +58,7 @@ impl PaymentProvider for Stripe {
     }
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError> {
         let (action, path, form) = match job.kind() {
             JobKind::Charge => (
                 "payment_intent.create",
@@ -100,7 +100,7 @@ impl PaymentProvider for Stripe {
         let answer = self.http.send(&call).await?;
         accepted(&answer)?["id"]
             .as_str()
-            .map(str::to_string)
+            .map(Submission::from)
             .ok_or_else(|| ProviderError::Unavailable("Stripe answered without an id".into()))
     }
 

@@ -15,13 +15,13 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::Utc;
 use domain::mpesa::{is_being_processed, msisdn, password, stk_query_result};
-use projections::payment_jobs::{JobKind, Outcome, PaymentJob};
+use projections::payment_jobs::{JobKind, NextAction, Outcome, PaymentJob};
 use reqwest::Method;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::units::whole_units;
-use super::{PaymentProvider, ProviderError};
+use super::{approve_on_phone, PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 use oauth::TokenCache;
 
@@ -324,11 +324,15 @@ impl PaymentProvider for Mpesa {
     }
 
     #[tracing::instrument(skip_all, fields(job = %job.id, kind = %job.kind))]
-    async fn submit(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    async fn submit(&self, job: &PaymentJob) -> Result<Submission, ProviderError> {
         match job.kind() {
-            JobKind::Charge => self.stk_push(job).await,
-            JobKind::Payout => self.b2c(job).await,
-            JobKind::Refund => self.reversal(job).await,
+            JobKind::Charge => Ok(Submission::done(self.stk_push(job).await?).then(
+                NextAction::ApproveOnPhone {
+                    message: approve_on_phone(job),
+                },
+            )),
+            JobKind::Payout => Ok(Submission::done(self.b2c(job).await?)),
+            JobKind::Refund => Ok(Submission::done(self.reversal(job).await?)),
         }
     }
 

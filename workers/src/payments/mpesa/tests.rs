@@ -127,7 +127,12 @@ async fn an_stk_push_sends_darajas_fields_with_the_derived_password_and_caches_t
     for _ in 0..2 {
         assert_eq!(
             mpesa.submit(&job("charge", "35000.00")).await,
-            Ok("ws_CO_2704202217362331144871229".into())
+            Ok(Submission::done("ws_CO_2704202217362331144871229")
+                .then(NextAction::ApproveOnPhone {
+                message:
+                    "Check your phone: approve the payment of KES 35000.00 with your M-Pesa PIN."
+                        .into()
+            }))
         );
     }
     let logged = serde_json::to_string(&format!("{:?}", log.entries())).unwrap();
