@@ -128,7 +128,7 @@ pub(super) async fn approve(
     IfMatch(expected): IfMatch,
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
-    let customer_id = customer_of(&visible(&state, &principal, id).await?)?;
+    let row = visible(&state, &principal, id).await?;
     let today = state.clock.today();
     let policy_number =
         numbers::assign(&state.pool, DocumentKind::Policy, today.year(), id).await?;
@@ -139,30 +139,39 @@ pub(super) async fn approve(
         due_date,
         approved_by: Some(UserId(principal.user_id)),
     };
-    let meta = metadata(Some(&principal), &context);
-    let committed = execute_for::<Policy>(
-        &state,
-        &principal,
-        customer_id,
-        Target::Existing(&id.to_string(), expected),
-        command,
-        &meta,
-        || ApiError::NotFound,
-    )
-    .await?;
+    let committed = decide(&state, &principal, &context, &row, expected, command).await?;
     if let Some(term) = committed.aggregate.terms.first() {
         await_invoice(&state, &committed, term.invoice_id.0).await;
     }
     respond_to_command::<PolicyRow>(&state, id, &committed, StatusCode::OK).await
 }
 
-/// The customer an application or policy is for.
-fn customer_of(row: &PolicyRow) -> Result<Uuid, ApiError> {
-    row.state
+/// Runs a decision on the application `row`: an agent's only while the
+/// customer is assigned to them (else `404`, as the read side says).
+async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    context: &RequestContext,
+    row: &PolicyRow,
+    expected: Option<u64>,
+    command: PolicyCommand,
+) -> Result<projections::Committed<Policy>, ApiError> {
+    let customer_id = row
+        .state
         .application
         .as_ref()
         .map(|a| a.customer_id.0)
-        .ok_or(ApiError::NotFound)
+        .ok_or(ApiError::NotFound)?;
+    execute_for::<Policy>(
+        state,
+        principal,
+        customer_id,
+        Target::Existing(&row.id.to_string(), expected),
+        command,
+        &metadata(Some(principal), context),
+        || ApiError::NotFound,
+    )
+    .await
 }
 
 /// Waits (bounded) until the invoice an approval calls for has been created
@@ -202,20 +211,10 @@ pub(super) async fn reject(
     JsonBody(body): JsonBody<RejectRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&DECIDERS)?;
-    let customer_id = customer_of(&visible(&state, &principal, id).await?)?;
-    let meta = metadata(Some(&principal), &context);
+    let row = visible(&state, &principal, id).await?;
     let command = PolicyCommand::RejectApplication {
         reason: body.reason,
     };
-    let committed = execute_for::<Policy>(
-        &state,
-        &principal,
-        customer_id,
-        Target::Existing(&id.to_string(), expected),
-        command,
-        &meta,
-        || ApiError::NotFound,
-    )
-    .await?;
+    let committed = decide(&state, &principal, &context, &row, expected, command).await?;
     respond_to_command::<PolicyRow>(&state, id, &committed, StatusCode::OK).await
 }

@@ -125,21 +125,13 @@ impl EventStore {
                         Ok(taken) => taken,
                         Err(error) => return reply_all(queued, &error.to_string()),
                     };
-                    let (refused, rest): (Vec<_>, Vec<_>) = queued
-                        .into_iter()
-                        .partition(|p| p.conditions.claims.iter().any(|c| taken.contains(c)));
-                    for pending in refused {
-                        let claim = pending
-                            .conditions
-                            .claims
-                            .iter()
-                            .find(|c| taken.contains(c))
-                            .cloned();
-                        let (kind, value) =
-                            claim.map_or_else(Default::default, |c| (c.kind.to_string(), c.value));
-                        let _ = pending.reply.send(Err(ExecuteError::Taken { kind, value }));
-                    }
-                    queued = rest;
+                    queued = refuse(queued, |conditions| {
+                        let claim = conditions.claims.iter().find(|c| taken.contains(c))?;
+                        Some(ExecuteError::Taken {
+                            kind: claim.kind.to_string(),
+                            value: claim.value.clone(),
+                        })
+                    });
                     if queued.is_empty() {
                         return;
                     }
@@ -147,22 +139,13 @@ impl EventStore {
                 Err(Appending::Changed(changed)) => {
                     // Refuse the commands decided on an aggregate that has
                     // changed since, and decide the others again.
-                    let (refused, rest): (Vec<_>, Vec<_>) = queued
-                        .into_iter()
-                        .partition(|p| p.conditions.guards.iter().any(|g| changed.contains(g)));
-                    for pending in refused {
-                        let guard = pending
-                            .conditions
-                            .guards
-                            .iter()
-                            .find(|g| changed.contains(g))
-                            .cloned();
-                        let _ = pending.reply.send(Err(ExecuteError::Changed {
-                            aggregate_type: guard.as_ref().map_or("", |g| g.aggregate_type),
-                            aggregate_id: guard.map(|g| g.aggregate_id).unwrap_or_default(),
-                        }));
-                    }
-                    queued = rest;
+                    queued = refuse(queued, |conditions| {
+                        let guard = conditions.guards.iter().find(|g| changed.contains(g))?;
+                        Some(ExecuteError::Changed {
+                            aggregate_type: guard.aggregate_type,
+                            aggregate_id: guard.aggregate_id.clone(),
+                        })
+                    });
                     if queued.is_empty() {
                         return;
                     }
@@ -607,6 +590,24 @@ fn answer<A: Aggregate>(
         };
         let _ = pending.reply.send(result);
     }
+}
+
+/// Answers the commands `refusal` refuses (with its error) and returns the
+/// others, to be decided again.
+fn refuse<A: Aggregate>(
+    queued: Vec<Pending<A>>,
+    refusal: impl Fn(&Conditions) -> Option<ExecuteError<A::Error>>,
+) -> Vec<Pending<A>> {
+    let mut rest = Vec::with_capacity(queued.len());
+    for pending in queued {
+        match refusal(&pending.conditions) {
+            Some(error) => {
+                let _ = pending.reply.send(Err(error));
+            }
+            None => rest.push(pending),
+        }
+    }
+    rest
 }
 
 fn reply_all<A: Aggregate>(queued: Vec<Pending<A>>, error: &str) {
