@@ -382,10 +382,30 @@ async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_br
     assert_eq!(primary["consecutive_failures"], 3);
 }
 
-/// A claim approved for 95,000 paid out through a fake Daraja's B2C v3 (the
-/// default): the book, the customer's token, the claim, and the ResultURL
-/// and QueueTimeOutURL the request named.
-async fn b2c_payout(daraja: &MockServer) -> (Book, String, String, String, String) {
+/// A claim approved for 95,000 being paid out through a fake Daraja's B2C
+/// v3 (the default).
+struct B2cPayout {
+    book: Book,
+    customer: String,
+    claim_id: String,
+    /// The B2C request Daraja received.
+    request: Value,
+    result_url: String,
+    timeout_url: String,
+}
+
+impl B2cPayout {
+    /// The claim as its customer sees it.
+    async fn claim(&self) -> Value {
+        self.book
+            .app
+            .get(&format!("/claims/{}", self.claim_id), Some(&self.customer))
+            .await
+            .body
+    }
+}
+
+async fn b2c_payout(daraja: &MockServer) -> B2cPayout {
     mock_oauth(daraja).await;
     Mock::given(method("POST"))
         .and(path("/mpesa/b2c/v3/paymentrequest"))
@@ -454,13 +474,21 @@ async fn b2c_payout(daraja: &MockServer) -> (Book, String, String, String, Strin
     );
     assert_eq!(timeout_url, format!("{result_url}&timeout=1"));
     submitted(&book, "AG_20261125_payout_1").await;
-    (book, customer, claim_id, result_url, timeout_url)
+    B2cPayout {
+        book,
+        customer,
+        claim_id,
+        request,
+        result_url,
+        timeout_url,
+    }
 }
 
 #[tokio::test]
 async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
     let daraja = MockServer::start().await;
-    let (book, customer, claim_id, result_url, timeout_url) = b2c_payout(&daraja).await;
+    let payout = b2c_payout(&daraja).await;
+    let (book, result_url) = (&payout.book, payout.result_url.as_str());
     let result = |amount: i64| {
         json!({"Result": {"ResultType": 0, "ResultCode": 0,
             "ResultDesc": "The service request is processed successfully.",
@@ -476,55 +504,38 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
         "ResultDesc": "Request timed out in the queue", "OriginatorConversationID": "1",
         "ConversationID": "AG_20261125_payout_1"}});
     assert_eq!(
-        callback(&book, &timeout_url, &timed_out).await,
+        callback(book, &payout.timeout_url, &timed_out).await,
         StatusCode::OK
     );
-    let claim = book
-        .app
-        .get(&format!("/claims/{claim_id}"), Some(&customer))
-        .await;
-    assert_eq!(
-        claim.body["payouts"][0]["status"], "pending",
-        "{}",
-        claim.body
-    );
+    let claim = payout.claim().await;
+    assert_eq!(claim["payouts"][0]["status"], "pending", "{claim}");
     let mut without_amount = result(95000);
     without_amount["Result"]["ResultParameters"]["ResultParameter"] =
         json!([{"Key": "TransactionReceipt", "Value": "SKP3197RIB"}]);
     assert_eq!(
-        callback(&book, &result_url, &without_amount).await,
+        callback(book, result_url, &without_amount).await,
         StatusCode::OK
     );
-    let claim = book
-        .app
-        .get(&format!("/claims/{claim_id}"), Some(&customer))
-        .await;
     assert_eq!(
-        claim.body["status"], "approved",
+        payout.claim().await["status"],
+        "approved",
         "a result that names no amount pays nothing"
     );
     assert_eq!(
-        callback(&book, &result_url, &result(9500)).await,
+        callback(book, result_url, &result(9500)).await,
         StatusCode::OK
     );
-    let claim = book
-        .app
-        .get(&format!("/claims/{claim_id}"), Some(&customer))
-        .await;
     assert_eq!(
-        claim.body["status"], "approved",
+        payout.claim().await["status"],
+        "approved",
         "another amount pays nothing"
     );
     assert_eq!(
-        callback(&book, &result_url, &result(95000)).await,
+        callback(book, result_url, &result(95000)).await,
         StatusCode::OK
     );
     let paid = eventually("the payout to confirm", || async {
-        let claim = book
-            .app
-            .get(&format!("/claims/{claim_id}"), Some(&customer))
-            .await
-            .body;
+        let claim = payout.claim().await;
         (claim["status"] == "paid").then_some(claim)
     })
     .await;
@@ -534,26 +545,20 @@ async fn a_claim_is_paid_out_by_b2c_when_darajas_result_confirms_the_amount() {
 #[tokio::test]
 async fn a_b2c_result_with_a_text_code_fails_the_payout_found_by_our_originator_id() {
     let daraja = MockServer::start().await;
-    let (book, customer, claim_id, result_url, _) = b2c_payout(&daraja).await;
-    let request = daraja.received_requests().await.unwrap();
-    let sent = request
-        .iter()
-        .find(|r| r.url.path() == "/mpesa/b2c/v3/paymentrequest")
-        .map(|r| serde_json::from_slice::<Value>(&r.body).unwrap())
-        .unwrap();
+    let payout = b2c_payout(&daraja).await;
+    let sent = &payout.request;
     // As the B2C page shows a failure: a text code, and (as after a retry
     // answered "duplicate") a ConversationID we were never told.
     let failed = json!({"Result": {"ResultType": 0, "ResultCode": "SFC_IC0003",
         "ResultDesc": "The operator does not exist.",
         "OriginatorConversationID": sent["OriginatorConversationID"],
         "ConversationID": "AG_20261125_unknown", "TransactionID": ""}});
-    assert_eq!(callback(&book, &result_url, &failed).await, StatusCode::OK);
+    assert_eq!(
+        callback(&payout.book, &payout.result_url, &failed).await,
+        StatusCode::OK
+    );
     let claim = eventually("the payout to fail", || async {
-        let claim = book
-            .app
-            .get(&format!("/claims/{claim_id}"), Some(&customer))
-            .await
-            .body;
+        let claim = payout.claim().await;
         (claim["payouts"][0]["status"] == "failed").then_some(claim)
     })
     .await;

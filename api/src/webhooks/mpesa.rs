@@ -21,7 +21,7 @@
 
 use domain::mpesa::{result_callback, stk_callback};
 use domain::signatures::constant_time_eq;
-use projections::payment_jobs::{self, Outcome};
+use projections::payment_jobs::{self, JobKind, Outcome};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -167,5 +167,5 @@ async fn awaiting(
     };
     Ok(payment_jobs::by_id(&state.pool, id)
         .await?
-        .filter(|job| job.provider == "mpesa" && job.kind != "charge"))
+        .filter(|job| job.provider == "mpesa" && job.kind() != JobKind::Charge))
 }

@@ -201,11 +201,8 @@ impl EventStore {
         A::Command: Clone + Send + Sync + 'static,
         A::Error: Send,
     {
-        let conditions = Conditions {
-            expected_version,
-            ..Conditions::default()
-        };
-        self.submit(id, command, conditions, metadata).await
+        self.execute_guarded(id, command, expected_version, Vec::new(), metadata)
+            .await
     }
 
     /// As [`EventStore::execute`], appending only while every one of

@@ -537,22 +537,21 @@ impl Writer<'_> {
     /// once it is paid, rejected or closed. Records the change.
     async fn follow_case_reserve(&mut self, step: ReserveStep) -> anyhow::Result<()> {
         let s = self.tables.get(SUBJECTS);
-        let query = match step {
-            ReserveStep::Set(_) => {
-                format!("UPDATE {s} SET reserve = $2 WHERE id = $1 RETURNING reserve, claim_open")
-            }
-            ReserveStep::Open(_) => format!(
-                "UPDATE {s} SET claim_open = $2 WHERE id = $1 RETURNING reserve, claim_open"
-            ),
-            ReserveStep::Recount => format!("SELECT reserve, claim_open FROM {s} WHERE id = $1"),
+        let (reserve, open) = match step {
+            ReserveStep::Set(amount) => (Some(amount), None),
+            ReserveStep::Open(open) => (None, Some(open)),
+            ReserveStep::Recount => (None, None),
         };
-        let query = sqlx::query_as::<_, (Decimal, bool)>(&query).bind(self.subject);
-        let query = match step {
-            ReserveStep::Set(amount) => query.bind(amount),
-            ReserveStep::Open(open) => query.bind(open),
-            ReserveStep::Recount => query,
-        };
-        let Some((reserve, open)) = query.fetch_optional(&mut *self.conn).await? else {
+        let Some((reserve, open)) = sqlx::query_as::<_, (Decimal, bool)>(&format!(
+            "UPDATE {s} SET reserve = coalesce($2, reserve), claim_open = coalesce($3, claim_open)
+             WHERE id = $1 RETURNING reserve, claim_open"
+        ))
+        .bind(self.subject)
+        .bind(reserve)
+        .bind(open)
+        .fetch_optional(&mut *self.conn)
+        .await?
+        else {
             return Ok(());
         };
         let target = if open {

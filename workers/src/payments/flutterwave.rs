@@ -76,9 +76,7 @@ impl Flutterwave {
         };
         Ok(call.reference("charge", job.id))
     }
-}
 
-impl Flutterwave {
     /// A refund's outcome: `completed` succeeded, `failed` failed, the
     /// rest (`pending`, …) still pending.
     async fn refund_status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {

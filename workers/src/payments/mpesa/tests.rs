@@ -17,6 +17,11 @@ use crate::integrations::Memory;
 const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
 const CONSUMER_SECRET: &str = "consumer-secret-0123456789";
 const TOKEN: &str = "SGWcJPtNtYNPGm6uSYR9yPYrAI3Bm";
+/// An initiator with a portal-generated security credential.
+const INITIATOR: [(&str, &str); 2] = [
+    ("initiator_name", "testapi"),
+    ("security_credential", "precomputed-credential=="),
+];
 
 fn config(server: &MockServer, extra: &[(&str, &str)]) -> ProviderConfig {
     let details = ConfigDetails {
@@ -315,11 +320,7 @@ async fn a_refund_reverses_the_receipt_and_payouts_need_an_initiator() {
         .expect(1)
         .mount(&server)
         .await;
-    let extra = [
-        ("initiator_name", "testapi"),
-        ("security_credential", "precomputed-credential=="),
-    ];
-    let with_initiator = mpesa(&config(&server, &extra), &Memory::default());
+    let with_initiator = mpesa(&config(&server, &INITIATOR), &Memory::default());
     assert_eq!(
         with_initiator.submit(&job("refund", "500.00")).await,
         Ok("AG_20170727_000050b1d2ffe87c5c4d".into())
@@ -418,11 +419,7 @@ async fn a_b2c_retry_refused_as_a_duplicate_is_already_submitted_under_our_id() 
         .expect(1)
         .mount(&server)
         .await;
-    let extra = [
-        ("initiator_name", "testapi"),
-        ("security_credential", "precomputed-credential=="),
-    ];
-    let mpesa = mpesa(&config(&server, &extra), &Memory::default());
+    let mpesa = mpesa(&config(&server, &INITIATOR), &Memory::default());
     assert_eq!(
         mpesa.submit(&job("payout", "8000.00")).await,
         Ok("00000000-0000-0000-abcd-ef0123456789".into())
