@@ -98,7 +98,9 @@ impl Projection for ReportingProjection {
                     customer_id  uuid NOT NULL,
                     product_code text NOT NULL,
                     reserve      numeric NOT NULL DEFAULT 0,
-                    claim_open   boolean NOT NULL DEFAULT true
+                    claim_open   boolean NOT NULL DEFAULT true,
+                    invoice_number text,
+                    policy_number  text
                 )"
                 )],
             ),
@@ -130,6 +132,9 @@ impl Projection for ReportingProjection {
         super::tables::add_column_once(conn, s, "reserve", "numeric NOT NULL DEFAULT 0").await?;
         super::tables::add_column_once(conn, s, "claim_open", "boolean NOT NULL DEFAULT true")
             .await?;
+        // ... and before statements read their documents' numbers here.
+        super::tables::add_column_once(conn, s, "invoice_number", "text").await?;
+        super::tables::add_column_once(conn, s, "policy_number", "text").await?;
         Ok(())
     }
 
@@ -292,6 +297,14 @@ impl Writer<'_> {
                 .execute(&mut *self.conn)
                 .await?;
             }
+            PolicyEvent::ApplicationApproved { policy_number, .. } => {
+                let s = self.tables.get(SUBJECTS);
+                sqlx::query(&format!("UPDATE {s} SET policy_number = $2 WHERE id = $1"))
+                    .bind(self.subject)
+                    .bind(&policy_number)
+                    .execute(&mut *self.conn)
+                    .await?;
+            }
             PolicyEvent::PolicyCancelled {
                 credit_note,
                 earned_unpaid,
@@ -350,23 +363,28 @@ impl Writer<'_> {
         Ok(())
     }
 
-    /// Records an invoice or claim of `policy_id` under its policy's product.
+    /// Records an invoice or claim of `policy_id` under its policy's product,
+    /// with the document numbers its statement lines name.
     async fn record_subject(
         &mut self,
         kind: &str,
         policy_id: Uuid,
         customer_id: Uuid,
+        numbers: (Option<&str>, Option<&str>),
     ) -> anyhow::Result<()> {
         let s = self.tables.get(SUBJECTS);
+        let (invoice_number, policy_number) = numbers;
         sqlx::query(&format!(
-            "INSERT INTO {s} (id, kind, policy_id, customer_id, product_code)
-             SELECT $1, $2, $3, $4, coalesce((SELECT product_code FROM {s} WHERE id = $3), '')
+            "INSERT INTO {s} (id, kind, policy_id, customer_id, product_code, invoice_number, policy_number)
+             SELECT $1, $2, $3, $4, coalesce((SELECT product_code FROM {s} WHERE id = $3), ''), $5, $6
              ON CONFLICT (id) DO NOTHING"
         ))
         .bind(self.subject)
         .bind(kind)
         .bind(policy_id)
         .bind(customer_id)
+        .bind(invoice_number)
+        .bind(policy_number)
         .execute(&mut *self.conn)
         .await?;
         Ok(())
@@ -376,8 +394,17 @@ impl Writer<'_> {
         use MovementKind::*;
         let movement = match event {
             InvoiceEvent::InvoiceCreated(details) => {
-                self.record_subject("invoice", details.policy_id.0, details.customer_id.0)
-                    .await?;
+                let numbers = (
+                    Some(details.invoice_number.as_str()),
+                    Some(details.policy_number.as_str()),
+                );
+                self.record_subject(
+                    "invoice",
+                    details.policy_id.0,
+                    details.customer_id.0,
+                    numbers,
+                )
+                .await?;
                 Movement::new(InvoiceIssued, details.amount)
             }
             InvoiceEvent::InvoiceVoided { .. } => {
@@ -485,7 +512,8 @@ impl Writer<'_> {
         use MovementKind::*;
         let movement = match event {
             ClaimEvent::ClaimFiled(details) => {
-                self.record_subject("claim", details.policy_id.0, details.customer_id.0)
+                let numbers = (None, Some(details.policy_number.as_str()));
+                self.record_subject("claim", details.policy_id.0, details.customer_id.0, numbers)
                     .await?;
                 Movement::new(ClaimFiled, details.claimed_amount)
             }
@@ -920,10 +948,12 @@ pub async fn account_movements(
     );
     let rows: Vec<Row> = sqlx::query_as(
         "SELECT m.business_date, m.kind, m.amount, m.currency, m.provider,
-                i.state -> 'details' ->> 'invoice_number',
-                coalesce(i.state -> 'details' ->> 'policy_number', p.policy_number)
-         FROM report_movements m LEFT JOIN invoices i ON i.id = m.subject_id
-              LEFT JOIN policies p ON p.id = m.subject_id
+                coalesce(s.invoice_number, i.state -> 'details' ->> 'invoice_number'),
+                coalesce(s.policy_number, i.state -> 'details' ->> 'policy_number', p.policy_number)
+         FROM report_movements m LEFT JOIN report_subjects s ON s.id = m.subject_id
+              -- subjects recorded before they kept their numbers
+              LEFT JOIN invoices i ON i.id = m.subject_id AND s.invoice_number IS NULL
+              LEFT JOIN policies p ON p.id = m.subject_id AND s.policy_number IS NULL
          WHERE m.customer_id = $1 AND m.business_date <= $2
            AND m.kind IN ('invoice_issued', 'invoice_voided', 'payment_succeeded', 'refund_issued',
                           'credit_note')
