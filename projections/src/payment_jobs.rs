@@ -201,37 +201,111 @@ pub fn sandbox_outcome(
     Ok(Outcome::Succeeded { reference, amount })
 }
 
-/// What a Stripe object says happened, if final: a PaymentIntent
-/// (`object_type` `payment_intent`) or a Refund (`refund`).
+/// What a Stripe object says happened, if final: a Checkout Session
+/// (`object_type` `checkout.session`), a PaymentIntent (`payment_intent`)
+/// or a Refund (`refund`).
+///
+/// A PaymentIntent in `requires_payment_method`, even with a
+/// `last_payment_error`, is not final: the payer may try another card on
+/// the same checkout until it completes or expires.
 pub fn stripe_outcome(object_type: &str, object: &serde_json::Value) -> Option<Outcome> {
+    if object_type == "checkout.session" {
+        return stripe_session_outcome(object);
+    }
     let reference = object["id"].as_str().map(str::to_string);
-    let currency = object["currency"]
-        .as_str()
-        .and_then(|c| Currency::parse(&c.to_uppercase()).ok())?;
     let amount_field = if object_type == "refund" {
         "amount"
     } else {
         "amount_received"
     };
-    let failure = object["last_payment_error"]["message"]
-        .as_str()
-        .or_else(|| object["failure_reason"].as_str())
-        .or_else(|| object["cancellation_reason"].as_str());
     match object["status"].as_str()? {
         "succeeded" => Some(Outcome::Succeeded {
             reference,
-            amount: Money::from_minor_units(object[amount_field].as_i64()?, currency),
+            amount: stripe_money(object, amount_field)?,
         }),
         "canceled" | "failed" => Some(Outcome::Failed {
             reference,
-            reason: failure.unwrap_or("failed at Stripe").to_string(),
-        }),
-        "requires_payment_method" if failure.is_some() => Some(Outcome::Failed {
-            reference,
-            reason: failure.unwrap_or_default().to_string(),
+            reason: stripe_failure(object)
+                .unwrap_or("failed at Stripe")
+                .to_string(),
         }),
         _ => None,
     }
+}
+
+/// What a Stripe webhook event says happened, if final. A session whose
+/// delayed payment (a bank debit, say) failed after checkout says so only
+/// by its event's type.
+pub fn stripe_event_outcome(event: &serde_json::Value) -> Option<Outcome> {
+    let object = &event["data"]["object"];
+    let object_type = object["object"].as_str()?;
+    if event["type"] == "checkout.session.async_payment_failed" {
+        return Some(Outcome::Failed {
+            reference: stripe_session_reference(object),
+            reason: "the payment failed at Stripe after checkout".into(),
+        });
+    }
+    stripe_outcome(object_type, object)
+}
+
+/// A Checkout Session's outcome: paid once complete and paid; failed when
+/// it expired unpaid, or when its PaymentIntent (expanded, in a status
+/// query) was cancelled or failed after checkout; else pending. A paid
+/// session is recorded under its PaymentIntent, which refunds name.
+fn stripe_session_outcome(session: &serde_json::Value) -> Option<Outcome> {
+    let reference = stripe_session_reference(session);
+    let intent = &session["payment_intent"];
+    match (
+        session["status"].as_str()?,
+        session["payment_status"].as_str(),
+    ) {
+        ("complete", Some("paid" | "no_payment_required")) => Some(Outcome::Succeeded {
+            reference,
+            amount: stripe_money(session, "amount_total")?,
+        }),
+        ("expired", _) => Some(Outcome::Failed {
+            reference,
+            reason: "the checkout expired before the payer paid".into(),
+        }),
+        ("complete", _)
+            if intent["status"] == "canceled"
+                || (intent["status"] == "requires_payment_method"
+                    && intent["last_payment_error"].is_object()) =>
+        {
+            Some(Outcome::Failed {
+                reference,
+                reason: stripe_failure(intent)
+                    .unwrap_or("the payment failed at Stripe after checkout")
+                    .to_string(),
+            })
+        }
+        _ => None,
+    }
+}
+
+/// A session's PaymentIntent id (an id, or the expanded object's), else
+/// the session's own id.
+fn stripe_session_reference(session: &serde_json::Value) -> Option<String> {
+    let intent = &session["payment_intent"];
+    intent
+        .as_str()
+        .or_else(|| intent["id"].as_str())
+        .or_else(|| session["id"].as_str())
+        .map(str::to_string)
+}
+
+/// `object[field]`, minor units of the object's (lowercase) currency.
+fn stripe_money(object: &serde_json::Value, field: &str) -> Option<Money> {
+    let currency = Currency::parse(&object["currency"].as_str()?.to_uppercase()).ok()?;
+    Some(Money::from_minor_units(object[field].as_i64()?, currency))
+}
+
+/// Why Stripe says an object failed, if it says.
+fn stripe_failure(object: &serde_json::Value) -> Option<&str> {
+    object["last_payment_error"]["message"]
+        .as_str()
+        .or_else(|| object["failure_reason"].as_str())
+        .or_else(|| object["cancellation_reason"].as_str())
 }
 
 /// What a Paystack transaction (verify answer or `charge.success` data)
@@ -743,4 +817,95 @@ pub async fn settle(
     mark_settled(&mut conn, job.id)
         .await
         .map_err(|e| SettleError::Store(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    /// A webhook event of `event_type` about session `cs_1`.
+    fn session_event(event_type: &str, status: &str, paid: &str) -> serde_json::Value {
+        json!({
+            "id": "evt_1", "object": "event", "type": event_type,
+            "data": {"object": {"id": "cs_1", "object": "checkout.session", "status": status,
+                                 "payment_status": paid, "payment_intent": "pi_1",
+                                 "amount_total": 1234000, "currency": "bhd"}}
+        })
+    }
+
+    #[test]
+    fn a_checkout_session_settles_when_paid_waits_while_its_payment_is_delayed_and_fails_when_it_ends_unpaid(
+    ) {
+        let bhd = Currency::parse("BHD").unwrap();
+        assert_eq!(
+            stripe_event_outcome(&session_event(
+                "checkout.session.completed",
+                "complete",
+                "paid"
+            )),
+            Some(Outcome::Succeeded {
+                reference: Some("pi_1".into()),
+                amount: Money::new("1234.000".parse().unwrap(), bhd).unwrap()
+            })
+        );
+        assert_eq!(
+            stripe_event_outcome(&session_event(
+                "checkout.session.completed",
+                "complete",
+                "unpaid"
+            )),
+            None,
+            "a delayed method (a bank debit) is still processing"
+        );
+        assert_eq!(
+            stripe_event_outcome(&session_event(
+                "checkout.session.async_payment_succeeded",
+                "complete",
+                "paid"
+            ))
+            .map(|o| matches!(o, Outcome::Succeeded { .. })),
+            Some(true)
+        );
+        assert_eq!(
+            stripe_event_outcome(&session_event(
+                "checkout.session.async_payment_failed",
+                "complete",
+                "unpaid"
+            )),
+            Some(Outcome::Failed {
+                reference: Some("pi_1".into()),
+                reason: "the payment failed at Stripe after checkout".into()
+            })
+        );
+        assert!(matches!(
+            stripe_event_outcome(&session_event(
+                "checkout.session.expired",
+                "expired",
+                "unpaid"
+            )),
+            Some(Outcome::Failed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_declined_card_leaves_the_payment_intent_payable_and_a_cancelled_one_fails() {
+        let intent = |status: &str| {
+            json!({"id": "pi_1", "object": "payment_intent", "status": status, "currency": "kes",
+                   "amount_received": 0,
+                   "last_payment_error": {"message": "Your card was declined."}})
+        };
+        assert_eq!(
+            stripe_outcome("payment_intent", &intent("requires_payment_method")),
+            None
+        );
+        assert_eq!(
+            stripe_outcome("payment_intent", &intent("canceled")),
+            Some(Outcome::Failed {
+                reference: Some("pi_1".into()),
+                reason: "Your card was declined.".into()
+            })
+        );
+    }
 }

@@ -304,16 +304,17 @@ async fn a_premium_paid_by_mpesa_is_recorded_only_once_daraja_confirms_it() {
 async fn a_failing_primary_fails_over_to_the_next_configuration_and_opens_its_breaker() {
     let down = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
+        .and(path("/v1/checkout/sessions"))
         .respond_with(ResponseTemplate::new(503))
         .expect(3)
         .mount(&down)
         .await;
     let up = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
+        .and(path("/v1/checkout/sessions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "pi_failover_1", "object": "payment_intent", "status": "requires_payment_method"
+            "id": "cs_failover_1", "object": "checkout.session", "status": "open",
+            "payment_status": "unpaid", "url": "https://checkout.stripe.com/c/pay/cs_failover_1"
         })))
         .expect(1)
         .mount(&up)

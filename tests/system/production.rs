@@ -34,14 +34,15 @@ fn production() -> ifinsure::settings::Settings {
     }
 }
 
-/// A Stripe that takes every PaymentIntent (the payer still has to pay).
+/// A Stripe that opens every Checkout Session (the payer still has to pay).
 async fn stripe() -> MockServer {
     let stripe = MockServer::start().await;
     Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
+        .and(path("/v1/checkout/sessions"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "pi_live_1", "object": "payment_intent", "status": "requires_payment_method",
-            "client_secret": "pi_live_1_secret_x"
+            "id": "cs_live_1", "object": "checkout.session", "status": "open",
+            "payment_status": "unpaid", "payment_intent": null,
+            "url": "https://checkout.stripe.com/c/pay/cs_live_1"
         })))
         .mount(&stripe)
         .await;
@@ -186,9 +187,10 @@ async fn in_production_the_sandbox_is_no_provider_anywhere() {
     // Stripe's own word puts the policy in force; a payout cannot go
     // through the sandbox either.
     let event = json!({
-        "id": "evt_live_1", "object": "event", "type": "payment_intent.succeeded",
-        "data": {"object": {"id": "pi_live_1", "object": "payment_intent", "status": "succeeded",
-                             "amount_received": 3500000, "currency": "kes"}}
+        "id": "evt_live_1", "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_live_1", "object": "checkout.session", "status": "complete",
+                             "payment_status": "paid", "payment_intent": "pi_live_1",
+                             "amount_total": 3500000, "currency": "kes"}}
     });
     let bytes = serde_json::to_vec(&event).unwrap();
     let signed = stripe_signature::sign(

@@ -1,8 +1,9 @@
 //! Quote to cash through Stripe, configured in the Integrations Center as the
-//! primary provider and faked at its HTTP boundary: the adapter's
-//! PaymentIntent, Stripe's signed webhook settling the invoice and
-//! activating the policy, then a cancellation refunded through the same
-//! configuration and confirmed by Stripe's refund webhook.
+//! primary provider and faked at its HTTP boundary: the adapter's Checkout
+//! Session the payer is sent to, a declined card that leaves the payment
+//! pending, Stripe's signed `checkout.session.completed` settling the
+//! invoice and activating the policy, then a cancellation refunded through
+//! the same configuration and confirmed by Stripe's refund webhook.
 
 use domain::stripe_signature::sign;
 use reqwest::StatusCode;
@@ -30,16 +31,24 @@ async fn stripe_webhook(book: &Book, body: &serde_json::Value, secret: &str) -> 
 }
 
 #[tokio::test]
-async fn a_premium_paid_through_stripe_activates_the_policy() {
+async fn a_premium_paid_through_a_stripe_checkout_session_activates_the_policy() {
     let stripe = MockServer::start().await;
+    let session_url = "https://checkout.stripe.com/c/pay/cs_journey_1";
     Mock::given(method("POST"))
-        .and(path("/v1/payment_intents"))
+        .and(path("/v1/checkout/sessions"))
         .and(header("authorization", "Bearer sk_test_journey_4242"))
-        .and(body_string_contains("amount=3500000"))
-        .and(body_string_contains("currency=kes"))
+        .and(body_string_contains("mode=payment"))
+        .and(body_string_contains(
+            "line_items%5B0%5D%5Bprice_data%5D%5Bunit_amount%5D=3500000",
+        ))
+        .and(body_string_contains(
+            "line_items%5B0%5D%5Bprice_data%5D%5Bcurrency%5D=kes",
+        ))
+        .and(body_string_contains("success_url="))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({
-            "id": "pi_journey_1", "object": "payment_intent", "status": "requires_payment_method",
-            "client_secret": "pi_journey_1_secret_x"
+            "id": "cs_journey_1", "object": "checkout.session", "mode": "payment",
+            "status": "open", "payment_status": "unpaid", "payment_intent": null,
+            "amount_total": 3500000, "currency": "kes", "url": session_url
         })))
         .expect(1)
         .mount(&stripe)
@@ -59,35 +68,78 @@ async fn a_premium_paid_through_stripe_activates_the_policy() {
         .pay_with(&customer, &invoice_id, &json!({"provider": "stripe"}))
         .await;
     assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
-    assert_eq!(book.submitted_charge(&invoice_id).await, "pi_journey_1");
+    assert_eq!(book.submitted_charge(&invoice_id).await, "cs_journey_1");
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    let redirect = json!({"type": "redirect", "url": session_url});
+    let pending = book.payment(&customer, &payment_id).await;
+    assert_eq!(pending["next_action"], redirect, "{pending}");
+    let job_id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM payment_jobs WHERE provider_reference = 'cs_journey_1'")
+            .fetch_one(&book.app.db.pool)
+            .await
+            .unwrap();
 
-    let event = json!({
-        "id": "evt_journey_1", "object": "event", "type": "payment_intent.succeeded",
-        "data": {"object": {"id": "pi_journey_1", "object": "payment_intent", "status": "succeeded",
-                             "amount_received": 3500000, "currency": "kes"}}
+    // A declined card on Stripe's page: the payer may try another.
+    let declined = json!({
+        "id": "evt_journey_0", "object": "event", "type": "payment_intent.payment_failed",
+        "data": {"object": {"id": "pi_journey_1", "object": "payment_intent",
+                             "status": "requires_payment_method", "currency": "kes",
+                             "last_payment_error": {"code": "card_declined", "message": "Your card was declined."},
+                             "metadata": {"job_id": job_id.to_string()}}}
     });
     assert_eq!(
-        stripe_webhook(&book, &event, "whsec_wrong_secret_000000").await,
+        stripe_webhook(&book, &declined, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+
+    let completed = json!({
+        "id": "evt_journey_1", "object": "event", "type": "checkout.session.completed",
+        "data": {"object": {"id": "cs_journey_1", "object": "checkout.session", "status": "complete",
+                             "payment_status": "paid", "payment_intent": "pi_journey_1",
+                             "amount_total": 3500000, "currency": "kes",
+                             "metadata": {"job_id": job_id.to_string()}}}
+    });
+    assert_eq!(
+        stripe_webhook(&book, &completed, "whsec_wrong_secret_000000").await,
         StatusCode::UNAUTHORIZED
+    );
+    let still = book.payment(&customer, &payment_id).await;
+    assert_eq!(
+        still["status"], "pending",
+        "a declined card is not final: {still}"
     );
     assert_eq!(book.invoice(&customer, &invoice_id).await["status"], "open");
     assert_eq!(
-        stripe_webhook(&book, &event, WEBHOOK_SECRET).await,
+        stripe_webhook(&book, &completed, WEBHOOK_SECRET).await,
         StatusCode::OK
     );
     assert_eq!(
-        stripe_webhook(&book, &event, WEBHOOK_SECRET).await,
+        stripe_webhook(&book, &completed, WEBHOOK_SECRET).await,
         StatusCode::OK,
         "a duplicate is acknowledged"
     );
     book.invoice_becomes(&customer, &invoice_id, "paid").await;
     let policy = book.policy_becomes(&customer, &id, "active").await;
     assert_eq!(policy["amount_paid"], kes("35000.00"));
-    let payment = book
-        .payment(&customer, paying.body["payment_id"].as_str().unwrap())
-        .await;
+    // The session's PaymentIntent succeeding too (a second event of the
+    // same payment) moves nothing more.
+    let succeeded = json!({
+        "id": "evt_journey_1b", "object": "event", "type": "payment_intent.succeeded",
+        "data": {"object": {"id": "pi_journey_1", "object": "payment_intent", "status": "succeeded",
+                             "amount_received": 3500000, "currency": "kes",
+                             "metadata": {"job_id": job_id.to_string()}}}
+    });
+    assert_eq!(
+        stripe_webhook(&book, &succeeded, WEBHOOK_SECRET).await,
+        StatusCode::OK
+    );
+    let payment = book.payment(&customer, &payment_id).await;
+    assert_eq!(payment["status"], "succeeded", "{payment}");
     assert_eq!(payment["provider"], "stripe");
     assert_eq!(payment["provider_reference"], "pi_journey_1");
+    assert_eq!(payment["next_action"], serde_json::Value::Null);
+    let invoice = book.invoice(&customer, &invoice_id).await;
+    assert_eq!(invoice["amount_paid"], kes("35000.00"), "{invoice}");
 
     // Cancelled: the unearned premium goes back through Stripe.
     Mock::given(method("POST"))

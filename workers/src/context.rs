@@ -124,9 +124,17 @@ impl WorkerContext {
     ) -> Result<Arc<dyn PaymentProvider>, ProviderError> {
         let http = config.http(self.recorder.clone(), &self.config.egress)?;
         Ok(match config.provider() {
-            "stripe" => Arc::new(Stripe::from_config(config, http)?),
+            "stripe" => Arc::new(Stripe::from_config(
+                config,
+                http,
+                &self.config.public_base_url,
+            )?),
             "paystack" => Arc::new(Paystack::from_config(config, http)?),
-            "flutterwave" => Arc::new(Flutterwave::from_config(config, http)?),
+            "flutterwave" => Arc::new(Flutterwave::from_config(
+                config,
+                http,
+                &self.config.public_base_url,
+            )?),
             "mpesa" => Arc::new(Mpesa::from_config(
                 config,
                 http,

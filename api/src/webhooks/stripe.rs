@@ -1,10 +1,12 @@
 //! Stripe's webhook (`Stripe-Signature`, checked against the webhook secret
 //! of every enabled Stripe configuration, so a secret can rotate):
-//! PaymentIntent and Refund outcomes settle the payment or refund Stripe
-//! knows by that id.
+//! Checkout Session, PaymentIntent and Refund outcomes settle the payment
+//! or refund Stripe knows by that id, or whose metadata names our job (a
+//! session's PaymentIntent, which we did not create ourselves).
 
 use domain::stripe_signature::verify;
-use projections::payment_jobs::{self, stripe_outcome};
+use projections::payment_jobs::{self, stripe_event_outcome, PaymentJob};
+use uuid::Uuid;
 
 use super::{duplicate, settle, verified_by, Handled, Received};
 use crate::error::ApiError;
@@ -33,15 +35,34 @@ pub(super) async fn receive(
         return Ok(handled.ignored("duplicate"));
     }
     let object = &event["data"]["object"];
-    let object_type = object["object"].as_str().unwrap_or_default();
-    let (Some(reference), Some(outcome)) =
-        (object["id"].as_str(), stripe_outcome(object_type, object))
+    let (Some(reference), Some(outcome)) = (object["id"].as_str(), stripe_event_outcome(&event))
     else {
         return Ok(handled.ignored("not an outcome we act on"));
     };
-    let Some(job) = payment_jobs::by_reference(&state.pool, "stripe", reference).await? else {
+    let Some(job) = job_of(state, reference, object).await? else {
         tracing::warn!(event = %event_id, "Stripe event for an object we did not create");
         return Ok(handled.ignored("unknown object"));
     };
     settle(state, &job, outcome, handled).await
+}
+
+/// Our job for Stripe object `reference`: the one submitted as it, else the
+/// Stripe job its `metadata[job_id]` names.
+async fn job_of(
+    state: &AppState,
+    reference: &str,
+    object: &serde_json::Value,
+) -> Result<Option<PaymentJob>, ApiError> {
+    if let Some(job) = payment_jobs::by_reference(&state.pool, "stripe", reference).await? {
+        return Ok(Some(job));
+    }
+    let Some(id) = object["metadata"]["job_id"]
+        .as_str()
+        .and_then(|id| id.parse::<Uuid>().ok())
+    else {
+        return Ok(None);
+    };
+    Ok(payment_jobs::by_id(&state.pool, id)
+        .await?
+        .filter(|job| job.provider == "stripe"))
 }

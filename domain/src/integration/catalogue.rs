@@ -142,7 +142,11 @@ pub const PROVIDERS: &[Provider] = &[
         slug: "stripe",
         name: "Stripe",
         category: Category::Payment,
-        fields: &[secret("secret_key"), secret("webhook_secret")],
+        fields: &[
+            secret("secret_key"),
+            secret("webhook_secret"),
+            setting("return_url", false),
+        ],
         sandbox_base_url: Some("https://api.stripe.com"),
         production_base_url: Some("https://api.stripe.com"),
         currencies: &[],

@@ -15,27 +15,35 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::units::{decimal, whole_units};
-use super::{approve_on_phone, PaymentProvider, ProviderError, Submission};
+use super::{approve_on_phone, return_url, PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Flutterwave adapter.
 pub struct Flutterwave {
     http: Http,
     secret_key: String,
+    /// Where hosted-checkout payers return (`settings.redirect_url`).
     redirect_url: Option<String>,
+    public_base_url: String,
 }
 
 impl Flutterwave {
-    /// The adapter of `config`. Hosted payments need
-    /// `settings.redirect_url`, where payers return from the checkout.
+    /// The adapter of `config`. Payers of hosted payments return to
+    /// `settings.redirect_url`, or else to the invoice's page under
+    /// `public_base_url`.
     ///
     /// # Errors
     /// `Rejected` without a secret key.
-    pub fn from_config(config: &ProviderConfig, http: Http) -> Result<Self, ProviderError> {
+    pub fn from_config(
+        config: &ProviderConfig,
+        http: Http,
+        public_base_url: &str,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             http,
             secret_key: config.require("secret_key")?.to_string(),
             redirect_url: config.value("redirect_url").map(str::to_string),
+            public_base_url: public_base_url.to_string(),
         })
     }
 
@@ -64,11 +72,7 @@ impl Flutterwave {
                 "tx_ref": job.idempotency_key,
                 "amount": amount.to_string(),
                 "currency": job.currency,
-                "redirect_url": self.redirect_url.as_deref().ok_or_else(|| {
-                    ProviderError::Rejected(
-                        "hosted payments need settings.redirect_url (where payers return from the checkout)".into(),
-                    )
-                })?,
+                "redirect_url": return_url(self.redirect_url.as_deref(), &self.public_base_url, job),
                 "customer": {"email": contact},
                 "customizations": {"title": "Insurance premium"},
                 "meta": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
@@ -245,7 +249,8 @@ mod tests {
         Flutterwave {
             http,
             secret_key: "FLWSECK_TEST-abc123".into(),
-            redirect_url: Some("https://ifinsure.example/paid".into()),
+            redirect_url: None,
+            public_base_url: "https://ifinsure.example/".into(),
         }
     }
 
@@ -280,7 +285,8 @@ mod tests {
             .and(path("/v3/payments"))
             .and(body_json(json!({
                 "tx_ref": "charge-7", "amount": "1500.50", "currency": "KES",
-                "redirect_url": "https://ifinsure.example/paid",
+                // Back to the invoice's page in the console.
+                "redirect_url": "https://ifinsure.example/invoices/00000000-0000-0000-0000-000000000008?payment=00000000-0000-0000-0000-000000000007",
                 "customer": {"email": "payer@example.com"},
                 "customizations": {"title": "Insurance premium"},
                 "meta": {"payment_id": "00000000-0000-0000-0000-000000000007",

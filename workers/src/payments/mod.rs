@@ -33,6 +33,27 @@ pub(crate) fn approve_on_phone(job: &projections::payment_jobs::PaymentJob) -> S
     format!("Check your phone: approve the payment of {amount} with your M-Pesa PIN.")
 }
 
+/// Where a payer comes back to from a provider's hosted checkout: the
+/// configuration's own return URL when it names one, else the invoice's
+/// page in our console, which shows the payment as it settles.
+pub(crate) fn return_url(
+    configured: Option<&str>,
+    public_base_url: &str,
+    job: &projections::payment_jobs::PaymentJob,
+) -> String {
+    configured.map_or_else(
+        || {
+            format!(
+                "{}/invoices/{}?payment={}",
+                public_base_url.trim_end_matches('/'),
+                job.aggregate_id,
+                job.payment_id
+            )
+        },
+        str::to_string,
+    )
+}
+
 /// The configured providers, by name.
 #[derive(Clone, Default)]
 pub struct Providers {
