@@ -129,7 +129,11 @@ impl WorkerContext {
                 http,
                 &self.config.public_base_url,
             )?),
-            "paystack" => Arc::new(Paystack::from_config(config, http)?),
+            "paystack" => Arc::new(Paystack::from_config(
+                config,
+                http,
+                &self.config.public_base_url,
+            )?),
             "flutterwave" => Arc::new(Flutterwave::from_config(
                 config,
                 http,

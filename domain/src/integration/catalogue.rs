@@ -158,7 +158,7 @@ pub const PROVIDERS: &[Provider] = &[
         slug: "paystack",
         name: "Paystack",
         category: Category::Payment,
-        fields: &[secret("secret_key")],
+        fields: &[secret("secret_key"), setting("callback_url", false)],
         sandbox_base_url: Some("https://api.paystack.co"),
         production_base_url: Some("https://api.paystack.co"),
         currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],

@@ -12,24 +12,35 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::units::minor_units;
-use super::{PaymentProvider, ProviderError, Submission};
+use super::{return_url, PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Paystack adapter.
 pub struct Paystack {
     http: Http,
     secret_key: String,
+    /// Where checkout payers return (`settings.callback_url`).
+    callback_url: Option<String>,
+    public_base_url: String,
 }
 
 impl Paystack {
-    /// The adapter of `config`.
+    /// The adapter of `config`: payers return from the checkout to
+    /// `settings.callback_url`, or else to the invoice's page under
+    /// `public_base_url`.
     ///
     /// # Errors
     /// `Rejected` without a secret key.
-    pub fn from_config(config: &ProviderConfig, http: Http) -> Result<Self, ProviderError> {
+    pub fn from_config(
+        config: &ProviderConfig,
+        http: Http,
+        public_base_url: &str,
+    ) -> Result<Self, ProviderError> {
         Ok(Self {
             http,
             secret_key: config.require("secret_key")?.to_string(),
+            callback_url: config.value("callback_url").map(str::to_string),
+            public_base_url: public_base_url.to_string(),
         })
     }
 
@@ -88,6 +99,7 @@ impl PaymentProvider for Paystack {
                     "amount": minor_units(job)?,
                     "currency": job.currency,
                     "reference": reference,
+                    "callback_url": return_url(self.callback_url.as_deref(), &self.public_base_url, job),
                     "metadata": {"payment_id": job.payment_id, "invoice_id": job.aggregate_id},
                 }))
                 .reference("charge", job.id);
@@ -220,6 +232,8 @@ mod tests {
         Paystack {
             http,
             secret_key: "sk_test_paystack_1".into(),
+            callback_url: Some("https://broker.example/paid".into()),
+            public_base_url: "https://ifinsure.example".into(),
         }
     }
 
@@ -240,6 +254,7 @@ mod tests {
             .and(body_json(json!({
                 "email": "payer@example.com", "amount": 50000, "currency": "KES",
                 "reference": "charge-00000000-0000-0000-0000-000000000007",
+                "callback_url": "https://broker.example/paid",
                 "metadata": {"payment_id": "00000000-0000-0000-0000-000000000007",
                              "invoice_id": "00000000-0000-0000-0000-000000000008"}
             })))
