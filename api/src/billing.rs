@@ -184,12 +184,13 @@ struct PayRequest {
     email: Option<String>,
 }
 
-/// The providers payments can go through now: the sandbox (outside
-/// production) and every enabled payment configuration, and the default:
-/// the primary configuration's provider (then by priority), else the
-/// deployment's default, if any.
+/// The providers payments in `currency` can go through now: the sandbox
+/// (outside production) and every enabled payment configuration that takes
+/// the currency, and the default: the primary such configuration's
+/// provider (then by priority), else the deployment's default, if any.
 pub async fn available_providers(
     state: &AppState,
+    currency: &str,
 ) -> Result<(Vec<String>, Option<String>), ApiError> {
     let filter = projections::read_models::integrations::IntegrationFilter {
         category: Some("payment".into()),
@@ -200,6 +201,7 @@ pub async fn available_providers(
         .into_iter()
         .filter_map(|row| row.state.details)
         .filter(|d| state.config.sandbox || d.provider != SANDBOX)
+        .filter(|d| d.takes(currency))
         .collect();
     let mut names: Vec<String> = Vec::new();
     if state.config.sandbox {
@@ -209,7 +211,8 @@ pub async fn available_providers(
         .first()
         .map(|d| d.provider.clone())
         .or_else(|| state.config.default_payment_provider.clone())
-        .filter(|p| state.config.sandbox || p != SANDBOX);
+        .filter(|p| state.config.sandbox || p != SANDBOX)
+        .filter(|p| p == SANDBOX || usable.iter().any(|d| &d.provider == p));
     for details in usable {
         if !names.contains(&details.provider) {
             names.push(details.provider);
@@ -218,20 +221,24 @@ pub async fn available_providers(
     Ok((names, default))
 }
 
-/// `provider` (or the default) if payments can go through it.
+/// `provider` (or the default) if payments in `currency` can go through it.
 ///
 /// # Errors
-/// `422` naming the available providers.
+/// `422` naming the providers available for the currency.
 pub async fn checked_provider(
     state: &AppState,
     provider: Option<String>,
+    currency: domain::Currency,
 ) -> Result<String, ApiError> {
-    let (available, default) = available_providers(state).await?;
+    let currency = currency.code();
+    let (available, default) = available_providers(state, currency).await?;
     if available.is_empty() {
         return Err(ApiError::invalid(
             "provider",
-            "no payment provider is configured here yet: an admin enables one in the \
-             Integrations Center",
+            format!(
+                "no payment provider here takes {currency} yet: an admin enables one in the \
+                 Integrations Center"
+            ),
         ));
     }
     let Some(provider) = provider.or(default) else {
@@ -244,7 +251,7 @@ pub async fn checked_provider(
         return Err(ApiError::invalid(
             "provider",
             format!(
-                "is not configured here; available: {}",
+                "does not take {currency} here; available for {currency}: {}",
                 available.join(", ")
             ),
         ));
@@ -253,8 +260,12 @@ pub async fn checked_provider(
 }
 
 /// The provider and contact a payment request names, validated.
-async fn payer(state: &AppState, body: PayRequest) -> Result<(String, Option<String>), ApiError> {
-    let provider = checked_provider(state, body.provider).await?;
+async fn payer(
+    state: &AppState,
+    body: PayRequest,
+    currency: domain::Currency,
+) -> Result<(String, Option<String>), ApiError> {
+    let provider = checked_provider(state, body.provider, currency).await?;
     let phone = body
         .phone_number
         .map(|p| PhoneNumber::parse(&p).map_err(|e| ApiError::invalid("phone_number", e)))
@@ -288,7 +299,13 @@ async fn pay(
     let row = visible_invoice(&state, &principal, id).await?;
     refuse_after_cover_ended(&state, &row).await?;
     let amount = body.amount;
-    let (provider, payer_contact) = payer(&state, body).await?;
+    let currency = row
+        .state
+        .details
+        .as_ref()
+        .map(|d| d.amount.currency())
+        .ok_or(ApiError::NotFound)?;
+    let (provider, payer_contact) = payer(&state, body, currency).await?;
     let payment_id = PaymentId::new();
     let command = InvoiceCommand::RequestPayment {
         payment_id,

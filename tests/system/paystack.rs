@@ -112,3 +112,72 @@ async fn a_signed_charge_success_pays_the_invoice_and_a_bad_signature_changes_no
     assert_eq!(outcomes[2], "recorded");
     assert_eq!(outcomes[3], "ignored: duplicate");
 }
+
+#[tokio::test]
+async fn a_provider_that_does_not_take_the_invoices_currency_is_refused_before_any_call() {
+    let paystack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&paystack)
+        .await;
+    let book = Book::open().await;
+    let configure = |settings: serde_json::Value| {
+        let book = &book;
+        async move {
+            book.app
+                .post(
+                    "/integrations/configs",
+                    Some(&book.admin),
+                    &json!({"provider": "paystack", "name": "Paystack Nigeria", "environment": "sandbox",
+                            "enabled": true, "credentials": {"secret_key": SECRET_KEY},
+                            "settings": settings}),
+                )
+                .await
+        }
+    };
+    // A currency Paystack does not take cannot be configured.
+    let refused = configure(json!({"base_url": paystack.uri(), "currencies": "NGN,BHD"})).await;
+    assert_eq!(
+        refused.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        refused.body
+    );
+    assert_eq!(refused.body["errors"][0]["field"], "settings.currencies");
+    assert!(
+        refused.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("BHD is not a currency Paystack takes"),
+        "{}",
+        refused.body
+    );
+    // An account that settles naira only is not offered for a KES invoice.
+    let created = configure(json!({"base_url": paystack.uri(), "currencies": "NGN"})).await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.body);
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .pay_with(
+            &customer,
+            &invoice_id,
+            &json!({"provider": "paystack", "email": "c@example.com"}),
+        )
+        .await;
+    assert_eq!(
+        paying.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        paying.body
+    );
+    assert_eq!(
+        paying.body["errors"][0]["message"], "does not take KES here; available for KES: sandbox",
+        "{}",
+        paying.body
+    );
+    assert_eq!(
+        book.invoice(&customer, &invoice_id).await["payments"],
+        json!([])
+    );
+}

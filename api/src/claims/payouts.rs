@@ -56,7 +56,13 @@ pub(super) async fn pay(
     principal.require(&DECIDERS)?;
     let row = visible(&state, &principal, id).await?;
     refuse_outside_cover(&state, &row).await?;
-    let provider = crate::billing::checked_provider(&state, body.provider).await?;
+    let currency = row
+        .state
+        .details
+        .as_ref()
+        .map(|d| d.claimed_amount.currency())
+        .ok_or(ApiError::NotFound)?;
+    let provider = crate::billing::checked_provider(&state, body.provider, currency).await?;
     let requested = body
         .phone_number
         .map(|raw| PhoneNumber::parse(&raw).map_err(|e| ApiError::invalid("phone_number", e)))

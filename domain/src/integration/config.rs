@@ -46,6 +46,67 @@ pub struct ConfigDetails {
     pub credential_fields: Vec<String>,
 }
 
+/// The setting that narrows the currencies a payment configuration takes
+/// (`"USD,KES"`: an account that settles only some), within its
+/// provider's own list.
+pub const CURRENCIES: &str = "currencies";
+
+/// Whether a configuration of `provider` with `settings` takes payments in
+/// `currency`: the provider takes it (the catalogue's list, empty for any)
+/// and the configuration's `currencies`, when set, names it.
+pub fn takes(provider: &str, settings: &Settings, currency: &str) -> bool {
+    let by_provider = catalogue::provider(provider)
+        .is_some_and(|entry| entry.currencies.is_empty() || entry.currencies.contains(&currency));
+    by_provider
+        && settings.get(CURRENCIES).is_none_or(|named| {
+            named
+                .split(',')
+                .any(|code| code.trim().eq_ignore_ascii_case(currency))
+        })
+}
+
+impl ConfigDetails {
+    /// Whether this configuration takes payments in `currency`.
+    pub fn takes(&self, currency: &str) -> bool {
+        takes(&self.provider, &self.settings, currency)
+    }
+}
+
+/// The problems of `settings.currencies` for `entry`: each code one
+/// ifinsure knows and the provider takes.
+fn check_currencies(entry: &catalogue::Provider, named: &str, errors: &mut ValidationErrors) {
+    let field = format!("settings.{CURRENCIES}");
+    if entry.category != Category::Payment {
+        errors.add(&field, "only payment configurations take currencies");
+        return;
+    }
+    let codes: Vec<&str> = named.split(',').map(str::trim).collect();
+    if codes.iter().any(|code| code.is_empty()) {
+        errors.add(
+            &field,
+            "must list ISO 4217 codes separated by commas, e.g. KES,USD",
+        );
+        return;
+    }
+    for code in codes {
+        if crate::Currency::parse(code).is_err() {
+            errors.add(
+                &field,
+                format!("{code} is not an ISO 4217 currency ifinsure knows"),
+            );
+        } else if !entry.currencies.is_empty() && !entry.currencies.contains(&code) {
+            errors.add(
+                &field,
+                format!(
+                    "{code} is not a currency {} takes ({})",
+                    entry.name,
+                    entry.currencies.join(", ")
+                ),
+            );
+        }
+    }
+}
+
 /// A connection test's result.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConnectionTest {
@@ -206,7 +267,9 @@ fn check_fields(
         );
     }
     for key in settings.keys() {
-        let known = key == "base_url" || entry.fields.iter().any(|f| f.name == key && !f.secret);
+        let known = key == "base_url"
+            || key == CURRENCIES
+            || entry.fields.iter().any(|f| f.name == key && !f.secret);
         let secret = entry.fields.iter().any(|f| f.name == key && f.secret);
         if secret {
             errors.add(
@@ -220,6 +283,9 @@ fn check_fields(
                 format!("is not a setting of {provider}"),
             );
         }
+    }
+    if let Some(named) = settings.get(CURRENCIES) {
+        check_currencies(entry, named, &mut errors);
     }
     if let Some(url) = settings.get("base_url") {
         errors.check(

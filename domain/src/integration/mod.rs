@@ -11,6 +11,6 @@ pub mod egress;
 mod tests;
 
 pub use config::{
-    ConfigDetails, ConnectionTest, Environment, IntegrationCommand, IntegrationConfig,
-    IntegrationError, IntegrationEvent, NewConfig, Settings,
+    takes, ConfigDetails, ConnectionTest, Environment, IntegrationCommand, IntegrationConfig,
+    IntegrationError, IntegrationEvent, NewConfig, Settings, CURRENCIES,
 };

@@ -139,3 +139,69 @@ fn updates_name_what_changed_and_toggling_flips() {
         Err(IntegrationError::NotFound)
     );
 }
+
+/// What the validation errors of `result` say, as `field: message`.
+fn messages(result: Result<Vec<IntegrationEvent>, IntegrationError>) -> Vec<String> {
+    match result {
+        Err(IntegrationError::Validation(errors)) => errors
+            .0
+            .into_iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect(),
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_payment_configuration_takes_only_currencies_its_provider_takes_and_it_names() {
+    // Given a Paystack account that settles Kenyan shillings and dollars.
+    let mut paystack = stripe();
+    paystack.provider = "paystack".into();
+    paystack.credential_fields = vec!["secret_key".into()];
+    paystack
+        .settings
+        .insert(CURRENCIES.into(), "KES, USD".into());
+    let events = decided(vec![], IntegrationCommand::Create(paystack.clone())).unwrap();
+    let IntegrationEvent::IntegrationConfigured(details) = &events[0] else {
+        panic!("{events:?}")
+    };
+    // Then it takes those, not another Paystack currency nor one Paystack
+    // does not take.
+    assert!(details.takes("KES") && details.takes("USD"));
+    assert!(!details.takes("NGN"));
+    assert!(!details.takes("BHD"));
+    // And without the setting, its provider's list decides; Stripe's is
+    // open.
+    paystack.settings.remove(CURRENCIES);
+    assert!(takes("paystack", &paystack.settings, "NGN"));
+    assert!(!takes("paystack", &paystack.settings, "BHD"));
+    assert!(takes("stripe", &Settings::new(), "BHD"));
+    assert!(!takes("mpesa", &Settings::new(), "USD"));
+
+    // When an admin names a currency the provider does not take, or none
+    // at all, it is refused and says why.
+    for (named, expected) in [
+        (
+            "KES,BHD",
+            "settings.currencies: BHD is not a currency Paystack takes (NGN, GHS, ZAR, KES, USD)",
+        ),
+        (
+            "KES,XYZ",
+            "settings.currencies: XYZ is not an ISO 4217 currency ifinsure knows",
+        ),
+        (
+            "KES,",
+            "settings.currencies: must list ISO 4217 codes separated by commas, e.g. KES,USD",
+        ),
+    ] {
+        paystack.settings.insert(CURRENCIES.into(), named.into());
+        assert_eq!(
+            messages(decided(
+                vec![],
+                IntegrationCommand::Create(paystack.clone())
+            )),
+            vec![expected.to_string()],
+            "{named}"
+        );
+    }
+}

@@ -142,9 +142,10 @@ impl ProviderConfig {
         .with_egress(egress.clone()))
     }
 
-    /// Whether it takes payments in `currency`.
+    /// Whether it takes payments in `currency` (its provider's list and its
+    /// own `currencies` setting).
     pub fn takes(&self, currency: &str) -> bool {
-        self.entry.currencies.is_empty() || self.entry.currencies.contains(&currency)
+        domain::integration::takes(self.entry.slug, &self.settings, currency)
     }
 }
 
