@@ -482,13 +482,16 @@ pub async fn insert(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<(), sql
     Ok(())
 }
 
-/// Marks a job settled (its outcome is on the invoice).
+/// Marks a job settled (its outcome is on the invoice), answering any
+/// confirmation it awaited.
 ///
 /// # Errors
 /// When the database fails.
 pub async fn mark_settled(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE payment_jobs SET status = 'settled', settled_at = now() WHERE id = $1 AND status <> 'settled'",
+        "UPDATE payment_jobs SET status = 'settled', settled_at = coalesce(settled_at, now()),
+                confirm_requested_at = NULL
+         WHERE id = $1",
         id
     )
     .execute(conn)
@@ -619,7 +622,11 @@ pub async fn mark_submitted(
 /// Asks for the outcome of the job `provider` knows as `reference` to be
 /// confirmed with a status query (its callback is not signed): the payment
 /// worker queries it on its next pass. A `receipt` the callback carried is
-/// kept for when the query confirms it. Returns whether such a job awaits.
+/// kept for when the query confirms it. A charge already settled is asked
+/// again too: a query that said it failed may have spoken before the payer
+/// answered, and the provider's later word that the money moved must settle
+/// it (the invoice takes a success after a failure; a repeated success
+/// changes nothing). Returns whether such a job awaits.
 ///
 /// # Errors
 /// When the database fails.
@@ -632,7 +639,8 @@ pub async fn request_confirmation(
     let updated = sqlx::query!(
         r#"UPDATE payment_jobs SET confirm_requested_at = coalesce(confirm_requested_at, now()),
                   provider_receipt = coalesce($3, provider_receipt)
-           WHERE provider = $1 AND provider_reference = $2 AND status = 'submitted'"#,
+           WHERE provider = $1 AND provider_reference = $2
+             AND (status = 'submitted' OR (status = 'settled' AND kind = 'charge'))"#,
         provider,
         reference,
         receipt
@@ -656,7 +664,7 @@ pub async fn awaiting_confirmation(
                   payer_contact, original_reference, provider_reference, status, attempts,
                   last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
            FROM payment_jobs
-           WHERE status = 'submitted' AND confirm_requested_at IS NOT NULL
+           WHERE status IN ('submitted', 'settled') AND confirm_requested_at IS NOT NULL
            ORDER BY confirm_requested_at LIMIT $1"#,
         limit
     )

@@ -565,3 +565,98 @@ async fn a_b2c_result_with_a_text_code_fails_the_payout_found_by_our_originator_
     .await;
     assert_eq!(claim["status"], "approved", "still owed: {claim}");
 }
+
+/// A charge a status query recorded as failed (the payer had not yet
+/// answered the prompt when Daraja spoke) is settled by Daraja's later
+/// word that the money moved, and no second prompt is sent.
+#[tokio::test]
+async fn a_payment_recorded_failed_that_daraja_later_confirms_is_settled_once() {
+    let daraja = MockServer::start().await;
+    mock_oauth(&daraja).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpush/v1/processrequest"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "MerchantRequestID": "3201-9121900-2", "CheckoutRequestID": "ws_CO_late",
+            "ResponseCode": "0", "ResponseDescription": "Success. Request accepted for processing",
+            "CustomerMessage": "Success. Request accepted for processing"
+        })))
+        .expect(1)
+        .mount(&daraja)
+        .await;
+    // The first query: Daraja could not reach the phone; the next: paid.
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ResponseCode": "0", "ResultCode": "1037",
+            "ResultDesc": "DS timeout user cannot be reached"
+        })))
+        .up_to_n_times(1)
+        .mount(&daraja)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ResponseCode": "0", "ResultCode": "0",
+            "ResultDesc": "The service request is processed successfully."
+        })))
+        .mount(&daraja)
+        .await;
+    let book = Book::open().await;
+    book.configure(&json!({"provider": "mpesa", "name": "M-Pesa paybill", "environment": "sandbox",
+            "is_primary": true,
+            "credentials": {"consumer_key": "daraja-consumer-key-03", "consumer_secret": CONSUMER_SECRET,
+                            "shortcode": "174379", "passkey": PASSKEY},
+            "settings": {"base_url": daraja.uri()}}))
+        .await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .pay_with(
+            &customer,
+            &invoice_id,
+            &json!({"phone_number": "+254712345678"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    submitted(&book, "ws_CO_late").await;
+    let url = callback_url(&daraja).await;
+    let unreachable = json!({"Body": {"stkCallback": {
+        "MerchantRequestID": "3201-9121900-2", "CheckoutRequestID": "ws_CO_late",
+        "ResultCode": 1037, "ResultDesc": "DS timeout user cannot be reached"}}});
+    assert_eq!(callback(&book, &url, &unreachable).await, StatusCode::OK);
+    eventually("the payment to be recorded failed", || async {
+        let payment = book.payment(&customer, &payment_id).await;
+        (payment["status"] == "failed").then_some(payment)
+    })
+    .await;
+
+    // The payer answers the prompt after all: Daraja calls back paid.
+    let mut paid = paid_callback("ws_CO_late");
+    paid["Body"]["stkCallback"]["MerchantRequestID"] = json!("3201-9121900-2");
+    assert_eq!(callback(&book, &url, &paid).await, StatusCode::OK);
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    book.policy_becomes(&customer, &id, "active").await;
+    let payment = book.payment(&customer, &payment_id).await;
+    assert_eq!(payment["status"], "succeeded", "{payment}");
+    assert_eq!(payment["provider_reference"], "SKL7OWQX0R");
+    let invoice = book.invoice(&customer, &invoice_id).await;
+    assert_eq!(invoice["amount_paid"], kes("35000.00"), "{invoice}");
+    // Nothing is asked of Daraja again once it has said so.
+    let queries = || async {
+        daraja
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == "/mpesa/stkpushquery/v1/query")
+            .count()
+    };
+    let asked = queries().await;
+    tokio::time::sleep(std::time::Duration::from_millis(600)).await;
+    assert_eq!(
+        queries().await,
+        asked,
+        "the settled job still awaits a query"
+    );
+}
