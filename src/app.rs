@@ -161,6 +161,7 @@ fn worker_context(
         config: WorkerConfig {
             periods: settings.periods,
             reconcile_after: settings.payment_reconcile_after,
+            payment_uncertain_for: settings.payment_uncertain_for,
             scheduler_interval: settings.scheduler_interval,
             payment_max_attempts: settings.payment_max_attempts,
             public_base_url: public_base_url.to_string(),

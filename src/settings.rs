@@ -63,6 +63,8 @@ pub struct Settings {
     pub webhook_tolerance: Duration,
     /// How long a payment may go without an outcome before reconciliation.
     pub payment_reconcile_after: Duration,
+    /// How long an unanswered payment request may stay uncertain.
+    pub payment_uncertain_for: Duration,
     /// How often the scheduler runs.
     pub scheduler_interval: Duration,
     /// Submissions tried before a payment job is given up on (dead letter).
@@ -130,6 +132,7 @@ impl Default for Settings {
             sandbox_webhook_delay: Some(Duration::from_secs(1)),
             webhook_tolerance: Duration::from_secs(300),
             payment_reconcile_after: Duration::from_secs(60),
+            payment_uncertain_for: Duration::from_secs(600),
             scheduler_interval: Duration::from_secs(60),
             payment_max_attempts: 15,
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
@@ -316,6 +319,7 @@ impl Settings {
             sandbox_webhook_delay,
             webhook_tolerance: seconds("WEBHOOK_TOLERANCE_SECS", 300)?,
             payment_reconcile_after: seconds("PAYMENT_RECONCILE_AFTER_SECS", 60)?,
+            payment_uncertain_for: seconds("PAYMENT_UNCERTAIN_SECS", 600)?,
             scheduler_interval: seconds("SCHEDULER_INTERVAL_SECS", 60)?,
             payment_max_attempts: parsed("PAYMENT_MAX_ATTEMPTS", 15)?,
             claims_authority_limit: parsed(

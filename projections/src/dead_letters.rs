@@ -126,7 +126,8 @@ pub async fn retry(pool: &PgPool, id: Uuid) -> Result<DeadLetter, RetryError> {
             letter.job_id
         )),
         PAYMENTS => Some(sqlx::query!(
-            r#"UPDATE payment_jobs SET status = 'queued', attempts = 0, next_attempt_at = now()
+            r#"UPDATE payment_jobs SET status = 'queued', attempts = 0, next_attempt_at = now(),
+                      request_sent_at = NULL
                WHERE id = $1 AND status = 'dead'"#,
             letter.job_id
         )),

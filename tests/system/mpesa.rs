@@ -660,3 +660,148 @@ async fn a_payment_recorded_failed_that_daraja_later_confirms_is_settled_once() 
         "the settled job still awaits a query"
     );
 }
+
+/// Daraja configured with a push that is never answered (HTTP 500 after it
+/// may have prompted the payer) and a query confirming `ws_CO_found`.
+async fn unanswered_push(book: &Book) -> MockServer {
+    let daraja = MockServer::start().await;
+    mock_oauth(&daraja).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpush/v1/processrequest"))
+        .respond_with(ResponseTemplate::new(500).set_body_json(json!({
+            "requestId": "11728-2929992-1", "errorCode": "500.001.1001",
+            "errorMessage": "Unable to process the request"
+        })))
+        .mount(&daraja)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpushquery/v1/query"))
+        .and(body_partial_json(
+            json!({"CheckoutRequestID": "ws_CO_found"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ResponseCode": "0", "ResultCode": "0",
+            "ResultDesc": "The service request is processed successfully."
+        })))
+        .mount(&daraja)
+        .await;
+    book.configure(&json!({"provider": "mpesa", "name": "M-Pesa paybill", "environment": "sandbox",
+            "is_primary": true,
+            "credentials": {"consumer_key": "daraja-consumer-key-05", "consumer_secret": CONSUMER_SECRET,
+                            "shortcode": "174379", "passkey": PASSKEY},
+            "settings": {"base_url": daraja.uri()}}))
+        .await;
+    daraja
+}
+
+/// How many requests Daraja received at `path`.
+async fn received(daraja: &MockServer, at: &str) -> usize {
+    daraja
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == at)
+        .count()
+}
+
+/// An STK push Daraja did not answer may still have prompted the payer: it
+/// is never sent again. The payer approves; Daraja's callback names a
+/// checkout no job knows, with the payer's phone and the amount: the
+/// unanswered charge takes it and Daraja's query settles it.
+#[tokio::test]
+async fn an_unanswered_push_is_not_sent_again_and_its_callback_settles_it() {
+    let mut settings = crate::common::test_settings();
+    settings.payment_uncertain_for = std::time::Duration::from_secs(600);
+    let book = Book::open_with(settings).await;
+    let daraja = unanswered_push(&book).await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .pay_with(
+            &customer,
+            &invoice_id,
+            &json!({"phone_number": "+254712345678"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    eventually("the charge to be uncertain", || async {
+        let status: Option<String> =
+            sqlx::query_scalar("SELECT status FROM payment_jobs WHERE id = $1::uuid")
+                .bind(&payment_id)
+                .fetch_optional(&book.app.db.pool)
+                .await
+                .unwrap();
+        (status.as_deref() == Some("uncertain")).then_some(json!(status))
+    })
+    .await;
+    // The payer is never prompted twice, however long the worker runs.
+    tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+    assert_eq!(
+        received(&daraja, "/mpesa/stkpush/v1/processrequest").await,
+        1
+    );
+    let payment = book.payment(&customer, &payment_id).await;
+    assert_eq!(payment["status"], "pending", "{payment}");
+
+    // Another phone's paid callback for an unknown checkout adopts nothing.
+    let url = callback_url(&daraja).await;
+    let mut stranger = paid_callback("ws_CO_stranger");
+    stranger["Body"]["stkCallback"]["CallbackMetadata"]["Item"][4]["Value"] =
+        json!(254799999999i64);
+    assert_eq!(callback(&book, &url, &stranger).await, StatusCode::OK);
+    // The payer's own: same phone, same amount.
+    assert_eq!(
+        callback(&book, &url, &paid_callback("ws_CO_found")).await,
+        StatusCode::OK
+    );
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    book.policy_becomes(&customer, &id, "active").await;
+    let payment = book.payment(&customer, &payment_id).await;
+    assert_eq!(payment["status"], "succeeded", "{payment}");
+    assert_eq!(payment["provider_reference"], "SKL7OWQX0R");
+    assert_eq!(
+        received(&daraja, "/mpesa/stkpush/v1/processrequest").await,
+        1
+    );
+}
+
+/// With no callback, the unanswered charge fails once its wait is over, so
+/// the customer may pay again (a new push); it is never resent by itself.
+#[tokio::test]
+async fn an_unanswered_push_with_no_callback_fails_and_the_customer_may_pay_again() {
+    let mut settings = crate::common::test_settings();
+    settings.payment_uncertain_for = std::time::Duration::from_secs(2);
+    let book = Book::open_with(settings).await;
+    let daraja = unanswered_push(&book).await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let body = json!({"phone_number": "+254712345678"});
+    let paying = book.pay_with(&customer, &invoice_id, &body).await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    let failed = eventually("the unanswered charge to fail", || async {
+        let payment = book.payment(&customer, &payment_id).await;
+        (payment["status"] == "failed").then_some(payment)
+    })
+    .await;
+    assert!(
+        failed["failure_reason"]
+            .as_str()
+            .is_some_and(|why| why.contains("never answered")),
+        "{failed}"
+    );
+    assert_eq!(received(&daraja, "/mpesa/stkpushquery/v1/query").await, 0);
+    assert_eq!(
+        received(&daraja, "/mpesa/stkpush/v1/processrequest").await,
+        1
+    );
+    let again = book.pay_with(&customer, &invoice_id, &body).await;
+    assert_eq!(again.status, StatusCode::ACCEPTED, "{}", again.body);
+    eventually("the second push", || async {
+        let pushes = received(&daraja, "/mpesa/stkpush/v1/processrequest").await;
+        (pushes == 2).then_some(json!(pushes))
+    })
+    .await;
+}

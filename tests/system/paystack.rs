@@ -181,3 +181,75 @@ async fn a_provider_that_does_not_take_the_invoices_currency_is_refused_before_a
         json!([])
     );
 }
+
+/// A checkout the payer opened and has not paid is `abandoned` at
+/// Paystack's verify (PaystackOSS: still payable at its
+/// authorization_url): reconciliation leaves the payment pending, and the
+/// payer's later `charge.success` pays the invoice.
+#[tokio::test]
+async fn an_abandoned_checkout_stays_pending_and_a_later_charge_success_pays_it() {
+    let paystack = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/transaction/initialize"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": true, "message": "Authorization URL created",
+            "data": {"authorization_url": "https://checkout.paystack.com/0peioxfhpn",
+                     "access_code": "0peioxfhpn", "reference": "r"}
+        })))
+        .expect(1)
+        .mount(&paystack)
+        .await;
+    let book = Book::open().await;
+    book.configure(
+        &json!({"provider": "paystack", "name": "Paystack", "environment": "sandbox",
+                "credentials": {"secret_key": SECRET_KEY},
+                "settings": {"base_url": paystack.uri()}}),
+    )
+    .await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (id, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .pay_with(
+            &customer,
+            &invoice_id,
+            &json!({"provider": "paystack", "email": "c@example.com"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    let reference = book.submitted_charge(&invoice_id).await;
+    Mock::given(method("GET"))
+        .and(path(format!("/transaction/verify/{reference}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "status": true, "message": "Verification successful",
+            "data": {"id": 4099260516i64, "domain": "test", "status": "abandoned",
+                     "reference": reference, "amount": 3500000, "message": null,
+                     "gateway_response": "The transaction was not completed", "paid_at": null,
+                     "created_at": "2026-11-25T10:00:00.000Z", "channel": "card", "currency": "KES"}
+        })))
+        .expect(1)
+        .mount(&paystack)
+        .await;
+    let settled = workers::payments::reconcile::run_once(book.workers(), std::time::Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(settled, 0, "an abandoned checkout settles nothing");
+    let payment = book.payment(&customer, &payment_id).await;
+    assert_eq!(payment["status"], "pending", "{payment}");
+    assert_eq!(
+        payment["next_action"]["url"], "https://checkout.paystack.com/0peioxfhpn",
+        "still payable where it was: {payment}"
+    );
+
+    let event = serde_json::to_vec(&json!({"event": "charge.success", "data": {
+        "id": 4099260516i64, "status": "success", "reference": reference, "amount": 3500000,
+        "currency": "KES", "gateway_response": "Approved", "metadata": ""}}))
+    .unwrap();
+    assert_eq!(webhook(&book, &event, SECRET_KEY).await, StatusCode::OK);
+    book.invoice_becomes(&customer, &invoice_id, "paid").await;
+    book.policy_becomes(&customer, &id, "active").await;
+    assert_eq!(
+        book.payment(&customer, &payment_id).await["status"],
+        "succeeded"
+    );
+}

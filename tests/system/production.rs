@@ -144,7 +144,7 @@ async fn in_production_the_sandbox_is_no_provider_anywhere() {
     assert!(unconfigured
         .body
         .to_string()
-        .contains("no payment provider is configured"));
+        .contains("no payment provider here takes KES yet"));
 
     // With live Stripe as primary, the sandbox is still refused.
     let stripe = stripe().await;
@@ -163,7 +163,7 @@ async fn in_production_the_sandbox_is_no_provider_anywhere() {
         free.body
     );
     assert!(
-        free.body.to_string().contains("available: stripe"),
+        free.body.to_string().contains("available for KES: stripe"),
         "{}",
         free.body
     );

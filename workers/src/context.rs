@@ -33,6 +33,10 @@ pub struct WorkerConfig {
     /// How long a submitted payment may go without an outcome before the
     /// provider is asked for its status.
     pub reconcile_after: Duration,
+    /// How long a request that went unanswered (and may have been acted
+    /// on) waits to be found at its provider or named by its callback
+    /// before a charge is failed or anything else becomes a dead letter.
+    pub payment_uncertain_for: Duration,
     /// How often the scheduler runs.
     pub scheduler_interval: Duration,
     /// Where providers call us back (`https://api.example.com`).
@@ -64,6 +68,7 @@ impl Default for WorkerConfig {
             payment_lease: Duration::from_secs(60),
             payment_max_attempts: 15,
             reconcile_after: Duration::from_secs(60),
+            payment_uncertain_for: Duration::from_secs(600),
             scheduler_interval: Duration::from_secs(60),
             public_base_url: "http://localhost:8080".into(),
             notification_outbox: Some("data/outbox".into()),

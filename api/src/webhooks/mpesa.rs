@@ -4,7 +4,10 @@
 //!
 //! - an **STK callback** records nothing by itself: it asks the payment
 //!   worker to confirm the payment with an STK query, and only the query's
-//!   answer is recorded (a forged or replayed "paid" changes nothing);
+//!   answer is recorded (a forged or replayed "paid" changes nothing); a
+//!   paid callback for a checkout no job knows answers the push of a charge
+//!   whose request went unanswered, if one of the same phone and amount
+//!   waits (it takes the CheckoutRequestID, and the query decides);
 //! - a **result callback** (B2C payout, reversal) settles the payout or
 //!   refund Daraja knows by its ConversationID (or by our
 //!   OriginatorConversationID, the job's id), if its amount matches ours;
@@ -19,9 +22,9 @@
 //!
 //! Daraja gets `{"ResultCode": 0, "ResultDesc": "Accepted"}` either way.
 
-use domain::mpesa::{result_callback, stk_callback};
+use domain::mpesa::{msisdn, result_callback, stk_callback, StkCallback};
 use domain::signatures::constant_time_eq;
-use projections::payment_jobs::{self, JobKind, Outcome};
+use projections::payment_jobs::{self, uncertain, JobKind, Outcome};
 use serde_json::{json, Value};
 use uuid::Uuid;
 
@@ -89,12 +92,34 @@ async fn stk(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handled,
         &callback.checkout_request_id,
         callback.receipt.as_deref(),
     )
-    .await?;
+    .await?
+        || adopted(state, &callback).await?;
     if !awaiting {
         return Ok(handled.ignored("no payment awaits this CheckoutRequestID"));
     }
     handled.outcome = "confirmation requested".into();
     Ok(handled)
+}
+
+/// Whether a paid callback for a checkout no job knows answers the push
+/// of a charge whose request went unanswered (same phone and amount): that
+/// job takes the CheckoutRequestID, and Daraja's query decides.
+async fn adopted(state: &AppState, callback: &StkCallback) -> Result<bool, ApiError> {
+    let (true, Some(phone), Some(amount)) = (
+        callback.result_code.is_success(),
+        callback.phone_number.as_deref().and_then(msisdn),
+        callback.amount,
+    ) else {
+        return Ok(false);
+    };
+    Ok(uncertain::adopt_checkout(
+        &state.pool,
+        &phone,
+        amount,
+        &callback.checkout_request_id,
+        callback.receipt.as_deref(),
+    )
+    .await?)
 }
 
 async fn result(state: &AppState, config_id: Uuid, body: &Value) -> Result<Handled, ApiError> {

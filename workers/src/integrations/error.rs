@@ -11,4 +11,10 @@ pub enum ProviderError {
     /// retrying: the job is tried again later with the same key.
     #[error("provider unavailable: {0}")]
     Unavailable(String),
+    /// A request that is not idempotent at the provider went out and no
+    /// answer came back (a timeout, a reset, a server error): the provider
+    /// may have acted on it. Never sent again as it is; what it did is
+    /// looked up first.
+    #[error("no answer from the provider, which may have acted: {0}")]
+    Uncertain(String),
 }

@@ -1,6 +1,8 @@
 //! How adapters call providers: one client per adapter with connect and
 //! request timeouts, bounded retries on network errors and 5xx answers only
-//! (a 4xx is the provider's final word and is never retried), and every
+//! (a 4xx is the provider's final word and is never retried; a call the
+//! provider does not deduplicate is repeated only when it provably did not
+//! reach the provider), and every
 //! attempt written to the integration log, redacted. Redirects are never
 //! followed; the deployment's [`Egress`] rules decide which base URLs and
 //! addresses may receive a call (checked before each call, and on every
@@ -84,6 +86,11 @@ pub struct Call {
     /// "still processing" sent as HTTP 500): returned at once, neither
     /// retried nor logged as a failure.
     pub answering: Option<fn(&Value) -> bool>,
+    /// Whether the provider deduplicates a repeat of this call (an
+    /// idempotency key, our reference, a GET). When it does not, the call
+    /// is repeated only after a refused connection, a `429` or a `503`,
+    /// which say the request was not acted on.
+    pub idempotent: bool,
 }
 
 impl Call {
@@ -98,7 +105,19 @@ impl Call {
             body: Body::Empty,
             reference: None,
             answering: None,
+            idempotent: true,
         }
+    }
+
+    /// Not deduplicated by the provider (an STK push, a reversal, a
+    /// refund without a key): after an answer that may follow the
+    /// provider acting on it (a timeout, a reset, a server error other
+    /// than `503`), [`Http::send`] gives up with `Uncertain` instead of
+    /// sending it again.
+    #[must_use]
+    pub fn not_idempotent(mut self) -> Self {
+        self.idempotent = false;
+        self
     }
 
     /// With `auth`.
@@ -290,9 +309,13 @@ impl Http {
     /// when that is short ([`MAX_RETRY_AFTER`]), else given up on as
     /// unavailable, so the job is tried again on its own schedule.
     ///
+    /// A call marked [`Call::not_idempotent`] is sent again only after a
+    /// refused connection, a `429` or a `503`; any other failure ends it
+    /// at once as `Uncertain`.
+    ///
     /// # Errors
     /// `Unavailable` when every attempt failed on the network, with a 5xx
-    /// or rate limited.
+    /// or rate limited; `Uncertain` as above.
     pub async fn send(&self, call: &Call) -> Result<Answer, ProviderError> {
         if let Err(refused) = self.allowed() {
             self.log(
@@ -344,11 +367,18 @@ impl Http {
                         });
                     }
                     last = format!("HTTP {status}");
+                    if !call.idempotent && status != StatusCode::SERVICE_UNAVAILABLE {
+                        return Err(self.uncertain(&last));
+                    }
                 }
                 Err(error) => {
+                    let not_sent = error.is_connect();
                     last = self.secrets.text(&error.without_url().to_string());
                     self.log(call, latency, None, None, false, Some(&last))
                         .await;
+                    if !call.idempotent && !not_sent {
+                        return Err(self.uncertain(&last));
+                    }
                 }
             }
         }
@@ -356,6 +386,13 @@ impl Http {
             "{} gave no answer after {ATTEMPTS} attempts: {last}",
             self.provider
         )))
+    }
+
+    fn uncertain(&self, what: &str) -> ProviderError {
+        ProviderError::Uncertain(format!(
+            "{} did not answer the request ({what}); it is not sent again until what it did is known",
+            self.provider
+        ))
     }
 
     async fn log(
@@ -636,5 +673,75 @@ mod tests {
             matches!(&result, Err(ProviderError::Unavailable(why)) if why.contains("429")),
             "{result:?}"
         );
+    }
+
+    #[tokio::test]
+    async fn a_call_the_provider_does_not_deduplicate_is_never_repeated_after_it_may_have_acted() {
+        // A timeout: sent once, uncertain.
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let log = Memory::default();
+        let result = http(&server, &log).send(&call().not_idempotent()).await;
+        assert!(
+            matches!(&result, Err(ProviderError::Uncertain(why)) if why.contains("not sent again")),
+            "{result:?}"
+        );
+        // A server error that may follow the provider acting: the same.
+        let failing = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(1)
+            .mount(&failing)
+            .await;
+        let result = http(&failing, &log).send(&call().not_idempotent()).await;
+        assert!(
+            matches!(result, Err(ProviderError::Uncertain(_))),
+            "{result:?}"
+        );
+
+        // A 503 says it was not acted on: sent again, and answered.
+        let busy = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(503))
+            .up_to_n_times(1)
+            .expect(1)
+            .mount(&busy)
+            .await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200))
+            .expect(1)
+            .mount(&busy)
+            .await;
+        let answer = http(&busy, &log).send(&call().not_idempotent()).await;
+        assert_eq!(answer.map(|a| a.status), Ok(StatusCode::OK));
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_never_reached_the_provider_and_is_tried_again() {
+        // Nothing listens on a port just given back.
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let log = Memory::default();
+        let http = Http::new(
+            "stripe",
+            None,
+            &format!("http://127.0.0.1:{port}"),
+            Secrets::new(["sk_live_secret_value_42"]),
+            Arc::new(log.clone()),
+        )
+        .with_timing(Duration::from_millis(200), Duration::from_millis(5));
+        let result = http.send(&call().not_idempotent()).await;
+        assert!(
+            matches!(result, Err(ProviderError::Unavailable(_))),
+            "{result:?}"
+        );
+        assert_eq!(log.entries().len(), ATTEMPTS as usize, "every attempt");
     }
 }

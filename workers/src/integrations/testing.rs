@@ -63,13 +63,15 @@ pub async fn test_connection(ctx: &WorkerContext, id: Uuid) -> Result<Connection
             latency_ms,
             detail,
         },
-        Err(ProviderError::Rejected(detail) | ProviderError::Unavailable(detail)) => {
-            ConnectionTest {
-                ok: false,
-                latency_ms,
-                detail: secrets.text(&detail),
-            }
-        }
+        Err(
+            ProviderError::Rejected(detail)
+            | ProviderError::Unavailable(detail)
+            | ProviderError::Uncertain(detail),
+        ) => ConnectionTest {
+            ok: false,
+            latency_ms,
+            detail: secrets.text(&detail),
+        },
     })
 }
 

@@ -2,7 +2,9 @@
 //! when the payer gave a Kenyan phone number for a KES invoice, else by
 //! hosted payment (`/v3/payments`, a checkout link for the payer's email);
 //! outcomes by `/v3/transactions/verify_by_reference`; refunds by
-//! `/v3/transactions/{id}/refund`, settled from `/v3/refunds/{id}`. Amounts
+//! `/v3/transactions/{id}/refund` (no idempotency key: never sent again
+//! after an unanswered request), settled from that answer when it says
+//! `completed` or `failed`, else from `/v3/refunds/{id}`. Amounts
 //! are major-unit decimals, M-Pesa's whole shillings. Our
 //! job's key is the `tx_ref`, so a retried charge names the same
 //! transaction. Webhooks carry a shared secret (`verif-hash`), so the
@@ -81,8 +83,7 @@ impl Flutterwave {
         Ok(call.reference("charge", job.id))
     }
 
-    /// A refund's outcome: `completed` succeeded, `failed` failed, the
-    /// rest (`pending`, …) still pending.
+    /// A refund's outcome, from `/v3/refunds/{id}`.
     async fn refund_status(&self, job: &PaymentJob) -> Result<Option<Outcome>, ProviderError> {
         let Some(id) = &job.provider_reference else {
             return Ok(None);
@@ -93,21 +94,31 @@ impl Flutterwave {
         if !answer.status.is_success() {
             return Err(refusal(&answer));
         }
-        let reference = Some(id.clone());
-        Ok(match answer.body["data"]["status"].as_str() {
-            Some("completed") => Some(Outcome::Succeeded {
-                reference,
-                amount: job
-                    .money()
-                    .map_err(|e| ProviderError::Rejected(e.to_string()))?,
-            }),
-            Some("failed") => Some(Outcome::Failed {
-                reference,
-                reason: "the refund failed at Flutterwave".into(),
-            }),
-            _ => None,
-        })
+        refund_outcome(&answer.body["data"], id, job)
     }
+}
+
+/// What a refund's `data` says: `completed` succeeded, `failed` failed,
+/// the rest (`pending`, …) still pending.
+fn refund_outcome(
+    data: &serde_json::Value,
+    id: &str,
+    job: &PaymentJob,
+) -> Result<Option<Outcome>, ProviderError> {
+    let reference = Some(id.to_string());
+    Ok(match data["status"].as_str() {
+        Some("completed") => Some(Outcome::Succeeded {
+            reference,
+            amount: job
+                .money()
+                .map_err(|e| ProviderError::Rejected(e.to_string()))?,
+        }),
+        Some("failed") => Some(Outcome::Failed {
+            reference,
+            reason: "the refund failed at Flutterwave".into(),
+        }),
+        _ => None,
+    })
 }
 
 fn refusal(answer: &Answer) -> ProviderError {
@@ -145,23 +156,38 @@ impl PaymentProvider for Flutterwave {
                 let id = job.original_reference.clone().ok_or_else(|| {
                     ProviderError::Rejected("the payment has no Flutterwave transaction id".into())
                 })?;
+                // Flutterwave takes no idempotency key for refunds: a repeat
+                // is a second refund.
                 let call = Call::new(
                     "transaction.refund",
                     Method::POST,
                     format!("/v3/transactions/{id}/refund"),
                 )
-                .json(json!({"amount": decimal(job)?.to_string()}))
-                .reference("refund", job.id);
+                .json(json!({
+                    "amount": decimal(job)?.to_string(),
+                    "comments": format!("ifinsure refund {}", job.id),
+                }))
+                .reference("refund", job.id)
+                .not_idempotent();
                 let answer = self.send(call).await?;
                 if !answer.status.is_success() {
                     return Err(refusal(&answer));
                 }
-                answer.body["data"]["id"]
+                let data = &answer.body["data"];
+                let id = data["id"]
                     .as_i64()
-                    .map(|id| Submission::done(id.to_string()))
+                    .map(|id| id.to_string())
                     .ok_or_else(|| {
-                        ProviderError::Unavailable("Flutterwave sent no refund id".into())
-                    })
+                        ProviderError::Uncertain(
+                            "Flutterwave answered a refund without its id".into(),
+                        )
+                    })?;
+                // The answer often says the refund is complete already.
+                let submission = Submission::done(id.clone());
+                Ok(match refund_outcome(data, &id, job)? {
+                    Some(outcome) => submission.settled(outcome),
+                    None => submission,
+                })
             }
             JobKind::Payout => Err(ProviderError::Rejected(
                 "claim payouts do not go through Flutterwave here; use M-Pesa".into(),
@@ -199,6 +225,10 @@ impl PaymentProvider for Flutterwave {
             &job.idempotency_key,
             expected,
         ))
+    }
+
+    fn deduplicates(&self, job: &PaymentJob) -> bool {
+        job.kind() != JobKind::Refund
     }
 
     fn can_serve(&self, job: &PaymentJob) -> bool {
@@ -386,5 +416,50 @@ mod tests {
             flutterwave.status(&refund("75925")).await,
             Ok(Some(Outcome::Failed { .. }))
         ));
+    }
+
+    #[tokio::test]
+    async fn a_refund_completed_in_its_answer_settles_at_once_and_an_unanswered_one_is_not_resent()
+    {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/v3/transactions/288200108/refund"))
+            .and(body_json(json!({"amount": "1500.50",
+                                  "comments": "ifinsure refund 00000000-0000-0000-0000-000000000007"})))
+            .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+                "status": "success", "message": "Transaction refund initiated",
+                "data": {"id": 75923, "account_id": 73362, "tx_id": 288200108,
+                         "flw_ref": "URF_1577867664541_3572735", "wallet_id": 74639,
+                         "amount_refunded": 1500.5, "status": "completed",
+                         "destination": "payment_source", "meta": {"source": "availablebalance"},
+                         "created_at": "2026-11-25T10:00:00.000Z"}
+            })))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let mut refund = crate::payments::test_job("refund", "flutterwave", "1500.50");
+        refund.original_reference = Some("288200108".into());
+        let adapter = flutterwave(&server);
+        assert!(!adapter.deduplicates(&refund));
+        assert_eq!(
+            adapter.submit(&refund).await,
+            Ok(Submission::done("75923").settled(Outcome::Succeeded {
+                reference: Some("75923".into()),
+                amount: Money::new(Decimal::new(150050, 2), Currency::KES).unwrap(),
+            }))
+        );
+
+        // No answer: Flutterwave may have refunded; asked once, uncertain.
+        let silent = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+            .expect(1)
+            .mount(&silent)
+            .await;
+        let result = flutterwave(&silent).submit(&refund).await;
+        assert!(
+            matches!(result, Err(ProviderError::Uncertain(_))),
+            "{result:?}"
+        );
     }
 }

@@ -17,12 +17,13 @@ pub mod routing;
 pub mod runner;
 pub mod sandbox;
 pub mod stripe;
+pub mod uncertain;
 pub mod units;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-pub use provider::{PaymentProvider, ProviderError, Submission};
+pub use provider::{Lookup, PaymentProvider, ProviderError, Submission};
 
 /// What a payer asked on their phone reads: the amount and what to do.
 pub(crate) fn approve_on_phone(job: &projections::payment_jobs::PaymentJob) -> String {
@@ -103,5 +104,6 @@ pub(crate) fn test_job(
         submitted_at: None,
         config_id: None,
         provider_receipt: None,
+        original_amount: None,
     }
 }

@@ -1,7 +1,9 @@
 //! Paystack: premiums by hosted checkout (`/transaction/initialize`, the
 //! customer pays on Paystack's page), confirmed by the signed
 //! `charge.success` webhook or by `/transaction/verify`; refunds by
-//! `/refund`. Amounts in minor units, JSON bodies, the secret key as a
+//! `/refund` (no idempotency key: an unanswered refund is looked for in the
+//! refunds list by the note naming our job, and sent again only if that
+//! list shows it was never made). Amounts in minor units, JSON bodies, the secret key as a
 //! bearer token. Paystack has no idempotency header: our job's key is the
 //! transaction `reference`, unique at Paystack, so a retried initialize is
 //! refused as a duplicate reference and treated as the first one.
@@ -12,7 +14,7 @@ use reqwest::Method;
 use serde_json::json;
 
 use super::units::minor_units;
-use super::{return_url, PaymentProvider, ProviderError, Submission};
+use super::{return_url, Lookup, PaymentProvider, ProviderError, Submission};
 use crate::integrations::{Answer, Auth, Call, Http, ProviderConfig};
 
 /// The Paystack adapter.
@@ -57,6 +59,14 @@ fn refusal(answer: &Answer) -> String {
         .as_str()
         .map_or_else(|| format!("HTTP {}", answer.status), str::to_string)
 }
+
+/// The note a refund of ours carries (`merchant_note`), naming its job.
+fn refund_note(job: &PaymentJob) -> String {
+    format!("ifinsure refund {}", job.id)
+}
+
+/// Pages of refunds read when looking for an unanswered one.
+const LISTED_PAGES: u32 = 5;
 
 /// A Paystack reference from our idempotency key (letters, digits, `-`,
 /// `.` and `=` only).
@@ -119,9 +129,16 @@ impl PaymentProvider for Paystack {
                 let transaction = job.original_reference.clone().ok_or_else(|| {
                     ProviderError::Rejected("the payment has no Paystack reference".into())
                 })?;
+                // Paystack takes no idempotency key for refunds: a repeat is
+                // a second refund. Our note names the job, so an unanswered
+                // request can be found in the refunds list.
                 let call = Call::new("refund.create", Method::POST, "/refund")
-                    .json(json!({"transaction": transaction, "amount": minor_units(job)?}))
-                    .reference("refund", job.id);
+                    .json(
+                        json!({"transaction": transaction, "amount": minor_units(job)?,
+                                 "merchant_note": refund_note(job)}),
+                    )
+                    .reference("refund", job.id)
+                    .not_idempotent();
                 let answer = self.send(call).await?;
                 if !answer.status.is_success() {
                     return Err(ProviderError::Rejected(refusal(&answer)));
@@ -129,7 +146,9 @@ impl PaymentProvider for Paystack {
                 answer.body["data"]["id"]
                     .as_i64()
                     .map(|id| Submission::done(id.to_string()))
-                    .ok_or_else(|| ProviderError::Unavailable("Paystack sent no refund id".into()))
+                    .ok_or_else(|| {
+                        ProviderError::Uncertain("Paystack queued a refund without its id".into())
+                    })
             }
             JobKind::Payout => Err(ProviderError::Rejected(
                 "claim payouts do not go through Paystack here; use M-Pesa".into(),
@@ -180,6 +199,47 @@ impl PaymentProvider for Paystack {
         Ok(paystack_outcome(data))
     }
 
+    fn deduplicates(&self, job: &PaymentJob) -> bool {
+        job.kind() != JobKind::Refund
+    }
+
+    /// An unanswered refund is looked for in Paystack's refunds since just
+    /// before it was sent: one of the payment's transaction whose note names
+    /// the job was made; none in a complete listing was not.
+    async fn look_up(&self, job: &PaymentJob) -> Result<Lookup, ProviderError> {
+        let (JobKind::Refund, Some(transaction)) = (job.kind(), &job.original_reference) else {
+            return Ok(Lookup::Unknown);
+        };
+        let since =
+            job.submitted_at.unwrap_or_else(chrono::Utc::now) - chrono::Duration::minutes(5);
+        let note = refund_note(job);
+        for page in 1..=LISTED_PAGES {
+            let path = format!(
+                "/refund?from={}&perPage=100&page={page}",
+                since.format("%Y-%m-%dT%H:%M:%SZ")
+            );
+            let call = Call::new("refund.list", Method::GET, path).reference("refund", job.id);
+            let answer = self.send(call).await?;
+            if !answer.status.is_success() {
+                return Err(ProviderError::Unavailable(refusal(&answer)));
+            }
+            let found = answer.body["data"].as_array().and_then(|refunds| {
+                refunds.iter().find(|r| {
+                    r["transaction_reference"].as_str() == Some(transaction)
+                        && r["merchant_note"].as_str() == Some(note.as_str())
+                })
+            });
+            if let Some(id) = found.and_then(|r| r["id"].as_i64()) {
+                return Ok(Lookup::Made(Submission::done(id.to_string())));
+            }
+            let pages = answer.body["meta"]["pageCount"].as_i64().unwrap_or(1);
+            if i64::from(page) >= pages {
+                return Ok(Lookup::NotMade);
+            }
+        }
+        Ok(Lookup::Unknown)
+    }
+
     fn can_serve(&self, job: &PaymentJob) -> bool {
         match job.kind() {
             JobKind::Charge => job
@@ -212,7 +272,7 @@ mod tests {
     use std::time::Duration;
 
     use rust_decimal::Decimal;
-    use wiremock::matchers::{body_json, header, method, path};
+    use wiremock::matchers::{body_json, header, method, path, query_param};
     use wiremock::{Mock, MockServer, ResponseTemplate};
 
     use super::*;
@@ -293,7 +353,8 @@ mod tests {
             .await;
         Mock::given(method("POST"))
             .and(path("/refund"))
-            .and(body_json(json!({"transaction": "charge-00000000-0000-0000-0000-000000000007", "amount": 50000})))
+            .and(body_json(json!({"transaction": "charge-00000000-0000-0000-0000-000000000007", "amount": 50000,
+                                  "merchant_note": "ifinsure refund 00000000-0000-0000-0000-000000000007"})))
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({
                 "status": true, "message": "Refund has been queued for processing",
                 "data": {"id": 3018284, "status": "pending", "amount": 50000, "currency": "KES"}
@@ -339,5 +400,81 @@ mod tests {
             paystack.status(&old).await,
             Ok(Some(Outcome::Failed { reason, .. })) if reason.contains("unpaid")
         ));
+    }
+
+    #[tokio::test]
+    async fn an_unanswered_refund_is_found_by_its_note_before_anything_is_sent_again() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/refund"))
+            .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
+            .expect(1)
+            .mount(&server)
+            .await;
+        let adapter = paystack(&server);
+        let mut refund = job("refund");
+        assert!(!adapter.deduplicates(&refund));
+        let result = adapter.submit(&refund).await;
+        assert!(
+            matches!(result, Err(ProviderError::Uncertain(_))),
+            "{result:?}"
+        );
+
+        // Paystack's list (PaystackOSS/openapi RefundListResponse): another
+        // refund of the same transaction, then ours, named by its note.
+        refund.submitted_at = Some("2026-12-07T10:00:00Z".parse().unwrap());
+        let listed = |items: serde_json::Value, pages: i64| {
+            ResponseTemplate::new(200).set_body_json(json!({
+                "status": true, "message": "Refunds retrieved", "data": items,
+                "meta": {"total": 2, "skipped": 0, "perPage": "100", "page": 1,
+                         "pageCount": pages, "failedRefundCount": 0}
+            }))
+        };
+        let item = |id: i64, note: &str| {
+            json!({
+                "integration": 1, "transaction": 4099260516i64, "dispute": null, "settlement": null,
+                "id": id, "domain": "test", "currency": "KES", "amount": 50000, "status": "pending",
+                "refunded_at": null, "refunded_by": "ops@example.com", "customer_note": "",
+                "merchant_note": note, "deducted_amount": 0, "fully_deducted": 0,
+                "createdAt": "2026-12-07T10:00:01.000Z", "bank_reference": null,
+                "transaction_reference": "charge-00000000-0000-0000-0000-000000000007",
+                "reason": "", "refund_type": "full", "transaction_amount": 50000,
+                "initiated_by": "api", "refund_channel": "card", "session_id": null,
+                "collect_account_number": false
+            })
+        };
+        let found = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/refund"))
+            .and(query_param("from", "2026-12-07T09:55:00Z"))
+            .respond_with(listed(
+                json!([
+                    item(3018283, "a refund made by hand"),
+                    item(
+                        3018284,
+                        "ifinsure refund 00000000-0000-0000-0000-000000000007"
+                    )
+                ]),
+                1,
+            ))
+            .expect(1)
+            .mount(&found)
+            .await;
+        assert_eq!(
+            paystack(&found).look_up(&refund).await,
+            Ok(Lookup::Made(Submission::done("3018284")))
+        );
+        // A complete listing without it: never made, so it may be sent again.
+        let absent = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/refund"))
+            .respond_with(listed(json!([item(3018283, "a refund made by hand")]), 1))
+            .expect(1)
+            .mount(&absent)
+            .await;
+        assert_eq!(
+            paystack(&absent).look_up(&refund).await,
+            Ok(Lookup::NotMade)
+        );
     }
 }

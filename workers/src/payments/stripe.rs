@@ -491,4 +491,21 @@ mod tests {
             Err(ProviderError::Rejected(_))
         ));
     }
+
+    #[tokio::test]
+    async fn a_three_decimal_amount_stripe_cannot_take_is_refused_before_any_call() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .respond_with(open_session("cs_never"))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let mut charge = job("charge", "1.234");
+        charge.currency = "BHD".into();
+        let refused = stripe(&server).submit(&charge).await;
+        assert!(
+            matches!(&refused, Err(ProviderError::Rejected(why)) if why.contains("BHD")),
+            "{refused:?}"
+        );
+    }
 }

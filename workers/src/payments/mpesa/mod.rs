@@ -131,22 +131,14 @@ impl Mpesa {
         Ok(token.to_string())
     }
 
-    /// Posts `body` to `path` with a token; a refused token is dropped so
-    /// the next attempt fetches a new one.
-    async fn post(
-        &self,
-        action: &'static str,
-        path: &str,
-        body: Value,
-        job: &PaymentJob,
-    ) -> Result<Value, ProviderError> {
-        let answer = self
-            .http
-            .send(&self.call(action, path, body, job).await?)
-            .await?;
+    /// Sends `call` (made by [`Mpesa::call`]); a refused token is dropped
+    /// so the next attempt fetches a new one.
+    async fn post(&self, call: Call) -> Result<Value, ProviderError> {
+        let answer = self.http.send(&call).await?;
         self.accepted(answer)
     }
 
+    /// A call of `action` posting `body` to `path` with a token.
     async fn call(
         &self,
         action: &'static str,
@@ -226,9 +218,13 @@ impl Mpesa {
             "AccountReference": short(job.id),
             "TransactionDesc": "Premium",
         });
-        let answer = self
-            .post("stk_push", "/mpesa/stkpush/v1/processrequest", body, job)
-            .await?;
+        // Daraja does not deduplicate a push: a second one is a second
+        // prompt on the payer's phone.
+        let call = self
+            .call("stk_push", "/mpesa/stkpush/v1/processrequest", body, job)
+            .await?
+            .not_idempotent();
+        let answer = self.post(call).await?;
         if answer["ResponseCode"].as_str() != Some("0") {
             let reason = answer["ResponseDescription"].as_str().unwrap_or("refused");
             return Err(ProviderError::Rejected(reason.to_string()));
@@ -236,10 +232,16 @@ impl Mpesa {
         answer["CheckoutRequestID"]
             .as_str()
             .map(str::to_string)
-            .ok_or_else(|| ProviderError::Unavailable("M-Pesa sent no CheckoutRequestID".into()))
+            .ok_or_else(|| {
+                ProviderError::Uncertain(
+                    "M-Pesa accepted the push without a CheckoutRequestID".into(),
+                )
+            })
     }
 
-    async fn b2c(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    /// Pays `job`'s amount to its payer's phone by B2C, with `remarks`: a
+    /// claim payout, or a refund a reversal cannot carry.
+    async fn b2c(&self, job: &PaymentJob, remarks: &str) -> Result<String, ProviderError> {
         let (initiator, credential) = self.initiator()?;
         let mut body = json!({
             "InitiatorName": initiator,
@@ -248,21 +250,24 @@ impl Mpesa {
             "Amount": whole_units(job)?,
             "PartyA": self.shortcode,
             "PartyB": Self::phone(job)?,
-            "Remarks": "Claim payout",
+            "Remarks": remarks,
             "QueueTimeOutURL": self.queue_timeout_url(),
             "ResultURL": self.callback_url,
         });
         let path = format!("/mpesa/b2c/{}/paymentrequest", self.b2c_version);
         if self.b2c_version == "v1" {
+            // v1 takes no id of ours: a repeat is a second payment.
             body["Occasion"] = json!(short(job.aggregate_id));
-            let answer = self.post("b2c_payment", &path, body, job).await?;
-            return conversation(&answer);
+            let call = self.call("b2c_payment", &path, body, job).await?;
+            let answer = self.post(call.not_idempotent()).await?;
+            return conversation(&answer).map_err(uncertain_without_id);
         }
         // v3: our OriginatorConversationID (the job's id) keeps a retry from
         // paying twice; v3 spells the field "Occassion".
         body["OriginatorConversationID"] = json!(job.id.to_string());
         body["Occassion"] = json!(short(job.aggregate_id));
-        match self.post("b2c_payment", &path, body, job).await {
+        let call = self.call("b2c_payment", &path, body, job).await?;
+        match self.post(call).await {
             // Refused as a duplicate: the first request got through. Its
             // result comes back with our id, which is the reference then.
             Err(ProviderError::Rejected(reason)) if reason.to_lowercase().contains("duplicate") => {
@@ -274,16 +279,25 @@ impl Mpesa {
         }
     }
 
-    async fn reversal(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+    /// A refund: the payment reversed when it is refunded whole and its
+    /// M-Pesa receipt is known (a reversal carries only the transaction's
+    /// own amount, and names it by the receipt); otherwise paid back to the
+    /// payer's phone by B2C (a partial refund, or a payment confirmed by
+    /// STK query, which tells no receipt).
+    async fn refund(&self, job: &PaymentJob) -> Result<String, ProviderError> {
+        match reversible(job) {
+            Some(receipt) => self.reversal(job, receipt).await,
+            None => self.b2c(job, "Premium refund").await,
+        }
+    }
+
+    async fn reversal(&self, job: &PaymentJob, receipt: &str) -> Result<String, ProviderError> {
         let (initiator, credential) = self.initiator()?;
-        let transaction = job.original_reference.clone().ok_or_else(|| {
-            ProviderError::Rejected("the payment has no M-Pesa receipt to reverse".into())
-        })?;
         let body = json!({
             "Initiator": initiator,
             "SecurityCredential": credential,
             "CommandID": "TransactionReversal",
-            "TransactionID": transaction,
+            "TransactionID": receipt,
             "Amount": whole_units(job)?,
             "ReceiverParty": self.shortcode,
             // "11" as Daraja's reversal page has it (Safaricom's spelling).
@@ -293,10 +307,12 @@ impl Mpesa {
             "Remarks": "Premium refund",
             "Occasion": short(job.id),
         });
-        let answer = self
-            .post("reversal", "/mpesa/reversal/v1/request", body, job)
+        // Daraja does not deduplicate a reversal request.
+        let call = self
+            .call("reversal", "/mpesa/reversal/v1/request", body, job)
             .await?;
-        conversation(&answer)
+        let answer = self.post(call.not_idempotent()).await?;
+        conversation(&answer).map_err(uncertain_without_id)
     }
 }
 
@@ -304,6 +320,34 @@ impl Mpesa {
 /// random, hex digits.
 fn short(id: Uuid) -> String {
     id.simple().to_string()[20..].to_uppercase()
+}
+
+/// The M-Pesa receipt a refund of `job` can reverse: the payment's, when
+/// known (not the CheckoutRequestID an STK query confirmed it by) and the
+/// refund is of the whole payment.
+fn reversible(job: &PaymentJob) -> Option<&str> {
+    let whole = job.original_amount.is_none_or(|paid| paid == job.amount);
+    job.original_reference
+        .as_deref()
+        .filter(|r| whole && is_receipt(r))
+}
+
+/// Whether `reference` is an M-Pesa receipt (`NLJ7RT61SV`: ten capitals
+/// and digits), not a CheckoutRequestID (`ws_CO_…`).
+fn is_receipt(reference: &str) -> bool {
+    reference.len() == 10
+        && reference
+            .chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+}
+
+/// A request that was accepted but named nothing to follow it by: it may
+/// have been acted on, so it is not sent again.
+fn uncertain_without_id(error: ProviderError) -> ProviderError {
+    match error {
+        ProviderError::Unavailable(why) => ProviderError::Uncertain(why),
+        other => other,
+    }
 }
 
 fn conversation(answer: &Value) -> Result<String, ProviderError> {
@@ -331,8 +375,8 @@ impl PaymentProvider for Mpesa {
                     message: approve_on_phone(job),
                 },
             )),
-            JobKind::Payout => Ok(Submission::done(self.b2c(job).await?)),
-            JobKind::Refund => Ok(Submission::done(self.reversal(job).await?)),
+            JobKind::Payout => Ok(Submission::done(self.b2c(job, "Claim payout").await?)),
+            JobKind::Refund => Ok(Submission::done(self.refund(job).await?)),
         }
     }
 
@@ -380,11 +424,20 @@ impl PaymentProvider for Mpesa {
     }
 
     fn can_serve(&self, job: &PaymentJob) -> bool {
+        let phone = job.payer_contact.as_deref().and_then(msisdn).is_some();
         job.currency == "KES"
             && match job.kind() {
-                JobKind::Refund => job.original_reference.is_some(),
-                _ => job.payer_contact.as_deref().and_then(msisdn).is_some(),
+                JobKind::Refund => reversible(job).is_some() || phone,
+                _ => phone,
             }
+    }
+
+    fn deduplicates(&self, job: &PaymentJob) -> bool {
+        match job.kind() {
+            JobKind::Charge => false,
+            JobKind::Refund if reversible(job).is_some() => false,
+            JobKind::Refund | JobKind::Payout => self.b2c_version != "v1",
+        }
     }
 
     async fn test_connection(&self) -> Result<String, ProviderError> {

@@ -13,6 +13,7 @@ use wiremock::{Mock, MockServer, Request, ResponseTemplate};
 
 use super::*;
 use crate::integrations::Memory;
+use crate::payments::Lookup;
 
 const PASSKEY: &str = "bfb279f9aa9bdbcf158e97dd71a467cd2e0c893059b10f78e6b72ada1ed2c919";
 const CONSUMER_SECRET: &str = "consumer-secret-0123456789";
@@ -424,4 +425,80 @@ async fn a_b2c_retry_refused_as_a_duplicate_is_already_submitted_under_our_id() 
         mpesa.submit(&job("payout", "8000.00")).await,
         Ok("00000000-0000-0000-abcd-ef0123456789".into())
     );
+}
+
+#[tokio::test]
+async fn a_push_that_goes_unanswered_is_never_sent_again() {
+    // Daraja does not deduplicate a push: a second one is a second prompt.
+    let server = MockServer::start().await;
+    oauth(&server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpush/v1/processrequest"))
+        .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(2)))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mpesa = mpesa(&config(&server, &[]), &Memory::default());
+    let charge = job("charge", "35000.00");
+    assert!(!mpesa.deduplicates(&charge));
+    let result = mpesa.submit(&charge).await;
+    assert!(
+        matches!(result, Err(ProviderError::Uncertain(_))),
+        "{result:?}"
+    );
+    // Nothing at Daraja tells an unanswered push from one never made.
+    assert_eq!(mpesa.look_up(&charge).await, Ok(Lookup::Unknown));
+}
+
+#[tokio::test]
+async fn a_partial_refund_or_one_without_a_receipt_is_paid_back_to_the_payer_by_b2c() {
+    let server = MockServer::start().await;
+    oauth(&server, 1).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/b2c/v3/paymentrequest"))
+        .and(body_partial_json(json!({
+            "OriginatorConversationID": "00000000-0000-0000-abcd-ef0123456789",
+            "InitiatorName": "testapi",
+            "SecurityCredential": "precomputed-credential==",
+            "CommandID": "BusinessPayment",
+            "Amount": 2339,
+            "PartyA": "174379",
+            "PartyB": "254712345678",
+            "Remarks": "Premium refund",
+        })))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "ConversationID": "AG_20261207_refund", "OriginatorConversationID": "00000000-0000-0000-abcd-ef0123456789",
+            "ResponseCode": "0", "ResponseDescription": "Accept the service request successfully."
+        })))
+        .expect(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/reversal/v1/request"))
+        .respond_with(ResponseTemplate::new(500))
+        .expect(0)
+        .mount(&server)
+        .await;
+    let mpesa = mpesa(&config(&server, &INITIATOR), &Memory::default());
+    // Part of a 35,000.00 payment: a reversal carries only the whole.
+    let mut partial = job("refund", "2339.00");
+    partial.original_amount = Some(Decimal::new(35000, 0));
+    // The whole payment, confirmed by STK query: no receipt to reverse.
+    let mut unreceipted = job("refund", "2339.00");
+    unreceipted.original_reference = Some("ws_CO_27072017151044001".into());
+    for refund in [partial, unreceipted] {
+        assert!(mpesa.can_serve(&refund));
+        assert!(mpesa.deduplicates(&refund), "B2C v3 names our id");
+        assert_eq!(
+            mpesa.submit(&refund).await,
+            Ok(Submission::done("AG_20261207_refund"))
+        );
+    }
+    // A whole refund with its receipt is a reversal, which is not deduplicated.
+    assert!(!mpesa.deduplicates(&job("refund", "2339.00")));
+    // Nowhere to send it: not servable.
+    let mut nowhere = job("refund", "2339.00");
+    nowhere.original_reference = None;
+    nowhere.payer_contact = None;
+    assert!(!mpesa.can_serve(&nowhere));
 }

@@ -17,6 +17,8 @@ use rust_decimal::Decimal;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
+pub mod uncertain;
+
 /// A charge, a refund or a payout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum JobKind {
@@ -82,6 +84,8 @@ pub struct PaymentJob {
     pub config_id: Option<Uuid>,
     /// The receipt a provider's callback carried (M-Pesa's transaction id).
     pub provider_receipt: Option<String>,
+    /// For a refund: the amount of the payment it refunds.
+    pub original_amount: Option<Decimal>,
 }
 
 impl PaymentJob {
@@ -458,10 +462,17 @@ pub struct NewJob<'a> {
 /// # Errors
 /// When the database fails.
 pub async fn insert(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<(), sqlx::Error> {
+    // A refund takes the refunded charge's amount and, unless it names its
+    // own, its payer's contact: where money goes back when the payment
+    // cannot simply be reversed.
     sqlx::query!(
         r#"INSERT INTO payment_jobs (id, kind, aggregate_type, aggregate_id, payment_id, provider, amount,
-               currency, idempotency_key, payer_contact, original_reference, correlation_id, causation_id)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               currency, idempotency_key, payer_contact, original_reference, correlation_id, causation_id,
+               original_amount)
+           SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9,
+                  coalesce($10, charge.payer_contact), $11, $12, $13, charge.amount
+           FROM (SELECT 1) one
+           LEFT JOIN payment_jobs charge ON $2 = 'refund' AND charge.id = $5 AND charge.kind = 'charge'
            ON CONFLICT (id) DO NOTHING"#,
         job.id,
         job.kind.as_str(),
@@ -511,7 +522,8 @@ pub async fn by_key(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
+                  original_amount
            FROM payment_jobs WHERE idempotency_key = $1"#,
         idempotency_key
     )
@@ -528,7 +540,8 @@ pub async fn by_id(pool: &PgPool, id: Uuid) -> Result<Option<PaymentJob>, sqlx::
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
+                  original_amount
            FROM payment_jobs WHERE id = $1"#,
         id
     )
@@ -549,7 +562,8 @@ pub async fn by_reference(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
+                  original_amount
            FROM payment_jobs WHERE provider = $1 AND provider_reference = $2"#,
         provider,
         reference
@@ -580,7 +594,7 @@ pub async fn claim_due(
            RETURNING j.id, j.kind, j.aggregate_type, j.aggregate_id, j.payment_id, j.provider, j.amount, j.currency,
                      j.idempotency_key, j.payer_contact, j.original_reference, j.provider_reference,
                      j.status, j.attempts, j.last_error, j.correlation_id, j.causation_id, j.submitted_at,
-                     j.config_id, j.provider_receipt"#,
+                     j.config_id, j.provider_receipt, j.original_amount"#,
         limit,
         lease.as_secs_f64()
     )
@@ -588,9 +602,10 @@ pub async fn claim_due(
     .await
 }
 
-/// Records that a provider accepted a job: which provider and configuration
-/// carried it (routing may have failed over from the one asked for) and
-/// the provider's reference.
+/// Records that a provider accepted a job (or, for an uncertain one, that
+/// its record shows the request): which provider and configuration carried
+/// it (routing may have failed over from the one asked for) and the
+/// provider's reference.
 ///
 /// # Errors
 /// When the database fails.
@@ -606,8 +621,8 @@ pub async fn mark_submitted(
     sqlx::query!(
         r#"UPDATE payment_jobs SET status = 'submitted', provider = $2, config_id = $3,
                   provider_reference = $4, submitted_at = now(), last_error = NULL,
-                  next_action = $5
-           WHERE id = $1 AND status = 'queued'"#,
+                  next_action = $5, request_sent_at = NULL
+           WHERE id = $1 AND status IN ('queued', 'uncertain')"#,
         id,
         provider,
         config_id,
@@ -662,7 +677,8 @@ pub async fn awaiting_confirmation(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
+                  original_amount
            FROM payment_jobs
            WHERE status IN ('submitted', 'settled') AND confirm_requested_at IS NOT NULL
            ORDER BY confirm_requested_at LIMIT $1"#,
@@ -698,7 +714,8 @@ pub async fn mark_retry(
     backoff: Duration,
 ) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        r#"UPDATE payment_jobs SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3)
+        r#"UPDATE payment_jobs SET last_error = $2, next_attempt_at = now() + make_interval(secs => $3),
+                  request_sent_at = NULL
            WHERE id = $1 AND status = 'queued'"#,
         id,
         error,
@@ -718,7 +735,8 @@ pub async fn mark_retry(
 pub async fn give_up(pool: &PgPool, job: &PaymentJob, error: &str) -> Result<(), sqlx::Error> {
     let mut tx = pool.begin().await?;
     let updated = sqlx::query!(
-        "UPDATE payment_jobs SET status = 'dead', last_error = $2 WHERE id = $1 AND status = 'queued'",
+        "UPDATE payment_jobs SET status = 'dead', last_error = $2
+         WHERE id = $1 AND status IN ('queued', 'uncertain')",
         job.id,
         error
     )
@@ -752,7 +770,8 @@ pub async fn unsettled_since(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
-                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt
+                  last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
+                  original_amount
            FROM payment_jobs
            WHERE status = 'submitted' AND submitted_at <= now() - make_interval(secs => $1)
            ORDER BY submitted_at LIMIT $2"#,
