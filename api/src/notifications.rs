@@ -62,9 +62,12 @@ fn checked(query: &ListQuery) -> Result<(), ApiError> {
     }
     if let Some(status) = &query.status {
         errors.check(
-            matches!(status.as_str(), "queued" | "sent" | "dead"),
+            matches!(
+                status.as_str(),
+                "queued" | "sent" | "delivered" | "failed" | "dead"
+            ),
             "status",
-            "must be queued, sent or dead",
+            "must be queued, sent, delivered, failed or dead",
         );
     }
     errors.into_result().map_err(ApiError::Validation)

@@ -11,6 +11,7 @@ pub mod claim;
 pub mod contact;
 pub mod currency;
 pub mod dates;
+pub mod delivery_reports;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod ids;

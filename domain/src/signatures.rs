@@ -1,7 +1,8 @@
 //! How providers authenticate what they send us, besides Stripe's scheme
 //! ([`crate::stripe_signature`]): Paystack's `x-paystack-signature`,
-//! Flutterwave's `verif-hash`, Twilio's `X-Twilio-Signature`, and the
-//! constant-time comparison they all rest on.
+//! Flutterwave's `verif-hash`, Twilio's `X-Twilio-Signature`, SendGrid's
+//! `X-Twilio-Email-Event-Webhook-Signature`, and the constant-time
+//! comparison they rest on.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
@@ -88,9 +89,113 @@ pub fn twilio_verify(
     })
 }
 
+/// The DER prefix of a P-256 public key's SubjectPublicKeyInfo (id-ecPublicKey,
+/// prime256v1, then the 65-byte uncompressed point as a bit string).
+const P256_SPKI_PREFIX: [u8; 26] = [
+    0x30, 0x59, 0x30, 0x13, 0x06, 0x07, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01, 0x06, 0x08, 0x2a,
+    0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07, 0x03, 0x42, 0x00,
+];
+
+/// The uncompressed P-256 point of `public_key` (base64 DER
+/// SubjectPublicKeyInfo), if it is one.
+fn p256_point(public_key: &str) -> Option<Vec<u8>> {
+    let key = STANDARD.decode(public_key.trim()).ok()?;
+    let point = key.strip_prefix(&P256_SPKI_PREFIX[..])?;
+    (point.len() == 65 && point[0] == 4).then(|| point.to_vec())
+}
+
+/// Whether `public_key` is a P-256 public key as SendGrid's Mail Settings
+/// shows the event webhook's verification key (base64 DER
+/// SubjectPublicKeyInfo).
+pub fn is_p256_public_key(public_key: &str) -> bool {
+    p256_point(public_key).is_some()
+}
+
+/// Whether `signature` (base64 DER ECDSA P-256/SHA-256, SendGrid's
+/// `X-Twilio-Email-Event-Webhook-Signature`) signs `timestamp` (its
+/// `…-Timestamp` header) followed by the raw `body`, under the event
+/// webhook's verification key (base64 DER SubjectPublicKeyInfo, as Mail
+/// Settings shows it).
+pub fn sendgrid_verify(public_key: &str, signature: &str, timestamp: &str, body: &[u8]) -> bool {
+    let (Some(point), Ok(signature)) = (p256_point(public_key), STANDARD.decode(signature.trim()))
+    else {
+        return false;
+    };
+    let mut message = timestamp.as_bytes().to_vec();
+    message.extend_from_slice(body);
+    ring::signature::UnparsedPublicKey::new(&ring::signature::ECDSA_P256_SHA256_ASN1, &point)
+        .verify(&message, &signature)
+        .is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// sendgrid-nodejs's `eventwebhook.spec.js` vector.
+    const SENDGRID_KEY: &str = "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==";
+    const SENDGRID_SIGNATURE: &str = "MEUCIQCtIHJeH93Y+qpYeWrySphQgpNGNr/U+UyUlBkU6n7RAwIgJTz2C+8a8xonZGi6BpSzoQsbVRamr2nlxFDWYNH2j/0=";
+    const SENDGRID_PAYLOAD: &[u8] =
+        br#"{"category":"example_payload","event":"test_event","message_id":"message_id"}"#;
+
+    #[test]
+    fn sendgrids_own_vector_verifies_and_each_change_it_rejects_does_not() {
+        assert!(sendgrid_verify(
+            SENDGRID_KEY,
+            SENDGRID_SIGNATURE,
+            "1588788367",
+            SENDGRID_PAYLOAD
+        ));
+        // A signature of ours verifies under our key, not under theirs.
+        use ring::signature::{EcdsaKeyPair, KeyPair, ECDSA_P256_SHA256_ASN1_SIGNING};
+        let rng = ring::rand::SystemRandom::new();
+        let pkcs8 = EcdsaKeyPair::generate_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, &rng).unwrap();
+        let pair = EcdsaKeyPair::from_pkcs8(&ECDSA_P256_SHA256_ASN1_SIGNING, pkcs8.as_ref(), &rng)
+            .unwrap();
+        let ours = STANDARD.encode([&P256_SPKI_PREFIX[..], pair.public_key().as_ref()].concat());
+        let signed = STANDARD.encode(pair.sign(&rng, b"1588788367payload").unwrap());
+        assert!(sendgrid_verify(&ours, &signed, "1588788367", b"payload"));
+        assert!(!sendgrid_verify(
+            SENDGRID_KEY,
+            &signed,
+            "1588788367",
+            b"payload"
+        ));
+        assert!(!sendgrid_verify(
+            &ours,
+            SENDGRID_SIGNATURE,
+            "1588788367",
+            SENDGRID_PAYLOAD
+        ));
+        assert!(!sendgrid_verify(
+            SENDGRID_KEY,
+            SENDGRID_SIGNATURE,
+            "1588788367",
+            b"payload"
+        ));
+        let mut changed = SENDGRID_SIGNATURE.to_string();
+        changed.replace_range(10..11, if &changed[10..11] == "A" { "B" } else { "A" });
+        assert!(!sendgrid_verify(
+            SENDGRID_KEY,
+            &changed,
+            "1588788367",
+            SENDGRID_PAYLOAD
+        ));
+        assert!(!sendgrid_verify(
+            SENDGRID_KEY,
+            SENDGRID_SIGNATURE,
+            "timestamp",
+            SENDGRID_PAYLOAD
+        ));
+        assert!(is_p256_public_key(SENDGRID_KEY) && is_p256_public_key(&ours));
+        assert!(!is_p256_public_key("MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE"));
+        assert!(!sendgrid_verify(
+            "not base64!",
+            SENDGRID_SIGNATURE,
+            "1588788367",
+            SENDGRID_PAYLOAD
+        ));
+    }
 
     fn twilio_params() -> Vec<(String, String)> {
         [

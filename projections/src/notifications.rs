@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+use domain::delivery_reports::Delivery;
 use serde::Serialize;
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
@@ -89,7 +90,8 @@ pub struct Notification {
     /// HTML.
     #[serde(skip)]
     pub body_html: Option<String>,
-    /// `queued`, `sent`, `dead`.
+    /// `queued`, `sent`, then `delivered` or `failed` as the provider
+    /// reports; `dead` when it could not be sent.
     pub status: String,
     /// Sending attempts so far.
     pub attempts: i32,
@@ -103,6 +105,10 @@ pub struct Notification {
     pub created_at: DateTime<Utc>,
     /// When it was sent.
     pub sent_at: Option<DateTime<Utc>>,
+    /// When the provider reported it delivered or failed.
+    pub delivered_at: Option<DateTime<Utc>>,
+    /// Why it failed to be delivered, in the provider's words.
+    pub delivery_detail: Option<String>,
 }
 
 /// Claims up to `limit` due notifications, leasing them for `lease`.
@@ -125,7 +131,8 @@ pub async fn claim_due(
            WHERE n.id = due.id
            RETURNING n.id, n.event_id, n.template, n.channel, n.recipient_id, n.recipient, n.subject,
                      n.body_text, n.body_html, n.status, n.attempts, n.last_error, n.provider,
-                     n.provider_message_id, n.created_at, n.sent_at"#,
+                     n.provider_message_id, n.created_at, n.sent_at, n.delivered_at,
+                     n.delivery_detail"#,
         limit,
         lease.as_secs_f64()
     )
@@ -159,6 +166,32 @@ pub async fn mark_sent(
     .execute(pool)
     .await?;
     Ok(())
+}
+
+/// Records what `provider` reported of the message it took as
+/// `message_id`: delivered, or failed with its words. Only a sent message
+/// takes a report, and only its first final one (a late "failed" does not
+/// undo a "delivered"). Returns whether a message took it.
+///
+/// # Errors
+/// When the database fails.
+pub async fn record_delivery(
+    pool: &PgPool,
+    provider: &str,
+    message_id: &str,
+    delivery: &Delivery,
+) -> Result<bool, sqlx::Error> {
+    let updated = sqlx::query!(
+        r#"UPDATE notifications SET status = $3, delivered_at = now(), delivery_detail = $4
+           WHERE provider = $1 AND provider_message_id = $2 AND status = 'sent'"#,
+        provider,
+        message_id,
+        delivery.status(),
+        delivery.detail()
+    )
+    .execute(pool)
+    .await?;
+    Ok(updated.rows_affected() > 0)
 }
 
 /// Records a failed attempt: tried again after `backoff`, or, when `dead`,
@@ -244,7 +277,8 @@ pub async fn list(
     sqlx::query_as!(
         Notification,
         r#"SELECT id, event_id, template, channel, recipient_id, recipient, subject, body_text, body_html,
-                  status, attempts, last_error, provider, provider_message_id, created_at, sent_at
+                  status, attempts, last_error, provider, provider_message_id, created_at, sent_at,
+                  delivered_at, delivery_detail
            FROM notifications
            WHERE ($1::uuid IS NULL OR recipient_id = $1)
              AND ($2::text IS NULL OR recipient = $2)

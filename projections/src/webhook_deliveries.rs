@@ -79,7 +79,8 @@ pub async fn already_processed(
     let seen = sqlx::query_scalar!(
         r#"SELECT EXISTS (SELECT 1 FROM webhook_deliveries
                WHERE provider = $1 AND provider_event_id = $2 AND verified
-                 AND (outcome IN ('recorded', 'confirmation requested') OR outcome LIKE 'status %'))"#,
+                 AND (outcome IN ('recorded', 'confirmation requested')
+                      OR outcome LIKE 'recorded: %' OR outcome LIKE 'status %'))"#,
         provider,
         provider_event_id
     )

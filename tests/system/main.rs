@@ -11,6 +11,7 @@ mod claims;
 mod cli;
 mod common;
 mod conventions;
+mod delivery_reports;
 mod demo;
 mod dependable_workers;
 mod docs;

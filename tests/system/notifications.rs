@@ -334,6 +334,15 @@ async fn reminders_follow_the_customers_preferences_and_transactional_notices_do
 /// sandbox has sent what came before (the admin's and staff's welcomes),
 /// so only what follows goes through the fake.
 pub(crate) async fn sendgrid(book: &Book, server: &wiremock::MockServer) {
+    sendgrid_with(book, server, serde_json::json!({})).await;
+}
+
+/// As [`sendgrid`], with `settings` besides the fake's base URL.
+pub(crate) async fn sendgrid_with(
+    book: &Book,
+    server: &wiremock::MockServer,
+    mut settings: serde_json::Value,
+) {
     eventually("the earlier notifications to be sent", || async {
         let (all, unsent): (i64, i64) = sqlx::query_as(
             "SELECT count(*), count(*) FILTER (WHERE status <> 'sent') FROM notifications",
@@ -344,10 +353,11 @@ pub(crate) async fn sendgrid(book: &Book, server: &wiremock::MockServer) {
         (all >= 2 && unsent == 0).then_some(serde_json::json!(all))
     })
     .await;
+    settings["base_url"] = serde_json::json!(server.uri());
     book.configure(&serde_json::json!({
         "provider": "sendgrid", "name": "SendGrid", "environment": "sandbox", "is_primary": true,
         "credentials": {"api_key": "SG.journey-key-000000", "from": "no-reply@ifinsure.example"},
-        "settings": {"base_url": server.uri()}}))
+        "settings": settings}))
         .await;
 }
 

@@ -83,7 +83,7 @@ pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sq
     .rows_affected();
     let notification_bodies = sqlx::query!(
         r#"UPDATE notifications SET body_text = '', body_html = NULL
-           WHERE status IN ('sent', 'dead') AND created_at < now() - make_interval(secs => $1)
+           WHERE status IN ('sent', 'delivered', 'failed', 'dead') AND created_at < now() - make_interval(secs => $1)
              AND (body_text <> '' OR body_html IS NOT NULL)"#,
         logs
     )

@@ -133,12 +133,16 @@ fn config_view(row: &IntegrationRow, credentials: &Credentials, base: &str) -> V
         .filter(|p| p.webhooks)
         .map(|p| {
             let url = format!("{base}/api/v1/webhooks/{}", p.slug);
-            // Unsigned callbacks carry the configuration's secret token,
-            // which ifinsure adds to each request it makes (never shown).
-            if p.fields.iter().any(|f| f.name == CALLBACK_TOKEN) {
-                format!("{url}?token={{callback_token}}")
-            } else {
-                url
+            // Unsigned callbacks carry the configuration's secret token:
+            // ifinsure adds it to each request it makes (never shown), or,
+            // where the admin registers the URL at the provider, the admin
+            // is shown it.
+            match credentials.get(CALLBACK_TOKEN) {
+                Some(token) if p.registered_callback => format!("{url}?token={token}"),
+                _ if p.fields.iter().any(|f| f.name == CALLBACK_TOKEN) => {
+                    format!("{url}?token={{callback_token}}")
+                }
+                _ => url,
             }
         });
     json!({

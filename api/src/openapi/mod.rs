@@ -278,7 +278,7 @@ fn operation(method: &str, path: &str) -> Op {
             ok,
         ),
         ("get", "/notifications") => op(
-            "The notification log, newest first: items {id, event_id, template, channel, recipient, subject, status (queued, sent, dead), attempts, last_error, provider, provider_message_id, created_at, sent_at}; filters ?recipient=, ?template=, ?channel=, ?status=",
+            "The notification log, newest first: items {id, event_id, template, channel, recipient, subject, status (queued, sent, then delivered or failed as the provider reports; dead), attempts, last_error, provider, provider_message_id, created_at, sent_at, delivered_at, delivery_detail}; filters ?recipient=, ?template=, ?channel=, ?status=",
             "staff, admin",
             None,
             "200",

@@ -1,7 +1,9 @@
 //! Provider webhooks: `POST /webhooks/{provider}`, authenticated by the
 //! provider's own scheme, never by a bearer token: Stripe-Signature (and the
-//! sandbox's copy of it), x-paystack-signature, and for M-Pesa, which signs nothing, a secret
-//! token in the callback URL plus a status query before money is recorded.
+//! sandbox's copy of it), x-paystack-signature, X-Twilio-Signature,
+//! SendGrid's ECDSA event signature, and for M-Pesa and Africa's Talking,
+//! which sign nothing, a secret token in the callback URL (plus, for
+//! M-Pesa, a status query before money is recorded).
 //!
 //! Every delivery is stored raw with its verification result and what was
 //! done with it. A bad signature is `401` and changes nothing; a duplicate
@@ -9,10 +11,12 @@
 //! delivery into a command (or, for M-Pesa, into a confirmation request for
 //! the payment worker), nothing more.
 
+mod africastalking;
 mod flutterwave;
 mod mpesa;
 mod paystack;
 mod sandbox;
+mod sendgrid;
 mod stripe;
 mod twilio;
 
@@ -128,6 +132,8 @@ async fn receive(
         "paystack" => paystack::receive(&state, &received).await,
         "flutterwave" => flutterwave::receive(&state, &received).await,
         "twilio" => twilio::receive(&state, &received).await,
+        "africastalking" => africastalking::receive(&state, &received).await,
+        "sendgrid" => sendgrid::receive(&state, &received).await,
         _ => return Err(ApiError::NotFound),
     };
     let (verified, config_id, event_id, outcome) = match &result {
@@ -200,6 +206,28 @@ async fn verified_by(
 /// Whether a verified delivery of `event_id` was acted on already.
 async fn duplicate(state: &AppState, provider: &str, event_id: &str) -> Result<bool, ApiError> {
     Ok(webhook_deliveries::already_processed(&state.pool, provider, event_id).await?)
+}
+
+/// Records what `provider` reported of the message it knows as
+/// `message_id` (nothing for a report on the way); returns the delivery's
+/// outcome as the webhook log says it.
+async fn record_delivery(
+    state: &AppState,
+    provider: &str,
+    message_id: &str,
+    report: Option<domain::delivery_reports::Delivery>,
+) -> Result<String, ApiError> {
+    let Some(delivery) = report else {
+        return Ok("recorded: on its way".into());
+    };
+    let known =
+        projections::notifications::record_delivery(&state.pool, provider, message_id, &delivery)
+            .await?;
+    Ok(match (known, delivery.detail()) {
+        (false, _) => format!("ignored: no sent message {message_id} awaits a report"),
+        (true, None) => "recorded: delivered".into(),
+        (true, Some(why)) => format!("recorded: failed ({why})"),
+    })
 }
 
 /// Records `outcome` of `job` (the command), answering a refusal (a stale

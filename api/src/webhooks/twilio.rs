@@ -1,9 +1,10 @@
 //! Twilio's message status callbacks, signed with `X-Twilio-Signature`
 //! (HMAC-SHA1 over the URL Twilio called and the sorted form parameters,
 //! under the account's auth token), checked against every enabled Twilio
-//! configuration. A verified status is stored with the delivery; the
-//! notification log reads it from there.
+//! configuration. A verified final status (`delivered`, `undelivered`,
+//! `failed`) marks the message delivered or failed in the notification log.
 
+use domain::delivery_reports;
 use domain::signatures::twilio_verify;
 
 use super::{duplicate, verified_by, Handled, Received};
@@ -46,6 +47,7 @@ pub(super) async fn receive(
     if duplicate(state, "twilio", &event_id).await? {
         return Ok(handled.ignored("duplicate"));
     }
-    handled.outcome = format!("status {}", value("MessageStatus"));
+    let report = delivery_reports::twilio(value("MessageStatus"), Some(value("ErrorCode")));
+    handled.outcome = super::record_delivery(state, "twilio", value("MessageSid"), report).await?;
     Ok(handled)
 }

@@ -94,6 +94,11 @@ pub struct Provider {
     pub countries: &'static [&'static str],
     /// Whether it calls us back by webhook.
     pub webhooks: bool,
+    /// Whether the admin registers its callback URL in the provider's own
+    /// dashboard (Africa's Talking's delivery reports) rather than ifinsure
+    /// sending it with each request: the admin is then shown the URL
+    /// whole, the configuration's callback token included.
+    pub registered_callback: bool,
     /// Whether this build has an adapter for it (S3 and GCS only when built
     /// with the `s3` / `gcs` features); the others are not offered.
     pub adapter: bool,
@@ -111,6 +116,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -136,6 +142,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &["KES"],
         countries: &["KE"],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -152,6 +159,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -164,6 +172,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],
         countries: &["NG", "GH", "ZA", "KE"],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -180,6 +189,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -190,12 +200,14 @@ pub const PROVIDERS: &[Provider] = &[
             setting("username", true),
             secret("api_key"),
             setting("from", false),
+            optional_secret("callback_token"),
         ],
         sandbox_base_url: Some("https://api.sandbox.africastalking.com"),
         production_base_url: Some("https://api.africastalking.com"),
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: true,
         adapter: true,
     },
     Provider {
@@ -212,6 +224,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -231,18 +244,24 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
         slug: "sendgrid",
         name: "SendGrid",
         category: Category::Email,
-        fields: &[secret("api_key"), setting("from", true)],
+        fields: &[
+            secret("api_key"),
+            setting("from", true),
+            setting("webhook_verification_key", false),
+        ],
         sandbox_base_url: Some("https://api.sendgrid.com"),
         production_base_url: Some("https://api.sendgrid.com"),
         currencies: &[],
         countries: &[],
         webhooks: true,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -255,6 +274,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        registered_callback: false,
         adapter: true,
     },
     Provider {
@@ -272,6 +292,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        registered_callback: false,
         adapter: cfg!(feature = "s3"),
     },
     Provider {
@@ -287,6 +308,7 @@ pub const PROVIDERS: &[Provider] = &[
         currencies: &[],
         countries: &[],
         webhooks: false,
+        registered_callback: false,
         adapter: cfg!(feature = "gcs"),
     },
 ];

@@ -287,6 +287,14 @@ fn check_fields(
     if let Some(named) = settings.get(CURRENCIES) {
         check_currencies(entry, named, &mut errors);
     }
+    if let Some(key) = settings.get("webhook_verification_key") {
+        errors.check(
+            crate::signatures::is_p256_public_key(key),
+            "settings.webhook_verification_key",
+            "must be the Event Webhook's verification key as SendGrid's Mail Settings shows it \
+             (base64 of a P-256 public key)",
+        );
+    }
     if let Some(url) = settings.get("base_url") {
         errors.check(
             url.starts_with("https://") || url.starts_with("http://"),

@@ -205,3 +205,33 @@ fn a_payment_configuration_takes_only_currencies_its_provider_takes_and_it_names
         );
     }
 }
+
+#[test]
+fn a_sendgrid_verification_key_must_be_a_p256_public_key() {
+    let mut sendgrid = stripe();
+    sendgrid.provider = "sendgrid".into();
+    sendgrid.credential_fields = vec!["api_key".into()];
+    sendgrid
+        .settings
+        .insert("from".into(), "no-reply@example.com".into());
+    sendgrid
+        .settings
+        .insert("webhook_verification_key".into(), "not a key".into());
+    assert_eq!(
+        messages(decided(
+            vec![],
+            IntegrationCommand::Create(sendgrid.clone())
+        )),
+        vec![
+            "settings.webhook_verification_key: must be the Event Webhook's verification key \
+              as SendGrid's Mail Settings shows it (base64 of a P-256 public key)"
+                .to_string()
+        ]
+    );
+    // sendgrid-nodejs's own test key.
+    sendgrid.settings.insert(
+        "webhook_verification_key".into(),
+        "MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEEDr2LjtURuePQzplybdC+u4CwrqDqBaWjcMMsTbhdbcwHBcepxo7yAQGhHPTnlvFYPAZFceEu/1FwCM/QmGUhA==".into(),
+    );
+    assert!(decided(vec![], IntegrationCommand::Create(sendgrid)).is_ok());
+}
