@@ -805,3 +805,67 @@ async fn an_unanswered_push_with_no_callback_fails_and_the_customer_may_pay_agai
     })
     .await;
 }
+
+/// A process that stops while its STK push is in flight leaves the job
+/// marked as sent: the process that takes the job over when the lease runs
+/// out does not push again (a second prompt); the job is uncertain.
+#[tokio::test]
+async fn a_push_whose_sender_stopped_mid_request_is_not_sent_again_by_the_next_process() {
+    let daraja = MockServer::start().await;
+    mock_oauth(&daraja).await;
+    Mock::given(method("POST"))
+        .and(path("/mpesa/stkpush/v1/processrequest"))
+        .respond_with(ResponseTemplate::new(200).set_delay(std::time::Duration::from_secs(60)))
+        .mount(&daraja)
+        .await;
+    let book = Book::open().await;
+    book.configure(&json!({"provider": "mpesa", "name": "M-Pesa paybill", "environment": "sandbox",
+            "is_primary": true,
+            "credentials": {"consumer_key": "daraja-consumer-key-06", "consumer_secret": CONSUMER_SECRET,
+                            "shortcode": "174379", "passkey": PASSKEY},
+            "settings": {"base_url": daraja.uri()}}))
+        .await;
+    let (customer, _) = book.user("c@example.com", domain::Role::Customer).await;
+    let (_, invoice_id) = book.approved_policy(&customer, "1000000.00").await;
+    let paying = book
+        .pay_with(
+            &customer,
+            &invoice_id,
+            &json!({"phone_number": "+254712345678"}),
+        )
+        .await;
+    assert_eq!(paying.status, StatusCode::ACCEPTED, "{}", paying.body);
+    let payment_id = paying.body["payment_id"].as_str().unwrap().to_string();
+    eventually("the push to be in flight", || async {
+        let pushes = received(&daraja, "/mpesa/stkpush/v1/processrequest").await;
+        (pushes == 1).then_some(json!(pushes))
+    })
+    .await;
+    // The sender is gone: its lease runs out, and another process's pass
+    // claims the job. (This process's own worker is held in the hanging
+    // request meanwhile, as a stopped one would be.)
+    sqlx::query("UPDATE payment_jobs SET next_attempt_at = now() WHERE id = $1::uuid")
+        .bind(&payment_id)
+        .execute(&book.app.db.pool)
+        .await
+        .unwrap();
+    let pass = workers::payments::runner::run_once(book.workers())
+        .await
+        .unwrap();
+    assert_eq!(pass.uncertain, 1, "{pass:?}");
+    let (status, why): (String, String) =
+        sqlx::query_as("SELECT status, last_error FROM payment_jobs WHERE id = $1::uuid")
+            .bind(&payment_id)
+            .fetch_one(&book.app.db.pool)
+            .await
+            .unwrap();
+    assert_eq!(status, "uncertain");
+    assert!(
+        why.contains("stopped before its answer was recorded"),
+        "{why}"
+    );
+    assert_eq!(
+        received(&daraja, "/mpesa/stkpush/v1/processrequest").await,
+        1
+    );
+}

@@ -373,7 +373,11 @@ impl Http {
                 }
                 Err(error) => {
                     let not_sent = error.is_connect();
-                    last = self.secrets.text(&error.without_url().to_string());
+                    last = if error.is_timeout() {
+                        format!("no answer within {} s", self.timeout.as_secs_f32())
+                    } else {
+                        self.secrets.text(&error.without_url().to_string())
+                    };
                     self.log(call, latency, None, None, false, Some(&last))
                         .await;
                     if !call.idempotent && !not_sent {
