@@ -225,7 +225,7 @@ async fn run(url: &str, phase: Duration) -> anyhow::Result<()> {
     .await?;
     let api = format!("http://{}/api/v1", full.addr.unwrap());
 
-    let store = projections::EventStore::new(pool.clone());
+    let store = full.store.clone();
     let account = api::accounts::NewAccount {
         email: "bench@example.com".into(),
         password: PASSWORD.into(),

@@ -9,6 +9,7 @@ use api::integrations::testing::{ConnectionTester, TestRefusal};
 use domain::integration::ConnectionTest;
 use projections::document_stores::DocumentStores;
 use projections::documents::DocumentStore;
+use projections::event_store::seal::SealKey;
 use projections::read_models::{self, ProjectionSubscriber};
 use projections::subscription::wakeup::{self, AppendNotifier};
 use projections::subscription::{
@@ -61,6 +62,8 @@ pub struct Running {
     /// The workers' context, if workers run here (tests drive the scheduler
     /// and reconciliation through it).
     pub workers: Option<WorkerContext>,
+    /// The event store, sealing with the service's chain key.
+    pub store: EventStore,
     tasks: Vec<JoinHandle<()>>,
 }
 
@@ -145,7 +148,7 @@ fn worker_context(
     vault: Vault,
     templates: Arc<Templates>,
     keys: &ServiceKeys,
-) -> WorkerContext {
+) -> anyhow::Result<WorkerContext> {
     let sandbox = Sandbox::new(
         pool.clone(),
         SandboxConfig {
@@ -154,7 +157,7 @@ fn worker_context(
             delay: settings.sandbox_webhook_delay,
         },
     );
-    WorkerContext {
+    Ok(WorkerContext {
         store,
         pool: pool.clone(),
         clock: settings.clock.clone(),
@@ -190,8 +193,8 @@ fn worker_context(
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
         password_reset_secret: keys.password_reset.clone(),
         unsubscribe_secret: keys.unsubscribe.clone(),
-        chain_key: keys.chain.clone(),
-    }
+        anchor: settings.anchor()?,
+    })
 }
 
 /// Connection tests through the workers' adapters.
@@ -315,7 +318,8 @@ pub async fn start(
         .public_base_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", addr.unwrap_or(settings.listen_addr)));
-    let store = EventStore::new(pool.clone())
+    let seal_key = SealKey::new(keys.chain.expose_secret().as_bytes());
+    let store = EventStore::new(pool.clone(), seal_key)
         .with_notifier(notifier)
         .with_clock(settings.clock.clone());
 
@@ -337,7 +341,7 @@ pub async fn start(
         vault.clone(),
         templates,
         &keys,
-    );
+    )?;
     let mut worker_ctx = None;
     if parts.workers {
         worker_ctx = Some(ctx.clone());
@@ -368,6 +372,7 @@ pub async fn start(
             .context("connecting the subscriptions' pool")?;
         let runtime = SubscriptionRuntime::new(
             subscription_pool,
+            store.seals().clone(),
             subscribers,
             wakeups,
             progress.clone(),
@@ -382,7 +387,7 @@ pub async fn start(
         config.unsubscribe_secret = keys.unsubscribe.clone();
         let state = api::AppState::new(
             pool.clone(),
-            store,
+            store.clone(),
             progress,
             config,
             subscription_names(),
@@ -429,6 +434,7 @@ pub async fn start(
         shutdown,
         pool,
         workers: worker_ctx,
+        store,
         tasks,
     })
 }

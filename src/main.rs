@@ -17,8 +17,11 @@ use ifinsure::setup_error::{self, OrSetup as _, SetupError};
 use ifinsure::stop_signal::StopSignal;
 use ifinsure::{seed, telemetry};
 use projections::clock::{Clock, SettableClock, SystemClock};
+use projections::event_store::seal::SealKey;
 use projections::read_models;
 use projections::subscription::rebuild::{rebuild, RebuildProgress};
+use projections::tamper::anchor::Anchor;
+use projections::tamper::Recorded;
 use projections::{CommandMetadata, EventStore};
 use rand::RngCore;
 use secrecy::SecretString;
@@ -81,11 +84,17 @@ enum Command {
 
 #[derive(Subcommand)]
 enum AuditCommand {
-    /// Recompute every aggregate's hash chain and check the signed
-    /// checkpoints; prints the result as JSON and exits with 1 if anything
-    /// is broken.
-    Verify,
-    /// Record a signed checkpoint of the chains' heads now.
+    /// Check every event's seal and chain, every signed checkpoint, and the
+    /// anchor's copy of them; prints the result as JSON and exits with 1 if
+    /// anything is broken.
+    Verify {
+        /// The anchor to compare with (a directory of checkpoints; default:
+        /// the configured one, `CHAIN_ANCHOR*`).
+        #[arg(long)]
+        anchor: Option<std::path::PathBuf>,
+    },
+    /// Record a signed checkpoint of the stream now (refused, raising an
+    /// integrity alarm, if anything is broken).
     Checkpoint,
     /// Write the events recorded in a time range as NDJSON (one event with
     /// its metadata per line, in stream order) for external tools.
@@ -99,6 +108,10 @@ enum AuditCommand {
         /// The file to write (default: standard output).
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// Wait up to this many seconds for events that a transaction
+        /// still running holds back behind the gap-safe horizon.
+        #[arg(long, num_args = 0..=1, default_missing_value = "30")]
+        wait: Option<u64>,
     },
 }
 
@@ -200,24 +213,51 @@ async fn run() -> anyhow::Result<()> {
         Command::Audit { command } => {
             let (_db, pool) = connect(&settings, false).await?;
             match command {
-                AuditCommand::Verify => {
-                    let key = chain_key(&settings)?;
-                    let result = projections::tamper::verify(&pool, &key).await?;
+                AuditCommand::Verify { anchor } => {
+                    let anchor = match anchor {
+                        Some(directory) => Some(Anchor::directory(&directory)?),
+                        None => settings.anchor()?,
+                    };
+                    let store = EventStore::new(pool.clone(), SealKey::new(&chain_key(&settings)?));
+                    let against = projections::tamper::Against {
+                        anchor: anchor.as_ref(),
+                        stale_after: Some(settings.chain_checkpoint_interval * 2),
+                    };
+                    let result = projections::tamper::verify(&pool, store.seals(), against).await?;
                     println!("{}", serde_json::to_string_pretty(&result)?);
                     if !result.ok {
                         std::process::exit(1);
                     }
                 }
                 AuditCommand::Checkpoint => {
-                    let key = chain_key(&settings)?;
-                    match projections::tamper::checkpoint(&pool, &key).await? {
-                        Some(id) => println!("checkpoint {id} recorded"),
-                        None => println!("no events since the last checkpoint"),
+                    let store = EventStore::new(pool.clone(), SealKey::new(&chain_key(&settings)?));
+                    let anchor = settings.anchor()?;
+                    match projections::tamper::record(&store, anchor.as_ref()).await? {
+                        Recorded::Signed(id) => println!("checkpoint {id} recorded"),
+                        Recorded::Nothing => println!("no events since the last checkpoint"),
+                        Recorded::Refused { alarm, problem } => {
+                            eprintln!("refused: {problem} (integrity alarm {alarm})");
+                            std::process::exit(1);
+                        }
                     }
                 }
-                AuditCommand::Export { from, to, output } => {
-                    let written = export(&pool, from, to, output.as_deref()).await?;
-                    eprintln!("{written} events exported");
+                AuditCommand::Export {
+                    from,
+                    to,
+                    output,
+                    wait,
+                } => {
+                    let wait = wait.map(std::time::Duration::from_secs);
+                    let reach = export(&pool, from, to, output.as_deref(), wait).await?;
+                    if reach.complete {
+                        eprintln!("{} events exported", reach.events);
+                    } else {
+                        eprintln!(
+                            "{} events exported; {} more are committed but held back behind a transaction still running (tx {}): export again with --wait",
+                            reach.events, reach.held_back, reach.horizon_tx
+                        );
+                        std::process::exit(3);
+                    }
                 }
             }
             Ok(())
@@ -306,8 +346,15 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn demo(settings: Settings) -> anyhow::Result<()> {
+async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     let secret = jwt_secret(&settings, true)?;
+    if settings.chain_key.is_none() && settings.jwt_secret.is_none() {
+        // The demo's JWT secret is random each run; its events stay
+        // verifiable on a database reused across runs (never in production).
+        settings.chain_key = Some(SecretString::from(
+            "ifinsure demo chain key (not for production)",
+        ));
+    }
     settings.api_config(secret.clone()).or_setup()?;
     let mut stop = StopSignal::install()?;
     let (_db, pool) = connect(&settings, true).await?;
@@ -321,7 +368,7 @@ async fn demo(settings: Settings) -> anyhow::Result<()> {
     let running = app::start(&settings, pool.clone(), secret, Parts::ALL).await?;
     let addr = running.addr.context("the API is not running")?;
     let seeded = async {
-        seed::seed(&pool, &EventStore::new(pool.clone())).await?;
+        seed::seed(&pool, &running.store).await?;
         let workers = running
             .workers
             .as_ref()
@@ -378,7 +425,7 @@ async fn users(settings: Settings, command: UsersCommand) -> anyhow::Result<()> 
         role,
     };
     let shown = account.to_string();
-    let store = EventStore::new(pool.clone());
+    let store = EventStore::new(pool.clone(), SealKey::new(&chain_key(&settings)?));
     let (id, _) = api::accounts::open_account(
         &pool,
         &store,
@@ -439,11 +486,14 @@ async fn projections_command(
                 })?],
                 (None, false) => bail!("name a projection, or pass --all"),
             };
+            let seals =
+                projections::event_store::seal::Seals::new(SealKey::new(&chain_key(&settings)?));
             for projection in targets {
                 let name = projection.name();
                 let mut progress = Progress::new(name);
                 let events = rebuild(
                     &pool,
+                    &seals,
                     projection,
                     settings.subscription_batch_size,
                     |p: RebuildProgress| progress.update(p),
@@ -476,7 +526,8 @@ async fn export(
     from: Option<chrono::DateTime<chrono::Utc>>,
     to: Option<chrono::DateTime<chrono::Utc>>,
     output: Option<&std::path::Path>,
-) -> anyhow::Result<u64> {
+    wait: Option<std::time::Duration>,
+) -> anyhow::Result<projections::audit::Reach> {
     use std::io::Write;
     let mut out: Box<dyn Write> = match output {
         Some(path) => Box::new(std::io::BufWriter::new(
@@ -490,16 +541,27 @@ async fn export(
         ..Default::default()
     };
     let mut pages = projections::audit::Pages::new(filter, None, None);
-    let mut written = 0u64;
-    while let Some(page) = pages.next(pool, 1000).await? {
-        for event in &page {
-            serde_json::to_writer(&mut out, &api::audit::view(event))?;
-            out.write_all(b"\n")?;
-            written += 1;
+    let deadline = wait.map(|w| std::time::Instant::now() + w);
+    let reach = loop {
+        while let Some(page) = pages.next(pool, 1000).await? {
+            for event in &page {
+                serde_json::to_writer(&mut out, &api::audit::view(event))?;
+                out.write_all(b"\n")?;
+            }
         }
-    }
+        let reach = pages.reach(pool).await?;
+        match deadline {
+            Some(deadline) if !reach.complete && std::time::Instant::now() < deadline => {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                pages.resume(None);
+            }
+            _ => break reach,
+        }
+    };
+    serde_json::to_writer(&mut out, &serde_json::json!({"export": reach}))?;
+    out.write_all(b"\n")?;
     out.flush()?;
-    Ok(written)
+    Ok(reach)
 }
 
 /// A rebuild's progress: a bar (events/s, ETA) on a terminal, a log line

@@ -98,6 +98,8 @@ pub struct Settings {
     pub chain_key: Option<SecretString>,
     /// How often a signed checkpoint of the chains' heads is recorded.
     pub chain_checkpoint_interval: Duration,
+    /// Where each checkpoint is also kept, outside the database.
+    pub chain_anchor: ChainAnchor,
     /// The master key of the credential vault (32 bytes, base64).
     pub master_key: Option<SecretString>,
     /// Earlier master keys, still accepted for opening (rotation).
@@ -148,6 +150,7 @@ impl Default for Settings {
             integration_allowed_hosts: String::new(),
             chain_key: None,
             chain_checkpoint_interval: Duration::from_secs(300),
+            chain_anchor: ChainAnchor::Directory("data/anchors".into()),
             master_key: None,
             previous_master_keys: Vec::new(),
         }
@@ -179,6 +182,51 @@ fn branding() -> Branding {
         primary_colour: var("BRAND_PRIMARY_COLOUR").unwrap_or(default.primary_colour),
         support_email: var("SUPPORT_EMAIL").unwrap_or(default.support_email),
         support_phone: var("SUPPORT_PHONE"),
+    }
+}
+
+/// Where checkpoints are kept outside the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChainAnchor {
+    /// Files in a directory, written once (`CHAIN_ANCHOR_PATH`).
+    Directory(std::path::PathBuf),
+    /// The deployment's document store (`DOCUMENT_STORE*`).
+    DocumentStore,
+    /// Nowhere (verification then cannot tell removed newest checkpoints).
+    None,
+}
+
+/// `CHAIN_ANCHOR`: `directory` (default, `CHAIN_ANCHOR_PATH`, default
+/// `data/anchors`), `document_store` or `none`.
+fn chain_anchor() -> anyhow::Result<ChainAnchor> {
+    Ok(
+        match var("CHAIN_ANCHOR").as_deref().unwrap_or("directory") {
+            "directory" => ChainAnchor::Directory(
+                var("CHAIN_ANCHOR_PATH")
+                    .unwrap_or_else(|| "data/anchors".into())
+                    .into(),
+            ),
+            "document_store" => ChainAnchor::DocumentStore,
+            "none" => ChainAnchor::None,
+            other => bail!("CHAIN_ANCHOR={other:?}: use directory, document_store or none"),
+        },
+    )
+}
+
+impl Settings {
+    /// The anchor checkpoints are kept in, if any.
+    ///
+    /// # Errors
+    /// When its directory or store cannot be opened.
+    pub fn anchor(&self) -> anyhow::Result<Option<projections::tamper::anchor::Anchor>> {
+        use projections::tamper::anchor::Anchor;
+        Ok(match &self.chain_anchor {
+            ChainAnchor::Directory(path) => Some(Anchor::directory(path)?),
+            ChainAnchor::DocumentStore => Some(Anchor::in_store(
+                projections::documents::DocumentStore::open(&self.document_store)?,
+            )),
+            ChainAnchor::None => None,
+        })
     }
 }
 
@@ -353,6 +401,7 @@ impl Settings {
             integration_allowed_hosts: var("INTEGRATION_ALLOWED_HOSTS").unwrap_or_default(),
             chain_key: var("CHAIN_KEY").map(SecretString::from),
             chain_checkpoint_interval: seconds("CHAIN_CHECKPOINT_SECS", 300)?,
+            chain_anchor: chain_anchor()?,
             master_key: var("IFINSURE_MASTER_KEY").map(SecretString::from),
             previous_master_keys: var("IFINSURE_PREVIOUS_MASTER_KEYS")
                 .map(|keys| {
@@ -396,7 +445,8 @@ impl Settings {
         config.claims_dual_control_limit = self
             .claims_dual_control_limit
             .unwrap_or(self.claims_authority_limit / rust_decimal::Decimal::TWO);
-        config.chain_key = self.chain_key(&config.jwt_secret);
+        config.chain_anchor = self.anchor()?;
+        config.chain_checkpoint_interval = self.chain_checkpoint_interval;
         config.branding = self.branding.clone();
         Ok(config)
     }

@@ -10,27 +10,33 @@
 //! - `GET /audit/correlations/{id}`: every event of one business flow,
 //!   across aggregates, in order.
 //! - `GET /audit/verify`: the tamper-evidence check (`projections::tamper`).
+//! - `GET /audit/alarms`: the integrity alarms the checkpoint writer
+//!   raised; `POST /audit/alarms/{id}/acknowledge` (admins): acknowledge
+//!   one, saying why (an event), so checkpoints resume.
 
 use axum::body::Body;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use chrono::{DateTime, Utc};
 use domain::Role;
 use projections::audit::{self, Filter, ReplayError, Upto};
 use projections::stored_event::StreamPosition;
 use projections::StoredEvent;
-use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
+use crate::extract::JsonBody;
 use crate::extract::{accepts, QueryParams};
 use crate::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
+use crate::request_context::RequestContext;
 use crate::state::AppState;
+use crate::writes::metadata;
+use domain::integrity_alarm::{IntegrityAlarm, IntegrityAlarmCommand, IntegrityAlarmError};
 
 /// Who may read the audit trail.
 const READERS: [Role; 2] = [Role::Auditor, Role::Admin];
@@ -44,6 +50,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/audit/events", get(events))
         .route("/audit/verify", get(verify))
+        .route("/audit/alarms", get(alarms))
+        .route("/audit/alarms/{id}/acknowledge", post(acknowledge))
         .route("/audit/correlations/{id}", get(correlation))
         .route("/audit/{aggregate_type}/{id}/state", get(state_at))
 }
@@ -154,34 +162,42 @@ async fn events(
 }
 
 /// The matching events as NDJSON, read a page at a time as the client
-/// reads (at most `limit` of them).
+/// reads (at most `limit` of them), and a last line saying what the stream
+/// covered: `{"export": {events, horizon_tx, held_back, complete}}`
+/// (`held_back`: matching events committed past the gap-safe horizon,
+/// behind a transaction still running; read them from the last event's
+/// position once it ends).
 fn stream(
     state: AppState,
     filter: Filter,
     after: Option<StreamPosition>,
     limit: Option<i64>,
 ) -> Response {
-    let pages =
-        futures::stream::unfold(audit::Pages::new(filter, after, limit), move |mut pages| {
-            let pool = state.pool.clone();
-            async move {
-                match pages.next(&pool, STREAM_PAGE).await {
-                    Ok(Some(rows)) => {
-                        let mut lines = String::new();
-                        for row in &rows {
-                            lines.push_str(&view(row).to_string());
-                            lines.push('\n');
-                        }
-                        Some((Ok::<_, std::io::Error>(lines), pages))
-                    }
-                    Ok(None) => None,
-                    Err(error) => {
-                        tracing::error!(%error, "audit stream failed");
-                        Some((Err(std::io::Error::other(error)), pages))
-                    }
+    let start = (
+        Some(audit::Pages::new(filter, after, limit)),
+        state.pool.clone(),
+    );
+    let pages = futures::stream::unfold(start, move |(pages, pool)| async move {
+        let mut pages = pages?;
+        match pages.next(&pool, STREAM_PAGE).await {
+            Ok(Some(rows)) => {
+                let mut lines = String::new();
+                for row in &rows {
+                    lines.push_str(&view(row).to_string());
+                    lines.push('\n');
                 }
+                Some((Ok::<_, std::io::Error>(lines), (Some(pages), pool)))
             }
-        });
+            Ok(None) => match pages.reach(&pool).await {
+                Ok(reach) => Some((Ok(format!("{}\n", json!({"export": reach}))), (None, pool))),
+                Err(error) => Some((Err(std::io::Error::other(error)), (None, pool))),
+            },
+            Err(error) => {
+                tracing::error!(%error, "audit stream failed");
+                Some((Err(std::io::Error::other(error)), (None, pool)))
+            }
+        }
+    });
     let mut response = Response::new(Body::from_stream(pages));
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -211,16 +227,77 @@ async fn correlation(
     })))
 }
 
-/// Recomputes every aggregate's hash chain and checks the signed
-/// checkpoints against them.
+/// Checks every event's seal and chain, every checkpoint, and the
+/// anchor's copy of them.
 #[tracing::instrument(skip_all)]
 async fn verify(
     State(state): State<AppState>,
     principal: Principal,
 ) -> Result<Json<projections::tamper::Verification>, ApiError> {
     principal.require(&READERS)?;
-    let key = state.config.chain_key.expose_secret().as_bytes();
-    Ok(Json(projections::tamper::verify(&state.pool, key).await?))
+    let against = projections::tamper::Against {
+        anchor: state.config.chain_anchor.as_ref(),
+        stale_after: Some(state.config.chain_checkpoint_interval * 2),
+    };
+    let verification = projections::tamper::verify(&state.pool, state.store.seals(), against)
+        .await
+        .map_err(ApiError::Internal)?;
+    Ok(Json(verification))
+}
+
+/// Every integrity alarm, raised and acknowledged.
+#[tracing::instrument(skip_all)]
+async fn alarms(
+    State(state): State<AppState>,
+    principal: Principal,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(&READERS)?;
+    let items = projections::tamper::alarms::all(&state.pool).await?;
+    Ok(Json(json!({"items": items, "next_cursor": null})))
+}
+
+impl From<IntegrityAlarmError> for ApiError {
+    fn from(error: IntegrityAlarmError) -> Self {
+        match error {
+            IntegrityAlarmError::NotFound => ApiError::NotFound,
+            IntegrityAlarmError::NoteRequired => {
+                ApiError::invalid("note", "say why the alarm may be acknowledged")
+            }
+            IntegrityAlarmError::AlreadyAcknowledged => ApiError::Conflict {
+                code: "invalid_transition",
+                detail: error.to_string(),
+            },
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Acknowledgement {
+    note: String,
+}
+
+/// An admin acknowledges an alarm, saying why: checkpoints resume, naming
+/// it; verification still reports what is broken.
+#[tracing::instrument(skip_all, fields(alarm = %id))]
+async fn acknowledge(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<Acknowledgement>,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let command = IntegrityAlarmCommand::Acknowledge { note: body.note };
+    state
+        .store
+        .execute::<IntegrityAlarm>(&id, command, None, &metadata(Some(&principal), &context))
+        .await?;
+    let alarm = projections::tamper::alarms::all(&state.pool)
+        .await?
+        .into_iter()
+        .find(|a| a.id == id)
+        .ok_or(ApiError::NotFound)?;
+    Ok(Json(json!(alarm)))
 }
 
 #[derive(Deserialize)]
@@ -255,7 +332,7 @@ async fn state_at(
     if current == 0 {
         return Err(ApiError::NotFound);
     }
-    let past = audit::state_at(&state.pool, &aggregate_type, &id, upto)
+    let past = audit::state_at(&state.pool, state.store.seals(), &aggregate_type, &id, upto)
         .await
         .map_err(replay_error)?;
     let mut body = json!(past);
@@ -270,6 +347,10 @@ fn replay_error(error: ReplayError) -> ApiError {
     match error {
         ReplayError::UnknownType(_) => ApiError::NotFound,
         ReplayError::Store(error) => error.into(),
+        ReplayError::Tampered(broken) => ApiError::Conflict {
+            code: "tampering_detected",
+            detail: format!("{broken}; run the integrity verification"),
+        },
         other => ApiError::Internal(anyhow::anyhow!(other)),
     }
 }

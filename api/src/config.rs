@@ -54,8 +54,12 @@ pub struct ApiConfig {
     pub claims_dual_control_limit: rust_decimal::Decimal,
     /// The address providers call back on (webhook URLs are shown under it).
     pub public_base_url: String,
-    /// The key of the events' signed chain checkpoints (tamper evidence).
-    pub chain_key: SecretString,
+    /// Where checkpoints are kept outside the database (verification
+    /// compares them).
+    pub chain_anchor: Option<projections::tamper::anchor::Anchor>,
+    /// How often checkpoints are made (events uncovered for twice this
+    /// fail verification).
+    pub chain_checkpoint_interval: Duration,
     /// Signs password-reset tokens.
     pub password_reset_secret: SecretString,
     /// Signs unsubscribe links.
@@ -98,7 +102,8 @@ impl ApiConfig {
             egress: domain::integration::egress::Egress::default(),
             trusted_proxies: Vec::new(),
             sandbox_webhook_secret: derived_secret(&jwt_secret, "sandbox webhook"),
-            chain_key: derived_secret(&jwt_secret, "event chain"),
+            chain_anchor: None,
+            chain_checkpoint_interval: Duration::from_secs(300),
             password_reset_secret: derived_secret(&jwt_secret, "password reset"),
             unsubscribe_secret: derived_secret(&jwt_secret, "unsubscribe"),
             branding: domain::branding::Branding::default(),

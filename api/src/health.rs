@@ -69,6 +69,15 @@ async fn health(State(state): State<AppState>) -> Json<Value> {
             ));
         }
     }
+    for alarm in projections::tamper::alarms::open(&state.pool)
+        .await
+        .unwrap_or_default()
+    {
+        warnings.push(format!(
+            "integrity alarm {}: {} (no checkpoint is signed until an admin acknowledges it)",
+            alarm.id, alarm.problem
+        ));
+    }
     Json(json!({
         "status": if warnings.is_empty() { "ok" } else { "degraded" },
         "version": env!("CARGO_PKG_VERSION"),

@@ -269,6 +269,8 @@ where
                 detail: "the resource kept changing concurrently; retry the request".into(),
             },
             ExecuteError::Store(detail) => ApiError::Internal(anyhow::anyhow!(detail)),
+            // Opaque to the client, like any failure of ours; logged whole.
+            error @ ExecuteError::Tampered(_) => ApiError::Internal(anyhow::anyhow!("{error}")),
         }
     }
 }

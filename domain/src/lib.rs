@@ -16,6 +16,7 @@ pub mod delivery_reports;
 pub(crate) mod fixtures;
 pub mod ids;
 pub mod integration;
+pub mod integrity_alarm;
 pub mod invoice;
 pub mod money;
 pub mod mpesa;

@@ -20,6 +20,7 @@ use serde::Serialize;
 use serde_json::Value;
 use sqlx::PgPool;
 
+use crate::event_store::seal::{Broken, Seals, Walk};
 use crate::stored_event::{StoredEvent, StreamPosition};
 
 /// Which events to list.
@@ -108,6 +109,7 @@ pub struct Pages {
     filter: Filter,
     after: Option<StreamPosition>,
     left: i64,
+    read: i64,
 }
 
 impl Pages {
@@ -117,7 +119,58 @@ impl Pages {
             filter,
             after,
             left: limit.unwrap_or(i64::MAX),
+            read: 0,
         }
+    }
+
+    /// Events read so far.
+    pub fn read(&self) -> i64 {
+        self.read
+    }
+
+    /// How far the pages reached: the gap-safe horizon now, and how many
+    /// matching events after the last one read are committed but held back
+    /// behind it by a transaction still running.
+    ///
+    /// # Errors
+    /// When the database fails.
+    pub async fn reach(&self, pool: &PgPool) -> Result<Reach, sqlx::Error> {
+        let after = self.after.unwrap_or_default();
+        let filter = &self.filter;
+        let row = sqlx::query!(
+            r#"SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS "horizon!",
+                      (SELECT count(*) FROM events
+                       WHERE tx_id >= pg_snapshot_xmin(pg_current_snapshot())
+                         AND (tx_id, global_position) > ($1::text::xid8, $2)
+                         AND ($3::text IS NULL OR aggregate_type = $3)
+                         AND ($4::text IS NULL OR aggregate_id = $4)
+                         AND ($5::text IS NULL OR metadata ->> 'user_id' = $5)
+                         AND ($6::text IS NULL OR metadata ->> 'correlation_id' = $6)
+                         AND ($7::timestamptz IS NULL OR recorded_at >= $7)
+                         AND ($8::timestamptz IS NULL OR recorded_at < $8)) AS "held_back!""#,
+            after.tx_id.to_string(),
+            after.position,
+            filter.aggregate_type,
+            filter.aggregate_id,
+            filter.user_id,
+            filter.correlation_id,
+            filter.from,
+            filter.to
+        )
+        .fetch_one(pool)
+        .await?;
+        Ok(Reach {
+            events: self.read,
+            horizon_tx: row.horizon,
+            held_back: row.held_back,
+            complete: row.held_back == 0,
+        })
+    }
+
+    /// Reads on past the end reached before: pages that ended while events
+    /// were held back continue where they stopped.
+    pub fn resume(&mut self, limit: Option<i64>) {
+        self.left = limit.map_or(i64::MAX, |l| (l - self.read).max(0));
     }
 
     /// The next page of at most `size` events; `None` once all are read.
@@ -150,8 +203,26 @@ impl Pages {
             return Ok(None);
         };
         self.after = Some(last.stream_position());
+        self.read += rows.len() as i64;
         Ok(Some(rows))
     }
+}
+
+/// What a reading of the stream covered: the events it read, the
+/// gap-safe horizon when it ended, and the matching events committed past
+/// that horizon that a transaction still running held back (`complete`
+/// when there are none).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Reach {
+    /// Events read.
+    pub events: i64,
+    /// The oldest transaction still running when it ended (events of it
+    /// and after were not read).
+    pub horizon_tx: i64,
+    /// Matching events committed but held back behind it.
+    pub held_back: i64,
+    /// Nothing was held back.
+    pub complete: bool,
 }
 
 /// How many events aggregate `id` of `aggregate_type` has (0: none).
@@ -209,42 +280,54 @@ pub enum ReplayError {
         /// Why.
         error: String,
     },
+    /// An event of the aggregate fails its check (seal, chain, time).
+    #[error("tampering detected: {0}")]
+    Tampered(Broken),
     /// The database failed.
     #[error(transparent)]
     Store(#[from] sqlx::Error),
 }
 
-/// Replays aggregate `id` of `aggregate_type` up to `upto`.
+/// Replays aggregate `id` of `aggregate_type` up to `upto`. Every event of
+/// the aggregate is checked first (its seal, its place in the chain, its
+/// recorded time), so a moved or forged event fails the replay rather than
+/// being left out of it.
 ///
 /// # Errors
 /// [`ReplayError`].
 pub async fn state_at(
     pool: &PgPool,
+    seals: &Seals,
     aggregate_type: &str,
     id: &str,
     upto: Upto,
 ) -> Result<PastState, ReplayError> {
-    let (version, as_of) = match upto {
-        Upto::Version(n) => (Some(n), None),
-        Upto::AsOf(at) => (None, Some(at)),
-        Upto::Latest => (None, None),
-    };
-    let events = sqlx::query_as!(
+    let all = sqlx::query_as!(
         StoredEvent,
         r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
                   sequence, event_type, event_version, payload, metadata, recorded_at
            FROM events
            WHERE aggregate_type = $1 AND aggregate_id = $2
-             AND ($3::bigint IS NULL OR sequence <= $3)
-             AND ($4::timestamptz IS NULL OR recorded_at <= $4)
            ORDER BY sequence"#,
         aggregate_type,
-        id,
-        version,
-        as_of
+        id
     )
     .fetch_all(pool)
     .await?;
+    let cutover = seals.cutover(&mut *pool.acquire().await?).await?;
+    let mut walk = Walk::default();
+    for event in &all {
+        walk.step(seals.key(), cutover, event)
+            .map_err(ReplayError::Tampered)?;
+    }
+    let events: Vec<StoredEvent> = all
+        .into_iter()
+        .take_while(|event| match upto {
+            Upto::Version(n) => event.sequence <= n,
+            Upto::AsOf(at) => event.recorded_at <= at,
+            Upto::Latest => true,
+        })
+        .collect();
     let state = match aggregate_type {
         "Policy" => replay::<Policy>(&events),
         "Invoice" => replay::<Invoice>(&events),
@@ -252,6 +335,7 @@ pub async fn state_at(
         "Product" => replay::<Product>(&events),
         "User" => replay::<User>(&events),
         "IntegrationConfig" => replay::<IntegrationConfig>(&events),
+        "IntegrityAlarm" => replay::<domain::integrity_alarm::IntegrityAlarm>(&events),
         other => return Err(ReplayError::UnknownType(other.to_string())),
     }?;
     Ok(PastState {

@@ -151,6 +151,36 @@ impl DocumentStore {
             .map(drop)
     }
 
+    /// Stores `bytes` under `key` only if nothing is there yet: an object
+    /// once written is never replaced through here.
+    ///
+    /// # Errors
+    /// `AlreadyExists` when `key` is taken; when the store fails.
+    pub async fn create(&self, key: &str, bytes: Vec<u8>) -> Result<(), object_store::Error> {
+        self.inner
+            .put_opts(
+                &Path::from(key),
+                PutPayload::from(bytes),
+                object_store::PutMode::Create.into(),
+            )
+            .await
+            .map(drop)
+    }
+
+    /// The keys under `prefix`.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<String>, object_store::Error> {
+        use futures::TryStreamExt as _;
+        let found: Vec<object_store::ObjectMeta> = self
+            .inner
+            .list(Some(&Path::from(prefix)))
+            .try_collect()
+            .await?;
+        Ok(found.into_iter().map(|m| m.location.to_string()).collect())
+    }
+
     /// Removes `key`.
     ///
     /// # Errors

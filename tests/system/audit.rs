@@ -238,10 +238,14 @@ async fn an_auditor_follows_one_flow_across_aggregates_pages_and_streams_and_com
         .unwrap();
     assert_eq!(streamed.headers()["content-type"], "application/x-ndjson");
     let text = streamed.text().await.unwrap();
-    let lines: Vec<Value> = text
+    let mut lines: Vec<Value> = text
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    // The last line says what the stream covered.
+    let reach = lines.pop().unwrap();
+    assert_eq!(reach["export"]["events"], lines.len() as i64, "{reach}");
+    assert!(reach["export"]["horizon_tx"].is_i64(), "{reach}");
     assert!(lines.len() >= 12, "{}", lines.len());
     assert_eq!(lines, paged, "paging and streaming read the same stream");
     let by_user = get(
@@ -317,12 +321,13 @@ fn audit_cli(book: &Book, command: &str) -> (bool, String) {
     audit_cli_args(book, &[command])
 }
 
-fn audit_cli_args(book: &Book, args: &[&str]) -> (bool, String) {
+pub(crate) fn audit_cli_args(book: &Book, args: &[&str]) -> (bool, String) {
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_ifinsure"))
         .arg("audit")
         .args(args)
         .env("DATABASE_URL", &book.app.db.url)
         .env("JWT_SECRET", crate::common::JWT_SECRET)
+        .env("CHAIN_ANCHOR_PATH", book.app.db.anchor_dir())
         .env("RUST_LOG", "warn")
         .output()
         .expect("running ifinsure");
@@ -344,20 +349,26 @@ async fn a_changed_event_and_a_removed_tail_are_named_by_the_verification() {
     assert_eq!(clean["ok"], true, "{clean}");
     assert!(clean["events_checked"].as_i64().unwrap() >= 12);
     assert_eq!(clean["unhashed"], 0);
-    // The export holds every event, with its metadata, in stream order.
+    assert_eq!(clean["hashed"], 0);
+    assert_eq!(clean["sealed"], clean["events_checked"], "{clean}");
+    // The export holds every event, with its metadata, in stream order,
+    // and says what it covered.
     let (ok, exported) = audit_cli_args(&book, &["export", "--from", "2000-01-01T00:00:00Z"]);
     assert!(ok, "{exported}");
-    let lines: Vec<Value> = exported
+    let mut lines: Vec<Value> = exported
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
+    let reach = lines.pop().unwrap();
+    assert_eq!(reach["export"]["complete"], true, "{reach}");
+    assert_eq!(reach["export"]["events"], lines.len() as i64, "{reach}");
     assert_eq!(
         lines.len() as i64,
         clean["events_checked"].as_i64().unwrap()
     );
-    assert!(lines.iter().all(|e| e["metadata"]["hash"].is_string()));
+    assert!(lines.iter().all(|e| e["metadata"]["seal"].is_string()));
     let (ok, none) = audit_cli_args(&book, &["export", "--to", "2000-01-01T00:00:00Z"]);
-    assert!(ok && none.is_empty(), "{none}");
+    assert!(ok && none.lines().count() == 1, "{none}");
     let (ok, printed) = audit_cli(&book, "checkpoint");
     assert!(ok && printed.contains("checkpoint 1 recorded"), "{printed}");
     let (ok, printed) = audit_cli(&book, "verify");

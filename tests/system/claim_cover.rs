@@ -28,17 +28,11 @@ fn settings() -> ifinsure::settings::Settings {
 /// What the policy holds for each claim equals the claim's approved total,
 /// and the total held is within the sum insured.
 async fn cover_is_exact(book: &Book, policy_id: &str, claims: &[&str]) {
-    let (policy, _) = projections::EventStore::new(book.app.db.pool.clone())
-        .load::<Policy>(policy_id)
-        .await
-        .unwrap();
+    let (policy, _) = book.app.store().load::<Policy>(policy_id).await.unwrap();
     let sum_insured = policy.sum_insured.unwrap().amount();
     let mut total = Decimal::ZERO;
     for claim_id in claims {
-        let (claim, _) = projections::EventStore::new(book.app.db.pool.clone())
-            .load::<Claim>(claim_id)
-            .await
-            .unwrap();
+        let (claim, _) = book.app.store().load::<Claim>(claim_id).await.unwrap();
         let approved = claim.cover_held().map_or(Decimal::ZERO, |m| m.amount());
         let held = policy
             .claims_approved

@@ -8,6 +8,9 @@ fn ifinsure(db: &TestDb, args: &[&str]) -> (bool, String) {
     let output = Command::new(env!("CARGO_BIN_EXE_ifinsure"))
         .args(args)
         .env("DATABASE_URL", &db.url)
+        // The service's secret: the chain key that seals events derives
+        // from it, and commands on this database must use the same one.
+        .env("JWT_SECRET", crate::common::JWT_SECRET)
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "warn")
         .output()
@@ -108,7 +111,7 @@ async fn users_create_bootstraps_an_admin_who_can_log_in() {
 #[tokio::test]
 async fn projections_status_and_rebuild_work_from_the_command_line() {
     let db = TestDb::new().await;
-    let store = projections::EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     ifinsure::seed::seed(&db.pool, &store).await.unwrap();
 
     let (ok, out) = ifinsure(&db, &["projections", "status"]);

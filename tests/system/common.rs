@@ -128,6 +128,22 @@ impl TestDb {
     pub fn outbox_dir(&self) -> std::path::PathBuf {
         self.documents_dir().join("outbox")
     }
+
+    /// Where apps on this database keep the anchor's copy of checkpoints.
+    pub fn anchor_dir(&self) -> std::path::PathBuf {
+        self.documents_dir().join("anchors")
+    }
+}
+
+/// The event store of this database as the test apps open it (sealing
+/// with their chain key).
+pub fn store(pool: &PgPool) -> projections::EventStore {
+    use secrecy::ExposeSecret as _;
+    let key = test_settings().chain_key(&SecretString::from(JWT_SECRET));
+    projections::EventStore::new(
+        pool.clone(),
+        projections::event_store::seal::SealKey::new(key.expose_secret().as_bytes()),
+    )
 }
 
 impl Drop for TestDb {
@@ -255,6 +271,9 @@ pub async fn start_on(db: TestDb, mut settings: Settings) -> TestApp {
     settings.document_store =
         projections::documents::DocumentStoreConfig::Local(db.documents_dir());
     settings.notification_outbox = db.outbox_dir();
+    if settings.chain_anchor != ifinsure::settings::ChainAnchor::None {
+        settings.chain_anchor = ifinsure::settings::ChainAnchor::Directory(db.anchor_dir());
+    }
     let running = app::start(
         &settings,
         db.pool.clone(),
@@ -337,10 +356,18 @@ impl TestApp {
         self.send(Method::GET, path, token, None, &[]).await
     }
 
+    /// The running app's event store (sealing with its chain key).
+    pub fn store(&self) -> projections::EventStore {
+        self.running
+            .as_ref()
+            .map(|running| running.store.clone())
+            .unwrap_or_else(|| store(&self.db.pool))
+    }
+
     /// Creates a user of `role` directly (as the CLI does) and logs in once
     /// the users read model has it.
     pub async fn user(&self, email: &str, role: domain::Role) -> String {
-        let store = projections::EventStore::new(self.db.pool.clone());
+        let store = self.store();
         let account = api::accounts::NewAccount {
             email: email.into(),
             password: PASSWORD.into(),

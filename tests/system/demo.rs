@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use ifinsure::seed;
 use projections::clock::{Clock, SettableClock, SystemClock};
-use projections::EventStore;
 
 use crate::book::eventually;
 use crate::common::*;
@@ -22,7 +21,7 @@ pub(crate) async fn seeded_demo() -> (TestApp, SettableClock) {
     let app = spawn_app_with(settings).await;
     let pool = app.db.pool.clone();
     let workers = app.running.as_ref().unwrap().workers.as_ref().unwrap();
-    seed::seed(&pool, &EventStore::new(pool.clone()))
+    seed::seed(&pool, &crate::common::store(&pool))
         .await
         .unwrap();
     seed::book::seed_book(&pool, &app.base, &clock, workers)
@@ -98,7 +97,7 @@ async fn the_demo_book_has_every_status_and_is_seeded_once() {
         .fetch_one(&pool)
         .await
         .unwrap();
-    seed::seed(&pool, &EventStore::new(pool.clone()))
+    seed::seed(&pool, &crate::common::store(&pool))
         .await
         .unwrap();
     seed::book::seed_book(&pool, &app.base, &clock, workers)

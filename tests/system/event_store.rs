@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use domain::product::{Line, NewProduct, Product, ProductCommand};
 use domain::{Currency, Money};
-use projections::{CommandMetadata, EventStore, ExecuteError};
+use projections::{CommandMetadata, ExecuteError};
 
 use crate::common::TestDb;
 
@@ -33,8 +33,8 @@ async fn concurrent_commands_on_one_aggregate_from_two_processes_all_land() {
     let db = TestDb::new().await;
     // Two stores stand for two processes: no shared in-process lock.
     let stores = [
-        EventStore::new(db.pool.clone()),
-        EventStore::new(db.pool.clone()),
+        crate::common::store(&db.pool),
+        crate::common::store(&db.pool),
     ];
     let meta = Arc::new(CommandMetadata::system("test"));
     let id = uuid::Uuid::now_v7().to_string();
@@ -76,7 +76,7 @@ async fn concurrent_commands_on_one_aggregate_from_two_processes_all_land() {
 #[tokio::test]
 async fn an_expected_version_that_is_not_current_is_refused() {
     let db = TestDb::new().await;
-    let store = EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     let meta = CommandMetadata::system("test");
     let id = uuid::Uuid::now_v7().to_string();
     store
@@ -98,7 +98,7 @@ async fn an_expected_version_that_is_not_current_is_refused() {
 #[tokio::test]
 async fn every_event_records_who_and_why_and_its_place_in_the_stream() {
     let db = TestDb::new().await;
-    let store = EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     let meta = CommandMetadata {
         user_id: Some(uuid::Uuid::now_v7()),
         role: "admin".into(),
@@ -143,7 +143,7 @@ async fn every_event_records_who_and_why_and_its_place_in_the_stream() {
 #[tokio::test]
 async fn a_first_command_on_an_id_that_exists_after_all_runs_on_its_real_state() {
     let db = TestDb::new().await;
-    let store = EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     let meta = CommandMetadata::system("test");
     let id = uuid::Uuid::now_v7().to_string();
     store
@@ -152,7 +152,7 @@ async fn a_first_command_on_an_id_that_exists_after_all_runs_on_its_real_state()
         .unwrap();
     // A store that never saw it assumes the id is new; the append conflicts,
     // and the retry on the loaded state refuses to define it twice.
-    let other = EventStore::new(db.pool.clone());
+    let other = crate::common::store(&db.pool);
     let result = other
         .execute_new::<Product>(&id, define("SECOND"), &meta)
         .await;
@@ -168,7 +168,7 @@ async fn a_first_command_on_an_id_that_exists_after_all_runs_on_its_real_state()
 #[tokio::test]
 async fn commands_queued_on_one_aggregate_keep_their_own_outcomes_and_metadata() {
     let db = TestDb::new().await;
-    let store = EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     let id = uuid::Uuid::now_v7().to_string();
     store
         .execute::<Product>(&id, define("BATCH"), None, &CommandMetadata::system("test"))

@@ -38,5 +38,6 @@ mod separation_of_duties;
 mod sessions;
 mod stripe;
 mod subscriptions;
+mod tamper;
 mod temporary_postgres;
 mod webhook_flood;

@@ -94,10 +94,7 @@ async fn a_product_is_visible_at_each_step_of_its_life() {
     assert_eq!(retired_list.body["items"][0]["id"], id.as_str());
 
     // Every event of its life is in the store with who and why.
-    let events = projections::EventStore::new(app.db.pool.clone())
-        .events_of("Product", &id)
-        .await
-        .unwrap();
+    let events = app.store().events_of("Product", &id).await.unwrap();
     let types: Vec<_> = events.iter().map(|e| e.event_type.as_str()).collect();
     assert_eq!(
         types,

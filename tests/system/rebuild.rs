@@ -66,9 +66,15 @@ async fn every_read_model_rebuilt_from_the_seeded_book_equals_the_live_one_and_l
     // Quiet: each rebuilt read model is byte for byte the live one.
     for projection in read_models::all() {
         let live = snapshot(&pool, projection.as_ref()).await;
-        let replayed = rebuild(&pool, projection.clone(), 500, |_| {})
-            .await
-            .unwrap();
+        let replayed = rebuild(
+            &pool,
+            crate::common::store(&pool).seals(),
+            projection.clone(),
+            500,
+            |_| {},
+        )
+        .await
+        .unwrap();
         assert!(replayed as i64 >= events);
         assert_eq!(
             snapshot(&pool, projection.as_ref()).await,
@@ -92,7 +98,15 @@ async fn every_read_model_rebuilt_from_the_seeded_book_equals_the_live_one_and_l
         })
     };
     let users = read_models::by_name("users").unwrap();
-    rebuild(&pool, users.clone(), 200, |_| {}).await.unwrap();
+    rebuild(
+        &pool,
+        crate::common::store(&pool).seals(),
+        users.clone(),
+        200,
+        |_| {},
+    )
+    .await
+    .unwrap();
     writing.store(false, Ordering::SeqCst);
     let added = writer.await.unwrap();
     assert!(added > 0);
@@ -109,6 +123,14 @@ async fn every_read_model_rebuilt_from_the_seeded_book_equals_the_live_one_and_l
         "every user registered during the rebuild is there"
     );
     let live = snapshot(&pool, users.as_ref()).await;
-    rebuild(&pool, users.clone(), 500, |_| {}).await.unwrap();
+    rebuild(
+        &pool,
+        crate::common::store(&pool).seals(),
+        users.clone(),
+        500,
+        |_| {},
+    )
+    .await
+    .unwrap();
     assert_eq!(snapshot(&pool, users.as_ref()).await, live);
 }

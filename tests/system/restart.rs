@@ -60,7 +60,7 @@ async fn a_restart_keeps_users_products_and_checkpoints() {
 #[tokio::test]
 async fn demo_seeding_twice_adds_nothing_the_second_time() {
     let db = crate::common::TestDb::new().await;
-    let store = projections::EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     ifinsure::seed::seed(&db.pool, &store).await.unwrap();
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT count(*) FROM events")

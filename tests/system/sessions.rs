@@ -83,7 +83,7 @@ async fn revoked_sessions_and_a_new_role_stop_the_access_tokens() {
             .fetch_one(&app.db.pool)
             .await
             .unwrap();
-    let store = projections::EventStore::new(app.db.pool.clone());
+    let store = app.store();
     store
         .execute::<domain::user::User>(
             &staff_id.to_string(),

@@ -89,14 +89,32 @@ async fn append_typed(
     sequence: i64,
     hold: Duration,
 ) {
+    // Sealed as the service seals, or no reader would take it.
+    let at = projections::event_store::seal::now();
+    let (payload, metadata) = (serde_json::json!({}), serde_json::json!({}));
+    let sealed = crate::common::store(pool).seals().key().sealed(
+        projections::event_store::chain::Link {
+            aggregate_type,
+            aggregate_id: aggregate,
+            sequence,
+            event_type: "Tested",
+            event_version: "1.0",
+            payload: &payload,
+            metadata: &metadata,
+        },
+        "",
+        at,
+    );
     let mut tx = pool.begin().await.unwrap();
     sqlx::query(
-        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata) \
-         VALUES ($3, $1, $2, 'Tested', '1.0', '{}', '{}')",
+        "INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata, recorded_at) \
+         VALUES ($3, $1, $2, 'Tested', '1.0', '{}', $4, $5)",
     )
     .bind(aggregate)
     .bind(sequence)
     .bind(aggregate_type)
+    .bind(sealed)
+    .bind(at)
     .execute(&mut *tx)
     .await
     .unwrap();
@@ -130,8 +148,15 @@ fn start(pool: &PgPool, subscriber: Arc<dyn Subscriber>, config: RuntimeConfig) 
         shutdown.clone(),
     ))];
     tasks.extend(
-        SubscriptionRuntime::new(pool.clone(), vec![subscriber], wakeups, progress, config)
-            .spawn(shutdown.clone()),
+        SubscriptionRuntime::new(
+            pool.clone(),
+            crate::common::store(pool).seals().clone(),
+            vec![subscriber],
+            wakeups,
+            progress,
+            config,
+        )
+        .spawn(shutdown.clone()),
     );
     Runtime { shutdown, tasks }
 }
@@ -313,7 +338,7 @@ async fn a_rebuild_equals_live_processing_and_keeps_following_the_stream() {
     use domain::{Currency, Money};
 
     let db = TestDb::new().await;
-    let store = projections::EventStore::new(db.pool.clone());
+    let store = crate::common::store(&db.pool);
     let meta = projections::CommandMetadata::system("test");
     let kes = |s: &str| Money::new(s.parse().unwrap(), Currency::KES).unwrap();
     let live = start(
@@ -384,9 +409,16 @@ async fn a_rebuild_equals_live_processing_and_keeps_following_the_stream() {
     assert_eq!(before.matches("\"code\"").count(), 12);
 
     let mut reports = 0;
-    let replayed = rebuild(&db.pool, Arc::new(ProductsProjection), 4, |_| reports += 1)
-        .await
-        .unwrap();
+    let store = crate::common::store(&db.pool);
+    let replayed = rebuild(
+        &db.pool,
+        store.seals(),
+        Arc::new(ProductsProjection),
+        4,
+        |_| reports += 1,
+    )
+    .await
+    .unwrap();
     assert_eq!(replayed as i64, total);
     assert!(reports >= 2, "progress was reported");
     assert_eq!(

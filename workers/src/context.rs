@@ -112,8 +112,8 @@ pub struct WorkerContext {
     pub password_reset_secret: secrecy::SecretString,
     /// Signs unsubscribe links (the API checks them with the same).
     pub unsubscribe_secret: secrecy::SecretString,
-    /// Signs the events' chain checkpoints.
-    pub chain_key: secrecy::SecretString,
+    /// Where chain checkpoints are kept outside the database.
+    pub anchor: Option<projections::tamper::anchor::Anchor>,
 }
 
 impl WorkerContext {

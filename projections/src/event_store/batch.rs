@@ -5,12 +5,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use cqrs_es::event_sink::EventSink;
-use cqrs_es::persist::{
-    EventStoreAggregateContext, PersistedEventRepository as _, SerializedEvent,
-};
-use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
+use cqrs_es::persist::{EventStoreAggregateContext, SerializedEvent};
+use cqrs_es::{Aggregate, EventEnvelope};
 use tokio::sync::oneshot;
 
+use super::seal::{self, Walk};
 use super::stripes::{Key, Stripe};
 use super::{Committed, Conditions, EventStore, ExecuteError, Guard, UniqueClaim};
 use crate::metadata::{CommandMetadata, BUSINESS_DATE};
@@ -83,7 +82,8 @@ impl EventStore {
             };
             let (context, last_hash) = match context {
                 Ok(loaded) => loaded,
-                Err(error) => return reply_all(queued, &error),
+                Err(Failure::Store(error)) => return reply_all(queued, &error),
+                Err(Failure::Tampered(broken)) => return tampered(queued, &broken),
             };
             let decided = match decide(context, &queued).await {
                 Ok(decided) => decided,
@@ -162,42 +162,45 @@ impl EventStore {
     }
 
     /// The aggregate's state: the cached one brought up to date with the
-    /// events appended since (by other processes), or a full replay; and
-    /// its last event's hash when known without another read.
+    /// events appended since (by other processes), or a full replay, every
+    /// event read checked against its seal and the one before it; and its
+    /// last event's seal (what the next one names as `previous`).
     async fn load_context<A>(
         &self,
         stripe: &Stripe,
         key: &Key,
-    ) -> Result<(EventStoreAggregateContext<A>, Option<String>), String>
+    ) -> Result<(EventStoreAggregateContext<A>, Option<String>), Failure>
     where
         A: Aggregate + Clone + 'static,
     {
-        let Some((mut aggregate, mut version, mut hash)) = stripe.cached::<A>(key) else {
-            let context = self
-                .persisted::<A>()
-                .load_aggregate(&key.1)
-                .await
-                .map_err(|e| e.to_string())?;
-            return Ok((context, None));
+        let (mut aggregate, walk) = match stripe.cached::<A>(key) {
+            Some((aggregate, version, head)) => (
+                aggregate,
+                Walk::resume(version as i64, head.unwrap_or_default()),
+            ),
+            None => (A::default(), Walk::default()),
         };
-        let newer = self
-            .repository()
-            .get_last_events::<A>(&key.1, version)
+        let (walk, newer) = self
+            .checked_events::<A::Error>(key.0, &key.1, walk)
             .await
-            .map_err(|e| e.to_string())?;
-        for serialized in newer {
-            hash = super::chain::recorded(&serialized.metadata).map(str::to_string);
-            let envelope = EventEnvelope::<A>::try_from(serialized).map_err(|e| e.to_string())?;
-            version = envelope.sequence;
-            aggregate.apply(envelope.payload);
+            .map_err(|error| match error {
+                ExecuteError::Tampered(broken) => Failure::Tampered(broken),
+                other => Failure::Store(other.to_string()),
+            })?;
+        for event in newer {
+            aggregate.apply(
+                event
+                    .decode()
+                    .map_err(|e| Failure::Store(format!("event {}: {e}", event.global_position)))?,
+            );
         }
         let context = EventStoreAggregateContext {
             aggregate_id: key.1.clone(),
             aggregate,
-            current_sequence: version,
+            current_sequence: walk.version() as usize,
             current_snapshot: None,
         };
-        Ok((context, hash))
+        Ok((context, Some(walk.head().to_string())))
     }
 
     /// Appends `events` (all of `key`, consecutive sequences), reserves
@@ -220,21 +223,22 @@ impl EventStore {
         guards: &[Guard],
         previous: Option<String>,
     ) -> Result<(HashMap<usize, Landed>, String), Appending> {
+        let recorded_at = seal::now();
         let metadata = self
-            .chained(key, events, previous)
+            .sealed(key, events, previous, recorded_at)
             .await
             .map_err(Appending::Failed)?;
         let last_hash = metadata
             .last()
-            .and_then(super::chain::recorded)
+            .and_then(seal::link_value)
             .unwrap_or_default()
             .to_string();
         let rows = if guards.is_empty() {
-            insert(&self.pool, key, events, &metadata, claims)
+            insert(&self.pool, key, events, &metadata, recorded_at, claims)
                 .await
                 .map(Ok)
         } else {
-            self.append_guarded(key, events, &metadata, claims, guards)
+            self.append_guarded(key, events, &metadata, recorded_at, claims, guards)
                 .await
         }
         .map_err(|error| match &error {
@@ -266,6 +270,7 @@ impl EventStore {
         key: &Key,
         events: &[SerializedEvent],
         metadata: &[serde_json::Value],
+        recorded_at: chrono::DateTime<chrono::Utc>,
         claims: &[UniqueClaim],
         guards: &[Guard],
     ) -> Result<Result<Vec<(usize, Landed)>, Vec<Guard>>, sqlx::Error> {
@@ -317,28 +322,29 @@ impl EventStore {
         if !changed.is_empty() {
             return Ok(Err(changed));
         }
-        let rows = insert(&mut *tx, key, events, metadata, claims).await?;
+        let rows = insert(&mut *tx, key, events, metadata, recorded_at, claims).await?;
         tx.commit().await?;
         Ok(Ok(rows))
     }
 
-    /// `events`' metadata with each one's link of the aggregate's hash chain
-    /// ([`super::chain`]), continuing from `previous` (the hash of the event
-    /// before the first of them, read here when not known). If another
+    /// `events`' metadata sealed ([`seal`]), each naming the one before,
+    /// from `previous` (the seal of the event before the first of them,
+    /// read here when not known), all recorded at `recorded_at`. If another
     /// process appends that event meanwhile, the insert loses the race on
     /// its sequence and is decided again.
-    async fn chained(
+    async fn sealed(
         &self,
         key: &Key,
         events: &[SerializedEvent],
         previous: Option<String>,
+        recorded_at: chrono::DateTime<chrono::Utc>,
     ) -> Result<Vec<serde_json::Value>, sqlx::Error> {
         let first = events.first().map_or(1, |e| e.sequence as i64);
         let mut previous = if let Some(known) = previous {
             known
         } else if first > 1 {
             sqlx::query_scalar!(
-                r#"SELECT metadata ->> 'hash' AS hash FROM events
+                r#"SELECT coalesce(metadata ->> 'seal', metadata ->> 'hash') AS link FROM events
                    WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence = $3"#,
                 key.0,
                 key.1,
@@ -354,8 +360,7 @@ impl EventStore {
         Ok(events
             .iter()
             .map(|event| {
-                let mut metadata = event.metadata.clone();
-                let hash = super::chain::hash(
+                let metadata = self.seals.key().sealed(
                     super::chain::Link {
                         aggregate_type: key.0,
                         aggregate_id: &key.1,
@@ -366,9 +371,12 @@ impl EventStore {
                         metadata: &event.metadata,
                     },
                     &previous,
+                    recorded_at,
                 );
-                metadata[super::chain::HASH] = serde_json::json!(hash);
-                previous = hash;
+                previous = metadata[seal::SEAL]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string();
                 metadata
             })
             .collect())
@@ -412,6 +420,7 @@ async fn insert<'c>(
     key: &Key,
     events: &[SerializedEvent],
     metadata: &[serde_json::Value],
+    recorded_at: chrono::DateTime<chrono::Utc>,
     claims: &[UniqueClaim],
 ) -> Result<Vec<(usize, Landed)>, sqlx::Error> {
     let sequences: Vec<i64> = events.iter().map(|e| e.sequence as i64).collect();
@@ -425,8 +434,9 @@ async fn insert<'c>(
                INSERT INTO unique_claims (kind, value, aggregate_id)
                SELECT c.kind, c.value, $2 FROM unnest($8::text[], $9::text[]) AS c(kind, value)
            )
-           INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata)
-           SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata
+           INSERT INTO events (aggregate_type, aggregate_id, sequence, event_type, event_version, payload, metadata,
+                               recorded_at)
+           SELECT $1, $2, e.sequence, e.event_type, e.event_version, e.payload, e.metadata, $11
            FROM unnest($3::bigint[], $4::text[], $5::text[], $6::jsonb[], $7::jsonb[])
                 AS e(sequence, event_type, event_version, payload, metadata)
            WHERE (SELECT pg_advisory_xact_lock($10, hashtext($1 || '/' || $2))) IS NOT NULL
@@ -440,7 +450,8 @@ async fn insert<'c>(
         metadata,
         &claim_kinds,
         &claim_values,
-        AGGREGATE_LOCKS
+        AGGREGATE_LOCKS,
+        recorded_at
     )
     .fetch_all(executor)
     .await?;
@@ -608,6 +619,23 @@ fn refuse<A: Aggregate>(
         }
     }
     rest
+}
+
+/// Why an aggregate could not be loaded.
+enum Failure {
+    /// The database failed, or an event did not deserialize.
+    Store(String),
+    /// An event failed its check.
+    Tampered(super::seal::Broken),
+}
+
+fn tampered<A: Aggregate>(queued: Vec<Pending<A>>, broken: &super::seal::Broken) {
+    tracing::error!(%broken, "tampering detected: nothing is decided on this aggregate");
+    for pending in queued {
+        let _ = pending
+            .reply
+            .send(Err(ExecuteError::Tampered(broken.clone())));
+    }
 }
 
 fn reply_all<A: Aggregate>(queued: Vec<Pending<A>>, error: &str) {

@@ -53,13 +53,14 @@ pub fn canonical(value: &Value) -> String {
     }
 }
 
-/// The hash of `link` after `previous`.
-pub fn hash(link: Link<'_>, previous: &str) -> String {
+/// What of `link` a hash or seal covers: everything identifying it, and
+/// its metadata less the `left_out` field (the hash or seal itself).
+pub fn covered(link: Link<'_>, left_out: &str) -> Value {
     let mut metadata = link.metadata.clone();
     if let Value::Object(map) = &mut metadata {
-        map.remove(HASH);
+        map.remove(left_out);
     }
-    let covered = json!({
+    json!({
         "aggregate_type": link.aggregate_type,
         "aggregate_id": link.aggregate_id,
         "sequence": link.sequence,
@@ -67,8 +68,13 @@ pub fn hash(link: Link<'_>, previous: &str) -> String {
         "event_version": link.event_version,
         "payload": link.payload,
         "metadata": metadata,
-        "previous": previous,
-    });
+    })
+}
+
+/// The hash of `link` after `previous`.
+pub fn hash(link: Link<'_>, previous: &str) -> String {
+    let mut covered = covered(link, HASH);
+    covered["previous"] = json!(previous);
     domain::signatures::hex(&Sha256::digest(canonical(&covered).as_bytes()))
 }
 

@@ -28,13 +28,12 @@
 
 mod batch;
 pub mod chain;
+pub mod seal;
 mod stripes;
 
 use std::sync::Arc;
 
-use cqrs_es::persist::PersistedEventStore;
-use cqrs_es::{Aggregate, EventEnvelope, EventStore as _};
-use postgres_es::PostgresEventRepository;
+use cqrs_es::{Aggregate, EventEnvelope};
 use sqlx::PgPool;
 use tokio::sync::oneshot;
 
@@ -97,6 +96,10 @@ pub enum ExecuteError<E: std::error::Error> {
         batch::MAX_ATTEMPTS
     )]
     Conflict,
+    /// An event of the aggregate failed its check (its seal, its chain):
+    /// nothing is decided on it.
+    #[error("tampering detected: {0}; an auditor should run `ifinsure audit verify`")]
+    Tampered(seal::Broken),
     /// The database failed or an event could not be (de)serialized.
     #[error("event store failure: {0}")]
     Store(String),
@@ -143,20 +146,28 @@ pub(crate) struct Conditions {
 #[derive(Clone)]
 pub struct EventStore {
     pool: PgPool,
+    seals: seal::Seals,
     stripes: Stripes,
     notifier: Option<AppendNotifier>,
     clock: Arc<dyn Clock>,
 }
 
 impl EventStore {
-    /// An event store on `pool`.
-    pub fn new(pool: PgPool) -> Self {
+    /// An event store on `pool`, sealing and checking events with `key`
+    /// (`CHAIN_KEY`).
+    pub fn new(pool: PgPool, key: seal::SealKey) -> Self {
         Self {
             pool,
+            seals: seal::Seals::new(key),
             stripes: Stripes::new(),
             notifier: None,
             clock: Arc::new(SystemClock::default()),
         }
+    }
+
+    /// The key and cut-over events are sealed and checked with.
+    pub fn seals(&self) -> &seal::Seals {
+        &self.seals
     }
 
     /// Dates each event with `clock`'s business date (`metadata.business_date`);
@@ -175,10 +186,6 @@ impl EventStore {
     /// The pool underneath.
     pub fn pool(&self) -> &PgPool {
         &self.pool
-    }
-
-    fn repository(&self) -> PostgresEventRepository {
-        PostgresEventRepository::new(self.pool.clone())
     }
 
     /// Runs `command` on aggregate `id` and appends its events with `metadata`,
@@ -349,21 +356,72 @@ impl EventStore {
             .unwrap_or_else(|_| Err(ExecuteError::Store("the command was abandoned".into())))
     }
 
-    fn persisted<A: Aggregate>(&self) -> PersistedEventStore<PostgresEventRepository, A> {
-        PersistedEventStore::new_event_store(self.repository())
-    }
-
-    /// The current state and version of an aggregate, replayed from its events.
+    /// The current state and version of an aggregate, replayed from its
+    /// events, each checked against its seal and the one before it.
     ///
     /// # Errors
-    /// When the store fails or an event does not deserialize.
+    /// When the store fails, an event does not deserialize, or an event
+    /// fails its check ([`ExecuteError::Tampered`]).
     pub async fn load<A: Aggregate>(&self, id: &str) -> Result<(A, u64), ExecuteError<A::Error>> {
-        let context = self
-            .persisted::<A>()
-            .load_aggregate(id)
+        let mut aggregate = A::default();
+        let (walk, events) = self
+            .checked_events::<A::Error>(A::TYPE, id, seal::Walk::default())
+            .await?;
+        for event in events {
+            aggregate.apply(
+                event
+                    .decode()
+                    .map_err(|e| ExecuteError::Store(e.to_string()))?,
+            );
+        }
+        Ok((aggregate, walk.version() as u64))
+    }
+
+    /// The events of `aggregate_type` `id` after those `walk` has passed,
+    /// each checked as `walk` continues; and the walk after them.
+    ///
+    /// # Errors
+    /// When the store fails, or an event fails its check.
+    pub(crate) async fn checked_events<E: std::error::Error>(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        mut walk: seal::Walk,
+    ) -> Result<(seal::Walk, Vec<StoredEvent>), ExecuteError<E>> {
+        let store = |e: sqlx::Error| ExecuteError::Store(e.to_string());
+        let mut conn = self.pool.acquire().await.map_err(store)?;
+        let cutover = self.seals.cutover(&mut conn).await.map_err(store)?;
+        drop(conn);
+        let events = self
+            .events_after(aggregate_type, id, walk.version())
             .await
-            .map_err(|e| ExecuteError::Store(e.to_string()))?;
-        Ok((context.aggregate, context.current_sequence as u64))
+            .map_err(store)?;
+        for event in &events {
+            walk.step(self.seals.key(), cutover, event)
+                .map_err(ExecuteError::Tampered)?;
+        }
+        Ok((walk, events))
+    }
+
+    /// The events of one aggregate after `version`, in sequence order.
+    async fn events_after(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+        version: i64,
+    ) -> Result<Vec<StoredEvent>, sqlx::Error> {
+        sqlx::query_as!(
+            StoredEvent,
+            r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
+                      sequence, event_type, event_version, payload, metadata, recorded_at
+               FROM events WHERE aggregate_type = $1 AND aggregate_id = $2 AND sequence > $3
+               ORDER BY sequence"#,
+            aggregate_type,
+            id,
+            version
+        )
+        .fetch_all(&self.pool)
+        .await
     }
 
     /// Every event of one aggregate, in sequence order.

@@ -6,9 +6,13 @@
 //! every transaction still in flight (`tx_id < pg_snapshot_xmin(...)`): those
 //! are all committed and no older one can appear. It orders by
 //! `(tx_id, global_position)`, the order checkpoints use.
+//!
+//! Subscriptions check each event they handle against its seal (see
+//! `runtime`); a dead letter's event, read again here, is checked too.
 
 use sqlx::PgConnection;
 
+use crate::event_store::seal::Seals;
 use crate::stored_event::{StoredEvent, StreamPosition};
 
 /// Up to `limit` events after `after`, oldest first, never skipping one that
@@ -20,8 +24,8 @@ pub async fn read_after(
     conn: &mut PgConnection,
     after: StreamPosition,
     limit: i64,
-) -> Result<Vec<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
+) -> anyhow::Result<Vec<StoredEvent>> {
+    let events = sqlx::query_as!(
         StoredEvent,
         r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
                   sequence, event_type, event_version, payload, metadata, recorded_at
@@ -35,18 +39,21 @@ pub async fn read_after(
         limit
     )
     .fetch_all(&mut *conn)
-    .await
+    .await?;
+    Ok(events)
 }
 
-/// The event at `global_position` (a dead letter's, handled again).
+/// The event at `global_position` (a dead letter's, handled again),
+/// checked against its seal.
 ///
 /// # Errors
-/// When the database fails.
+/// When the database fails, or the event fails its check.
 pub async fn at(
     conn: &mut PgConnection,
+    seals: &Seals,
     global_position: i64,
-) -> Result<Option<StoredEvent>, sqlx::Error> {
-    sqlx::query_as!(
+) -> anyhow::Result<Option<StoredEvent>> {
+    let event = sqlx::query_as!(
         StoredEvent,
         r#"SELECT tx_id::text::bigint AS "tx_id!", global_position, aggregate_type, aggregate_id,
                   sequence, event_type, event_version, payload, metadata, recorded_at
@@ -54,7 +61,11 @@ pub async fn at(
         global_position
     )
     .fetch_optional(&mut *conn)
-    .await
+    .await?;
+    seals
+        .check_all(conn, &event.iter().collect::<Vec<_>>())
+        .await?;
+    Ok(event)
 }
 
 /// Whether events exist that are committed or in flight but not yet safe to

@@ -17,6 +17,7 @@ use sqlx::{Acquire, PgPool};
 
 use super::checkpoint;
 use super::runtime::{apply_batch, run_batch};
+use crate::event_store::seal::Seals;
 use crate::read_models::{Projection, ProjectionSubscriber, Tables};
 use crate::stored_event::StreamPosition;
 
@@ -38,6 +39,7 @@ pub struct RebuildProgress {
 /// then untouched.
 pub async fn rebuild(
     pool: &PgPool,
+    seals: &Seals,
     projection: Arc<dyn Projection>,
     batch_size: i64,
     mut on_progress: impl FnMut(RebuildProgress),
@@ -66,7 +68,7 @@ pub async fn rebuild(
             .await?;
     let mut replayed = 0u64;
     loop {
-        let batch = run_batch(pool, &shadow, batch_size).await?;
+        let batch = run_batch(pool, seals, &shadow, batch_size).await?;
         if batch.handled > 0 {
             replayed += batch.handled as u64;
             on_progress(RebuildProgress {
@@ -90,7 +92,7 @@ pub async fn rebuild(
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    replayed += swap(pool, projection.as_ref(), &shadow, batch_size).await?;
+    replayed += swap(pool, seals, projection.as_ref(), &shadow, batch_size).await?;
     on_progress(RebuildProgress {
         events: replayed,
         total_estimate: total_estimate as u64,
@@ -130,6 +132,7 @@ fn subscriber_name(subscriber: &ProjectionSubscriber) -> &str {
 
 async fn swap(
     pool: &PgPool,
+    seals: &Seals,
     projection: &dyn Projection,
     shadow: &ProjectionSubscriber,
     batch_size: i64,
@@ -163,7 +166,7 @@ async fn swap(
         .await?;
     let mut caught_up = 0u64;
     loop {
-        let batch = apply_batch(&mut tx, shadow, batch_size).await?;
+        let batch = apply_batch(&mut tx, seals, shadow, batch_size).await?;
         if batch.handled == 0 {
             break;
         }

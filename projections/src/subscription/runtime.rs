@@ -15,6 +15,7 @@ use super::shutdown::Shutdown;
 use super::wakeup::Wakeups;
 use super::{checkpoint, reader, Subscriber};
 use crate::dead_letters;
+use crate::event_store::seal::Seals;
 use crate::stored_event::StreamPosition;
 
 /// Tuning of a runtime.
@@ -80,21 +81,27 @@ pub struct LostOwnership(pub String);
 /// A database or subscriber failure, or [`LostOwnership`].
 pub async fn apply_batch(
     conn: &mut PgConnection,
+    seals: &Seals,
     subscriber: &dyn Subscriber,
     limit: i64,
 ) -> anyhow::Result<Batch> {
     let from = checkpoint::load(conn, subscriber.name()).await?;
     let events = reader::read_after(conn, from, limit).await?;
-    apply_events(conn, subscriber, from, &events).await
+    apply_events(conn, seals, subscriber, from, &events).await
 }
 
 /// Hands `events` (read after `from`) to `subscriber` on `conn` and moves the
-/// checkpoint from `from` to the last of them (compare-and-set).
+/// checkpoint from `from` to the last of them (compare-and-set). Each event
+/// of a type the subscriber handles is checked against its seal first: one
+/// that fails stops the subscription there (it is not handled, and is
+/// reported as tampering), so a forged event never reaches its read model.
 ///
 /// # Errors
-/// A database or subscriber failure, or [`LostOwnership`].
+/// A database or subscriber failure, an event that fails its check, or
+/// [`LostOwnership`].
 async fn apply_events(
     conn: &mut PgConnection,
+    seals: &Seals,
     subscriber: &dyn Subscriber,
     from: StreamPosition,
     events: &[crate::stored_event::StoredEvent],
@@ -107,6 +114,11 @@ async fn apply_events(
         });
     };
     let to = last.stream_position();
+    let handled: Vec<&crate::stored_event::StoredEvent> = events
+        .iter()
+        .filter(|e| subscriber.handles(&e.aggregate_type))
+        .collect();
+    seals.check_all(conn, &handled).await?;
     for event in events {
         subscriber
             .handle(conn, event)
@@ -169,6 +181,7 @@ const PASS_OVER_STORE_INTERVAL: Duration = Duration::from_secs(1);
 /// As [`apply_events`]; the transaction is rolled back.
 pub async fn advance(
     pool: &PgPool,
+    seals: &Seals,
     subscriber: &dyn Subscriber,
     cursor: &mut Cursor,
     limit: i64,
@@ -211,7 +224,7 @@ pub async fn advance(
             .execute(&mut *tx)
             .await?;
     }
-    let batch = apply_events(&mut tx, subscriber, cursor.stored, &relevant).await?;
+    let batch = apply_events(&mut tx, seals, subscriber, cursor.stored, &relevant).await?;
     if batch.position != to {
         // Unhandled events follow the last handled one: count them and move past them too.
         if !checkpoint::advance(&mut tx, subscriber.name(), batch.position, to, passed).await? {
@@ -244,11 +257,12 @@ const LOCK_CHECK_INTERVAL: Duration = Duration::from_secs(2);
 /// As [`apply_batch`]; the transaction is rolled back.
 pub async fn run_batch(
     pool: &PgPool,
+    seals: &Seals,
     subscriber: &dyn Subscriber,
     limit: i64,
 ) -> anyhow::Result<Batch> {
     let mut tx = pool.begin().await?;
-    let batch = apply_batch(&mut tx, subscriber, limit).await?;
+    let batch = apply_batch(&mut tx, seals, subscriber, limit).await?;
     if batch.handled > 0 {
         tx.commit().await?;
     } else {
@@ -260,6 +274,7 @@ pub async fn run_batch(
 /// Runs a set of subscribers against one database.
 pub struct SubscriptionRuntime {
     pool: PgPool,
+    seals: Seals,
     subscribers: Vec<Arc<dyn Subscriber>>,
     wakeups: Wakeups,
     progress: Progress,
@@ -267,9 +282,11 @@ pub struct SubscriptionRuntime {
 }
 
 impl SubscriptionRuntime {
-    /// A runtime for `subscribers`, woken through `wakeups`, reporting to `progress`.
+    /// A runtime for `subscribers`, reading events checked with `seals`,
+    /// woken through `wakeups`, reporting to `progress`.
     pub fn new(
         pool: PgPool,
+        seals: Seals,
         subscribers: Vec<Arc<dyn Subscriber>>,
         wakeups: Wakeups,
         progress: Progress,
@@ -277,6 +294,7 @@ impl SubscriptionRuntime {
     ) -> Self {
         Self {
             pool,
+            seals,
             subscribers,
             wakeups,
             progress,
@@ -291,6 +309,7 @@ impl SubscriptionRuntime {
             .map(|subscriber| {
                 let consumer = Consumer {
                     pool: self.pool.clone(),
+                    seals: self.seals.clone(),
                     subscriber: subscriber.clone(),
                     wake: self.wakeups.register(),
                     progress: self.progress.clone(),
@@ -305,6 +324,7 @@ impl SubscriptionRuntime {
 
 struct Consumer {
     pool: PgPool,
+    seals: Seals,
     subscriber: Arc<dyn Subscriber>,
     wake: Arc<Notify>,
     progress: Progress,
@@ -371,7 +391,14 @@ impl Consumer {
             } else {
                 self.config.batch_size
             };
-            let result = advance(&self.pool, self.subscriber.as_ref(), &mut cursor, limit).await;
+            let result = advance(
+                &self.pool,
+                &self.seals,
+                self.subscriber.as_ref(),
+                &mut cursor,
+                limit,
+            )
+            .await;
             if last_ping.elapsed() > LOCK_CHECK_INTERVAL {
                 lock_conn
                     .ping()
@@ -482,7 +509,7 @@ impl Consumer {
         let Some(letter) = dead_letters::take_redrive(&mut tx, name).await? else {
             return Ok(false);
         };
-        let result = match reader::at(&mut tx, letter.global_position).await? {
+        let result = match reader::at(&mut tx, &self.seals, letter.global_position).await? {
             Some(event) => self.subscriber.handle(&mut tx, &event).await,
             None => Err(anyhow::anyhow!(
                 "event {} not found",
