@@ -167,6 +167,7 @@ fn worker_context(
             payment_uncertain_for: settings.payment_uncertain_for,
             scheduler_interval: settings.scheduler_interval,
             payment_max_attempts: settings.payment_max_attempts,
+            payment_poll: settings.payment_poll,
             public_base_url: public_base_url.to_string(),
             // Production writes no message to disk: without a provider, it waits.
             notification_outbox: (!settings.production)

@@ -69,6 +69,9 @@ pub struct Settings {
     pub scheduler_interval: Duration,
     /// Submissions tried before a payment job is given up on (dead letter).
     pub payment_max_attempts: i32,
+    /// How often the payment worker looks for due jobs when nothing wakes
+    /// it (tests park it with a long one).
+    pub payment_poll: Duration,
     /// The most staff may approve on one claim (claim currency).
     pub claims_authority_limit: rust_decimal::Decimal,
     /// Above this an approval needs a second person (default half the
@@ -137,6 +140,7 @@ impl Default for Settings {
             payment_uncertain_for: Duration::from_secs(600),
             scheduler_interval: Duration::from_secs(60),
             payment_max_attempts: 15,
+            payment_poll: Duration::from_millis(500),
             claims_authority_limit: rust_decimal::Decimal::from(500_000),
             claims_dual_control_limit: None,
             document_store: DocumentStoreConfig::Local("data/documents".into()),
@@ -370,6 +374,7 @@ impl Settings {
             payment_uncertain_for: seconds("PAYMENT_UNCERTAIN_SECS", 600)?,
             scheduler_interval: seconds("SCHEDULER_INTERVAL_SECS", 60)?,
             payment_max_attempts: parsed("PAYMENT_MAX_ATTEMPTS", 15)?,
+            payment_poll: Duration::from_millis(500),
             claims_authority_limit: parsed(
                 "CLAIMS_AUTHORITY_LIMIT",
                 rust_decimal::Decimal::from(500_000),

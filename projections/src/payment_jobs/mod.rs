@@ -493,15 +493,15 @@ pub async fn insert(conn: &mut PgConnection, job: &NewJob<'_>) -> Result<(), sql
     Ok(())
 }
 
-/// Marks a job settled (its outcome is on the invoice), answering any
-/// confirmation it awaited.
+/// Marks a job settled (its outcome is on the invoice). A confirmation it
+/// awaits stays asked for: the provider's later word may still change the
+/// outcome (see [`request_confirmation`]).
 ///
 /// # Errors
 /// When the database fails.
 pub async fn mark_settled(conn: &mut PgConnection, id: Uuid) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE payment_jobs SET status = 'settled', settled_at = coalesce(settled_at, now()),
-                confirm_requested_at = NULL
+        "UPDATE payment_jobs SET status = 'settled', settled_at = coalesce(settled_at, now())
          WHERE id = $1",
         id
     )
@@ -652,7 +652,7 @@ pub async fn request_confirmation(
     receipt: Option<&str>,
 ) -> Result<bool, sqlx::Error> {
     let updated = sqlx::query!(
-        r#"UPDATE payment_jobs SET confirm_requested_at = coalesce(confirm_requested_at, now()),
+        r#"UPDATE payment_jobs SET confirm_requested_at = clock_timestamp(),
                   provider_receipt = coalesce($3, provider_receipt)
            WHERE provider = $1 AND provider_reference = $2
              AND (status = 'submitted' OR (status = 'settled' AND kind = 'charge'))"#,
@@ -665,38 +665,50 @@ pub async fn request_confirmation(
     Ok(updated.rows_affected() > 0)
 }
 
-/// Submitted jobs whose callback asked for a status query.
+/// Jobs whose callback asked for a status query, and the moment they were
+/// read: a callback after it asks again ([`confirmation_answered`]).
 ///
 /// # Errors
 /// When the database fails.
 pub async fn awaiting_confirmation(
     pool: &PgPool,
     limit: i64,
-) -> Result<Vec<PaymentJob>, sqlx::Error> {
-    sqlx::query_as!(
+) -> Result<(Vec<PaymentJob>, DateTime<Utc>), sqlx::Error> {
+    let read_at = sqlx::query_scalar!(r#"SELECT clock_timestamp() AS "now!""#)
+        .fetch_one(pool)
+        .await?;
+    let jobs = sqlx::query_as!(
         PaymentJob,
         r#"SELECT id, kind, aggregate_type, aggregate_id, payment_id, provider, amount, currency, idempotency_key,
                   payer_contact, original_reference, provider_reference, status, attempts,
                   last_error, correlation_id, causation_id, submitted_at, config_id, provider_receipt,
                   original_amount
            FROM payment_jobs
-           WHERE status IN ('submitted', 'settled') AND confirm_requested_at IS NOT NULL
+           WHERE status IN ('submitted', 'settled') AND confirm_requested_at <= $2
            ORDER BY confirm_requested_at LIMIT $1"#,
-        limit
+        limit,
+        read_at
     )
     .fetch_all(pool)
-    .await
+    .await?;
+    Ok((jobs, read_at))
 }
 
-/// A status query found the job still pending: it is asked again after
-/// the usual quiet period, not on every pass.
+/// The status query asked for up to `read_at` was answered (settled, or
+/// still pending: asked again after the usual quiet period, not on every
+/// pass). A callback that asked again after `read_at` keeps its request.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn confirmation_pending(pool: &PgPool, id: Uuid) -> Result<(), sqlx::Error> {
+pub async fn confirmation_answered(
+    pool: &PgPool,
+    id: Uuid,
+    read_at: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
     sqlx::query!(
-        "UPDATE payment_jobs SET confirm_requested_at = NULL WHERE id = $1",
-        id
+        "UPDATE payment_jobs SET confirm_requested_at = NULL WHERE id = $1 AND confirm_requested_at <= $2",
+        id,
+        read_at
     )
     .execute(pool)
     .await?;
