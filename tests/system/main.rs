@@ -34,6 +34,7 @@ mod reminders;
 mod reports;
 mod restart;
 mod security_headers;
+mod self_service;
 mod separation_of_duties;
 mod sessions;
 mod stripe;

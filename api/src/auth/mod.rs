@@ -2,6 +2,7 @@
 //! detection), logout, me. Lockout after repeated failures and a per-IP rate
 //! limit guard the password endpoints.
 
+mod account;
 pub mod credentials;
 pub mod password_reset;
 pub mod passwords;
@@ -39,7 +40,8 @@ pub fn router() -> Router<AppState> {
         .route("/auth/login", post(login))
         .route("/auth/refresh", post(refresh))
         .route("/auth/logout", post(logout))
-        .route("/auth/me", get(me))
+        .route("/auth/me", get(me).patch(account::update_me))
+        .route("/auth/password", post(account::change_password))
         .route("/auth/password-reset", post(password_reset::request))
         .route(
             "/auth/password-reset/confirm",

@@ -23,6 +23,8 @@ pub struct Principal {
     pub user_id: Uuid,
     /// The role the token was issued for.
     pub role: Role,
+    /// The session (refresh-token family) the token was issued for.
+    pub session: Uuid,
 }
 
 impl Principal {
@@ -91,6 +93,7 @@ impl FromRequestParts<AppState> for Principal {
         Ok(Principal {
             user_id: claims.sub,
             role,
+            session: claims.sid,
         })
     }
 }

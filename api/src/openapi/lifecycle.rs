@@ -71,6 +71,13 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             "200",
             policy,
         ),
+        ("get", "/policies/policies/{id}/cancellation-quote") => op(
+            "What cancelling would give, nothing recorded: ?effective_date=<YYYY-MM-DD, default today> → {policy_id, refund, retained, effective_date} (refund + retained = what was paid), decided as the cancellation would be; 409 invalid_transition when the policy cannot be cancelled, 422 for a date past cover (or, for a customer, in the past)",
+            "the customer (own), staff, admin",
+            None,
+            "200",
+            json!({"type": "object", "required": ["refund", "retained", "effective_date"]}),
+        ),
         ("post", "/policies/policies/{id}/renew") => op(
             "Offer the next term at the product's current rate, with a new invoice",
             "staff (the scheduler renews within the notice period)",

@@ -4,6 +4,7 @@
 
 mod applications;
 mod lifecycle;
+mod quotes;
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -45,6 +46,11 @@ pub fn router() -> Router<AppState> {
         .route("/policies/policies/{id}/endorse", post(lifecycle::endorse))
         .route("/policies/policies/{id}/cancel", post(lifecycle::cancel))
         .route("/policies/policies/{id}/renew", post(lifecycle::renew))
+        .route(
+            "/policies/policies/{id}/cancellation-quote",
+            get(quotes::cancellation_quote),
+        )
+        .route("/policies/products/{id}/quote", get(quotes::product_quote))
 }
 
 /// A policy (or application) as the API shows it.

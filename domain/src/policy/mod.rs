@@ -14,6 +14,7 @@ mod events;
 pub mod ledger;
 #[cfg(test)]
 mod money_properties;
+mod quotes;
 #[cfg(test)]
 mod tests;
 
@@ -21,6 +22,7 @@ pub use commands::{NewApplication, PolicyCommand};
 pub use errors::PolicyError;
 pub use events::{Application, PolicyEvent, RefundAllocation, Term};
 pub use ledger::InvoiceOffset;
+pub use quotes::CancellationQuote;
 
 use chrono::NaiveDate;
 use cqrs_es::event_sink::EventSink;

@@ -891,3 +891,42 @@ fn an_expired_policy_paid_late_is_covered_from_the_payment_not_over_the_gap() {
         Err(PolicyError::IncidentOutsideCover(d("2027-01-05")))
     );
 }
+
+#[test]
+fn a_quote_is_what_submitting_would_record_and_records_nothing() {
+    let quoted = Policy::quote(application()).unwrap();
+    let PolicyEvent::ApplicationSubmitted(submitted) = &submitted()[0] else {
+        panic!()
+    };
+    assert_eq!(&quoted, submitted);
+    assert_eq!(quoted.premium, kes("40000"));
+    assert_eq!(quoted.end_date, d("2026-12-31"));
+    // Outside the product's range: the same refusal as submitting.
+    let mut too_much = application();
+    too_much.sum_insured = kes("999999999");
+    assert_eq!(
+        Policy::quote(too_much.clone()).unwrap_err(),
+        decided(vec![], PolicyCommand::SubmitApplication(too_much)).unwrap_err()
+    );
+}
+
+#[test]
+fn a_cancellation_quote_is_what_cancelling_would_refund_and_keep() {
+    let policy = state(&active());
+    let quote = policy.cancellation_quote(d("2026-06-30")).unwrap();
+    assert_eq!(quote.refund, kes("20164.38"));
+    assert_eq!(quote.retained, kes("19835.62"));
+    assert_eq!(
+        quote.refund.checked_add(&quote.retained).unwrap(),
+        kes("40000"),
+        "refund + retained = paid"
+    );
+    // Refused as cancelling would be: past cover, or once cancelled.
+    assert!(policy.cancellation_quote(d("2027-06-30")).is_err());
+    let mut cancelled = active();
+    cancelled.extend(decided(active(), cancel("2026-06-30")).unwrap());
+    assert!(matches!(
+        state(&cancelled).cancellation_quote(d("2026-07-01")),
+        Err(PolicyError::InvalidTransition { .. })
+    ));
+}

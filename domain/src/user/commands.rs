@@ -41,6 +41,17 @@ pub enum UserCommand {
     /// Stop reminders and marketing on one channel (the unsubscribe link);
     /// transactional and legally required notices still go.
     Unsubscribe(crate::notifications::Channel),
+    /// The person changes their name or phone number (`None`: unchanged;
+    /// a phone of `Some(None)`: removed).
+    UpdateProfile {
+        /// The new name.
+        full_name: Option<String>,
+        /// The new phone number, or none.
+        phone_number: Option<Option<PhoneNumber>>,
+    },
+    /// Record that the person changed their password (the hash itself is
+    /// kept outside the event store).
+    RecordPasswordChange,
 }
 
 /// A new account's details, parsed but not yet checked against the rules.
@@ -58,19 +69,25 @@ pub struct Registration {
 
 const MAX_NAME: usize = 200;
 
+/// `full_name` trimmed, if it is 1 to 200 characters.
+pub(super) fn checked_name(full_name: &str, errors: &mut ValidationErrors) -> String {
+    let full_name = full_name.trim().to_string();
+    errors.check(
+        !full_name.is_empty() && full_name.chars().count() <= MAX_NAME,
+        "full_name",
+        format!("must be 1 to {MAX_NAME} characters"),
+    );
+    full_name
+}
+
 impl Registration {
     /// Checks the rules and returns the event to record.
     ///
     /// # Errors
     /// `UserError::Validation` listing every broken rule.
     pub fn validate(self) -> Result<UserEvent, UserError> {
-        let full_name = self.full_name.trim().to_string();
         let mut errors = ValidationErrors::new();
-        errors.check(
-            !full_name.is_empty() && full_name.chars().count() <= MAX_NAME,
-            "full_name",
-            format!("must be 1 to {MAX_NAME} characters"),
-        );
+        let full_name = checked_name(&self.full_name, &mut errors);
         errors.into_result().map_err(UserError::Validation)?;
         Ok(UserEvent::UserRegistered {
             email: self.email,

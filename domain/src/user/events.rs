@@ -55,6 +55,15 @@ pub enum UserEvent {
         /// The choice.
         preferences: crate::notifications::Preferences,
     },
+    /// The person changed their name or phone number (both as they are now).
+    ProfileUpdated {
+        /// Name.
+        full_name: String,
+        /// Phone, if any.
+        phone_number: Option<PhoneNumber>,
+    },
+    /// The person changed their password (every other session ended).
+    PasswordChanged,
 }
 
 impl DomainEvent for UserEvent {
@@ -66,6 +75,8 @@ impl DomainEvent for UserEvent {
             UserEvent::PasswordResetRequested { .. } => "PasswordResetRequested",
             UserEvent::PasswordResetCompleted { .. } => "PasswordResetCompleted",
             UserEvent::NotificationPreferencesSet { .. } => "NotificationPreferencesSet",
+            UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
+            UserEvent::PasswordChanged => "PasswordChanged",
         }
         .to_string()
     }

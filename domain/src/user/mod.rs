@@ -94,7 +94,17 @@ impl Aggregate for User {
             }
             // Credentials live outside the event store; these are the audit
             // trail of a reset, not state the aggregate decides on.
-            UserEvent::PasswordResetRequested { .. } | UserEvent::PasswordResetCompleted { .. } => {
+            UserEvent::PasswordResetRequested { .. }
+            | UserEvent::PasswordResetCompleted { .. }
+            | UserEvent::PasswordChanged => {}
+            UserEvent::ProfileUpdated {
+                full_name,
+                phone_number,
+            } => {
+                if let Some(profile) = self.profile.as_mut() {
+                    profile.full_name = full_name;
+                    profile.phone_number = phone_number;
+                }
             }
             UserEvent::NotificationPreferencesSet { preferences } => {
                 self.preferences = preferences;
@@ -169,6 +179,30 @@ impl User {
                     return Ok(vec![]);
                 }
                 Ok(vec![UserEvent::NotificationPreferencesSet { preferences }])
+            }
+            UserCommand::UpdateProfile {
+                full_name,
+                phone_number,
+            } => {
+                let profile = self.profile.as_ref().ok_or(UserError::NotFound)?;
+                let mut errors = crate::validation::ValidationErrors::new();
+                let full_name = full_name.map_or_else(
+                    || profile.full_name.clone(),
+                    |name| commands::checked_name(&name, &mut errors),
+                );
+                errors.into_result().map_err(UserError::Validation)?;
+                let phone_number = phone_number.unwrap_or_else(|| profile.phone_number.clone());
+                if full_name == profile.full_name && phone_number == profile.phone_number {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::ProfileUpdated {
+                    full_name,
+                    phone_number,
+                }])
+            }
+            UserCommand::RecordPasswordChange => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                Ok(vec![UserEvent::PasswordChanged])
             }
         }
     }

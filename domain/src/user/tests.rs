@@ -184,3 +184,58 @@ fn unsubscribing_stops_reminders_and_marketing_on_that_channel_only_once() {
         .when(UserCommand::Unsubscribe(Channel::Email))
         .then_expect_error(UserError::NotFound);
 }
+
+#[test]
+fn a_person_changes_their_name_and_phone_or_removes_the_phone() {
+    let phone = PhoneNumber::parse("+254722000111").unwrap();
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::UpdateProfile {
+            full_name: Some(" Amina Wanjiru ".into()),
+            phone_number: Some(Some(phone.clone())),
+        })
+        .then_expect_events(vec![UserEvent::ProfileUpdated {
+            full_name: "Amina Wanjiru".into(),
+            phone_number: Some(phone),
+        }]);
+    // Only the phone, removed: the name stays.
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::UpdateProfile {
+            full_name: None,
+            phone_number: Some(None),
+        })
+        .then_expect_events(vec![UserEvent::ProfileUpdated {
+            full_name: "Amina Njeri".into(),
+            phone_number: None,
+        }]);
+    // Nothing changed, nothing recorded; a blank name refused.
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::UpdateProfile {
+            full_name: Some("Amina Njeri".into()),
+            phone_number: None,
+        })
+        .then_expect_events(vec![]);
+    let mut blank = ValidationErrors::new();
+    blank.add("full_name", "must be 1 to 200 characters");
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::UpdateProfile {
+            full_name: Some("  ".into()),
+            phone_number: None,
+        })
+        .then_expect_error(UserError::Validation(blank));
+}
+
+#[test]
+fn a_password_change_is_recorded_for_a_registered_user_only() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::RecordPasswordChange)
+        .then_expect_events(vec![UserEvent::PasswordChanged]);
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::RecordPasswordChange)
+        .then_expect_error(UserError::NotFound);
+}

@@ -121,9 +121,27 @@ impl Projection for UsersProjection {
                 None,
                 Some(agent_id.0),
             ),
+            UserEvent::ProfileUpdated {
+                full_name,
+                phone_number,
+            } => {
+                sqlx::query(&format!(
+                    "UPDATE {t} SET full_name = $2, phone_number = $3, version = $4, updated_at = $5 \
+                     WHERE id = $1"
+                ))
+                .bind(id)
+                .bind(full_name)
+                .bind(phone_number.map(String::from))
+                .bind(event.sequence)
+                .bind(event.recorded_at)
+                .execute(&mut *conn)
+                .await?;
+                return Ok(());
+            }
             // A reset changes no field shown, only the version.
             UserEvent::PasswordResetRequested { .. }
             | UserEvent::PasswordResetCompleted { .. }
+            | UserEvent::PasswordChanged
             | UserEvent::NotificationPreferencesSet { .. } => (
                 format!("UPDATE {t} SET version = $4, updated_at = $5 WHERE id = $1"),
                 None,
