@@ -37,6 +37,10 @@ pub fn router() -> Router<AppState> {
         .route("/billing/invoices", get(list_invoices))
         .route("/billing/invoices/{id}", get(show_invoice))
         .route("/billing/invoices/{id}/pay", post(pay))
+        .route(
+            "/billing/invoices/{id}/payment-options",
+            get(payment_options),
+        )
         .route("/billing/invoices/{id}/void", post(void))
         .route("/billing/payments", get(list_payments))
         .route("/billing/payments/{id}", get(show_payment))
@@ -284,6 +288,49 @@ async fn payer(
         .map(String::from)
         .or_else(|| email.map(|e| e.as_str().to_string()));
     Ok((provider, contact))
+}
+
+/// `GET /billing/invoices/{id}/payment-options`: the providers that can
+/// take this invoice's currency now (the default first), what each needs
+/// of the payer, and the customer's own phone and email to offer.
+async fn payment_options(
+    State(state): State<AppState>,
+    principal: Principal,
+    IdPath(id): IdPath,
+) -> Result<Json<Value>, ApiError> {
+    principal.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
+    let row = visible_invoice(&state, &principal, id).await?;
+    let details = row.state.details.as_ref().ok_or(ApiError::NotFound)?;
+    let currency = details.amount.currency();
+    let (mut names, default) = available_providers(&state, currency.code()).await?;
+    if let Some(default) = &default {
+        names.sort_by_key(|name| name != default);
+    }
+    let providers: Vec<Value> = names
+        .iter()
+        .map(|slug| {
+            let entry = domain::integration::catalogue::provider(slug);
+            json!({
+                "provider": slug,
+                "name": entry.map_or(slug.as_str(), |p| p.name),
+                "payer_contact": entry.map(|p| p.payer_contact()),
+            })
+        })
+        .collect();
+    let customer = projections::read_models::users::get(&state.pool, details.customer_id.0).await?;
+    Ok(Json(json!({
+        "invoice_id": id,
+        "currency": currency.code(),
+        "balance": money_opt(row.state.balance().as_ref()),
+        "payable": row.state.balance().is_some_and(|b| b.amount() > rust_decimal::Decimal::ZERO)
+            && matches!(row.state.status.as_str(), "open" | "overdue"),
+        "default_provider": default,
+        "providers": providers,
+        "customer": {
+            "phone_number": customer.as_ref().and_then(|c| c.phone_number.clone()),
+            "email": customer.as_ref().map(|c| c.email.clone()),
+        },
+    })))
 }
 
 #[tracing::instrument(skip_all, fields(invoice_id = %id))]

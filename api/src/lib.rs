@@ -1,6 +1,7 @@
 //! ifinsure's HTTP API (axum): routing, authentication, the problem+json
 //! error mapping, idempotency, read-your-writes, metrics and the OpenAPI
-//! document. Each resource module exposes its own `router()`.
+//! document, each resource module with its own `router()`; and the web
+//! console ([`console`]), which uses the API in-process.
 
 pub mod accounts;
 pub mod acting_for;
@@ -10,6 +11,8 @@ pub mod billing;
 pub mod claims;
 pub mod client_address;
 pub mod config;
+pub mod console;
+pub mod customers;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod document_templates;
@@ -17,6 +20,7 @@ pub mod documents;
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod history;
 pub mod idempotency;
 pub mod integrations;
 pub mod metrics;
@@ -53,13 +57,33 @@ pub fn operations(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The whole API, with every cross-cutting layer.
+/// The whole service over HTTP: the API under `/api/v1` and the web
+/// console at `/`, with every cross-cutting layer.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    // The console calls the API in-process, through the same layers.
+    let internal = layered(
+        Router::new()
+            .nest("/api/v1", api_routes())
+            .fallback(|| async { ApiError::NotFound }),
+        &state,
+    );
+    let service = Router::new()
+        .nest("/api/v1", api_routes())
+        .merge(health::router())
+        .merge(console::router(console::client::Api(internal)))
+        .fallback(fallback)
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed });
+    layered(service, &state)
+}
+
+/// Every API route, under `/api/v1`.
+fn api_routes() -> Router<AppState> {
+    Router::new()
         .merge(auth::router())
         .merge(audit::router())
         .merge(reports::router())
         .merge(users::router())
+        .merge(customers::router())
         .merge(products::router())
         .merge(policies::router())
         .merge(billing::router())
@@ -71,12 +95,25 @@ pub fn router(state: AppState) -> Router {
         .merge(dead_letters::router())
         .merge(unsubscribe::router())
         .merge(health::router())
-        .merge(openapi::router());
-    Router::new()
-        .nest("/api/v1", api)
-        .merge(health::router())
-        .fallback(|| async { ApiError::NotFound })
-        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .merge(openapi::router())
+}
+
+/// What no route answers: problem+json under `/api/`, the console's 404
+/// page elsewhere.
+async fn fallback(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    uri: axum::http::Uri,
+    headers: axum::http::HeaderMap,
+) -> axum::response::Response {
+    use axum::response::IntoResponse as _;
+    if uri.path().starts_with("/api/") {
+        return ApiError::NotFound.into_response();
+    }
+    console::errors::not_found_page(&state, &headers).await
+}
+
+fn layered(router: Router<AppState>, state: &AppState) -> Router {
+    router
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             idempotency::middleware,
@@ -96,5 +133,5 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::Extension(client_address::TrustedProxies(
             std::sync::Arc::new(state.config.trusted_proxies.clone()),
         )))
-        .with_state(state)
+        .with_state(state.clone())
 }

@@ -10,6 +10,7 @@ mod claim_cover;
 mod claims;
 mod cli;
 mod common;
+mod console;
 mod conventions;
 mod delivery_reports;
 mod demo;

@@ -1,6 +1,7 @@
 //! Housekeeping of tables outside the event store (the event store itself is
 //! never pruned): stored idempotent responses past their retention, refresh
-//! tokens long expired or revoked, integration-log rows past the log
+//! tokens long expired or revoked, console sessions past their expiry,
+//! integration-log rows past the log
 //! retention, and the bodies (personal data) of notifications sent or given
 //! up on past it. A notification's row itself stays: it is what makes a
 //! replayed event send nothing twice.
@@ -41,6 +42,8 @@ pub struct Pruned {
     pub idempotency_keys: u64,
     /// Refresh tokens removed.
     pub refresh_tokens: u64,
+    /// Expired console sessions removed.
+    pub console_sessions: u64,
     /// Integration-log rows removed.
     pub integration_log: u64,
     /// Notifications whose bodies were removed.
@@ -73,6 +76,10 @@ pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sq
     .execute(pool)
     .await?
     .rows_affected();
+    let console_sessions = sqlx::query!("DELETE FROM console_sessions WHERE expires_at <= now()")
+        .execute(pool)
+        .await?
+        .rows_affected();
     let logs = retention.logs.as_secs_f64();
     let integration_log = sqlx::query!(
         "DELETE FROM integration_log WHERE created_at < now() - make_interval(secs => $1)",
@@ -110,6 +117,7 @@ pub async fn run_once(pool: &PgPool, retention: &Retention) -> Result<Pruned, sq
     let pruned = Pruned {
         idempotency_keys,
         refresh_tokens,
+        console_sessions,
         integration_log,
         notification_bodies,
         rejected_webhooks,

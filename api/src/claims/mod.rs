@@ -146,6 +146,7 @@ struct ListQuery {
     status: Option<String>,
     assignee_id: Option<Uuid>,
     policy_id: Option<Uuid>,
+    customer_id: Option<Uuid>,
     min_age_days: Option<u32>,
     #[serde(flatten)]
     page: PageQuery,
@@ -189,6 +190,7 @@ async fn list(
         status: query.status,
         assignee_id: query.assignee_id,
         policy_id: query.policy_id,
+        customer_id: query.customer_id,
         filed_on_or_before,
     };
     let rows = claims::list(
@@ -218,26 +220,14 @@ async fn timeline(
     id: Uuid,
 ) -> Result<Vec<Value>, ApiError> {
     let staff = is_staff(principal);
-    let events = state.store.events_of("Claim", &id.to_string()).await?;
-    Ok(events
-        .iter()
-        .filter(|e| {
-            staff
-                || !matches!(
-                    e.decode::<ClaimEvent>(),
-                    Ok(ClaimEvent::NoteAdded(note)) if note.internal
-                ) && e.event_type != "ReserveSet"
-        })
-        .map(|e| {
-            json!({
-                "sequence": e.sequence,
-                "event_type": e.event_type,
-                "recorded_at": e.recorded_at,
-                "user_id": e.metadata_str("user_id"),
-                "role": e.metadata_str("role"),
-            })
-        })
-        .collect())
+    crate::history::entries::<ClaimError>(state, "Claim", id, |e| {
+        staff
+            || !matches!(
+                e.decode::<ClaimEvent>(),
+                Ok(ClaimEvent::NoteAdded(note)) if note.internal
+            ) && e.event_type != "ReserveSet"
+    })
+    .await
 }
 
 async fn show(

@@ -20,7 +20,7 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             claim,
         ),
         ("get", "/claims") => op(
-            "List claims; the staff queue (?status=, ?assignee_id=, ?policy_id=, ?min_age_days=, ?limit=, ?cursor=)",
+            "List claims; the staff queue (?status=, ?assignee_id=, ?policy_id=, ?customer_id=, ?min_age_days=, ?limit=, ?cursor=)",
             "by role",
             None,
             "200",

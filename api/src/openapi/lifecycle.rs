@@ -56,7 +56,13 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             "200",
             list(policy),
         ),
-        ("get", "/policies/policies/{id}") => op("One policy", "by role", None, "200", policy),
+        ("get", "/policies/policies/{id}") => op(
+            "One policy, with its history: every event in order, {sequence, event_type, recorded_at, user_id, user_name, role} (who did it: null user for the system and providers), each checked against its seal",
+            "by role",
+            None,
+            "200",
+            policy.clone(),
+        ),
         ("post", "/policies/policies/{id}/endorse") => op(
             "Change the sum insured from a date: the pro-rata premium difference is invoiced or refunded",
             "staff",
@@ -91,6 +97,13 @@ pub(super) fn operation(method: &str, path: &str) -> Option<Op> {
             None,
             "200",
             list(invoice),
+        ),
+        ("get", "/billing/invoices/{id}/payment-options") => op(
+            "How this invoice can be paid now: {invoice_id, currency, balance, payable, default_provider, providers: [{provider, name, payer_contact}], customer: {phone_number, email}}; payer_contact says what to send with the payment: nothing, phone (M-Pesa: the paying Kenyan mobile number), email (Paystack), optional_email (Stripe: for the receipt), phone_or_email (Flutterwave: a Kenyan number for M-Pesa in KES, else an email for its checkout); the default provider first",
+            "owner, their agent, staff, admin",
+            None,
+            "200",
+            json!({"type": "object", "required": ["currency", "providers", "payable"]}),
         ),
         ("get", "/billing/invoices/{id}") => op("One invoice, with its payments and refunds", "by role", None, "200", invoice),
         ("post", "/billing/invoices/{id}/pay") => op(

@@ -190,13 +190,21 @@ async fn visible(state: &AppState, principal: &Principal, id: Uuid) -> Result<Po
         .ok_or(ApiError::NotFound)
 }
 
+/// The policy (or application) with its history: every event, who and when.
+async fn with_history(state: &AppState, row: &PolicyRow) -> Result<Response, ApiError> {
+    let mut body = policy_view(row);
+    body["history"] =
+        json!(crate::history::entries::<PolicyError>(state, "Policy", row.id, |_| true).await?);
+    Ok(with_etag(StatusCode::OK, row.version, body))
+}
+
 async fn show_application(
     State(state): State<AppState>,
     principal: Principal,
     IdPath(id): IdPath,
 ) -> Result<Response, ApiError> {
     let row = visible(&state, &principal, id).await?;
-    Ok(with_etag(StatusCode::OK, row.version, policy_view(&row)))
+    with_history(&state, &row).await
 }
 
 async fn show_policy(
@@ -208,7 +216,7 @@ async fn show_policy(
     if row.state.policy_number.is_none() {
         return Err(ApiError::NotFound);
     }
-    Ok(with_etag(StatusCode::OK, row.version, policy_view(&row)))
+    with_history(&state, &row).await
 }
 
 impl StateResource for Policy {

@@ -313,6 +313,37 @@ pub const PROVIDERS: &[Provider] = &[
     },
 ];
 
+/// What a payment provider needs to know of the payer to take a payment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PayerContact {
+    /// Nothing (the sandbox).
+    Nothing,
+    /// The paying mobile number: the provider prompts that phone (M-Pesa).
+    Phone,
+    /// An email address (Paystack's checkout is opened for it).
+    Email,
+    /// An email address for the receipt if given; the provider's hosted
+    /// page asks for the rest (Stripe).
+    OptionalEmail,
+    /// A Kenyan mobile number (an M-Pesa charge in KES) or an email address
+    /// (the hosted checkout): Flutterwave.
+    PhoneOrEmail,
+}
+
+impl Provider {
+    /// What the provider needs to know of the payer (payment providers).
+    pub fn payer_contact(&self) -> PayerContact {
+        match self.slug {
+            "mpesa" => PayerContact::Phone,
+            "paystack" => PayerContact::Email,
+            "stripe" => PayerContact::OptionalEmail,
+            "flutterwave" => PayerContact::PhoneOrEmail,
+            _ => PayerContact::Nothing,
+        }
+    }
+}
+
 /// The provider called `slug`.
 pub fn provider(slug: &str) -> Option<&'static Provider> {
     PROVIDERS.iter().find(|p| p.slug == slug)

@@ -377,6 +377,22 @@ impl EventStore {
         Ok((aggregate, walk.version() as u64))
     }
 
+    /// Every event of `aggregate_type` `id`, each checked against its seal
+    /// and chain (the history a page shows).
+    ///
+    /// # Errors
+    /// When the store fails, or an event fails its check.
+    pub async fn history<E: std::error::Error>(
+        &self,
+        aggregate_type: &str,
+        id: &str,
+    ) -> Result<Vec<StoredEvent>, ExecuteError<E>> {
+        let (_, events) = self
+            .checked_events(aggregate_type, id, seal::Walk::default())
+            .await?;
+        Ok(events)
+    }
+
     /// The events of `aggregate_type` `id` after those `walk` has passed,
     /// each checked as `walk` continues; and the walk after them.
     ///

@@ -27,6 +27,8 @@ pub struct ClaimFilter {
     pub assignee_id: Option<Uuid>,
     /// Only this policy's.
     pub policy_id: Option<Uuid>,
+    /// Only this customer's.
+    pub customer_id: Option<Uuid>,
     /// Only claims filed on or before this date (older ones).
     pub filed_on_or_before: Option<NaiveDate>,
 }
@@ -135,6 +137,7 @@ pub async fn list(
            AND ($5::uuid IS NULL OR policy_id = $5)
            AND ($6::date IS NULL OR filed_on <= $6)
            AND ($7::uuid IS NULL OR id > $7)
+           AND ($9::uuid IS NULL OR customer_id = $9)
          ORDER BY id LIMIT $8",
         scoped(1, 2)
     ))
@@ -146,6 +149,7 @@ pub async fn list(
     .bind(filter.filed_on_or_before)
     .bind(after)
     .bind(limit)
+    .bind(filter.customer_id)
     .fetch_all(pool)
     .await
 }

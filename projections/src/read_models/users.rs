@@ -215,3 +215,40 @@ pub async fn activity_by_role(
     .fetch_all(pool)
     .await
 }
+
+/// Up to `limit` customers after `after` (by id): all of them, or those
+/// assigned to agent `agent_id`; with `search`, those whose name, email or
+/// phone contains it.
+///
+/// # Errors
+/// When the database fails.
+pub async fn customers(
+    pool: &PgPool,
+    agent_id: Option<Uuid>,
+    search: Option<&str>,
+    after: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<UserRow>, sqlx::Error> {
+    let pattern = search.map(|s| {
+        format!(
+            "%{}%",
+            s.replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_")
+        )
+    });
+    sqlx::query_as(
+        r#"SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users
+           WHERE role = 'customer'
+             AND ($1::uuid IS NULL OR agent_id = $1)
+             AND ($2::text IS NULL OR full_name ILIKE $2 OR email ILIKE $2 OR coalesce(phone_number, '') ILIKE $2)
+             AND ($3::uuid IS NULL OR id > $3)
+           ORDER BY id LIMIT $4"#,
+    )
+    .bind(agent_id)
+    .bind(pattern)
+    .bind(after)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
