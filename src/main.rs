@@ -391,7 +391,8 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
         }
     }
     println!();
-    println!("ifinsure demo is running at http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)");
+    println!("ifinsure demo is running: open http://{addr}/ in a browser (the web console)");
+    println!("The API: http://{addr}/api/v1  (OpenAPI: http://{addr}/api/v1/openapi.json)");
     println!("Demo logins (password for all: {}):", seed::DEMO_PASSWORD);
     for (email, name, _, role) in seed::DEMO_USERS {
         println!("  {role:<9} {email:<24} {name}");

@@ -80,6 +80,33 @@ async fn a_customer_signs_up_gets_a_quote_applies_is_approved_pays_and_is_covere
         "{}",
         all.body
     );
+    // The command's event carries who, from where, under which request.
+    let events = book
+        .app
+        .get(
+            &format!("/audit/events?aggregate_type=Policy&aggregate_id={id}"),
+            Some(&book.admin),
+        )
+        .await;
+    let metadata = &events.body["items"][0]["metadata"];
+    let me = book
+        .app
+        .get("/users?role=customer", Some(&book.admin))
+        .await
+        .body["items"][0]["id"]
+        .clone();
+    assert_eq!(metadata["user_id"], me, "{metadata}");
+    assert_eq!(metadata["role"], "customer");
+    assert_eq!(metadata["client_ip"], "127.0.0.1");
+    assert!(
+        metadata["request_id"]
+            .as_str()
+            .is_some_and(|r| r.len() >= 32),
+        "{metadata}"
+    );
+    assert!(metadata["correlation_id"]
+        .as_str()
+        .is_some_and(|c| !c.is_empty()));
     let page = book.customer.follow(&first).await;
     assert!(page.shows("Application submitted"));
     assert!(page.shows("Submitted"));

@@ -217,6 +217,18 @@ async fn every_page_renders_for_the_roles_it_is_for_and_is_refused_to_the_others
         ("/profile".into(), all),
         ("/profile/password".into(), all),
     ];
+    let statement = book
+        .staff
+        .get(&format!(
+            "/customers/{customer_id}/statement.pdf?from=2026-01-01&to=2026-12-31"
+        ))
+        .await;
+    assert_eq!(
+        statement.header("content-type"),
+        Some("application/pdf"),
+        "{}",
+        statement.html
+    );
     for (role, browser) in browsers {
         let expected_nav = NAV.iter().find(|(r, _)| *r == role).unwrap().1;
         for (path, roles) in &pages {
