@@ -8,7 +8,7 @@ use domain::Role;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{filters, guarded, listing, refusal, refused_status, shown_on_form, Page};
+use super::{filters, guarded, listing, refusal, shown_again, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -109,9 +109,7 @@ pub async fn decide(
         };
         return Ok(console.done(&to, flash));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let forms = json!({ decision: refusal(&form, &reply, &[("reason", "reason")]) });
-    application_page(&console, id, forms, refused_status(&reply)).await
+    application_page(&console, id, forms, status).await
 }

@@ -13,7 +13,9 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::applications::customer_of;
-use super::{filters, guarded, listing, money, refusal, refused_status, shown_on_form, Page};
+use super::{
+    filters, guarded, listing, money, refusal, refused_status, shown_again, shown_on_form, Page,
+};
 use crate::console::client::{Call, Reply};
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -156,9 +158,7 @@ pub async fn file(console: Console, form: Form) -> Page {
         let id = reply.body["id"].as_str().unwrap_or_default();
         return Ok(console.done(&format!("/claims/{id}"), "Claim submitted"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
@@ -169,7 +169,7 @@ pub async fn file(console: Console, form: Form) -> Page {
             ("claimed_amount", "claimed_amount"),
         ],
     );
-    new_page(&console, shown, refused_status(&reply)).await
+    new_page(&console, shown, status).await
 }
 
 async fn claim_page(console: &Console, id: Uuid, forms: Value, status: StatusCode) -> Page {
@@ -321,11 +321,9 @@ async fn finish(
         };
         return Ok(console.done(&format!("/claims/{id}"), flash));
     }
-    if !shown_on_form(reply) {
-        return Err(console.refused(reply));
-    }
+    let status = shown_again(console, reply)?;
     let forms = json!({ action: refusal(form, reply, fields) });
-    claim_page(console, id, forms, refused_status(reply)).await
+    claim_page(console, id, forms, status).await
 }
 
 /// A multipart body with one file in field `file`, as the API takes it.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use uuid::Uuid;
 
-use super::{filters, guarded, listing, refusal, refused_status, shown_on_form, Page};
+use super::{filters, guarded, listing, refusal, refused_status, shown_again, shown_on_form, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -114,11 +114,9 @@ pub async fn assign_agent(console: Console, Segments(id): Segments<Uuid>, form: 
     if reply.ok() {
         return Ok(console.done(&format!("/customers/{id}"), "Agent assigned"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let forms = json!({"assign": refusal(&form, &reply, &[("agent_id", "agent_id")])});
-    customer_page(&console, id, forms, refused_status(&reply)).await
+    customer_page(&console, id, forms, status).await
 }
 
 #[derive(Deserialize, Default)]

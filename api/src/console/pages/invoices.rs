@@ -12,7 +12,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::applications::customer_of;
-use super::{filters, guarded, listing, refusal, refused_status, shown_on_form, Page};
+use super::{filters, guarded, listing, refusal, shown_again, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -86,11 +86,9 @@ pub async fn void(console: Console, Segments(id): Segments<Uuid>, form: Form) ->
             "Invoice voided: nothing is due on it",
         ));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let forms = json!({"void": refusal(&form, &reply, &[("reason", "reason")])});
-    invoice_page(&console, id, forms, refused_status(&reply)).await
+    invoice_page(&console, id, forms, status).await
 }
 
 /// What the pay form asks: the providers and, of the payer, what any of
@@ -204,9 +202,7 @@ pub async fn pay(console: Console, Segments(id): Segments<Uuid>, form: Form) -> 
         let payment = reply.body["payment_id"].as_str().unwrap_or_default();
         return Ok(console.done(&format!("/payments/{payment}"), "Payment requested"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
@@ -217,7 +213,7 @@ pub async fn pay(console: Console, Segments(id): Segments<Uuid>, form: Form) -> 
             ("amount", "provider"),
         ],
     );
-    pay_page(&console, id, Some(shown), refused_status(&reply)).await
+    pay_page(&console, id, Some(shown), status).await
 }
 
 /// `GET /payments/{id}`: the payment as it stands; with `HX-Request`, only

@@ -121,6 +121,17 @@ pub fn refused_status(reply: &Reply) -> StatusCode {
     }
 }
 
+/// How a refused form is answered: `Ok` with the status of the page that
+/// shows it again beside the form, or `Err` with the error page when the
+/// refusal is not the form's (not found, signed out, our fault).
+pub fn shown_again(console: &Console, reply: &Reply) -> Result<StatusCode, Response> {
+    if shown_on_form(reply) {
+        Ok(refused_status(reply))
+    } else {
+        Err(console.refused(reply))
+    }
+}
+
 /// Whether a form's refusal is one the page shows beside the form (a
 /// validation message, a rule, a stale version, a limit) rather than an
 /// error page (not found, signed out, our fault).

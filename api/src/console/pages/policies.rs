@@ -11,7 +11,7 @@ use serde_json::{json, Value};
 use uuid::Uuid;
 
 use super::applications::customer_of;
-use super::{filters, guarded, listing, money, refusal, refused_status, shown_on_form, Page};
+use super::{filters, guarded, listing, money, refusal, shown_again, shown_on_form, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -96,11 +96,9 @@ pub async fn renew(console: Console, Segments(id): Segments<Uuid>, form: Form) -
             "Policy renewed: the next term's invoice is issued",
         ));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let forms = json!({"renew": refusal(&form, &reply, &[])});
-    policy_page(&console, id, forms, refused_status(&reply)).await
+    policy_page(&console, id, forms, status).await
 }
 
 async fn endorse_page(console: &Console, id: Uuid, form: Value, status: StatusCode) -> Page {
@@ -144,9 +142,7 @@ pub async fn endorse(console: Console, Segments(id): Segments<Uuid>, form: Form)
             "Policy endorsed: the premium difference is invoiced or credited",
         ));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
@@ -155,7 +151,7 @@ pub async fn endorse(console: Console, Segments(id): Segments<Uuid>, form: Form)
             ("effective_date", "effective_date"),
         ],
     );
-    endorse_page(&console, id, shown, refused_status(&reply)).await
+    endorse_page(&console, id, shown, status).await
 }
 
 #[derive(Deserialize, Default)]
@@ -259,13 +255,11 @@ pub async fn cancel(console: Console, Segments(id): Segments<Uuid>, form: Form) 
         };
         return Ok(console.done(&format!("/policies/{id}"), &flash));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
         &[("reason", "reason"), ("effective_date", "effective_date")],
     );
-    cancel_page(&console, id, shown, refused_status(&reply)).await
+    cancel_page(&console, id, shown, status).await
 }

@@ -9,7 +9,9 @@ use domain::Role;
 use serde_json::{json, Map, Value};
 use uuid::Uuid;
 
-use super::{filters, guarded, listing, money, refusal, refused_status, shown_on_form, Page};
+use super::{
+    filters, guarded, listing, money, refusal, refused_status, shown_again, shown_on_form, Page,
+};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::errors::Segments;
@@ -300,9 +302,7 @@ pub async fn apply(console: Console, Segments(id): Segments<Uuid>, form: Form) -
             "Application submitted",
         ));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let first_insured = format!("insured_{}", insured_fields(line)[0].0);
     let shown = refusal(
         &form,
@@ -320,7 +320,7 @@ pub async fn apply(console: Console, Segments(id): Segments<Uuid>, form: Form) -
             product: &product,
             form: shown,
             quote: None,
-            status: refused_status(&reply),
+            status,
         },
     )
     .await
@@ -363,9 +363,7 @@ pub async fn define(console: Console, form: Form) -> Page {
         let id = reply.body["id"].as_str().unwrap_or_default();
         return Ok(console.done(&format!("/products/{id}"), "Product created"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let fields = [
         "code",
         "name",
@@ -380,7 +378,7 @@ pub async fn define(console: Console, form: Form) -> Page {
     ];
     let pairs: Vec<(&str, &str)> = fields.iter().map(|f| (*f, *f)).collect();
     Ok(console.render_status(
-        refused_status(&reply),
+        status,
         "product_new.html",
         json!({"section": "/products", "line_options": line_options(), "form": refusal(&form, &reply, &pairs)}),
     ))
@@ -427,9 +425,7 @@ pub async fn manage(
     if reply.ok() {
         return Ok(console.done(&format!("/products/{id}"), flash));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let forms = json!({ action: refusal(&form, &reply, fields) });
-    product_page(&console, id, forms, refused_status(&reply)).await
+    product_page(&console, id, forms, status).await
 }

@@ -5,7 +5,7 @@
 use axum::http::{Method, StatusCode};
 use serde_json::{json, Value};
 
-use super::{guarded, refusal, refused_status, shown_on_form, Page};
+use super::{guarded, refusal, shown_again, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::forms::Form;
@@ -40,15 +40,13 @@ pub async fn update(console: Console, form: Form) -> Page {
     if reply.ok() {
         return Ok(console.done("/profile", "Profile saved"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
         &[("full_name", "full_name"), ("phone_number", "phone_number")],
     );
-    profile_page(&console, json!({"profile": shown}), refused_status(&reply)).await
+    profile_page(&console, json!({"profile": shown}), status).await
 }
 
 /// `POST /profile/preferences`: which messages the viewer gets.
@@ -71,16 +69,9 @@ pub async fn preferences(console: Console, form: Form) -> Page {
     if reply.ok() {
         return Ok(console.done("/profile", "Preferences saved"));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(&form, &reply, &[]);
-    profile_page(
-        &console,
-        json!({"preferences": shown}),
-        refused_status(&reply),
-    )
-    .await
+    profile_page(&console, json!({"preferences": shown}), status).await
 }
 
 pub async fn password_form(console: Console) -> Page {
@@ -106,9 +97,7 @@ pub async fn change_password(console: Console, form: Form) -> Page {
             "Password changed: you were signed out everywhere else",
         ));
     }
-    if !shown_on_form(&reply) {
-        return Err(console.refused(&reply));
-    }
+    let status = shown_again(&console, &reply)?;
     let shown = refusal(
         &form,
         &reply,
@@ -118,7 +107,7 @@ pub async fn change_password(console: Console, form: Form) -> Page {
         ],
     );
     Ok(console.render_status(
-        refused_status(&reply),
+        status,
         "password.html",
         json!({"section": "/profile", "form": shown}),
     ))
