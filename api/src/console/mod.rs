@@ -28,8 +28,8 @@ use axum::{Extension, Router};
 use crate::state::AppState;
 use client::Api;
 use pages::{
-    applications, auth, claims, customers, dashboard, downloads, invoices, notifications, policies,
-    products, profile,
+    applications, audit, auth, claims, customers, dashboard, downloads, invoices, notifications,
+    policies, products, profile,
 };
 
 /// The console's routes, calling `api` in-process.
@@ -117,5 +117,9 @@ pub fn router(api: Api) -> Router<AppState> {
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
         )
+        .route("/audit", get(audit::stream))
+        .route("/audit/verify", get(audit::verify))
+        .route("/audit/correlations/{id}", get(audit::correlation))
+        .route("/audit/{kind}/{id}", get(audit::aggregate))
         .layer(Extension(api))
 }

@@ -60,6 +60,11 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "notifications.html",
     "profile.html",
     "password.html",
+    "audit_events.html",
+    "audit.html",
+    "audit_aggregate.html",
+    "audit_correlation.html",
+    "audit_verify.html",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -78,6 +83,7 @@ fn environment() -> &'static Environment<'static> {
         env.add_filter("event", event_words);
         env.add_filter("percent", percent);
         env.add_filter("filesize", filesize);
+        env.add_filter("json", pretty_json);
         env.add_function("new_key", super::forms::idempotency_key);
         env
     })
@@ -164,6 +170,13 @@ fn filesize(value: Jinja) -> String {
         1_000..1_000_000 => format!("{} KB", bytes.div_ceil(1_000)),
         _ => format!("{}.{} MB", bytes / 1_000_000, (bytes % 1_000_000) / 100_000),
     }
+}
+
+/// A JSON value laid out for reading (escaped like any text).
+fn pretty_json(value: Jinja) -> String {
+    serde_json::to_value(&value)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_default()
 }
 
 /// An event's type as a sentence: `PolicyCancelled` as `Policy cancelled`.

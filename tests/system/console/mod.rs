@@ -1,6 +1,7 @@
 //! The web console, driven as a browser without JavaScript drives it:
 //! every page and form through HTTP, post/redirect/get, cookies.
 
+mod audit;
 mod browser;
 mod journeys;
 mod pages;

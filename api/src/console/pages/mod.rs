@@ -2,6 +2,7 @@
 //! commanding through the API ([`crate::console::client`]).
 
 pub mod applications;
+pub mod audit;
 pub mod auth;
 pub mod claims;
 pub mod customers;
