@@ -10,6 +10,8 @@
 //! and requests the dashboard, the policy list and a policy's page
 //! `BENCH_REQUESTS` times each (default 200, one at a time, after 20 to warm
 //! up), printing p50, p95 and the worst. The target: p95 under 100 ms.
+//! With `BENCH_DATABASE=<name>` the database is kept: the book is built on
+//! the first run and timed as it is on the next ones.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -64,15 +66,35 @@ fn database_url(base: &str, name: &str) -> String {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let base = server_url();
-    let name = format!("ifinsure_bench_console_{}", std::process::id());
+    // BENCH_DATABASE names a database to keep (created when missing, its
+    // book built once and timed again on later runs).
+    let kept = std::env::var("BENCH_DATABASE")
+        .ok()
+        .filter(|n| !n.is_empty());
+    let name = kept
+        .clone()
+        .unwrap_or_else(|| format!("ifinsure_bench_console_{}", std::process::id()));
+    anyhow::ensure!(
+        name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "BENCH_DATABASE: letters, digits and _ only"
+    );
     let mut admin = PgConnection::connect(&base).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}"))
-        .execute(&mut admin)
-        .await?;
+    let exists: bool =
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+            .bind(&name)
+            .fetch_one(&mut admin)
+            .await?;
+    if !exists {
+        sqlx::query(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await?;
+    }
     let result = run(&database_url(&base, &name)).await;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-        .execute(&mut admin)
-        .await?;
+    if kept.is_none() {
+        sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut admin)
+            .await?;
+    }
     result
 }
 
@@ -303,32 +325,30 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[index].as_secs_f64() * 1000.0
 }
 
-async fn run(url: &str) -> anyhow::Result<()> {
-    let policies = env_number("BENCH_POLICIES", 50_000);
-    let paid_every = env_number("BENCH_PAID_EVERY", 10).max(1);
-    let requests = env_number("BENCH_REQUESTS", 200);
-    let customers = 1_000.min(policies.max(1));
-    let pool = projections::db::connect(url, 40).await?;
-    let running = app::start(
-        &settings(),
-        pool.clone(),
-        SecretString::from(SECRET),
-        Parts::ALL,
-    )
-    .await?;
-    let origin = format!("http://{}", running.addr.unwrap());
-    let base = format!("{origin}/api/v1");
-    let client = reqwest::Client::builder()
-        .pool_max_idle_per_host(64)
-        .build()?;
-    println!(
-        "ifinsure console benchmark: {} cores, a book of {policies} policies, {}",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        chrono::Utc::now().format("%Y-%m-%d")
-    );
+/// What building a book needs.
+struct Book {
+    pool: PgPool,
+    store: projections::EventStore,
+    base: String,
+    client: reqwest::Client,
+    policies: usize,
+    paid_every: usize,
+    customers: usize,
+}
 
+/// Builds the book through the API, as the business would, and waits until
+/// every subscription has caught up with it.
+async fn build_book(book: Book) -> anyhow::Result<()> {
+    let Book {
+        pool,
+        store,
+        base,
+        client,
+        policies,
+        paid_every,
+        customers,
+    } = book;
     // The people.
-    let store = running.store.clone();
     for (email, role) in [
         ("admin@bench.example", domain::Role::Admin),
         ("staff@bench.example", domain::Role::Staff),
@@ -470,9 +490,61 @@ async fn run(url: &str) -> anyhow::Result<()> {
     .await?;
     caught_up(&pool).await?;
 
+    Ok(())
+}
+
+async fn run(url: &str) -> anyhow::Result<()> {
+    let policies = env_number("BENCH_POLICIES", 50_000);
+    let paid_every = env_number("BENCH_PAID_EVERY", 10).max(1);
+    let requests = env_number("BENCH_REQUESTS", 200);
+    let customers = 1_000.min(policies.max(1));
+    let pool = projections::db::connect(url, 40).await?;
+    let running = app::start(
+        &settings(),
+        pool.clone(),
+        SecretString::from(SECRET),
+        Parts::ALL,
+    )
+    .await?;
+    let origin = format!("http://{}", running.addr.unwrap());
+    let base = format!("{origin}/api/v1");
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(64)
+        .build()?;
+    println!(
+        "ifinsure console benchmark: {} cores, a book of {policies} policies, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        chrono::Utc::now().format("%Y-%m-%d")
+    );
+    // A kept database (BENCH_DATABASE) that holds a book already is timed
+    // as it is.
+    let booked: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'ApplicationApproved'")
+            .fetch_one(&pool)
+            .await?;
+    if booked == 0 {
+        let book = Book {
+            pool: pool.clone(),
+            store: running.store.clone(),
+            base,
+            client,
+            policies,
+            paid_every,
+            customers,
+        };
+        build_book(book).await?;
+    } else {
+        println!("  a book of {booked} policies is there already: timing it");
+    }
+    // A customer's active policy.
+    let (paid_policy, customer_email): (String, String) = sqlx::query_as(
+        "SELECT p.id::text, u.email FROM policies p JOIN users u ON u.id = p.customer_id
+         WHERE p.status = 'active' ORDER BY p.id LIMIT 1",
+    )
+    .fetch_one(&pool)
+    .await?;
+
     // The pages.
-    let paid_policy = &applications[0];
-    let customer_email = &ids[0].1;
     println!(
         "\n{:<46} {:>9} {:>9} {:>9}",
         "page (role)", "p50 ms", "p95 ms", "max ms"

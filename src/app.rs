@@ -368,7 +368,14 @@ pub async fn start(
                     .subscription_pool_size
                     .unwrap_or(2 + 2 * subscribers.len() as u32),
             )
-            .connect_with((*pool.connect_options()).clone())
+            // Their statements take no optional filters: cached generic
+            // plans, unlike the request pool's custom ones (the last
+            // setting given wins).
+            .connect_with(
+                (*pool.connect_options())
+                    .clone()
+                    .options([("plan_cache_mode", "auto")]),
+            )
             .await
             .context("connecting the subscriptions' pool")?;
         let runtime = SubscriptionRuntime::new(

@@ -452,7 +452,7 @@ pub(crate) async fn ageing_rows(
     by_product: bool,
     agent: Option<Uuid>,
 ) -> Result<Vec<AgeingRow>, ApiError> {
-    let unpaid: Vec<Unpaid> = reporting::unpaid_invoices(&state.pool, agent)
+    let unpaid: Vec<Unpaid> = reporting::unpaid_invoices(&state.pool, agent, as_of)
         .await?
         .into_iter()
         .filter_map(|(product, invoice)| {

@@ -13,7 +13,13 @@ pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
 /// # Errors
 /// When the URL is malformed or the server can't be reached.
 pub async fn connect(database_url: &str, max_connections: u32) -> Result<PgPool, sqlx::Error> {
-    let options = PgConnectOptions::from_str(database_url)?.application_name("ifinsure");
+    // Every statement is planned for its own parameters: the read models'
+    // lists take optional filters (`$1 IS NULL OR status = $1`), which a
+    // cached generic plan can only scan for; a custom plan folds the absent
+    // ones away and uses the index of the present ones.
+    let options = PgConnectOptions::from_str(database_url)?
+        .application_name("ifinsure")
+        .options([("plan_cache_mode", "force_custom_plan")]);
     PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(Duration::from_secs(10))

@@ -69,6 +69,8 @@ impl Projection for PoliciesProjection {
             format!("CREATE INDEX ON {t} (status, end_date)"),
         ];
         super::tables::create_once(conn, t, &statements).await?;
+        // Lists filtered by status, in id order (the applications waiting).
+        super::tables::add_index_once(conn, t, "status, id").await?;
         Ok(())
     }
 
@@ -184,7 +186,12 @@ pub async fn ids_ending_before(
 /// When the database fails or a stored state does not decode.
 pub async fn in_force_states(pool: &PgPool) -> anyhow::Result<Vec<domain::policy::Policy>> {
     let states: Vec<serde_json::Value> = sqlx::query_scalar(
-        "SELECT state FROM policies WHERE jsonb_typeof(state -> 'in_force') = 'number' ORDER BY id",
+        // Only these statuses follow cover coming into force (submitted,
+        // approved and rejected never do): their states are not read.
+        "SELECT state FROM policies
+         WHERE status IN ('active', 'expired', 'cancelled', 'lapsed')
+           AND jsonb_typeof(state -> 'in_force') = 'number'
+         ORDER BY id",
     )
     .fetch_all(pool)
     .await?;

@@ -886,23 +886,26 @@ pub async fn commissions(
         .collect()
 }
 
-/// Every invoice still open or overdue with its product (the ageing
-/// report's input): its due date and balance.
+/// Every invoice still open or overdue and due before `due_before`, with
+/// its product (the ageing report's input: an invoice not yet past due is
+/// in no bucket, so it is not read at all).
 ///
 /// # Errors
 /// When the database fails or a stored state does not decode.
 pub async fn unpaid_invoices(
     pool: &PgPool,
     customers_of_agent: Option<Uuid>,
+    due_before: NaiveDate,
 ) -> anyhow::Result<Vec<(String, domain::invoice::Invoice)>> {
     let rows: Vec<(String, serde_json::Value)> = sqlx::query_as(
         "SELECT coalesce(s.product_code, ''), i.state FROM invoices i
          LEFT JOIN report_subjects s ON s.id = i.id
-         WHERE i.status IN ('open', 'overdue')
+         WHERE i.status IN ('open', 'overdue') AND i.due_date < $2
            AND ($1::uuid IS NULL OR i.customer_id IN (SELECT u.id FROM users u WHERE u.agent_id = $1))
          ORDER BY i.due_date, i.id",
     )
     .bind(customers_of_agent)
+    .bind(due_before)
     .fetch_all(pool)
     .await?;
     rows.into_iter()

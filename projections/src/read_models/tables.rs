@@ -93,3 +93,33 @@ pub async fn add_column_once(
     }
     Ok(())
 }
+
+/// Adds a b-tree index on `columns` (`"status, id"`) to `table` unless it
+/// has one: tables created before the index was. Checked first, so an
+/// up-to-date table is not locked at every start; a table renamed from a
+/// rebuild's shadow keeps its indexes under their shadow names, which is
+/// why the check is by columns, not by name.
+///
+/// # Errors
+/// When the database fails.
+pub async fn add_index_once(
+    conn: &mut sqlx::PgConnection,
+    table: &str,
+    columns: &str,
+) -> Result<(), sqlx::Error> {
+    let exists: bool = sqlx::query_scalar(
+        "SELECT EXISTS (SELECT 1 FROM pg_indexes
+                        WHERE schemaname = current_schema() AND tablename = $1
+                          AND indexdef LIKE '%USING btree (' || $2 || ')')",
+    )
+    .bind(table)
+    .bind(columns)
+    .fetch_one(&mut *conn)
+    .await?;
+    if !exists {
+        sqlx::query(&format!("CREATE INDEX ON {table} ({columns})"))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
