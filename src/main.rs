@@ -12,7 +12,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use domain::Role;
 use ifinsure::app::{self, Parts};
 use ifinsure::database::{self, Database};
-use ifinsure::settings::Settings;
+use ifinsure::settings::{ChainAnchor, Settings, DEFAULT_ANCHOR};
 use ifinsure::setup_error::{self, OrSetup as _, SetupError};
 use ifinsure::stop_signal::StopSignal;
 use ifinsure::{seed, telemetry};
@@ -357,7 +357,15 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     }
     settings.api_config(secret.clone()).or_setup()?;
     let mut stop = StopSignal::install()?;
-    let (_db, pool) = connect(&settings, true).await?;
+    let (db, pool) = connect(&settings, true).await?;
+    // A temporary database keeps its checkpoints' anchor beside it, removed
+    // with it: the default anchor, left by an earlier demo, would hold
+    // checkpoints this database never had, and verification would say so.
+    if let (Some(server), ChainAnchor::Directory(path)) = (&db.temporary, &settings.chain_anchor) {
+        if path == std::path::Path::new(DEFAULT_ANCHOR) {
+            settings.chain_anchor = ChainAnchor::Directory(server.directory().join("anchors"));
+        }
+    }
     // The demo replays thirteen months of business on this clock, then
     // leaves it on the real date.
     let clock = SettableClock::at(SystemClock::default().today());

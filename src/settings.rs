@@ -154,7 +154,7 @@ impl Default for Settings {
             integration_allowed_hosts: String::new(),
             chain_key: None,
             chain_checkpoint_interval: Duration::from_secs(300),
-            chain_anchor: ChainAnchor::Directory("data/anchors".into()),
+            chain_anchor: ChainAnchor::Directory(DEFAULT_ANCHOR.into()),
             master_key: None,
             previous_master_keys: Vec::new(),
         }
@@ -189,6 +189,9 @@ fn branding() -> Branding {
     }
 }
 
+/// The anchor's directory unless `CHAIN_ANCHOR_PATH` names another.
+pub const DEFAULT_ANCHOR: &str = "data/anchors";
+
 /// Where checkpoints are kept outside the database.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainAnchor {
@@ -207,7 +210,7 @@ fn chain_anchor() -> anyhow::Result<ChainAnchor> {
         match var("CHAIN_ANCHOR").as_deref().unwrap_or("directory") {
             "directory" => ChainAnchor::Directory(
                 var("CHAIN_ANCHOR_PATH")
-                    .unwrap_or_else(|| "data/anchors".into())
+                    .unwrap_or_else(|| DEFAULT_ANCHOR.into())
                     .into(),
             ),
             "document_store" => ChainAnchor::DocumentStore,

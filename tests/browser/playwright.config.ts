@@ -35,10 +35,11 @@ export default defineConfig({
     : {
         command: "cargo run --release --quiet -- demo",
         cwd: "../..",
-        url: `${baseURL}/health`,
+        // Ready once the demo has seeded its book (it answers before).
+        wait: { stdout: /Press Ctrl-C to stop/ },
         timeout: 1_800_000,
         reuseExistingServer: false,
-        stdout: "ignore",
+        stdout: "pipe",
         stderr: "pipe",
         gracefulShutdown: { signal: "SIGINT", timeout: 20_000 },
         env: {

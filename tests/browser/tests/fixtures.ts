@@ -23,8 +23,8 @@ export const NAV: Record<Role, string[]> = {
   auditor: ["Dashboard", "Products", "Applications", "Policies", "Claims", "Invoices", "Customers", "Reports", "Audit", "Profile"],
 };
 
-/** The pages of part 1 of the console (part 2 brings the others). */
-export const PART_ONE = ["Dashboard", "Products", "Applications", "Policies", "Claims", "Invoices", "Customers", "Notifications", "Profile"];
+/** The pages built so far (the rest of part 2 brings the others). */
+export const BUILT = ["Dashboard", "Products", "Applications", "Policies", "Claims", "Invoices", "Customers", "Audit", "Notifications", "Profile"];
 
 /** Records every request of `context` that leaves `origin`. */
 export function watch(context: BrowserContext, origin: string): string[] {
@@ -67,6 +67,12 @@ export async function accessible(page: Page) {
     (v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`,
   );
   expect(found, `axe on ${page.url()}`).toEqual([]);
+}
+
+/** The demo's business day: East Africa Time (BUSINESS_UTC_OFFSET_MINUTES
+ * 180), which is a day ahead of UTC after 21:00 UTC. */
+export function businessToday() {
+  return new Date(Date.now() + 180 * 60_000).toISOString().slice(0, 10);
 }
 
 /** A fresh email address for a new account. */

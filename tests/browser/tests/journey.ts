@@ -3,7 +3,7 @@
 // sandbox and sees the policy active; files a claim with a photo, which
 // staff take to payout. Run with JavaScript on and off.
 import { Browser, Page } from "@playwright/test";
-import { accessible as check, expect, LOGINS, newEmail, PASSWORD, PHOTO, signIn, watch } from "./fixtures";
+import { accessible as check, businessToday, expect, LOGINS, newEmail, PASSWORD, PHOTO, signIn, watch } from "./fixtures";
 
 /** Until `check` passes, following the page's own Refresh link without
  * JavaScript (with it, htmx updates the page by itself). */
@@ -85,7 +85,7 @@ export async function journey(browser: Browser, baseURL: string, javascript: boo
 
   // A claim with a photo.
   await customer.getByRole("button", { name: "File a claim" }).click();
-  await customer.getByLabel("Incident date").fill(new Date().toISOString().slice(0, 10));
+  await customer.getByLabel("Incident date").fill(businessToday());
   await customer.getByLabel("Description").fill("Side mirror broken in a car park on Moi Avenue");
   await customer.getByLabel("Claimed amount").fill("18000");
   await accessible(customer);

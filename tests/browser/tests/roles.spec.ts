@@ -1,7 +1,7 @@
 // Each role signs in, finds its navigation as CONSOLE.md gives it, and
 // visits its pages: each in the layout, with one h1 and no accessibility
 // violation; its dashboard is saved for the README.
-import { accessible, expect, LOGINS, NAV, PART_ONE, Role, signIn, test } from "./fixtures";
+import { accessible, expect, LOGINS, NAV, BUILT, Role, signIn, test } from "./fixtures";
 
 for (const role of Object.keys(LOGINS) as Role[]) {
   test(`${role}: signs in, navigates, every page accessible`, async ({ page }) => {
@@ -12,7 +12,7 @@ for (const role of Object.keys(LOGINS) as Role[]) {
     await accessible(page);
     await page.screenshot({ path: `../../docs/screenshots/${role}-dashboard.png`, fullPage: true });
 
-    for (const name of NAV[role].filter((n) => PART_ONE.includes(n))) {
+    for (const name of NAV[role].filter((n) => BUILT.includes(n))) {
       await nav.getByRole("link", { name, exact: true }).click();
       await expect(page.getByRole("main")).toBeVisible();
       await expect(page.getByRole("heading", { level: 1 })).toHaveCount(1);
