@@ -155,46 +155,45 @@ async fn bad_filters_and_versions_say_what_to_type() {
     let book = Book::open().await;
     let id = book.apply().await;
     let auditor = auditor(&book).await;
+    let unknown = uuid::Uuid::now_v7();
+    // (what is asked, the status, what the page says)
+    let refused = [
+        (
+            "/audit?from=yesterday".to_string(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter a date, e.g. 2026-12-01",
+        ),
+        (
+            format!("/audit/Policy/{id}?version=three"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter a whole number",
+        ),
+        (
+            format!("/audit/Policy/{id}?compare_from=0&compare_to=99"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Enter a version from 0 to 1",
+        ),
+        (
+            format!("/audit/Policy/{id}?version=1&at=2026-12-01T09:30"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Give a version or a time, not both",
+        ),
+        (
+            format!("/audit/Policy/{unknown}"),
+            StatusCode::NOT_FOUND,
+            "",
+        ),
+    ];
+    for (path, status, says) in refused {
+        let page = auditor.get(&path).await;
+        assert_eq!(page.status, status, "{path}: {}", page.html);
+        assert!(page.shows(says), "{path} should say {says}: {}", page.html);
+    }
     let bad_day = auditor.get("/audit?from=yesterday").await;
-    assert_eq!(bad_day.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        bad_day.shows("Enter a date, e.g. 2026-12-01"),
-        "{}",
-        bad_day.html
-    );
     assert!(
         bad_day.shows("value=\"yesterday\""),
         "what was typed is kept"
     );
-    let bad_version = auditor
-        .get(&format!("/audit/Policy/{id}?version=three"))
-        .await;
-    assert_eq!(bad_version.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(
-        bad_version.shows("Enter a whole number"),
-        "{}",
-        bad_version.html
-    );
-    let beyond = auditor
-        .get(&format!("/audit/Policy/{id}?compare_from=0&compare_to=99"))
-        .await;
-    assert!(
-        beyond.shows("Enter a version from 0 to 1"),
-        "{}",
-        beyond.html
-    );
-    let both = auditor
-        .get(&format!("/audit/Policy/{id}?version=1&at=2026-12-01T09:30"))
-        .await;
-    assert!(
-        both.shows("Give a version or a time, not both"),
-        "{}",
-        both.html
-    );
-    let unknown = auditor
-        .get(&format!("/audit/Policy/{}", uuid::Uuid::now_v7()))
-        .await;
-    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
     // A time before it existed.
     let earlier = auditor
         .get(&format!("/audit/Policy/{id}?at=2020-01-01T00:00"))
