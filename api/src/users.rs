@@ -16,7 +16,7 @@ use uuid::Uuid;
 use crate::accounts::{open_account, NewAccount};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
-use crate::extract::{IdPath, IfMatch, JsonBody, QueryParams};
+use crate::extract::{IdPath, IfMatch, JsonBody, OptionalJsonBody, QueryParams};
 use crate::pagination::{Page, PageQuery};
 use crate::request_context::RequestContext;
 use crate::state::AppState;
@@ -29,6 +29,8 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", post(create).get(list))
         .route("/users/{id}", get(show))
+        .route("/users/{id}/deactivate", post(deactivate))
+        .route("/users/{id}/reactivate", post(reactivate))
         .route("/customers/{id}/assign-agent", post(assign_agent))
 }
 
@@ -41,6 +43,7 @@ pub fn user_view(row: &UserRow) -> Value {
         "phone_number": row.phone_number,
         "role": row.role,
         "agent_id": row.agent_id,
+        "status": if row.active { "active" } else { "deactivated" },
         "version": row.version,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
@@ -114,6 +117,62 @@ async fn show(
     respond_current::<UserRow>(&state, id, StatusCode::OK).await
 }
 
+#[derive(Deserialize, Default)]
+struct DeactivateRequest {
+    reason: Option<String>,
+}
+
+/// `POST /users/{id}/deactivate`: the account may no longer sign in; every
+/// session it has is ended (its access tokens stop working within a
+/// second, as the session check sees the revoked family). An admin cannot
+/// deactivate themselves.
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+async fn deactivate(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+    OptionalJsonBody(body): OptionalJsonBody<DeactivateRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    if id == principal.user_id {
+        return Err(ApiError::Conflict {
+            code: "own_account",
+            detail: "an admin cannot deactivate their own account: ask another admin".into(),
+        });
+    }
+    let command = UserCommand::Deactivate {
+        reason: body.reason,
+    };
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<User>(&id.to_string(), command, expected, &meta)
+        .await?;
+    crate::auth::refresh_tokens::revoke_user(&state.pool, id).await?;
+    respond_to_command::<UserRow>(&state, id, &committed, StatusCode::OK).await
+}
+
+/// `POST /users/{id}/reactivate`: the account may sign in again (with a
+/// new sign-in: its old sessions stay ended).
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+async fn reactivate(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<User>(&id.to_string(), UserCommand::Reactivate, expected, &meta)
+        .await?;
+    respond_to_command::<UserRow>(&state, id, &committed, StatusCode::OK).await
+}
+
 #[derive(Deserialize)]
 struct AssignAgentRequest {
     agent_id: Uuid,
@@ -178,6 +237,7 @@ impl ResourceRow for UserRow {
             phone_number: profile.phone_number.clone().map(String::from),
             role: profile.role.as_str().to_string(),
             agent_id: profile.agent_id.map(|a| a.0),
+            active: !user.deactivated,
             version,
             created_at,
             updated_at,

@@ -12,6 +12,7 @@ mod cli;
 mod common;
 mod console;
 mod conventions;
+mod deactivation;
 mod delivery_reports;
 mod demo;
 mod dependable_workers;

@@ -149,6 +149,12 @@ async fn login(
     let user = projections::read_models::users::get(&state.pool, credential.user_id)
         .await?
         .ok_or_else(invalid_credentials)?;
+    // Said only to someone who knows the password.
+    if !user.active {
+        return Err(ApiError::forbidden(
+            "this account is deactivated: ask an administrator to reactivate it",
+        ));
+    }
     let (refresh, session) =
         refresh_tokens::issue(&state.pool, user.id, state.config.refresh_token_ttl).await?;
     token_pair(&state, user.id, &user.role, refresh, session)

@@ -135,3 +135,18 @@ pub async fn revoke(pool: &PgPool, user_id: Uuid, token: &str) -> Result<bool, s
         None => Ok(false),
     }
 }
+
+/// Revokes every refresh token of `user_id` (a deactivated account): each
+/// of its sessions ends.
+///
+/// # Errors
+/// When the database fails.
+pub async fn revoke_user(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user_id)
+    .execute(pool)
+    .await?;
+    Ok(())
+}

@@ -1,7 +1,8 @@
 //! Sessions: every access token names the refresh-token family it was
 //! issued for (`sid`). A request is served only while that session is live
-//! (not logged out, not revoked by a password reset, not expired) and the
-//! account still has the role the token was issued for — checked against
+//! (not logged out, not revoked by a password reset, not expired), the
+//! account is not deactivated and it still has the role the token was
+//! issued for — checked against
 //! the database at most once a second per session, so an ended session's
 //! access token stops working within a second instead of at its expiry.
 
@@ -96,7 +97,8 @@ async fn look_up(pool: &PgPool, sid: Uuid, user_id: Uuid) -> Result<Seen, ApiErr
     let (live, role): (bool, Option<String>) = sqlx::query_as(
         "SELECT EXISTS (SELECT 1 FROM refresh_tokens
                         WHERE family_id = $1 AND user_id = $2
-                          AND revoked_at IS NULL AND expires_at > now()),
+                          AND revoked_at IS NULL AND expires_at > now())
+                AND NOT EXISTS (SELECT 1 FROM users WHERE id = $2 AND NOT active),
                 (SELECT role FROM users WHERE id = $2)",
     )
     .bind(sid)

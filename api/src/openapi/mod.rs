@@ -32,6 +32,8 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("post", "/users"),
     ("get", "/users"),
     ("get", "/users/{id}"),
+    ("post", "/users/{id}/deactivate"),
+    ("post", "/users/{id}/reactivate"),
     ("get", "/customers"),
     ("get", "/customers/{id}"),
     ("post", "/customers/{id}/assign-agent"),
@@ -245,6 +247,22 @@ fn operation(method: &str, path: &str) -> Op {
             list(user),
         ),
         ("get", "/users/{id}") => op("One user", "admin", None, "200", user),
+        ("post", "/users/{id}/deactivate") => op(
+            "Deactivate a user: they cannot sign in, their refresh tokens are revoked and their access tokens stop working within a second (a UserDeactivated event naming the admin); not one's own account (409); twice changes nothing",
+            "admin",
+            Some(
+                json!({"type": "object", "properties": {"reason": {"type": "string", "maxLength": 500}}}),
+            ),
+            "200",
+            user.clone(),
+        ),
+        ("post", "/users/{id}/reactivate") => op(
+            "Reactivate a user: they may sign in again (their old sessions stay ended)",
+            "admin",
+            None,
+            "200",
+            user.clone(),
+        ),
         ("get", "/customers") => op(
             "Customers: an agent's own (assigned to them), everyone's for staff, admin and auditor; ?q= finds by name, email or phone (at most 100 characters); ?limit=, ?cursor=",
             "agent, staff, admin, auditor",
@@ -603,7 +621,8 @@ fn schemas() -> Value {
         "User": {"type": "object", "properties": {
             "id": uuid, "email": {"type": "string"}, "full_name": {"type": "string"},
             "phone_number": {"type": ["string", "null"]}, "role": {"type": "string"},
-            "agent_id": {"type": ["string", "null"], "format": "uuid"}, "version": {"type": "integer"},
+            "agent_id": {"type": ["string", "null"], "format": "uuid"},
+            "status": {"enum": ["active", "deactivated"]}, "version": {"type": "integer"},
             "created_at": time, "updated_at": time}},
         "NewProduct": {"type": "object", "required": ["code", "name", "line", "currency", "rate", "minimum_premium", "sum_insured_min", "sum_insured_max", "term_months"], "properties": {
             "code": {"type": "string", "pattern": "^[A-Z0-9_-]{1,32}$"}, "name": {"type": "string"},

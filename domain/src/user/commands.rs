@@ -52,6 +52,14 @@ pub enum UserCommand {
     /// Record that the person changed their password (the hash itself is
     /// kept outside the event store).
     RecordPasswordChange,
+    /// Stop the account from signing in (an admin's decision; the API ends
+    /// its sessions).
+    Deactivate {
+        /// Why, if given.
+        reason: Option<String>,
+    },
+    /// Let a deactivated account sign in again.
+    Reactivate,
 }
 
 /// A new account's details, parsed but not yet checked against the rules.

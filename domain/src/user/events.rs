@@ -64,6 +64,13 @@ pub enum UserEvent {
     },
     /// The person changed their password (every other session ended).
     PasswordChanged,
+    /// The account may no longer sign in (its sessions were ended).
+    UserDeactivated {
+        /// Why, if given.
+        reason: Option<String>,
+    },
+    /// The account may sign in again.
+    UserReactivated,
 }
 
 impl DomainEvent for UserEvent {
@@ -77,6 +84,8 @@ impl DomainEvent for UserEvent {
             UserEvent::NotificationPreferencesSet { .. } => "NotificationPreferencesSet",
             UserEvent::ProfileUpdated { .. } => "ProfileUpdated",
             UserEvent::PasswordChanged => "PasswordChanged",
+            UserEvent::UserDeactivated { .. } => "UserDeactivated",
+            UserEvent::UserReactivated => "UserReactivated",
         }
         .to_string()
     }

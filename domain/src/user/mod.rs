@@ -45,6 +45,9 @@ pub struct User {
     /// What notifications the person wants.
     #[serde(default)]
     pub preferences: crate::notifications::Preferences,
+    /// Deactivated by an admin: may not sign in.
+    #[serde(default)]
+    pub deactivated: bool,
 }
 
 impl Aggregate for User {
@@ -109,6 +112,8 @@ impl Aggregate for User {
             UserEvent::NotificationPreferencesSet { preferences } => {
                 self.preferences = preferences;
             }
+            UserEvent::UserDeactivated { .. } => self.deactivated = true,
+            UserEvent::UserReactivated => self.deactivated = false,
         }
     }
 }
@@ -203,6 +208,32 @@ impl User {
             UserCommand::RecordPasswordChange => {
                 self.profile.as_ref().ok_or(UserError::NotFound)?;
                 Ok(vec![UserEvent::PasswordChanged])
+            }
+            // Deactivating a deactivated account, or reactivating an active
+            // one, records nothing: a second click changes nothing.
+            UserCommand::Deactivate { reason } => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                if self.deactivated {
+                    return Ok(vec![]);
+                }
+                let reason = reason
+                    .map(|r| r.trim().to_string())
+                    .filter(|r| !r.is_empty());
+                let mut errors = crate::validation::ValidationErrors::new();
+                errors.check(
+                    reason.as_ref().is_none_or(|r| r.chars().count() <= 500),
+                    "reason",
+                    "must be at most 500 characters",
+                );
+                errors.into_result().map_err(UserError::Validation)?;
+                Ok(vec![UserEvent::UserDeactivated { reason }])
+            }
+            UserCommand::Reactivate => {
+                self.profile.as_ref().ok_or(UserError::NotFound)?;
+                if !self.deactivated {
+                    return Ok(vec![]);
+                }
+                Ok(vec![UserEvent::UserReactivated])
             }
         }
     }

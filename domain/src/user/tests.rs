@@ -239,3 +239,59 @@ fn a_password_change_is_recorded_for_a_registered_user_only() {
         .when(UserCommand::RecordPasswordChange)
         .then_expect_error(UserError::NotFound);
 }
+
+#[test]
+fn deactivating_records_the_reason_trimmed() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Agent)])
+        .when(UserCommand::Deactivate {
+            reason: Some(" left the agency ".into()),
+        })
+        .then_expect_events(vec![UserEvent::UserDeactivated {
+            reason: Some("left the agency".into()),
+        }]);
+}
+
+#[test]
+fn deactivating_twice_or_reactivating_an_active_account_records_nothing() {
+    UserTestFramework::with(())
+        .given(vec![
+            registered(Role::Agent),
+            UserEvent::UserDeactivated { reason: None },
+        ])
+        .when(UserCommand::Deactivate { reason: None })
+        .then_expect_events(vec![]);
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Agent)])
+        .when(UserCommand::Reactivate)
+        .then_expect_events(vec![]);
+}
+
+#[test]
+fn a_deactivated_account_is_reactivated() {
+    UserTestFramework::with(())
+        .given(vec![
+            registered(Role::Staff),
+            UserEvent::UserDeactivated {
+                reason: Some("on leave".into()),
+            },
+        ])
+        .when(UserCommand::Reactivate)
+        .then_expect_events(vec![UserEvent::UserReactivated]);
+}
+
+#[test]
+fn an_unknown_account_or_an_overlong_reason_is_refused() {
+    UserTestFramework::with(())
+        .given_no_previous_events()
+        .when(UserCommand::Deactivate { reason: None })
+        .then_expect_error(UserError::NotFound);
+    let mut errors = ValidationErrors::new();
+    errors.add("reason", "must be at most 500 characters");
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Agent)])
+        .when(UserCommand::Deactivate {
+            reason: Some("x".repeat(501)),
+        })
+        .then_expect_error(UserError::Validation(errors));
+}

@@ -30,6 +30,8 @@ pub struct UserRow {
     pub role: String,
     /// Assigned agent (customers).
     pub agent_id: Option<Uuid>,
+    /// May sign in (not deactivated by an admin).
+    pub active: bool,
     /// Aggregate version.
     pub version: i64,
     /// Registration time.
@@ -73,6 +75,7 @@ impl Projection for UsersProjection {
             format!("CREATE INDEX ON {t} (agent_id)"),
         ];
         super::tables::create_once(conn, t, &statements).await?;
+        super::tables::add_column_once(conn, t, "active", "boolean NOT NULL DEFAULT true").await?;
         Ok(())
     }
 
@@ -138,6 +141,20 @@ impl Projection for UsersProjection {
                 .await?;
                 return Ok(());
             }
+            UserEvent::UserDeactivated { .. } => (
+                format!(
+                    "UPDATE {t} SET active = false, version = $4, updated_at = $5 WHERE id = $1"
+                ),
+                None,
+                None,
+            ),
+            UserEvent::UserReactivated => (
+                format!(
+                    "UPDATE {t} SET active = true, version = $4, updated_at = $5 WHERE id = $1"
+                ),
+                None,
+                None,
+            ),
             // A reset changes no field shown, only the version.
             UserEvent::PasswordResetRequested { .. }
             | UserEvent::PasswordResetCompleted { .. }
@@ -166,7 +183,7 @@ impl Projection for UsersProjection {
 /// When the database fails.
 pub async fn get(pool: &PgPool, id: Uuid) -> Result<Option<UserRow>, sqlx::Error> {
     sqlx::query_as(
-        "SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users WHERE id = $1",
+        "SELECT id, email, full_name, phone_number, role, agent_id, active, version, created_at, updated_at FROM users WHERE id = $1",
     )
     .bind(id)
     .fetch_optional(pool)
@@ -184,7 +201,7 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<UserRow>, sqlx::Error> {
     sqlx::query_as(
-        r#"SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users
+        r#"SELECT id, email, full_name, phone_number, role, agent_id, active, version, created_at, updated_at FROM users
            WHERE ($1::text IS NULL OR role = $1) AND ($2::uuid IS NULL OR id > $2)
            ORDER BY id LIMIT $3"#,
     )
@@ -238,7 +255,7 @@ pub async fn customers(
         )
     });
     sqlx::query_as(
-        r#"SELECT id, email, full_name, phone_number, role, agent_id, version, created_at, updated_at FROM users
+        r#"SELECT id, email, full_name, phone_number, role, agent_id, active, version, created_at, updated_at FROM users
            WHERE role = 'customer'
              AND ($1::uuid IS NULL OR agent_id = $1)
              AND ($2::text IS NULL OR full_name ILIKE $2 OR email ILIKE $2 OR coalesce(phone_number, '') ILIKE $2)

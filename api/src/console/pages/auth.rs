@@ -80,7 +80,8 @@ pub async fn login(visitor: Visitor, form: Form) -> Result<Response, ApiError> {
         return open_session(&visitor, &reply, &next, None).await;
     }
     let problem = match reply.status {
-        StatusCode::TOO_MANY_REQUESTS => reply.detail(),
+        // Locked out, or deactivated (said only after the right password).
+        StatusCode::TOO_MANY_REQUESTS | StatusCode::FORBIDDEN => reply.detail(),
         _ => WRONG.to_string(),
     };
     let mut shown = again(&form, &Default::default());
