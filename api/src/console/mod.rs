@@ -29,7 +29,7 @@ use crate::state::AppState;
 use client::Api;
 use pages::{
     applications, audit, auth, claims, customers, dashboard, downloads, invoices, notifications,
-    policies, products, profile,
+    policies, products, profile, users,
 };
 
 /// The console's routes, calling `api` in-process.
@@ -117,6 +117,9 @@ pub fn router(api: Api) -> Router<AppState> {
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
         )
+        .route("/users", get(users::list))
+        .route("/users/new", get(users::new_form).post(users::create))
+        .route("/users/{id}/{action}", post(users::act))
         .route("/audit", get(audit::stream))
         .route("/audit/verify", get(audit::verify))
         .route("/audit/correlations/{id}", get(audit::correlation))

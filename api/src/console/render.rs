@@ -65,6 +65,8 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "audit_aggregate.html",
     "audit_correlation.html",
     "audit_verify.html",
+    "users.html",
+    "user_new.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -24,7 +24,7 @@ export const NAV: Record<Role, string[]> = {
 };
 
 /** The pages built so far (the rest of part 2 brings the others). */
-export const BUILT = ["Dashboard", "Products", "Applications", "Policies", "Claims", "Invoices", "Customers", "Audit", "Notifications", "Profile"];
+export const BUILT = ["Dashboard", "Products", "Applications", "Policies", "Claims", "Invoices", "Customers", "Users", "Audit", "Notifications", "Profile"];
 
 /** Records every request of `context` that leaves `origin`. */
 export function watch(context: BrowserContext, origin: string): string[] {

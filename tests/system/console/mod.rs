@@ -6,6 +6,7 @@ mod browser;
 mod journeys;
 mod pages;
 mod security;
+mod users;
 
 use reqwest::StatusCode;
 use serde_json::json;

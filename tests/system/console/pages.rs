@@ -216,6 +216,8 @@ async fn every_page_renders_for_the_roles_it_is_for_and_is_refused_to_the_others
         ),
         ("/profile".into(), all),
         ("/profile/password".into(), all),
+        ("/users".into(), &["admin"]),
+        ("/users/new".into(), &["admin"]),
         ("/audit".into(), &["admin", "auditor"]),
         (format!("/audit/Policy/{policy}"), &["admin", "auditor"]),
         ("/audit/verify?run=1".into(), &["admin", "auditor"]),

@@ -13,6 +13,7 @@ pub mod notifications;
 pub mod policies;
 pub mod products;
 pub mod profile;
+pub mod users;
 
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,0 +1,145 @@
+//! Users, for admins: every account with its role and status (filter
+//! **Role**), **New user** with any role, and **Deactivate** /
+//! **Reactivate** (a deactivated account cannot sign in and its sessions
+//! end).
+
+use axum::extract::RawQuery;
+use axum::http::StatusCode;
+use domain::Role;
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+use super::{filters, guarded, listing, refusal, shown_again, Page};
+use crate::console::client::Call;
+use crate::console::context::Console;
+use crate::console::errors::Segments;
+use crate::console::forms::Form;
+
+/// The roles, in the order they are offered.
+const ROLES: [Role; 5] = [
+    Role::Customer,
+    Role::Agent,
+    Role::Staff,
+    Role::Admin,
+    Role::Auditor,
+];
+
+fn admin(console: &Console) -> Result<(), axum::response::Response> {
+    if console.viewer.role == Role::Admin {
+        Ok(())
+    } else {
+        Err(console.forbidden())
+    }
+}
+
+fn role_names() -> Vec<&'static str> {
+    ROLES.iter().map(|r| r.as_str()).collect()
+}
+
+async fn list_page(
+    console: &Console,
+    query: Option<&str>,
+    forms: Value,
+    status: StatusCode,
+) -> Page {
+    admin(console)?;
+    let (query, shown) = filters(query, &["role"]);
+    let body = console.read(&format!("/users?{query}")).await?;
+    Ok(console.render_status(
+        status,
+        "users.html",
+        json!({
+            "section": "/users",
+            "list": listing(&body, &shown),
+            "roles": role_names(),
+            "forms": forms,
+        }),
+    ))
+}
+
+pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
+    list_page(&console, query.as_deref(), json!({}), StatusCode::OK).await
+}
+
+fn new_page(console: &Console, form: Value, status: StatusCode) -> Page {
+    admin(console)?;
+    let options: Vec<Value> = ROLES
+        .iter()
+        .map(|r| {
+            let name = r.as_str();
+            let label = name[..1].to_uppercase() + &name[1..];
+            json!({"value": name, "label": label})
+        })
+        .collect();
+    Ok(console.render_status(
+        status,
+        "user_new.html",
+        json!({"section": "/users", "role_options": options, "form": form}),
+    ))
+}
+
+pub async fn new_form(console: Console) -> Page {
+    new_page(
+        &console,
+        json!({"values": {}, "errors": {}}),
+        StatusCode::OK,
+    )
+}
+
+/// `POST /users/new`: opens an account with the role chosen and a first
+/// password the admin passes on.
+pub async fn create(console: Console, form: Form) -> Page {
+    guarded(&console, &form)?;
+    admin(&console)?;
+    let phone = form.text("phone_number");
+    let body = json!({
+        "email": form.text("email"),
+        "full_name": form.text("full_name"),
+        "phone_number": if phone.trim().is_empty() { Value::Null } else { json!(phone) },
+        "role": form.text("role"),
+        "password": form.text("password"),
+    });
+    let reply = console
+        .send(Call::post(Some(&console.viewer), "/users", &body).from_form(&form))
+        .await?;
+    if reply.ok() {
+        let flash = format!(
+            "User created: {} can sign in as {}",
+            reply.body["full_name"].as_str().unwrap_or_default(),
+            reply.body["email"].as_str().unwrap_or_default()
+        );
+        return Ok(console.done("/users", &flash));
+    }
+    let status = shown_again(&console, &reply)?;
+    let fields = ["email", "full_name", "phone_number", "role", "password"];
+    let pairs: Vec<(&str, &str)> = fields.iter().map(|f| (*f, *f)).collect();
+    new_page(&console, refusal(&form, &reply, &pairs), status)
+}
+
+/// `POST /users/{id}/deactivate` and `/reactivate`.
+pub async fn act(
+    console: Console,
+    Segments((id, action)): Segments<(Uuid, String)>,
+    form: Form,
+) -> Page {
+    guarded(&console, &form)?;
+    admin(&console)?;
+    let flash = match action.as_str() {
+        "deactivate" => "User deactivated: they are signed out and cannot sign in",
+        "reactivate" => "User reactivated: they can sign in again",
+        _ => return Err(console.error(StatusCode::NOT_FOUND)),
+    };
+    let call = Call::post(
+        Some(&console.viewer),
+        format!("/users/{id}/{action}"),
+        &json!({}),
+    )
+    .from_form(&form);
+    let reply = console.send(call).await?;
+    if reply.ok() {
+        return Ok(console.done("/users", flash));
+    }
+    let status = shown_again(&console, &reply)?;
+    let forms = json!({ id.to_string(): refusal(&form, &reply, &[]) });
+    list_page(&console, None, forms, status).await
+}
