@@ -27,8 +27,8 @@ use domain::reports::losses::{losses, LossRow};
 use domain::reports::movements::MovementKind;
 use domain::reports::{self, GroupBy, PremiumRow};
 use domain::{Money, Role};
+use projections::read_models::claims as claims_model;
 use projections::read_models::reporting::{self, Commission};
-use projections::read_models::{claims as claims_model, policies};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -196,9 +196,9 @@ pub(crate) async fn premium_rows(
     state: &AppState,
     range: &Range,
 ) -> Result<Vec<PremiumRow>, ApiError> {
-    let book = policies::in_force_states(&state.pool).await?;
+    let book = state.in_force.states(&state.pool).await?;
     Ok(reports::premiums(
-        &book,
+        book.iter().map(AsRef::as_ref),
         range.from,
         range.to,
         range.group_by,

@@ -46,6 +46,8 @@ pub struct AppState {
     pub tester: Arc<dyn ConnectionTester>,
     /// The document templates, with the branding.
     pub templates: Arc<DocumentTemplates>,
+    /// The policies in force, decoded once per version (premium figures).
+    pub in_force: Arc<projections::read_models::policies::InForceBook>,
 }
 
 /// What the API uses besides the database and the event store.
@@ -90,6 +92,7 @@ impl AppState {
             vault: resources.vault,
             tester: resources.tester,
             templates,
+            in_force: Arc::default(),
         }
     }
 }

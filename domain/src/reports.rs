@@ -131,8 +131,8 @@ fn figures(
 
 /// The premium report of `policies` over `[from, to]`, grouped; rows in
 /// group order, then currency.
-pub fn premiums(
-    policies: &[Policy],
+pub fn premiums<'a>(
+    policies: impl IntoIterator<Item = &'a Policy>,
     from: NaiveDate,
     to: NaiveDate,
     group_by: GroupBy,

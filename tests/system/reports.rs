@@ -51,6 +51,10 @@ async fn premium_written_earned_and_unearned_match_figures_worked_out_apart() {
     // 3.5% of 1,000,000 and of 500,000, for 25 Nov 2026 to 24 Nov 2027.
     book.active_policy(&first, "1000000.00").await;
     let (cancelled, _) = book.active_policy(&second, "500000.00").await;
+    let path = "/reports/policies?from=2026-11-01&to=2027-12-31&group_by=month";
+    // Read before the cancellation: the states kept since must follow it.
+    let before = book.app.get(path, Some(&book.staff)).await;
+    assert_eq!(before.status, StatusCode::OK, "{}", before.body);
     let reply = book
         .cancel(&second, &cancelled, "Emigrating", "2027-02-28")
         .await;
@@ -62,7 +66,6 @@ async fn premium_written_earned_and_unearned_match_figures_worked_out_apart() {
     assert_eq!(small_earned, dec("4602.74")); // 96 of 365 days
     let written_back = small - small_earned;
 
-    let path = "/reports/policies?from=2026-11-01&to=2027-12-31&group_by=month";
     let report = eventually("the cancellation in the report", || async {
         let body = book.app.get(path, Some(&book.staff)).await.body;
         let items = body["items"].as_array()?;

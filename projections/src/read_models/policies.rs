@@ -2,6 +2,9 @@
 //! the columns lists are filtered on. An application is a policy row of any
 //! status; a policy is one that was approved (it has a number).
 
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::policy::Policy;
@@ -180,25 +183,59 @@ pub async fn ids_ending_before(
 }
 
 /// Every policy that came into force, as its aggregate state (the premium
-/// report's input).
-///
-/// # Errors
-/// When the database fails or a stored state does not decode.
-pub async fn in_force_states(pool: &PgPool) -> anyhow::Result<Vec<domain::policy::Policy>> {
-    let states: Vec<serde_json::Value> = sqlx::query_scalar(
+/// report's input), decoded once per version and kept: each read fetches
+/// the ids and versions of the candidates, and the state of only those new
+/// or changed since the last read (the dashboard read and decoded every
+/// one on every request).
+#[derive(Default)]
+pub struct InForceBook {
+    /// By policy: the version decoded and its state.
+    states: tokio::sync::Mutex<HashMap<Uuid, (i64, Arc<Policy>)>>,
+}
+
+impl InForceBook {
+    /// The policies that came into force, by id, as the read model has them
+    /// now.
+    ///
+    /// # Errors
+    /// When the database fails or a stored state does not decode.
+    pub async fn states(&self, pool: &PgPool) -> anyhow::Result<Vec<Arc<Policy>>> {
+        // One refresh at a time: a second reader waits and finds it done.
+        let mut kept = self.states.lock().await;
         // Only these statuses follow cover coming into force (submitted,
-        // approved and rejected never do): their states are not read.
-        "SELECT state FROM policies
-         WHERE status IN ('active', 'expired', 'cancelled', 'lapsed')
-           AND jsonb_typeof(state -> 'in_force') = 'number'
-         ORDER BY id",
-    )
-    .fetch_all(pool)
-    .await?;
-    states
-        .into_iter()
-        .map(|state| Ok(serde_json::from_value(state)?))
-        .collect()
+        // approved and rejected never do).
+        let versions: Vec<(Uuid, i64)> = sqlx::query_as(
+            "SELECT id, version FROM policies
+             WHERE status IN ('active', 'expired', 'cancelled', 'lapsed') ORDER BY id",
+        )
+        .fetch_all(pool)
+        .await?;
+        let stale: Vec<Uuid> = versions
+            .iter()
+            .filter(|(id, version)| kept.get(id).is_none_or(|(seen, _)| seen != version))
+            .map(|(id, _)| *id)
+            .collect();
+        if !stale.is_empty() {
+            // The version read with each state: a pair that belongs together
+            // even if the policy changed since the list above.
+            let rows: Vec<(Uuid, i64, serde_json::Value)> =
+                sqlx::query_as("SELECT id, version, state FROM policies WHERE id = ANY($1)")
+                    .bind(&stale)
+                    .fetch_all(pool)
+                    .await?;
+            for (id, version, state) in rows {
+                kept.insert(id, (version, Arc::new(serde_json::from_value(state)?)));
+            }
+        }
+        let live: HashSet<Uuid> = versions.iter().map(|(id, _)| *id).collect();
+        kept.retain(|id, _| live.contains(id));
+        Ok(versions
+            .iter()
+            .filter_map(|(id, _)| kept.get(id))
+            .filter(|(_, policy)| policy.in_force.is_some())
+            .map(|(_, policy)| policy.clone())
+            .collect())
+    }
 }
 
 /// Active policies whose cover ends within the earliest reminder's reach
