@@ -295,6 +295,18 @@ async fn connect(
     Ok((db, pool))
 }
 
+/// A temporary database keeps its checkpoints' anchor beside it, removed
+/// with it: the default anchor, left by an earlier run on another temporary
+/// database, would hold checkpoints this one never had, and verification
+/// would say so.
+fn anchor_beside(settings: &mut Settings, db: &Database) {
+    if let (Some(server), ChainAnchor::Directory(path)) = (&db.temporary, &settings.chain_anchor) {
+        if path == std::path::Path::new(DEFAULT_ANCHOR) {
+            settings.chain_anchor = ChainAnchor::Directory(server.directory().join("anchors"));
+        }
+    }
+}
+
 fn jwt_secret(settings: &Settings, demo: bool) -> anyhow::Result<SecretString> {
     if let Some(secret) = &settings.jwt_secret {
         return Ok(secret.clone());
@@ -314,7 +326,7 @@ fn jwt_secret(settings: &Settings, demo: bool) -> anyhow::Result<SecretString> {
     ))
 }
 
-async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
+async fn serve(mut settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
     let parts = match only {
         None => Parts::ALL,
         Some(Part::Api) => Parts {
@@ -338,7 +350,8 @@ async fn serve(settings: Settings, only: Option<Part>) -> anyhow::Result<()> {
     settings.api_config(secret.clone()).or_setup()?;
     settings.check_production()?;
     let mut stop = StopSignal::install()?;
-    let (_db, pool) = connect(&settings, true).await?;
+    let (db, pool) = connect(&settings, true).await?;
+    anchor_beside(&mut settings, &db);
     let running = app::start(&settings, pool, secret, parts).await?;
     stop.received().await;
     tracing::info!("shutting down");
@@ -358,14 +371,7 @@ async fn demo(mut settings: Settings) -> anyhow::Result<()> {
     settings.api_config(secret.clone()).or_setup()?;
     let mut stop = StopSignal::install()?;
     let (db, pool) = connect(&settings, true).await?;
-    // A temporary database keeps its checkpoints' anchor beside it, removed
-    // with it: the default anchor, left by an earlier demo, would hold
-    // checkpoints this database never had, and verification would say so.
-    if let (Some(server), ChainAnchor::Directory(path)) = (&db.temporary, &settings.chain_anchor) {
-        if path == std::path::Path::new(DEFAULT_ANCHOR) {
-            settings.chain_anchor = ChainAnchor::Directory(server.directory().join("anchors"));
-        }
-    }
+    anchor_beside(&mut settings, &db);
     // The demo replays thirteen months of business on this clock, then
     // leaves it on the real date.
     let clock = SettableClock::at(SystemClock::default().today());

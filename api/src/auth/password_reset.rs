@@ -141,12 +141,7 @@ pub(super) async fn confirm(
     )
     .execute(&mut *tx)
     .await?;
-    sqlx::query!(
-        "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
-        user_id
-    )
-    .execute(&mut *tx)
-    .await?;
+    super::refresh_tokens::revoke_user(&mut *tx, user_id).await?;
     tx.commit().await?;
     let meta = metadata(None, &context);
     state

@@ -136,17 +136,17 @@ pub async fn revoke(pool: &PgPool, user_id: Uuid, token: &str) -> Result<bool, s
     }
 }
 
-/// Revokes every refresh token of `user_id` (a deactivated account): each
-/// of its sessions ends.
+/// Revokes every refresh token of `user_id` (a deactivated account, a
+/// password reset): each of its sessions ends.
 ///
 /// # Errors
 /// When the database fails.
-pub async fn revoke_user(pool: &PgPool, user_id: Uuid) -> Result<(), sqlx::Error> {
-    sqlx::query(
+pub async fn revoke_user(db: impl sqlx::PgExecutor<'_>, user_id: Uuid) -> Result<(), sqlx::Error> {
+    sqlx::query!(
         "UPDATE refresh_tokens SET revoked_at = now() WHERE user_id = $1 AND revoked_at IS NULL",
+        user_id
     )
-    .bind(user_id)
-    .execute(pool)
+    .execute(db)
     .await?;
     Ok(())
 }

@@ -8,6 +8,7 @@ use axum::http::header::SET_COOKIE;
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
+use domain::Role;
 use serde_json::Value;
 
 use super::client::{Api, Call, Outer, Reply};
@@ -210,6 +211,18 @@ impl Console {
     /// The 403 page of a form without its CSRF token.
     pub fn forbidden(&self) -> Response {
         self.error(StatusCode::FORBIDDEN)
+    }
+
+    /// The 403 page unless the viewer's role is one of `allowed`.
+    ///
+    /// # Errors
+    /// The 403 page.
+    pub fn require(&self, allowed: &[Role]) -> Result<(), Response> {
+        if allowed.contains(&self.viewer.role) {
+            Ok(())
+        } else {
+            Err(self.forbidden())
+        }
     }
 
     /// After a command: on to `to`, telling `flash`.

@@ -199,37 +199,14 @@ fn event_words(value: Jinja) -> String {
 /// A link of the navigation.
 fn nav(role: Role) -> Vec<Value> {
     use Role::{Admin, Agent, Auditor, Customer, Staff};
+    const EVERYONE: &[Role] = &[Customer, Agent, Staff, Admin, Auditor];
     let links: &[(&str, &str, &[Role])] = &[
-        (
-            "Dashboard",
-            "/dashboard",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
-        (
-            "Products",
-            "/products",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
-        (
-            "Applications",
-            "/applications",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
-        (
-            "Policies",
-            "/policies",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
-        (
-            "Claims",
-            "/claims",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
-        (
-            "Invoices",
-            "/invoices",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
+        ("Dashboard", "/dashboard", EVERYONE),
+        ("Products", "/products", EVERYONE),
+        ("Applications", "/applications", EVERYONE),
+        ("Policies", "/policies", EVERYONE),
+        ("Claims", "/claims", EVERYONE),
+        ("Invoices", "/invoices", EVERYONE),
         ("Customers", "/customers", &[Agent, Staff, Admin, Auditor]),
         ("Reports", "/reports", &[Agent, Staff, Admin, Auditor]),
         ("Integrations", "/integrations", &[Admin]),
@@ -241,11 +218,7 @@ fn nav(role: Role) -> Vec<Value> {
             "/notifications",
             &[Customer, Agent, Staff, Admin],
         ),
-        (
-            "Profile",
-            "/profile",
-            &[Customer, Agent, Staff, Admin, Auditor],
-        ),
+        ("Profile", "/profile", EVERYONE),
     ];
     links
         .iter()

@@ -289,18 +289,13 @@ async fn an_agent_applies_for_a_customer_they_choose() {
     assert_eq!(no_customer.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(no_customer.shows("Choose the customer the cover is for"));
     // Not their customer yet: the API refuses, and the page says why.
-    let refused = agent
-        .submit(
-            &form,
-            &path,
-            &[
-                ("customer_id", &customer),
-                ("sum_insured", "800000"),
-                ("start_date", crate::common::TODAY),
-                ("insured_registration", "KCX 100A"),
-            ],
-        )
-        .await;
+    let for_customer = [
+        ("customer_id", customer.as_str()),
+        ("sum_insured", "800000"),
+        ("start_date", crate::common::TODAY),
+        ("insured_registration", "KCX 100A"),
+    ];
+    let refused = agent.submit(&form, &path, &for_customer).await;
     assert_ne!(refused.status, StatusCode::SEE_OTHER, "{}", refused.html);
     let agent_id = book
         .app
@@ -322,17 +317,6 @@ async fn an_agent_applies_for_a_customer_they_choose() {
         form.shows(&format!("value=\"{customer}\"")),
         "their customer is a choice"
     );
-    let applied = agent
-        .submit(
-            &form,
-            &path,
-            &[
-                ("customer_id", &customer),
-                ("sum_insured", "800000"),
-                ("start_date", crate::common::TODAY),
-                ("insured_registration", "KCX 100A"),
-            ],
-        )
-        .await;
+    let applied = agent.submit(&form, &path, &for_customer).await;
     assert_eq!(applied.status, StatusCode::SEE_OTHER, "{}", applied.html);
 }

@@ -15,6 +15,7 @@ use super::{filters, listing, Page};
 use crate::console::client::Call;
 use crate::console::context::Console;
 use crate::console::forms::Form;
+use crate::console::session::urlencode;
 
 /// The aggregate types an auditor filters by.
 const TYPES: [&str; 7] = [
@@ -65,13 +66,8 @@ pub async fn stream(console: Console, RawQuery(query): RawQuery) -> Page {
     } else {
         json!({"items": [], "next_cursor": null})
     };
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::UNPROCESSABLE_ENTITY
-    };
     Ok(console.render_status(
-        status,
+        answered(&errors),
         "audit.html",
         json!({
             "section": "/audit",
@@ -80,6 +76,15 @@ pub async fn stream(console: Console, RawQuery(query): RawQuery) -> Page {
             "errors": errors,
         }),
     ))
+}
+
+/// A page's status: 422 when something typed is refused.
+fn answered(errors: &Map<String, Value>) -> StatusCode {
+    if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    }
 }
 
 /// A filter's date as the instant the API filters by: the start of that
@@ -177,10 +182,10 @@ pub async fn aggregate(
     for name in ["version", "at", "compare_from", "compare_to"] {
         values.insert(name.into(), json!(form.text(name)));
     }
-    let status = match (&problem, errors.is_empty()) {
-        (Some(_), _) => StatusCode::CONFLICT,
-        (None, true) => StatusCode::OK,
-        (None, false) => StatusCode::UNPROCESSABLE_ENTITY,
+    let status = if problem.is_some() {
+        StatusCode::CONFLICT
+    } else {
+        answered(&errors)
     };
     let path = format!("/audit/{target}");
     Ok(console.render_status(
@@ -311,11 +316,9 @@ pub async fn verify(console: Console, RawQuery(query): RawQuery) -> Page {
     ))
 }
 
-/// A path segment, percent-encoded.
+/// A path segment, percent-encoded (a space as `%20`, not `+`).
 fn encode(text: &str) -> String {
-    form_urlencoded::byte_serialize(text.as_bytes())
-        .collect::<String>()
-        .replace('+', "%20")
+    urlencode(text).replace('+', "%20")
 }
 
 /// Days and versions an auditor types, read as the API reads them.

@@ -78,9 +78,7 @@ pub struct NewQuery {
 }
 
 async fn new_page(console: &Console, form: Value, status: StatusCode) -> Page {
-    if !CLAIMANTS.contains(&console.viewer.role) {
-        return Err(console.forbidden());
-    }
+    console.require(&CLAIMANTS)?;
     let policies = console
         .read("/policies/policies?status=active&limit=200")
         .await?;

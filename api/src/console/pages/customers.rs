@@ -21,16 +21,8 @@ const READERS: [Role; 4] = [Role::Agent, Role::Staff, Role::Admin, Role::Auditor
 /// Who assigns agents.
 const ASSIGNERS: [Role; 2] = [Role::Staff, Role::Admin];
 
-fn reader(console: &Console) -> Result<(), axum::response::Response> {
-    if READERS.contains(&console.viewer.role) {
-        Ok(())
-    } else {
-        Err(console.forbidden())
-    }
-}
-
 pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
-    reader(&console)?;
+    console.require(&READERS)?;
     let (query, shown) = filters(query.as_deref(), &["q"]);
     let body = console.read(&format!("/customers?{query}")).await?;
     Ok(console.render(
@@ -40,7 +32,7 @@ pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
 }
 
 async fn customer_page(console: &Console, id: Uuid, forms: Value, status: StatusCode) -> Page {
-    reader(console)?;
+    console.require(&READERS)?;
     let customer = console.read(&format!("/customers/{id}")).await?;
     let policies = console
         .read(&format!("/policies/policies?customer_id={id}&limit=50"))
@@ -142,7 +134,7 @@ pub async fn statement(
     Segments(id): Segments<Uuid>,
     Query(period): Query<Period>,
 ) -> Page {
-    reader(&console)?;
+    console.require(&READERS)?;
     let customer = console.read(&format!("/customers/{id}")).await?;
     let query = period_query(&period);
     let reply = console

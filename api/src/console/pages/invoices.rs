@@ -110,9 +110,7 @@ fn asks(options: &Value) -> (bool, bool) {
 }
 
 async fn pay_page(console: &Console, id: Uuid, form: Option<Value>, status: StatusCode) -> Page {
-    if !PAYERS.contains(&console.viewer.role) {
-        return Err(console.forbidden());
-    }
+    console.require(&PAYERS)?;
     let invoice = console.read(&format!("/billing/invoices/{id}")).await?;
     let options = console
         .read(&format!("/billing/invoices/{id}/payment-options"))

@@ -15,9 +15,7 @@ const CHANNELS: [&str; 2] = ["email", "sms"];
 
 pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
     let everyone = matches!(console.viewer.role, Role::Staff | Role::Admin);
-    if console.viewer.role == Role::Auditor {
-        return Err(console.forbidden());
-    }
+    console.require(&[Role::Customer, Role::Agent, Role::Staff, Role::Admin])?;
     let (query, shown) = filters(query.as_deref(), &["status", "channel"]);
     let path = if everyone {
         "/notifications"

@@ -102,9 +102,7 @@ pub async fn renew(console: Console, Segments(id): Segments<Uuid>, form: Form) -
 }
 
 async fn endorse_page(console: &Console, id: Uuid, form: Value, status: StatusCode) -> Page {
-    if !UNDERWRITERS.contains(&console.viewer.role) {
-        return Err(console.forbidden());
-    }
+    console.require(&UNDERWRITERS)?;
     let policy = policy(console, id).await?;
     Ok(console.render_status(
         status,
@@ -162,9 +160,7 @@ pub struct CancelQuery {
 
 /// The cancel form with the refund a cancellation on its date would give.
 async fn cancel_page(console: &Console, id: Uuid, mut form: Value, status: StatusCode) -> Page {
-    if !CANCELLERS.contains(&console.viewer.role) {
-        return Err(console.forbidden());
-    }
+    console.require(&CANCELLERS)?;
     let policy = policy(console, id).await?;
     let date = form["values"]["effective_date"]
         .as_str()

@@ -149,9 +149,7 @@ async fn apply_page(console: &Console, apply: Apply<'_>) -> Page {
 }
 
 async fn applicable_product(console: &Console, id: Uuid) -> Result<Value, Response> {
-    if !APPLICANTS.contains(&console.viewer.role) {
-        return Err(console.forbidden());
-    }
+    console.require(&APPLICANTS)?;
     console.read(&format!("/policies/products/{id}")).await
 }
 
@@ -328,9 +326,7 @@ pub async fn apply(console: Console, Segments(id): Segments<Uuid>, form: Form) -
 
 /// The new-product form (admins).
 pub async fn new_form(console: Console) -> Page {
-    if console.viewer.role != Role::Admin {
-        return Err(console.forbidden());
-    }
+    console.require(&[Role::Admin])?;
     Ok(console.render(
         "product_new.html",
         json!({"section": "/products", "line_options": line_options(), "form": {"values": {"currency": "KES", "term_months": "12"}, "errors": {}}}),
@@ -340,9 +336,7 @@ pub async fn new_form(console: Console) -> Page {
 /// `POST /products/new`: defines a product.
 pub async fn define(console: Console, form: Form) -> Page {
     guarded(&console, &form)?;
-    if console.viewer.role != Role::Admin {
-        return Err(console.forbidden());
-    }
+    console.require(&[Role::Admin])?;
     let currency = form.text("currency").to_uppercase();
     let body = json!({
         "code": form.text("code"),

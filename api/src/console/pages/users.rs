@@ -24,14 +24,6 @@ const ROLES: [Role; 5] = [
     Role::Auditor,
 ];
 
-fn admin(console: &Console) -> Result<(), axum::response::Response> {
-    if console.viewer.role == Role::Admin {
-        Ok(())
-    } else {
-        Err(console.forbidden())
-    }
-}
-
 fn role_names() -> Vec<&'static str> {
     ROLES.iter().map(|r| r.as_str()).collect()
 }
@@ -42,7 +34,7 @@ async fn list_page(
     forms: Value,
     status: StatusCode,
 ) -> Page {
-    admin(console)?;
+    console.require(&[Role::Admin])?;
     let (query, shown) = filters(query, &["role"]);
     let body = console.read(&format!("/users?{query}")).await?;
     Ok(console.render_status(
@@ -62,7 +54,7 @@ pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
 }
 
 fn new_page(console: &Console, form: Value, status: StatusCode) -> Page {
-    admin(console)?;
+    console.require(&[Role::Admin])?;
     let options: Vec<Value> = ROLES
         .iter()
         .map(|r| {
@@ -90,7 +82,7 @@ pub async fn new_form(console: Console) -> Page {
 /// password the admin passes on.
 pub async fn create(console: Console, form: Form) -> Page {
     guarded(&console, &form)?;
-    admin(&console)?;
+    console.require(&[Role::Admin])?;
     let phone = form.text("phone_number");
     let body = json!({
         "email": form.text("email"),
@@ -123,7 +115,7 @@ pub async fn act(
     form: Form,
 ) -> Page {
     guarded(&console, &form)?;
-    admin(&console)?;
+    console.require(&[Role::Admin])?;
     let flash = match action.as_str() {
         "deactivate" => "User deactivated: they are signed out and cannot sign in",
         "reactivate" => "User reactivated: they can sign in again",
