@@ -143,6 +143,14 @@ impl From<UserError> for ApiError {
                 detail: error.to_string(),
             },
             UserError::NotAnAgent => ApiError::invalid("agent_id", "is not an agent"),
+            UserError::ServesCustomers(_) => ApiError::Conflict {
+                code: "agent_serves_customers",
+                detail: error.to_string(),
+            },
+            UserError::HoldsPolicies(_) => ApiError::Conflict {
+                code: "customer_holds_policies",
+                detail: error.to_string(),
+            },
         }
     }
 }

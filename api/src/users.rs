@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .route("/users/{id}", get(show))
         .route("/users/{id}/deactivate", post(deactivate))
         .route("/users/{id}/reactivate", post(reactivate))
+        .route("/users/{id}/role", post(change_role))
         .route("/customers/{id}/assign-agent", post(assign_agent))
 }
 
@@ -170,6 +171,55 @@ async fn reactivate(
         .store
         .execute::<User>(&id.to_string(), UserCommand::Reactivate, expected, &meta)
         .await?;
+    respond_to_command::<UserRow>(&state, id, &committed, StatusCode::OK).await
+}
+
+#[derive(Deserialize)]
+struct ChangeRoleRequest {
+    role: Role,
+}
+
+/// `POST /users/{id}/role`: gives the user another role, recorded as a
+/// `RoleChanged` event. Their sessions end (refresh tokens revoked; access
+/// tokens refused within a second) and the next sign-in carries the new
+/// role.
+/// An admin cannot change their own role; an agent who still serves
+/// customers, and a customer who holds applications or policies, keep
+/// theirs (`409`).
+#[tracing::instrument(skip_all, fields(user_id = %id))]
+async fn change_role(
+    State(state): State<AppState>,
+    principal: Principal,
+    context: RequestContext,
+    IdPath(id): IdPath,
+    IfMatch(expected): IfMatch,
+    JsonBody(body): JsonBody<ChangeRoleRequest>,
+) -> Result<Response, ApiError> {
+    principal.require(&[Role::Admin])?;
+    if id == principal.user_id {
+        return Err(ApiError::Conflict {
+            code: "own_account",
+            detail: "an admin cannot change their own role: ask another admin".into(),
+        });
+    }
+    let count = |n: i64| u64::try_from(n).unwrap_or(0);
+    let command = UserCommand::ChangeRole {
+        role: body.role,
+        customers_served: count(users::customers_served(&state.pool, id).await?),
+        policies_held: count(
+            projections::read_models::policies::count_held_by(&state.pool, id).await?,
+        ),
+    };
+    let meta = metadata(Some(&principal), &context);
+    let committed = state
+        .store
+        .execute::<User>(&id.to_string(), command, expected, &meta)
+        .await?;
+    if !committed.events.is_empty() {
+        // Their sessions were for the old role: they end, as at a
+        // deactivation, so the next sign-in is the one with the new role.
+        crate::auth::refresh_tokens::revoke_user(&state.pool, id).await?;
+    }
     respond_to_command::<UserRow>(&state, id, &committed, StatusCode::OK).await
 }
 

@@ -35,6 +35,7 @@ mod rebuild;
 mod reminders;
 mod reports;
 mod restart;
+mod roles;
 mod security_headers;
 mod self_service;
 mod separation_of_duties;

@@ -89,6 +89,8 @@ async fn revoked_sessions_and_a_new_role_stop_the_access_tokens() {
             &staff_id.to_string(),
             domain::user::UserCommand::ChangeRole {
                 role: domain::Role::Customer,
+                customers_served: 0,
+                policies_held: 0,
             },
             None,
             &projections::CommandMetadata::system("test"),

@@ -119,6 +119,7 @@ pub fn router(api: Api) -> Router<AppState> {
         )
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_form).post(users::create))
+        .route("/users/{id}", get(users::show))
         .route("/users/{id}/{action}", post(users::act))
         .route("/audit", get(audit::stream))
         .route("/audit/verify", get(audit::verify))

@@ -67,6 +67,7 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "audit_verify.html",
     "users.html",
     "user_new.html",
+    "user.html",
 );
 
 fn environment() -> &'static Environment<'static> {

@@ -34,6 +34,7 @@ pub const OPERATIONS: &[(&str, &str)] = &[
     ("get", "/users/{id}"),
     ("post", "/users/{id}/deactivate"),
     ("post", "/users/{id}/reactivate"),
+    ("post", "/users/{id}/role"),
     ("get", "/customers"),
     ("get", "/customers/{id}"),
     ("post", "/customers/{id}/assign-agent"),
@@ -260,6 +261,15 @@ fn operation(method: &str, path: &str) -> Op {
             "Reactivate a user: they may sign in again (their old sessions stay ended)",
             "admin",
             None,
+            "200",
+            user.clone(),
+        ),
+        ("post", "/users/{id}/role") => op(
+            "Give a user another role (a RoleChanged event naming the admin); their current sessions stop working and the next sign-in carries the new role; not one's own (409 own_account); an agent who still serves customers (409 agent_serves_customers) or a customer who holds applications or policies (409 customer_holds_policies) keeps the role; the same role changes nothing",
+            "admin",
+            Some(
+                json!({"type": "object", "required": ["role"], "properties": {"role": {"type": "string", "enum": ["customer", "agent", "staff", "admin", "auditor"]}}}),
+            ),
             "200",
             user.clone(),
         ),

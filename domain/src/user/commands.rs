@@ -16,6 +16,14 @@ pub enum UserCommand {
     ChangeRole {
         /// The new role.
         role: Role,
+        /// Customers this user serves as their agent, counted by the caller:
+        /// an agent who still serves customers keeps the role until they
+        /// are given to another agent.
+        customers_served: u64,
+        /// Applications and policies this user holds as a customer, counted
+        /// by the caller: a customer who holds any stays a customer (their
+        /// records are scoped to the customer role).
+        policies_held: u64,
     },
     /// Make an agent responsible for this customer.
     AssignAgent {

@@ -17,6 +17,12 @@ pub enum UserError {
     /// The assignee is not an agent.
     #[error("the assignee is not an agent")]
     NotAnAgent,
+    /// An agent who still serves customers cannot leave the role.
+    #[error("the agent still serves {0} customer(s): give them to another agent first")]
+    ServesCustomers(u64),
+    /// A customer who holds applications or policies cannot leave the role.
+    #[error("the customer holds {0} application(s) or policies: a customer with records stays a customer")]
+    HoldsPolicies(u64),
     /// The input breaks a rule.
     #[error("invalid user: {0}")]
     Validation(ValidationErrors),

@@ -127,10 +127,20 @@ impl User {
                 }
                 Ok(vec![registration.validate()?])
             }
-            UserCommand::ChangeRole { role } => {
+            UserCommand::ChangeRole {
+                role,
+                customers_served,
+                policies_held,
+            } => {
                 let profile = self.profile.as_ref().ok_or(UserError::NotFound)?;
                 if profile.role == role {
                     return Ok(vec![]);
+                }
+                if profile.role == Role::Agent && customers_served > 0 {
+                    return Err(UserError::ServesCustomers(customers_served));
+                }
+                if profile.role == Role::Customer && policies_held > 0 {
+                    return Err(UserError::HoldsPolicies(policies_held));
                 }
                 Ok(vec![UserEvent::RoleChanged {
                     from: profile.role,

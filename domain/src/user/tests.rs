@@ -62,9 +62,54 @@ fn a_blank_name_is_refused() {
 fn changing_the_role_records_before_and_after() {
     UserTestFramework::with(())
         .given(vec![registered(Role::Customer)])
-        .when(UserCommand::ChangeRole { role: Role::Agent })
+        .when(UserCommand::ChangeRole {
+            role: Role::Agent,
+            customers_served: 0,
+            policies_held: 0,
+        })
         .then_expect_events(vec![UserEvent::RoleChanged {
             from: Role::Customer,
+            to: Role::Agent,
+        }]);
+}
+
+#[test]
+fn an_agent_who_serves_customers_keeps_the_role() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Agent)])
+        .when(UserCommand::ChangeRole {
+            role: Role::Staff,
+            customers_served: 3,
+            policies_held: 0,
+        })
+        .then_expect_error(UserError::ServesCustomers(3));
+}
+
+#[test]
+fn a_customer_who_holds_policies_stays_a_customer() {
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Customer)])
+        .when(UserCommand::ChangeRole {
+            role: Role::Agent,
+            customers_served: 0,
+            policies_held: 1,
+        })
+        .then_expect_error(UserError::HoldsPolicies(1));
+}
+
+#[test]
+fn counts_that_do_not_concern_the_current_role_do_not_stop_a_change() {
+    // A staff member has no customers to serve or policies to hold as
+    // staff; counts the caller passes for them change nothing.
+    UserTestFramework::with(())
+        .given(vec![registered(Role::Staff)])
+        .when(UserCommand::ChangeRole {
+            role: Role::Agent,
+            customers_served: 2,
+            policies_held: 2,
+        })
+        .then_expect_events(vec![UserEvent::RoleChanged {
+            from: Role::Staff,
             to: Role::Agent,
         }]);
 }
@@ -73,7 +118,11 @@ fn changing_the_role_records_before_and_after() {
 fn changing_to_the_same_role_records_nothing() {
     UserTestFramework::with(())
         .given(vec![registered(Role::Staff)])
-        .when(UserCommand::ChangeRole { role: Role::Staff })
+        .when(UserCommand::ChangeRole {
+            role: Role::Staff,
+            customers_served: 0,
+            policies_held: 0,
+        })
         .then_expect_events(vec![]);
 }
 
@@ -81,7 +130,11 @@ fn changing_to_the_same_role_records_nothing() {
 fn changing_the_role_of_nobody_is_not_found() {
     UserTestFramework::with(())
         .given_no_previous_events()
-        .when(UserCommand::ChangeRole { role: Role::Admin })
+        .when(UserCommand::ChangeRole {
+            role: Role::Admin,
+            customers_served: 0,
+            policies_held: 0,
+        })
         .then_expect_error(UserError::NotFound);
 }
 

@@ -161,6 +161,18 @@ pub async fn list(
     .await
 }
 
+/// How many applications and policies customer `customer_id` holds,
+/// whatever their status.
+///
+/// # Errors
+/// When the database fails.
+pub async fn count_held_by(pool: &PgPool, customer_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM policies WHERE customer_id = $1")
+        .bind(customer_id)
+        .fetch_one(pool)
+        .await
+}
+
 /// Ids of policies in `status` whose current term ends before `date` (the
 /// scheduler's work lists), oldest first.
 ///

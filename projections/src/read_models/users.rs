@@ -212,6 +212,17 @@ pub async fn list(
     .await
 }
 
+/// How many customers agent `agent_id` serves.
+///
+/// # Errors
+/// When the database fails.
+pub async fn customers_served(pool: &PgPool, agent_id: Uuid) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("SELECT count(*) FROM users WHERE agent_id = $1")
+        .bind(agent_id)
+        .fetch_one(pool)
+        .await
+}
+
 /// Users by role: how many there are, and how many signed in within the
 /// last `days` days (a refresh token issued).
 ///

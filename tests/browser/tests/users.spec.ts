@@ -1,5 +1,6 @@
-// An admin opens an account, and deactivates it: the person, signed in
-// elsewhere, is signed out at once and told why when signing in again.
+// An admin opens an account, changes its role on the user's page, and
+// deactivates it: the person, signed in elsewhere, is signed out at once
+// and told why when signing in again.
 import { accessible, expect, LOGINS, newEmail, PASSWORD, signIn, test } from "./fixtures";
 
 test("an admin creates a user and deactivates them, who is then signed out", async ({ browser, page }) => {
@@ -17,12 +18,21 @@ test("an admin creates a user and deactivates them, who is then signed out", asy
   await page.getByRole("button", { name: "Create user" }).click();
   await expect(page.locator(".flash")).toContainText(`can sign in as ${email}`);
 
+  // The user's page: an agent made staff.
+  await page.getByRole("row").filter({ hasText: email }).getByRole("link", { name: "Otieno Ouma" }).click();
+  await expect(page.getByRole("heading", { level: 1, name: "Otieno Ouma" })).toBeVisible();
+  await accessible(page);
+  await page.getByLabel("Role").selectOption("staff");
+  await page.getByRole("button", { name: "Change role" }).click();
+  await expect(page.locator(".flash")).toContainText("Role changed: Otieno Ouma is now staff");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Users", exact: true }).click();
+
   // They sign in, elsewhere.
   const theirs = await browser.newContext();
   const agent = await theirs.newPage();
   await signIn(agent, email);
 
-  await page.getByLabel("Role").selectOption("agent");
+  await page.getByLabel("Role").selectOption("staff");
   await page.getByRole("button", { name: "Filter" }).click();
   await page.getByRole("button", { name: "Deactivate Otieno Ouma" }).first().click();
   await expect(page.locator(".flash")).toContainText("User deactivated");

@@ -218,6 +218,7 @@ async fn every_page_renders_for_the_roles_it_is_for_and_is_refused_to_the_others
         ("/profile/password".into(), all),
         ("/users".into(), &["admin"]),
         ("/users/new".into(), &["admin"]),
+        (format!("/users/{customer_id}"), &["admin"]),
         ("/audit".into(), &["admin", "auditor"]),
         (format!("/audit/Policy/{policy}"), &["admin", "auditor"]),
         ("/audit/verify?run=1".into(), &["admin", "auditor"]),

@@ -112,3 +112,84 @@ async fn an_admin_creates_a_user_deactivates_and_reactivates_them() {
     back.sign_in("otieno@example.com", PASSWORD).await;
     assert_eq!(back.get("/dashboard").await.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn an_admin_changes_a_role_on_the_users_page_and_a_refusal_says_why() {
+    let book = Book::open().await;
+    let admin = Browser::new(&book.app);
+    admin.sign_in("admin@example.com", PASSWORD).await;
+    book.app
+        .user("otieno@example.com", domain::Role::Agent)
+        .await;
+    let id: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'otieno@example.com'")
+            .fetch_one(&book.app.db.pool)
+            .await
+            .unwrap();
+
+    // The list links to the user's page, which offers the role change.
+    let list = admin.get("/users?role=agent").await;
+    assert!(
+        list.shows(&format!("href=\"/users/{id}\"")),
+        "{}",
+        list.html
+    );
+    let page = admin.get(&format!("/users/{id}")).await;
+    assert_eq!(page.status, StatusCode::OK, "{}", page.html);
+    assert!(page.shows("Change role"), "{}", page.html);
+    let changed = admin
+        .submit(&page, &format!("/users/{id}/role"), &[("role", "staff")])
+        .await;
+    assert_eq!(changed.status, StatusCode::SEE_OTHER, "{}", changed.html);
+    assert_eq!(changed.location(), Some(format!("/users/{id}").as_str()));
+    let page = admin.follow(&changed).await;
+    assert!(
+        page.shows("Role changed: Test agent is now staff"),
+        "{}",
+        page.html
+    );
+
+    // Back to agent, given a customer: now the change is refused, in words,
+    // on the same page.
+    let page = admin.get(&format!("/users/{id}")).await;
+    let back = admin
+        .submit(&page, &format!("/users/{id}/role"), &[("role", "agent")])
+        .await;
+    assert_eq!(back.status, StatusCode::SEE_OTHER, "{}", back.html);
+    let customer: uuid::Uuid = sqlx::query_scalar(&format!(
+        "SELECT id FROM users WHERE email = '{}'",
+        super::CUSTOMER
+    ))
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap();
+    let assigned = book
+        .app
+        .post(
+            &format!("/customers/{customer}/assign-agent"),
+            Some(&book.admin),
+            &serde_json::json!({"agent_id": id}),
+        )
+        .await;
+    assert_eq!(assigned.status, StatusCode::OK, "{}", assigned.body);
+    crate::common::caught_up(&book.app.db.pool, "users").await;
+    let page = admin.get(&format!("/users/{id}")).await;
+    let refused = admin
+        .submit(&page, &format!("/users/{id}/role"), &[("role", "staff")])
+        .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.html);
+    assert!(
+        refused.shows("the agent still serves 1 customer(s)"),
+        "{}",
+        refused.html
+    );
+
+    // Their own page offers no role change to the admin.
+    let me: uuid::Uuid =
+        sqlx::query_scalar("SELECT id FROM users WHERE email = 'admin@example.com'")
+            .fetch_one(&book.app.db.pool)
+            .await
+            .unwrap();
+    let own = admin.get(&format!("/users/{me}")).await;
+    assert!(!own.shows("Change role</button>"), "{}", own.html);
+}

@@ -1,7 +1,7 @@
 //! Users, for admins: every account with its role and status (filter
-//! **Role**), **New user** with any role, and **Deactivate** /
-//! **Reactivate** (a deactivated account cannot sign in and its sessions
-//! end).
+//! **Role**), **New user** with any role, a user's page with **Change
+//! role**, and **Deactivate** / **Reactivate** (a deactivated account
+//! cannot sign in and its sessions end).
 
 use axum::extract::RawQuery;
 use axum::http::StatusCode;
@@ -26,6 +26,18 @@ const ROLES: [Role; 5] = [
 
 fn role_names() -> Vec<&'static str> {
     ROLES.iter().map(|r| r.as_str()).collect()
+}
+
+/// The roles as options of a select: value and label.
+fn role_options() -> Vec<Value> {
+    ROLES
+        .iter()
+        .map(|r| {
+            let name = r.as_str();
+            let label = name[..1].to_uppercase() + &name[1..];
+            json!({"value": name, "label": label})
+        })
+        .collect()
 }
 
 async fn list_page(
@@ -55,18 +67,10 @@ pub async fn list(console: Console, RawQuery(query): RawQuery) -> Page {
 
 fn new_page(console: &Console, form: Value, status: StatusCode) -> Page {
     console.require(&[Role::Admin])?;
-    let options: Vec<Value> = ROLES
-        .iter()
-        .map(|r| {
-            let name = r.as_str();
-            let label = name[..1].to_uppercase() + &name[1..];
-            json!({"value": name, "label": label})
-        })
-        .collect();
     Ok(console.render_status(
         status,
         "user_new.html",
-        json!({"section": "/users", "role_options": options, "form": form}),
+        json!({"section": "/users", "role_options": role_options(), "form": form}),
     ))
 }
 
@@ -108,7 +112,28 @@ pub async fn create(console: Console, form: Form) -> Page {
     new_page(&console, refusal(&form, &reply, &pairs), status)
 }
 
-/// `POST /users/{id}/deactivate` and `/reactivate`.
+async fn user_page(console: &Console, id: Uuid, forms: Value, status: StatusCode) -> Page {
+    console.require(&[Role::Admin])?;
+    let user = console.read(&format!("/users/{id}")).await?;
+    Ok(console.render_status(
+        status,
+        "user.html",
+        json!({
+            "section": "/users",
+            "user": user,
+            "role_options": role_options(),
+            "forms": forms,
+        }),
+    ))
+}
+
+/// `GET /users/{id}`: one account, its role to change and its status.
+pub async fn show(console: Console, Segments(id): Segments<Uuid>) -> Page {
+    user_page(&console, id, json!({}), StatusCode::OK).await
+}
+
+/// `POST /users/{id}/deactivate`, `/reactivate` (from the list or the
+/// user's page) and `/role` (field **Role**, from the user's page).
 pub async fn act(
     console: Console,
     Segments((id, action)): Segments<(Uuid, String)>,
@@ -116,22 +141,41 @@ pub async fn act(
 ) -> Page {
     guarded(&console, &form)?;
     console.require(&[Role::Admin])?;
-    let flash = match action.as_str() {
-        "deactivate" => "User deactivated: they are signed out and cannot sign in",
-        "reactivate" => "User reactivated: they can sign in again",
+    let (body, back) = match action.as_str() {
+        "deactivate" | "reactivate" => (json!({}), form.text("back")),
+        "role" => (json!({"role": form.text("role")}), format!("/users/{id}")),
         _ => return Err(console.error(StatusCode::NOT_FOUND)),
+    };
+    // Only the user's own page is a place to go back to.
+    let back = if back == format!("/users/{id}") {
+        back
+    } else {
+        "/users".to_string()
     };
     let call = Call::post(
         Some(&console.viewer),
         format!("/users/{id}/{action}"),
-        &json!({}),
+        &body,
     )
     .from_form(&form);
     let reply = console.send(call).await?;
     if reply.ok() {
-        return Ok(console.done("/users", flash));
+        let name = reply.body["full_name"].as_str().unwrap_or_default();
+        let flash = match action.as_str() {
+            "deactivate" => format!("User deactivated: {name} is signed out and cannot sign in"),
+            "reactivate" => format!("User reactivated: {name} can sign in again"),
+            _ => format!(
+                "Role changed: {name} is now {}; they sign in again to use it",
+                reply.body["role"].as_str().unwrap_or_default()
+            ),
+        };
+        return Ok(console.done(&back, &flash));
     }
     let status = shown_again(&console, &reply)?;
-    let forms = json!({ id.to_string(): refusal(&form, &reply, &[]) });
-    list_page(&console, None, forms, status).await
+    if back == "/users" {
+        let forms = json!({ id.to_string(): refusal(&form, &reply, &[]) });
+        return list_page(&console, None, forms, status).await;
+    }
+    let forms = json!({ action: refusal(&form, &reply, &[("role", "role")]) });
+    user_page(&console, id, forms, status).await
 }
