@@ -25,7 +25,7 @@ use domain::reports::ageing::{
 use domain::reports::collections::{collections, CollectionRow};
 use domain::reports::losses::{losses, LossRow};
 use domain::reports::movements::MovementKind;
-use domain::reports::{self, GroupBy, PremiumRow};
+use domain::reports::{GroupBy, PremiumRow};
 use domain::{Money, Role};
 use projections::read_models::claims as claims_model;
 use projections::read_models::reporting::{self, Commission};
@@ -196,13 +196,11 @@ pub(crate) async fn premium_rows(
     state: &AppState,
     range: &Range,
 ) -> Result<Vec<PremiumRow>, ApiError> {
-    let book = state.in_force.states(&state.pool).await?;
-    Ok(reports::premiums(
-        book.iter().map(AsRef::as_ref),
-        range.from,
-        range.to,
-        range.group_by,
-    ))
+    let rows = state
+        .in_force
+        .premiums(&state.pool, range.from, range.to, range.group_by)
+        .await?;
+    Ok(rows.as_ref().clone())
 }
 
 /// The claim movements the claims report reads.

@@ -394,6 +394,8 @@ async fn claims_collections_commissions_and_ageing_match_figures_worked_out_apar
     assert_eq!(queue["items"][0]["claims"], 1);
     assert_eq!(queue["items"][0]["days_0_7"], 1);
 
+    daily_totals_match_the_movements(&book).await;
+
     // Customers read none of it.
     for path in [
         "/reports/claims",
@@ -733,4 +735,46 @@ async fn case_reserves_follow_each_claim_until_it_is_decided() {
     let row = report_shows("the paid claim's reserve released", "0.00").await;
     assert_eq!(row["paid"], kes("230000.00"));
     assert_eq!(row["outstanding"], kes("0.00"));
+}
+
+/// The daily totals the reports read, kept as movements are written, equal
+/// the movements totalled afresh; and equal them again when built from the
+/// movements alone (a deployment whose movements came before the totals).
+async fn daily_totals_match_the_movements(book: &Book) {
+    crate::common::caught_up(&book.app.db.pool, "reporting").await;
+    let pool = &book.app.db.pool;
+    let afresh = "SELECT m.business_date, m.kind, m.product_code, coalesce(m.provider, ''), m.currency,
+                         count(*), count(*) FILTER (WHERE m.kind = 'payment_requested' AND NOT EXISTS (
+                             SELECT 1 FROM report_movements o WHERE o.item_id = m.item_id
+                               AND o.kind IN ('payment_succeeded', 'payment_failed'))), sum(m.amount)
+                  FROM report_movements m GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5";
+    type Total = (
+        chrono::NaiveDate,
+        String,
+        String,
+        String,
+        String,
+        i64,
+        i64,
+        rust_decimal::Decimal,
+    );
+    let expected: Vec<Total> = sqlx::query_as(afresh).fetch_all(pool).await.unwrap();
+    let kept = "SELECT business_date, kind, product_code, provider, currency, count, open, amount
+                FROM report_daily ORDER BY 1, 2, 3, 4, 5";
+    let daily: Vec<Total> = sqlx::query_as(kept).fetch_all(pool).await.unwrap();
+    assert!(
+        expected.iter().any(|t| t.1 == "payment_succeeded"),
+        "{expected:?}"
+    );
+    assert_eq!(daily, expected);
+    // Built from the movements alone, by the projection's own start.
+    sqlx::query("DROP TABLE report_daily")
+        .execute(pool)
+        .await
+        .unwrap();
+    projections::read_models::create_live_tables(pool)
+        .await
+        .unwrap();
+    let rebuilt: Vec<Total> = sqlx::query_as(kept).fetch_all(pool).await.unwrap();
+    assert_eq!(rebuilt, expected);
 }

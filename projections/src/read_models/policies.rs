@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use domain::policy::Policy;
+use domain::reports::{premiums, GroupBy, PremiumRow};
 use sqlx::{PgConnection, PgPool};
 use uuid::Uuid;
 
@@ -195,25 +196,63 @@ pub async fn ids_ending_before(
 }
 
 /// Every policy that came into force, as its aggregate state (the premium
-/// report's input), decoded once per version and kept: each read fetches
-/// the ids and versions of the candidates, and the state of only those new
-/// or changed since the last read (the dashboard read and decoded every
-/// one on every request).
+/// report's input), decoded once per version and kept: each read looks at
+/// the policies projection's checkpoint first and, when it has not moved
+/// (the read model is written in the checkpoint's transaction, so nothing
+/// changed), answers from what it kept; otherwise it fetches the ids and
+/// versions of the candidates, and the state of only those new or changed
+/// since the last read (the dashboard read and decoded every one on every
+/// request).
 #[derive(Default)]
 pub struct InForceBook {
-    /// By policy: the version decoded and its state.
-    states: tokio::sync::Mutex<HashMap<Uuid, (i64, Arc<Policy>)>>,
+    kept: tokio::sync::Mutex<Kept>,
+    /// Premium figures by range and grouping, with the mark of the book
+    /// they were worked out on.
+    figures: std::sync::Mutex<HashMap<FiguresKey, Figures>>,
 }
+
+/// A premium report's range and grouping.
+type FiguresKey = (NaiveDate, NaiveDate, &'static str);
+
+/// A premium report's rows, and the mark of the book they were worked out
+/// on.
+type Figures = (BookMark, Arc<Vec<PremiumRow>>);
+
+/// Most ranges whose figures are kept (the dashboards' and a few reports').
+const FIGURES_KEPT: usize = 64;
+
+#[derive(Default)]
+struct Kept {
+    /// The checkpoint the list below was read at.
+    mark: Option<(i64, i64)>,
+    /// By policy: the version decoded and its state.
+    states: HashMap<Uuid, (i64, Arc<Policy>)>,
+    /// The policies in force at `mark`, by id.
+    in_force: Arc<Vec<Arc<Policy>>>,
+}
+
+/// Where the policies projection stands: `(tx_id, global_position)`.
+pub type BookMark = (i64, i64);
 
 impl InForceBook {
     /// The policies that came into force, by id, as the read model has them
-    /// now.
+    /// now, and the projection's checkpoint they were read at (it names the
+    /// book's state: the same mark, the same policies).
     ///
     /// # Errors
     /// When the database fails or a stored state does not decode.
-    pub async fn states(&self, pool: &PgPool) -> anyhow::Result<Vec<Arc<Policy>>> {
+    pub async fn states(&self, pool: &PgPool) -> anyhow::Result<(BookMark, Arc<Vec<Arc<Policy>>>)> {
         // One refresh at a time: a second reader waits and finds it done.
-        let mut kept = self.states.lock().await;
+        let mut kept = self.kept.lock().await;
+        let mark: BookMark = sqlx::query_as(
+            "SELECT tx_id, global_position FROM subscription_checkpoints WHERE name = 'policies'",
+        )
+        .fetch_optional(pool)
+        .await?
+        .unwrap_or_default();
+        if kept.mark == Some(mark) {
+            return Ok((mark, kept.in_force.clone()));
+        }
         // Only these statuses follow cover coming into force (submitted,
         // approved and rejected never do).
         let versions: Vec<(Uuid, i64)> = sqlx::query_as(
@@ -224,7 +263,7 @@ impl InForceBook {
         .await?;
         let stale: Vec<Uuid> = versions
             .iter()
-            .filter(|(id, version)| kept.get(id).is_none_or(|(seen, _)| seen != version))
+            .filter(|(id, version)| kept.states.get(id).is_none_or(|(seen, _)| seen != version))
             .map(|(id, _)| *id)
             .collect();
         if !stale.is_empty() {
@@ -236,17 +275,54 @@ impl InForceBook {
                     .fetch_all(pool)
                     .await?;
             for (id, version, state) in rows {
-                kept.insert(id, (version, Arc::new(serde_json::from_value(state)?)));
+                kept.states
+                    .insert(id, (version, Arc::new(serde_json::from_value(state)?)));
             }
         }
         let live: HashSet<Uuid> = versions.iter().map(|(id, _)| *id).collect();
-        kept.retain(|id, _| live.contains(id));
-        Ok(versions
+        kept.states.retain(|id, _| live.contains(id));
+        let in_force: Vec<Arc<Policy>> = versions
             .iter()
-            .filter_map(|(id, _)| kept.get(id))
+            .filter_map(|(id, _)| kept.states.get(id))
             .filter(|(_, policy)| policy.in_force.is_some())
             .map(|(_, policy)| policy.clone())
-            .collect())
+            .collect();
+        // A list read while the projection moved on is kept under the mark
+        // read before it: the next read sees the newer mark and reads again.
+        kept.mark = Some(mark);
+        kept.in_force = Arc::new(in_force);
+        Ok((mark, kept.in_force.clone()))
+    }
+
+    /// The premium report over `[from, to]` (`domain::reports::premiums`),
+    /// worked out once per state of the book and range.
+    ///
+    /// # Errors
+    /// As [`InForceBook::states`].
+    pub async fn premiums(
+        &self,
+        pool: &PgPool,
+        from: NaiveDate,
+        to: NaiveDate,
+        group_by: GroupBy,
+    ) -> anyhow::Result<Arc<Vec<PremiumRow>>> {
+        let (mark, book) = self.states(pool).await?;
+        let key = (from, to, group_by.as_str());
+        let figures = |kept: &HashMap<FiguresKey, Figures>| {
+            kept.get(&key)
+                .filter(|(at, _)| *at == mark)
+                .map(|(_, rows)| rows.clone())
+        };
+        if let Some(rows) = figures(&self.figures.lock().expect("figures lock")) {
+            return Ok(rows);
+        }
+        let rows = Arc::new(premiums(book.iter().map(AsRef::as_ref), from, to, group_by));
+        let mut kept = self.figures.lock().expect("figures lock");
+        if kept.len() >= FIGURES_KEPT {
+            kept.clear();
+        }
+        kept.insert(key, (mark, rows.clone()));
+        Ok(rows)
     }
 }
 

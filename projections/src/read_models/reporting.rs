@@ -34,6 +34,13 @@ const MOVEMENTS: &str = "report_movements";
 const SUBJECTS: &str = "report_subjects";
 const PRODUCTS: &str = "report_products";
 const AGENTS: &str = "report_agents";
+/// The movements totalled by day, product, provider, currency and kind,
+/// kept as each movement is written: what the reports read (a month's
+/// totals without going through every movement of the month).
+const DAILY: &str = "report_daily";
+
+/// The kinds that settle a payment request.
+const SETTLING: [MovementKind; 2] = [MovementKind::PaymentSucceeded, MovementKind::PaymentFailed];
 
 #[async_trait]
 impl Projection for ReportingProjection {
@@ -46,7 +53,7 @@ impl Projection for ReportingProjection {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &[MOVEMENTS, SUBJECTS, PRODUCTS, AGENTS]
+        &[MOVEMENTS, SUBJECTS, PRODUCTS, AGENTS, DAILY]
     }
 
     async fn create_tables(&self, conn: &mut PgConnection, tables: &Tables) -> anyhow::Result<()> {
@@ -127,6 +134,7 @@ impl Projection for ReportingProjection {
         for (table, statements) in ddl {
             super::tables::create_once(conn, table, &statements).await?;
         }
+        create_daily(conn, tables.get(DAILY), m).await?;
         // Subjects tables created before claims' case reserves were kept
         // (their reserves show after `ifinsure projections rebuild`).
         super::tables::add_column_once(conn, s, "reserve", "numeric NOT NULL DEFAULT 0").await?;
@@ -720,7 +728,12 @@ impl Writer<'_> {
 
     async fn write(&mut self, movement: Movement) -> anyhow::Result<()> {
         let (m, s) = (self.tables.get(MOVEMENTS), self.tables.get(SUBJECTS));
-        sqlx::query(&format!(
+        let id = match movement.id_suffix {
+            Some(suffix) => format!("{}:{suffix}", self.event.id()),
+            None => self.event.id(),
+        };
+        let (kind, item_id) = (movement.kind, movement.item_id);
+        let written = sqlx::query(&format!(
             "INSERT INTO {m} (id, kind, business_date, currency, amount, premium, commission_rate,
                  commission, provider, product_code, policy_id, customer_id, agent_id, subject_id,
                  item_id, related_id)
@@ -729,10 +742,7 @@ impl Writer<'_> {
              FROM {s} s WHERE s.id = $13
              ON CONFLICT (id) DO NOTHING"
         ))
-        .bind(match movement.id_suffix {
-            Some(suffix) => format!("{}:{suffix}", self.event.id()),
-            None => self.event.id(),
-        })
+        .bind(&id)
         .bind(movement.kind.as_str())
         .bind(self.event.business_date())
         .bind(movement.amount.currency().code())
@@ -746,9 +756,102 @@ impl Writer<'_> {
         .bind(movement.related_id)
         .bind(self.subject)
         .execute(&mut *self.conn)
+        .await?
+        .rows_affected();
+        if written == 1 {
+            self.total(&id, kind, item_id).await?;
+        }
+        Ok(())
+    }
+
+    /// Adds movement `id` to its day's total. A payment request counts as
+    /// open until its payment succeeds or fails; the first of those takes
+    /// it off its request's day.
+    async fn total(
+        &mut self,
+        id: &str,
+        kind: MovementKind,
+        item_id: Option<Uuid>,
+    ) -> anyhow::Result<()> {
+        let (m, d) = (self.tables.get(MOVEMENTS), self.tables.get(DAILY));
+        let settling: Vec<&str> = SETTLING.iter().map(|k| k.as_str()).collect();
+        sqlx::query(&format!(
+            "INSERT INTO {d} AS d (business_date, product_code, provider, currency, kind, count, open, amount)
+             SELECT business_date, product_code, coalesce(provider, ''), currency, kind, 1,
+                    CASE WHEN kind = $2 AND NOT EXISTS (
+                        SELECT 1 FROM {m} o WHERE o.item_id = m.item_id AND o.kind = ANY($3))
+                    THEN 1 ELSE 0 END,
+                    amount
+             FROM {m} m WHERE id = $1
+             ON CONFLICT (business_date, kind, product_code, provider, currency) DO UPDATE
+             SET count = d.count + 1, open = d.open + excluded.open, amount = d.amount + excluded.amount"
+        ))
+        .bind(id)
+        .bind(MovementKind::PaymentRequested.as_str())
+        .bind(&settling)
+        .execute(&mut *self.conn)
+        .await?;
+        let (true, Some(item)) = (SETTLING.contains(&kind), item_id) else {
+            return Ok(());
+        };
+        sqlx::query(&format!(
+            "UPDATE {d} d SET open = d.open - 1
+             FROM {m} r
+             WHERE r.item_id = $1 AND r.kind = $2
+               AND d.business_date = r.business_date AND d.kind = r.kind
+               AND d.product_code = r.product_code AND d.provider = coalesce(r.provider, '')
+               AND d.currency = r.currency
+               AND (SELECT count(*) FROM {m} WHERE item_id = $1 AND kind = ANY($3)) = 1"
+        ))
+        .bind(item)
+        .bind(MovementKind::PaymentRequested.as_str())
+        .bind(&settling)
+        .execute(&mut *self.conn)
         .await?;
         Ok(())
     }
+}
+
+/// Creates the daily totals `d` unless they exist, filled from the
+/// movements `m` already written (a deployment whose movements came before
+/// the totals did).
+async fn create_daily(conn: &mut PgConnection, d: &str, m: &str) -> anyhow::Result<()> {
+    let exists: bool = sqlx::query_scalar("SELECT to_regclass($1) IS NOT NULL")
+        .bind(d)
+        .fetch_one(&mut *conn)
+        .await?;
+    if exists {
+        return Ok(());
+    }
+    sqlx::query(&format!(
+        "CREATE TABLE {d} (
+            business_date date    NOT NULL,
+            kind          text    NOT NULL,
+            product_code  text    NOT NULL,
+            provider      text    NOT NULL,
+            currency      text    NOT NULL,
+            count         bigint  NOT NULL,
+            open          bigint  NOT NULL,
+            amount        numeric NOT NULL,
+            PRIMARY KEY (business_date, kind, product_code, provider, currency)
+        )"
+    ))
+    .execute(&mut *conn)
+    .await?;
+    let settling: Vec<&str> = SETTLING.iter().map(|k| k.as_str()).collect();
+    sqlx::query(&format!(
+        "INSERT INTO {d} (business_date, kind, product_code, provider, currency, count, open, amount)
+         SELECT m.business_date, m.kind, m.product_code, coalesce(m.provider, ''), m.currency, count(*),
+                count(*) FILTER (WHERE m.kind = $1 AND NOT EXISTS (
+                    SELECT 1 FROM {m} o WHERE o.item_id = m.item_id AND o.kind = ANY($2))),
+                sum(m.amount)
+         FROM {m} m GROUP BY 1, 2, 3, 4, 5"
+    ))
+    .bind(MovementKind::PaymentRequested.as_str())
+    .bind(&settling)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// A stored movement kind.
@@ -789,15 +892,11 @@ pub async fn daily_totals(
 ) -> anyhow::Result<Vec<DailyTotal>> {
     let names: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     let rows: Vec<TotalRow> = sqlx::query_as(
-            "SELECT m.business_date, m.product_code, m.provider, m.currency, m.kind, count(*),
-                    count(*) FILTER (WHERE m.kind = 'payment_requested' AND NOT EXISTS (
-                        SELECT 1 FROM report_movements o
-                        WHERE o.item_id = m.item_id AND o.kind IN ('payment_succeeded', 'payment_failed'))),
-                    sum(m.amount)
-             FROM report_movements m
-             WHERE ($1::date IS NULL OR m.business_date >= $1) AND m.business_date <= $2
-               AND m.kind = ANY($3)
-             GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5",
+            "SELECT business_date, product_code, nullif(provider, ''), currency, kind, count, open, amount
+             FROM report_daily
+             WHERE ($1::date IS NULL OR business_date >= $1) AND business_date <= $2
+               AND kind = ANY($3)
+             ORDER BY 1, 2, 3, 4, 5",
         )
         .bind(from)
         .bind(to)
