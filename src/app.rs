@@ -7,9 +7,11 @@ use std::sync::Arc;
 use anyhow::Context as _;
 use api::integrations::testing::{ConnectionTester, TestRefusal};
 use domain::integration::ConnectionTest;
+use projections::clock::Clock;
 use projections::document_stores::DocumentStores;
 use projections::documents::DocumentStore;
 use projections::event_store::seal::SealKey;
+use projections::live_settings::{FollowingClock, LiveSettings};
 use projections::read_models::{self, ProjectionSubscriber};
 use projections::subscription::wakeup::{self, AppendNotifier};
 use projections::subscription::{
@@ -146,7 +148,7 @@ fn worker_context(
     store: EventStore,
     public_base_url: &str,
     vault: Vault,
-    templates: Arc<Templates>,
+    (templates, live_settings, clock): (Arc<Templates>, Arc<LiveSettings>, Arc<dyn Clock>),
     keys: &ServiceKeys,
 ) -> anyhow::Result<WorkerContext> {
     let sandbox = Sandbox::new(
@@ -160,7 +162,7 @@ fn worker_context(
     Ok(WorkerContext {
         store,
         pool: pool.clone(),
-        clock: settings.clock.clone(),
+        clock,
         config: WorkerConfig {
             periods: settings.periods,
             reconcile_after: settings.payment_reconcile_after,
@@ -191,6 +193,7 @@ fn worker_context(
         recorder: Arc::new(LogTable(pool.clone())),
         mpesa_tokens: Arc::default(),
         templates,
+        settings: live_settings,
         notification_wakeup: Arc::new(tokio::sync::Notify::new()),
         password_reset_secret: keys.password_reset.clone(),
         unsubscribe_secret: keys.unsubscribe.clone(),
@@ -268,8 +271,18 @@ pub async fn start(
         None
     };
     let vault = settings.vault(&jwt_secret).or_setup()?;
+    let live_settings = Arc::new(LiveSettings::new(settings.settings_defaults()?));
+    // The calendar follows the saved business offset; a clock a test or the
+    // demo sets stays as set.
+    let clock: Arc<dyn Clock> = if settings.clock.is_calendar() {
+        Arc::new(FollowingClock(live_settings.clone()))
+    } else {
+        settings.clock.clone()
+    };
     let templates = Arc::new(
-        Templates::load(settings.branding.clone()).context("loading the notification templates")?,
+        Templates::load(settings.branding.clone())
+            .context("loading the notification templates")?
+            .following(live_settings.clone()),
     );
     // A taken address is refused before the database is changed.
     let listener = if parts.api {
@@ -322,7 +335,17 @@ pub async fn start(
     let seal_key = SealKey::new(keys.chain.expose_secret().as_bytes());
     let store = EventStore::new(pool.clone(), seal_key)
         .with_notifier(notifier)
-        .with_clock(settings.clock.clone());
+        .with_clock(clock.clone());
+    // What admins saved is in force before the first request or message.
+    live_settings
+        .refresh(&store)
+        .await
+        .context("reading the saved settings")?;
+    tasks.push(tokio::spawn(
+        live_settings
+            .clone()
+            .keep_fresh(store.clone(), shutdown.clone()),
+    ));
 
     let mut subscribers: Vec<Arc<dyn Subscriber>> = Vec::new();
     if parts.projections {
@@ -340,7 +363,7 @@ pub async fn start(
         store.clone(),
         &public_base_url,
         vault.clone(),
-        templates,
+        (templates, live_settings.clone(), clock.clone()),
         &keys,
     )?;
     let mut worker_ctx = None;
@@ -400,7 +423,7 @@ pub async fn start(
             config,
             subscription_names(),
             api::state::Resources {
-                clock: settings.clock.clone(),
+                clock: clock.clone(),
                 documents: DocumentStores::new(
                     DocumentStore::open(&settings.document_store)
                         .context("opening the document store")?,
@@ -409,6 +432,7 @@ pub async fn start(
                 ),
                 vault,
                 tester: Arc::new(AdapterTester(ctx)),
+                settings: live_settings,
             },
         );
         if let Some(operations) = operations_listener {

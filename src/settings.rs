@@ -85,6 +85,11 @@ pub struct Settings {
     pub notification_retry_base: Duration,
     /// The insurer's name, logo, colour and support contacts in messages.
     pub branding: Branding,
+    /// `BUSINESS_UTC_OFFSET_MINUTES`: the business day's offset from UTC.
+    pub business_utc_offset_minutes: i32,
+    /// The rest of the settings admins may save, as the environment gives
+    /// them until they do.
+    pub saved_defaults: SavedDefaults,
     /// Where the staff queue's notices go; `None` (`STAFF_QUEUE_EMAIL=off`): nowhere.
     pub staff_queue_email: Option<String>,
     /// How long integration-log rows and notification bodies are kept.
@@ -147,6 +152,8 @@ impl Default for Settings {
             notification_outbox: "data/outbox".into(),
             notification_retry_base: Duration::from_secs(1),
             branding: Branding::default(),
+            business_utc_offset_minutes: 180,
+            saved_defaults: SavedDefaults::default(),
             staff_queue_email: Some(Branding::default().support_email),
             log_retention: Duration::from_secs(90 * 24 * 3600),
             connectivity_check_interval: Duration::from_secs(3600),
@@ -158,6 +165,129 @@ impl Default for Settings {
             master_key: None,
             previous_master_keys: Vec::new(),
         }
+    }
+}
+
+/// The environment's values of the settings admins may save (Settings
+/// pages, `PUT /settings/{section}`) that nothing else reads: in force
+/// until a section is saved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SavedDefaults {
+    /// `COMPANY_NAME`; `None`: the brand name.
+    pub company_name: Option<String>,
+    /// `DEFAULT_CURRENCY`.
+    pub default_currency: String,
+    /// `EMAIL_FROM_NAME`; `None`: the brand name.
+    pub email_from_name: Option<String>,
+    /// `EMAIL_FROM_ADDRESS`.
+    pub email_from_address: String,
+    /// `EMAIL_REPLY_TO`.
+    pub email_reply_to: Option<String>,
+    /// `EMAIL_FOOTER`.
+    pub email_footer: String,
+    /// `PASSWORD_MIN_LENGTH` (12 at least).
+    pub password_min_length: u32,
+    /// `LOCKOUT_THRESHOLD`: failed sign-ins before an account locks.
+    pub lockout_threshold: u32,
+    /// `LOCKOUT_MINUTES`.
+    pub lockout_minutes: u32,
+    /// `SESSION_IDLE_MINUTES`: a console session unused this long ends.
+    pub session_idle_minutes: u32,
+}
+
+impl Default for SavedDefaults {
+    fn default() -> Self {
+        Self {
+            company_name: None,
+            default_currency: "KES".into(),
+            email_from_name: None,
+            email_from_address: "no-reply@ifinsure.example".into(),
+            email_reply_to: None,
+            email_footer: String::new(),
+            password_min_length: 12,
+            lockout_threshold: 5,
+            lockout_minutes: 15,
+            session_idle_minutes: 60,
+        }
+    }
+}
+
+impl SavedDefaults {
+    fn from_env() -> anyhow::Result<Self> {
+        let default = Self::default();
+        Ok(Self {
+            company_name: var("COMPANY_NAME"),
+            default_currency: var("DEFAULT_CURRENCY").unwrap_or(default.default_currency),
+            email_from_name: var("EMAIL_FROM_NAME"),
+            email_from_address: var("EMAIL_FROM_ADDRESS").unwrap_or(default.email_from_address),
+            email_reply_to: var("EMAIL_REPLY_TO"),
+            email_footer: var("EMAIL_FOOTER").unwrap_or_default(),
+            password_min_length: parsed("PASSWORD_MIN_LENGTH", default.password_min_length)?,
+            lockout_threshold: parsed("LOCKOUT_THRESHOLD", default.lockout_threshold)?,
+            lockout_minutes: parsed("LOCKOUT_MINUTES", default.lockout_minutes)?,
+            session_idle_minutes: parsed("SESSION_IDLE_MINUTES", default.session_idle_minutes)?,
+        })
+    }
+}
+
+impl Settings {
+    /// The settings admins may save, as the environment gives them: in
+    /// force until a section is saved.
+    ///
+    /// # Errors
+    /// When an environment value breaks the rule a saved one would
+    /// (a colour that is not `#rrggbb`, a lockout threshold of 0, ...).
+    pub fn settings_defaults(&self) -> anyhow::Result<domain::settings::SettingsValues> {
+        use domain::settings::*;
+        let d = &self.saved_defaults;
+        let b = &self.branding;
+        let invalid = |section: &str, errors: domain::ValidationErrors| {
+            let fields: Vec<String> = errors
+                .0
+                .iter()
+                .map(|e| format!("{}: {}", e.field, e.message))
+                .collect();
+            anyhow::anyhow!(
+                "the environment's {section} settings: {}",
+                fields.join("; ")
+            )
+        };
+        Ok(SettingsValues {
+            general: GeneralSettings {
+                company_name: d.company_name.clone().unwrap_or_else(|| b.name.clone()),
+                default_currency: d.default_currency.clone(),
+                business_utc_offset_minutes: self.business_utc_offset_minutes,
+                support_email: b.support_email.clone(),
+                support_phone: b.support_phone.clone(),
+            }
+            .validated()
+            .map_err(|e| invalid("general", e))?,
+            branding: BrandingSettings {
+                brand_name: b.name.clone(),
+                logo_url: b.logo_url.clone(),
+                primary_colour: b.primary_colour.clone(),
+            }
+            .validated()
+            .map_err(|e| invalid("branding (BRAND_*)", e))?,
+            email: EmailSettings {
+                from_name: d.email_from_name.clone().unwrap_or_else(|| b.name.clone()),
+                from_address: d.email_from_address.clone(),
+                reply_to: d.email_reply_to.clone(),
+                footer: d.email_footer.clone(),
+            }
+            .validated()
+            .map_err(|e| invalid("email (EMAIL_*)", e))?,
+            security: SecuritySettings {
+                password_min_length: d.password_min_length,
+                lockout_threshold: d.lockout_threshold,
+                lockout_minutes: d.lockout_minutes,
+                session_idle_minutes: d.session_idle_minutes,
+                access_token_ttl_secs: u32::try_from(self.access_token_ttl.as_secs())
+                    .unwrap_or(u32::MAX),
+            }
+            .validated()
+            .map_err(|e| invalid("security", e))?,
+        })
     }
 }
 
@@ -405,6 +535,8 @@ impl Settings {
             log_retention: seconds("LOG_RETENTION_DAYS", 90)? * (24 * 3600),
             connectivity_check_interval: seconds("CONNECTIVITY_CHECK_SECS", 3600)?,
             branding,
+            business_utc_offset_minutes: offset,
+            saved_defaults: SavedDefaults::from_env()?,
             production,
             integration_allowed_hosts: var("INTEGRATION_ALLOWED_HOSTS").unwrap_or_default(),
             chain_key: var("CHAIN_KEY").map(SecretString::from),
@@ -437,7 +569,6 @@ impl Settings {
     /// When the secret is shorter than 32 bytes.
     pub fn api_config(&self, jwt_secret: SecretString) -> anyhow::Result<api::ApiConfig> {
         let mut config = api::ApiConfig::new(jwt_secret)?;
-        config.access_token_ttl = self.access_token_ttl;
         config.refresh_token_ttl = self.refresh_token_ttl;
         config.auth_rate_limit_per_minute = self.auth_rate_limit_per_minute;
         config.webhook_rejections_per_minute = self.webhook_rejections_per_minute;

@@ -45,7 +45,10 @@ pub async fn open_account(
     account: NewAccount,
     metadata: &CommandMetadata,
 ) -> Result<(Uuid, Committed<User>), ApiError> {
-    let registration = parse(&account)?;
+    let min_length = projections::live_settings::password_min_length(store)
+        .await
+        .map_err(ApiError::Internal)?;
+    let registration = parse(&account, min_length)?;
     let password = account.password.clone();
     let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
         .await
@@ -69,7 +72,7 @@ pub async fn open_account(
     }
 }
 
-fn parse(account: &NewAccount) -> Result<Registration, ApiError> {
+fn parse(account: &NewAccount, min_length: u32) -> Result<Registration, ApiError> {
     let mut errors = ValidationErrors::new();
     let email = EmailAddress::parse(&account.email)
         .map_err(|m| errors.add("email", m))
@@ -80,7 +83,7 @@ fn parse(account: &NewAccount) -> Result<Registration, ApiError> {
             .map_err(|m| errors.add("phone_number", m))
             .ok(),
     };
-    if let Err(message) = passwords::check_policy(&account.password, &account.email) {
+    if let Err(message) = passwords::check_policy(&account.password, &account.email, min_length) {
         errors.add("password", message);
     }
     let full_name = account.full_name.trim();

@@ -13,8 +13,6 @@ pub const MIN_JWT_SECRET_BYTES: usize = 32;
 pub struct ApiConfig {
     /// HS256 key for access tokens (at least 32 bytes).
     pub jwt_secret: SecretString,
-    /// Lifetime of an access token.
-    pub access_token_ttl: Duration,
     /// Lifetime of a refresh token.
     pub refresh_token_ttl: Duration,
     /// Requests per minute per client IP on the auth endpoints.
@@ -26,10 +24,6 @@ pub struct ApiConfig {
     pub read_your_writes_timeout: Duration,
     /// Largest JSON body accepted.
     pub json_body_limit: usize,
-    /// Failed logins before an account locks.
-    pub lockout_threshold: i32,
-    /// How long a locked account stays locked.
-    pub lockout_duration: Duration,
     /// Due dates, grace and notice periods of the policy lifecycle.
     pub periods: Periods,
     /// The provider used when a payment names none and no configuration is
@@ -64,7 +58,10 @@ pub struct ApiConfig {
     pub password_reset_secret: SecretString,
     /// Signs unsubscribe links.
     pub unsubscribe_secret: SecretString,
-    /// The insurer's name, colour and contacts on every document.
+    /// The insurer's name, colour and contacts on every document, as the
+    /// environment gives them (the branding settings saved override them;
+    /// as do the security settings the access tokens' lifetime and the
+    /// lockout: `AppState::security`).
     pub branding: domain::branding::Branding,
 }
 
@@ -88,14 +85,11 @@ impl ApiConfig {
         }
         Ok(Self {
             jwt_secret: jwt_secret.clone(),
-            access_token_ttl: Duration::from_secs(15 * 60),
             refresh_token_ttl: Duration::from_secs(30 * 24 * 3600),
             auth_rate_limit_per_minute: 30,
             webhook_rejections_per_minute: 20,
             read_your_writes_timeout: Duration::from_secs(5),
             json_body_limit: 1024 * 1024,
-            lockout_threshold: 5,
-            lockout_duration: Duration::from_secs(15 * 60),
             periods: Periods::default(),
             default_payment_provider: Some("sandbox".into()),
             sandbox: true,

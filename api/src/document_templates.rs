@@ -4,9 +4,12 @@
 //! printed value is kept to one line and cannot split a field or cell; a
 //! missing fact is an error, not a blank; `none` prints as nothing.
 
+use std::sync::Arc;
+
 use domain::branding::Branding;
 use minijinja::value::Value as TemplateValue;
 use minijinja::Environment;
+use projections::live_settings::LiveSettings;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
@@ -57,11 +60,20 @@ pub enum TemplateError {
     },
 }
 
+/// Where the branding printed comes from.
+enum Brand {
+    /// Given once (tests, tools).
+    Fixed(Branding),
+    /// The settings in force, read at each document.
+    Live(Arc<LiveSettings>),
+}
+
 /// The templates with the branding they print.
 pub struct DocumentTemplates {
     env: Environment<'static>,
-    branding: Branding,
-    fingerprint: String,
+    brand: Brand,
+    /// The templates' own digest (the branding's is added per document).
+    digest: Sha256,
 }
 
 impl DocumentTemplates {
@@ -84,24 +96,40 @@ impl DocumentTemplates {
             digest.update(name.as_bytes());
             digest.update(source.as_bytes());
         }
-        digest.update(serde_json::to_vec(&branding).unwrap_or_default());
-        let fingerprint = domain::signatures::hex(&digest.finalize()[..8]);
         Self {
             env,
-            branding,
-            fingerprint,
+            brand: Brand::Fixed(branding),
+            digest,
         }
     }
 
-    /// The insurer's branding.
-    pub fn branding(&self) -> &Branding {
-        &self.branding
+    /// These templates, printing the branding of the settings in force at
+    /// each document.
+    pub fn following(mut self, settings: Arc<LiveSettings>) -> Self {
+        self.brand = Brand::Live(settings);
+        self
+    }
+
+    /// The insurer's branding now.
+    pub fn branding(&self) -> Branding {
+        match &self.brand {
+            Brand::Fixed(branding) => branding.clone(),
+            Brand::Live(settings) => settings.current().brand(),
+        }
     }
 
     /// Changes when a template or the branding does (part of every cached
-    /// document's key).
-    pub fn fingerprint(&self) -> &str {
-        &self.fingerprint
+    /// document's key, so a document drawn after a change of brand is
+    /// drawn again).
+    pub fn fingerprint(&self) -> String {
+        self.fingerprint_for(&self.branding())
+    }
+
+    /// The fingerprint of these templates printing `branding`.
+    pub fn fingerprint_for(&self, branding: &Branding) -> String {
+        let mut digest = self.digest.clone();
+        digest.update(serde_json::to_vec(branding).unwrap_or_default());
+        domain::signatures::hex(&digest.finalize()[..8])
     }
 
     /// The blocks of document `name` for `facts`.
@@ -109,13 +137,26 @@ impl DocumentTemplates {
     /// # Errors
     /// [`TemplateError`] when the template fails or renders bad markup.
     pub fn render(&self, name: &str, facts: &impl Serialize) -> Result<Vec<Block>, TemplateError> {
+        self.render_branded(name, facts, &self.branding())
+    }
+
+    /// The blocks of document `name` for `facts` under `branding`.
+    ///
+    /// # Errors
+    /// [`TemplateError`] when the template fails or renders bad markup.
+    pub fn render_branded(
+        &self,
+        name: &str,
+        facts: &impl Serialize,
+        branding: &Branding,
+    ) -> Result<Vec<Block>, TemplateError> {
         let failed = |source| TemplateError::Render {
             name: name.to_string(),
             source,
         };
         let template = self.env.get_template(name).map_err(failed)?;
         let context = minijinja::context! {
-            brand => TemplateValue::from_serialize(&self.branding),
+            brand => TemplateValue::from_serialize(branding),
             ..TemplateValue::from_serialize(facts)
         };
         let markup = template.render(context).map_err(failed)?;

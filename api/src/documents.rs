@@ -64,10 +64,12 @@ pub(crate) async fn serve<F: Serialize>(
     state: &AppState,
     document: Document<F>,
 ) -> Result<Response, ApiError> {
+    // One branding for the whole document, whatever is saved meanwhile.
+    let branding = state.templates.branding();
     let key = format!(
         "generated/{}-{}.pdf",
         document.key,
-        state.templates.fingerprint()
+        state.templates.fingerprint_for(&branding)
     );
     let store = match state.documents.for_new().await {
         Ok((_, store)) => Some(store),
@@ -88,9 +90,9 @@ pub(crate) async fn serve<F: Serialize>(
     }
     let blocks = state
         .templates
-        .render(document.template, &document.facts)
+        .render_branded(document.template, &document.facts, &branding)
         .map_err(|e| ApiError::Internal(e.into()))?;
-    let bytes = crate::pdf::render(&document.title, &blocks, state.templates.branding());
+    let bytes = crate::pdf::render(&document.title, &blocks, &branding);
     if let Some(store) = &store {
         if let Err(error) = store.put(&key, bytes.clone()).await {
             tracing::warn!(%error, key, "could not keep the document");

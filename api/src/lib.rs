@@ -34,6 +34,7 @@ pub mod products;
 pub mod reports;
 pub mod request_context;
 pub mod security_headers;
+pub mod settings;
 pub mod state;
 pub mod unsubscribe;
 pub mod users;
@@ -83,6 +84,7 @@ fn api_routes() -> Router<AppState> {
         .merge(audit::router())
         .merge(reports::router())
         .merge(users::router())
+        .merge(settings::router())
         .merge(customers::router())
         .merge(products::router())
         .merge(policies::router())

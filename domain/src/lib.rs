@@ -29,6 +29,7 @@ pub mod reminders;
 pub mod reports;
 pub mod role;
 pub mod sandbox;
+pub mod settings;
 pub mod signatures;
 pub mod signed_id;
 pub mod statement;

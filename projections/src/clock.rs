@@ -9,6 +9,13 @@ use chrono::{FixedOffset, NaiveDate, Utc};
 pub trait Clock: Send + Sync + 'static {
     /// Today, in the business's time zone.
     fn today(&self) -> NaiveDate;
+
+    /// Whether this is the calendar at the configured offset (not a clock a
+    /// test or the demo sets): such a clock follows the offset saved in the
+    /// general settings ([`crate::live_settings::FollowingClock`]).
+    fn is_calendar(&self) -> bool {
+        false
+    }
 }
 
 /// The real date at a fixed UTC offset (East Africa Time, +03:00, by default).
@@ -35,6 +42,10 @@ impl Default for SystemClock {
 impl Clock for SystemClock {
     fn today(&self) -> NaiveDate {
         Utc::now().with_timezone(&self.offset).date_naive()
+    }
+
+    fn is_calendar(&self) -> bool {
+        true
     }
 }
 

@@ -107,6 +107,9 @@ pub struct Filter {
     pub action: Option<String>,
     /// Only answered (`true`) or failed (`false`) calls.
     pub ok: Option<bool>,
+    /// Only calls that succeeded (`true`: answered, and not with an error
+    /// status of 400 or more) or did not (`false`: refused or unanswered).
+    pub succeeded: Option<bool>,
     /// What the calls were for.
     pub reference_id: Option<String>,
     /// From this time on.
@@ -138,6 +141,7 @@ pub async fn list(
              AND ($6::timestamptz IS NULL OR created_at >= $6)
              AND ($7::timestamptz IS NULL OR created_at < $7)
              AND ($8::bigint IS NULL OR id < $8)
+             AND ($10::boolean IS NULL OR (ok AND coalesce(status, 0) < 400) = $10)
            ORDER BY id DESC LIMIT $9"#,
         filter.config_id,
         filter.provider,
@@ -147,7 +151,8 @@ pub async fn list(
         filter.from,
         filter.to,
         before,
-        limit
+        limit,
+        filter.succeeded
     )
     .fetch_all(pool)
     .await

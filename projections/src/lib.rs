@@ -10,6 +10,7 @@ pub mod document_stores;
 pub mod documents;
 pub mod event_store;
 pub mod integration_log;
+pub mod live_settings;
 pub mod metadata;
 pub mod notifications;
 pub mod numbers;

@@ -276,7 +276,11 @@ async fn two_worker_processes_on_one_database_send_500_welcomes_exactly_once() {
         let path = file.unwrap().path();
         if path.extension().is_some_and(|e| e == "txt") {
             let text = std::fs::read_to_string(&path).unwrap();
-            let to = text.lines().next().unwrap().to_string();
+            let to = text
+                .lines()
+                .find(|l| l.starts_with("To: "))
+                .unwrap()
+                .to_string();
             if to.ends_with("@load.example") {
                 *written.entry(to).or_default() += 1;
             }

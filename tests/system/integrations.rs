@@ -238,3 +238,86 @@ async fn a_build_without_the_storage_features_does_not_offer_s3_or_gcs() {
     );
     assert_eq!(refused.body["errors"][0]["field"], "provider");
 }
+
+#[tokio::test]
+async fn webhook_deliveries_are_listed_by_filter_and_shown_with_secrets_redacted() {
+    let app = spawn_app().await;
+    let admin = app.admin().await;
+    let staff = app.user("s@example.com", domain::Role::Staff).await;
+    let client = reqwest::Client::new();
+    // Two unsigned deliveries: a small one with a secret in it, and one
+    // larger than the 4 KiB an unverified delivery keeps.
+    let small =
+        r#"{"id":"evt_small","data":{"object":{"client_secret":"pi_1_secret_2","amount":100}}}"#;
+    let large = format!(r#"{{"id":"evt_large","padding":"{}"}}"#, "x".repeat(6000));
+    for body in [small.to_string(), large.clone()] {
+        let reply = client
+            .post(format!("{}/webhooks/stripe", app.base))
+            .header("stripe-signature", "t=1,v1=00")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(reply.status(), StatusCode::UNAUTHORIZED);
+    }
+
+    assert_eq!(
+        app.get("/integrations/webhooks", Some(&staff)).await.status,
+        StatusCode::FORBIDDEN
+    );
+    let all = app
+        .get(
+            "/integrations/webhooks?provider=stripe&verified=false",
+            Some(&admin),
+        )
+        .await;
+    assert_eq!(all.status, StatusCode::OK, "{}", all.body);
+    let items = all.body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{}", all.body);
+    assert_eq!(items[0]["verified"], false);
+    assert!(items[0]["received_at"].is_string());
+    let verified = app
+        .get("/integrations/webhooks?verified=true", Some(&admin))
+        .await;
+    assert_eq!(verified.body["items"], json!([]));
+    let paged = app
+        .get("/integrations/webhooks?limit=1", Some(&admin))
+        .await;
+    let cursor = paged.body["next_cursor"].as_str().unwrap();
+    let next = app
+        .get(
+            &format!("/integrations/webhooks?limit=1&cursor={cursor}"),
+            Some(&admin),
+        )
+        .await;
+    assert_ne!(next.body["items"][0]["id"], paged.body["items"][0]["id"]);
+
+    // Newest first: the large one, kept only in part.
+    let large_id = &items[0]["id"];
+    let shown = app
+        .get(&format!("/integrations/webhooks/{large_id}"), Some(&admin))
+        .await;
+    assert_eq!(shown.body["body_truncated"], true, "{}", shown.body);
+    assert_eq!(shown.body["body_size"], large.len());
+    assert!(shown.body["body_sha256"].as_str().unwrap().len() == 64);
+    let small_id = &items[1]["id"];
+    let shown = app
+        .get(&format!("/integrations/webhooks/{small_id}"), Some(&admin))
+        .await;
+    assert_eq!(
+        shown.body["body"]["data"]["object"]["client_secret"],
+        "[redacted]"
+    );
+    assert_eq!(shown.body["body"]["data"]["object"]["amount"], 100);
+    assert_eq!(
+        shown.body["headers"]["stripe-signature"], "t=1,v1=00",
+        "{}",
+        shown.body
+    );
+    assert_eq!(
+        app.get("/integrations/webhooks/999999", Some(&admin))
+            .await
+            .status,
+        StatusCode::NOT_FOUND
+    );
+}

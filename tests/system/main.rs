@@ -40,6 +40,7 @@ mod security_headers;
 mod self_service;
 mod separation_of_duties;
 mod sessions;
+mod settings;
 mod stripe;
 mod subscriptions;
 mod tamper;

@@ -76,7 +76,9 @@ async fn a_customers_journey_is_told_once_by_email_and_sms_even_after_a_replay()
     let policy = book.policy(&customer, &policy_id).await;
     let number = policy["policy_number"].as_str().unwrap();
     assert!(
-        email.starts_with("To: c@example.com\nSubject: Your cover under"),
+        email.starts_with(
+            "From: ifinsure <no-reply@ifinsure.example>\nTo: c@example.com\nSubject: Your cover under"
+        ),
         "{email}"
     );
     assert!(
@@ -150,7 +152,7 @@ async fn emailed_token(db: &TestDb, email: &str, nth: usize) -> String {
         let texts: Vec<String> = files
             .iter()
             .map(|f| std::fs::read_to_string(outbox.join(f)).unwrap())
-            .filter(|t| t.starts_with(&format!("To: {email}\n")))
+            .filter(|t| t.contains(&format!("\nTo: {email}\n")))
             .collect();
         texts.get(nth).map(|t| Value::String(t.clone()))
     })

@@ -106,6 +106,8 @@ pub struct WorkerContext {
     pub mpesa_tokens: Arc<TokenCache>,
     /// The notification templates, checked at start.
     pub templates: Arc<crate::notifications::templates::Templates>,
+    /// The settings in force (branding, email sender and footer).
+    pub settings: Arc<projections::live_settings::LiveSettings>,
     /// Wakes the notification worker when something is queued.
     pub notification_wakeup: Arc<tokio::sync::Notify>,
     /// Derives password-reset tokens (the API derives the same).

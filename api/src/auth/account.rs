@@ -86,18 +86,19 @@ pub(super) async fn change_password(
         .ok_or(ApiError::NotFound)?;
     // A wrong current password counts towards the account's lockout, as
     // a failed login does.
+    let security = state.security();
     let Some(attempt) = credentials::reserve_attempt(
         &state.pool,
         credential.user_id,
-        state.config.lockout_threshold,
-        state.config.lockout_duration,
+        security.lockout_threshold,
+        security.lockout_duration,
     )
     .await?
     else {
         return Err(ApiError::TooManyRequests {
             code: "account_locked",
             detail: "too many wrong passwords; the account is locked for a while".into(),
-            retry_after_secs: state.config.lockout_duration.as_secs(),
+            retry_after_secs: security.lockout_duration.as_secs(),
         });
     };
     let (current, hash) = (body.current_password, credential.password_hash.clone());
@@ -112,8 +113,12 @@ pub(super) async fn change_password(
         ));
     }
     credentials::record_success(&state.pool, credential.user_id).await?;
-    passwords::check_policy(&body.new_password, &user.email)
-        .map_err(|message| ApiError::invalid("new_password", message))?;
+    passwords::check_policy(
+        &body.new_password,
+        &user.email,
+        state.settings.current().security.password_min_length,
+    )
+    .map_err(|message| ApiError::invalid("new_password", message))?;
     let password = body.new_password;
     let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
         .await

@@ -116,7 +116,7 @@ async fn login(
         .await;
         return Err(invalid_credentials());
     };
-    let cfg = &state.config;
+    let security = state.security();
     let still_locked = || async {
         let until = credentials::locked_until(&state.pool, credential.user_id).await?;
         Ok::<_, ApiError>(until.map_or_else(invalid_credentials, locked))
@@ -125,8 +125,8 @@ async fn login(
     let Some(attempt) = credentials::reserve_attempt(
         &state.pool,
         credential.user_id,
-        cfg.lockout_threshold,
-        cfg.lockout_duration,
+        security.lockout_threshold,
+        security.lockout_duration,
     )
     .await?
     else {
@@ -139,7 +139,7 @@ async fn login(
         .map_err(|e| ApiError::Internal(e.into()))?;
     if !valid {
         tracing::info!(user_id = %credential.user_id, attempt, "failed login");
-        return Err(if attempt >= cfg.lockout_threshold {
+        return Err(if attempt >= security.lockout_threshold {
             still_locked().await?
         } else {
             invalid_credentials()
@@ -183,7 +183,7 @@ fn token_pair(
     refresh_token: String,
     session: Uuid,
 ) -> Result<Response, ApiError> {
-    let ttl = state.config.access_token_ttl;
+    let ttl = state.security().access_token_ttl;
     let access_token =
         tokens::issue_access_token(&state.config.jwt_secret, user_id, role, session, ttl)
             .map_err(|e| ApiError::Internal(e.into()))?;

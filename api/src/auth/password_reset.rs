@@ -116,8 +116,12 @@ pub(super) async fn confirm(
     let user = projections::read_models::users::get(&state.pool, user_id)
         .await?
         .ok_or_else(invalid_token)?;
-    passwords::check_policy(&body.new_password, &user.email)
-        .map_err(|message| ApiError::invalid("new_password", message))?;
+    passwords::check_policy(
+        &body.new_password,
+        &user.email,
+        state.settings.current().security.password_min_length,
+    )
+    .map_err(|message| ApiError::invalid("new_password", message))?;
     let password = body.new_password;
     let hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
         .await

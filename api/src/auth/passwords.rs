@@ -23,15 +23,18 @@ fn common_passwords() -> &'static HashSet<&'static str> {
     })
 }
 
-/// Checks the policy: 12 to 256 characters, not a common password, not the
-/// email address, not one repeated character.
+/// Checks the policy: `min_length` (never under 12) to 256 characters, not
+/// a common password, not the email address, not one repeated character.
 ///
 /// # Errors
 /// A message for the client.
-pub fn check_policy(password: &str, email: &str) -> Result<(), String> {
+pub fn check_policy(password: &str, email: &str, min_length: u32) -> Result<(), String> {
     let length = password.chars().count();
-    if length < MIN_LENGTH {
-        return Err(format!("must be at least {MIN_LENGTH} characters"));
+    let min_length = usize::try_from(min_length)
+        .unwrap_or(MIN_LENGTH)
+        .max(MIN_LENGTH);
+    if length < min_length {
+        return Err(format!("must be at least {min_length} characters"));
     }
     if length > MAX_LENGTH {
         return Err(format!("must be at most {MAX_LENGTH} characters"));
@@ -88,16 +91,23 @@ mod tests {
 
     #[test]
     fn short_common_and_trivial_passwords_are_refused() {
-        assert!(check_policy("short", "a@b.co").is_err());
-        assert!(check_policy("password1234", "a@b.co").is_err());
-        assert!(check_policy("Password1234", "a@b.co").is_err());
-        assert!(check_policy("aaaaaaaaaaaaaa", "a@b.co").is_err());
-        assert!(check_policy("amina@example.com", "amina@example.com").is_err());
+        assert!(check_policy("short", "a@b.co", 12).is_err());
+        assert!(check_policy("password1234", "a@b.co", 12).is_err());
+        assert!(check_policy("Password1234", "a@b.co", 12).is_err());
+        assert!(check_policy("aaaaaaaaaaaaaa", "a@b.co", 12).is_err());
+        assert!(check_policy("amina@example.com", "amina@example.com", 12).is_err());
     }
 
     #[test]
     fn a_long_uncommon_password_is_accepted() {
-        assert!(check_policy("kilimanjaro sunrise 42", "a@b.co").is_ok());
+        assert!(check_policy("kilimanjaro sunrise 42", "a@b.co", 12).is_ok());
+        // A longer minimum saved in the settings; never one under 12.
+        assert_eq!(
+            check_policy("kilimanjaro sunrise 42", "a@b.co", 30),
+            Err("must be at least 30 characters".into())
+        );
+        assert!(check_policy("kilimanjaro 42", "a@b.co", 4).is_ok());
+        assert!(check_policy("kilimanjaro", "a@b.co", 4).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod assets;
+pub mod charts;
 pub mod client;
 pub mod context;
 pub mod errors;
@@ -28,8 +29,8 @@ use axum::{Extension, Router};
 use crate::state::AppState;
 use client::Api;
 use pages::{
-    applications, audit, auth, claims, customers, dashboard, downloads, invoices, notifications,
-    policies, products, profile, users,
+    applications, audit, auth, claims, customers, dashboard, downloads, integrations, invoices,
+    notifications, policies, products, profile, reports, settings, users,
 };
 
 /// The console's routes, calling `api` in-process.
@@ -40,6 +41,7 @@ pub fn router(api: Api) -> Router<AppState> {
             get(|| async { Redirect::to("/dashboard").into_response() }),
         )
         .route("/assets/{name}", get(assets::asset))
+        .route("/brand.css", get(assets::brand_css))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/register", get(auth::register_page).post(auth::register))
         .route("/logout", post(auth::logout))
@@ -116,6 +118,41 @@ pub fn router(api: Api) -> Router<AppState> {
         .route(
             "/profile/password",
             get(profile::password_form).post(profile::change_password),
+        )
+        .route("/integrations", get(integrations::index))
+        .route("/integrations/logs", get(integrations::records::logs))
+        .route(
+            "/integrations/webhooks",
+            get(integrations::records::webhooks),
+        )
+        .route(
+            "/integrations/webhooks/{id}",
+            get(integrations::records::webhook),
+        )
+        .route(
+            "/integrations/providers/{slug}",
+            get(integrations::provider),
+        )
+        .route(
+            "/integrations/configure/{slug}",
+            get(integrations::forms::configure_form).post(integrations::forms::configure),
+        )
+        .route("/integrations/configs/{id}", get(integrations::config))
+        .route(
+            "/integrations/configs/{id}/edit",
+            get(integrations::forms::edit_form).post(integrations::forms::edit),
+        )
+        .route(
+            "/integrations/configs/{id}/{action}",
+            post(integrations::act),
+        )
+        .route("/integrations/{category}", get(integrations::category))
+        .route("/reports", get(reports::index))
+        .route("/reports/{name}", get(reports::show))
+        .route("/settings", get(settings::index))
+        .route(
+            "/settings/{section}",
+            get(settings::show).post(settings::save),
         )
         .route("/users", get(users::list))
         .route("/users/new", get(users::new_form).post(users::create))

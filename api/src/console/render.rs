@@ -68,6 +68,18 @@ const TEMPLATES: &[(&str, &str)] = templates!(
     "users.html",
     "user_new.html",
     "user.html",
+    "settings.html",
+    "integrations.html",
+    "integrations_category.html",
+    "integrations_configs.html",
+    "integrations_provider.html",
+    "integrations_configure.html",
+    "integrations_config.html",
+    "integrations_logs.html",
+    "integrations_webhooks.html",
+    "integrations_webhook.html",
+    "reports.html",
+    "report.html",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -278,7 +290,8 @@ pub fn page(
     let context = json!({
         "problems": problems,
         "notices": notices,
-        "brand": state.config.branding.name,
+        "brand": state.settings.current().branding.brand_name,
+        "brand_version": state.settings.version(),
         "viewer": viewer,
         "flash": chrome.flash,
         "csrf": csrf,

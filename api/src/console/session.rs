@@ -151,17 +151,30 @@ pub async fn viewer(state: &AppState, headers: &HeaderMap) -> Result<Option<View
     };
     // The users read model is made by its projection, not a migration:
     // queried unchecked.
-    let row: Option<(Uuid, Uuid, String, String, String, String)> = sqlx::query_as(
-        "SELECT s.user_id, s.family_id, s.csrf_token, u.role, u.full_name, u.email
+    let idle = state.security().session_idle.as_secs_f64();
+    let token_hash = hash(token);
+    let row: Option<(Uuid, Uuid, String, String, String, String, bool)> = sqlx::query_as(
+        "SELECT s.user_id, s.family_id, s.csrf_token, u.role, u.full_name, u.email,
+                s.last_seen_at < now() - interval '1 minute'
          FROM console_sessions s JOIN users u ON u.id = s.user_id
-         WHERE s.token_hash = $1 AND s.expires_at > now()",
+         WHERE s.token_hash = $1 AND s.expires_at > now()
+           AND s.last_seen_at > now() - make_interval(secs => $2)",
     )
-    .bind(hash(token))
+    .bind(&token_hash)
+    .bind(idle)
     .fetch_optional(&state.pool)
     .await?;
-    let Some((user_id, family_id, csrf_token, role_name, full_name, email)) = row else {
+    let Some((user_id, family_id, csrf_token, role_name, full_name, email, stale)) = row else {
         return Ok(None);
     };
+    if stale {
+        sqlx::query!(
+            "UPDATE console_sessions SET last_seen_at = now() WHERE token_hash = $1",
+            token_hash
+        )
+        .execute(&state.pool)
+        .await?;
+    }
     struct Row {
         user_id: Uuid,
         family_id: Uuid,

@@ -22,6 +22,7 @@ pub(super) struct LogQuery {
     provider: Option<String>,
     action: Option<String>,
     ok: Option<bool>,
+    result: Option<String>,
     reference_id: Option<String>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
@@ -59,6 +60,14 @@ pub(super) async fn list(
         provider: query.provider,
         action: query.action,
         ok: query.ok,
+        succeeded: match query.result.as_deref() {
+            None | Some("") => None,
+            Some("succeeded") => Some(true),
+            Some("failed") => Some(false),
+            Some(_) => {
+                return Err(ApiError::invalid("result", "must be succeeded or failed"));
+            }
+        },
         reference_id: query.reference_id,
         from: query.from,
         to: query.to,

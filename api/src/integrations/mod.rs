@@ -3,6 +3,7 @@
 //! masked, never in clear; connection tests ([`testing`]); and the
 //! integration log of every provider call ([`logs`]).
 
+mod deliveries;
 mod destination;
 pub mod logs;
 pub mod testing;
@@ -41,6 +42,8 @@ pub fn router() -> Router<AppState> {
         .route("/integrations/configs/{id}/toggle", post(toggle))
         .route("/integrations/configs/{id}/test", post(testing::test))
         .route("/integrations/logs", get(logs::list))
+        .route("/integrations/webhooks", get(deliveries::list))
+        .route("/integrations/webhooks/{id}", get(deliveries::show))
 }
 
 impl StateResource for IntegrationConfig {

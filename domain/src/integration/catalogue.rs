@@ -43,31 +43,36 @@ impl Category {
 pub struct Field {
     /// Its name in `credentials` (secret) or `settings` (not secret).
     pub name: &'static str,
+    /// What a person calls it (the form's label).
+    pub label: &'static str,
     /// Whether it is a credential: encrypted at rest, never shown in clear.
     pub secret: bool,
     /// Whether a configuration needs it.
     pub required: bool,
 }
 
-const fn secret(name: &'static str) -> Field {
+const fn secret(name: &'static str, label: &'static str) -> Field {
     Field {
         name,
+        label,
         secret: true,
         required: true,
     }
 }
 
-const fn optional_secret(name: &'static str) -> Field {
+const fn optional_secret(name: &'static str, label: &'static str) -> Field {
     Field {
         name,
+        label,
         secret: true,
         required: false,
     }
 }
 
-const fn setting(name: &'static str, required: bool) -> Field {
+const fn setting(name: &'static str, label: &'static str, required: bool) -> Field {
     Field {
         name,
+        label,
         secret: false,
         required,
     }
@@ -80,6 +85,10 @@ pub struct Provider {
     pub slug: &'static str,
     /// Display name.
     pub name: &'static str,
+    /// What it does for ifinsure, in a sentence.
+    pub summary: &'static str,
+    /// Its API documentation.
+    pub docs_url: Option<&'static str>,
     /// What it does.
     pub category: Category,
     /// Its configuration fields.
@@ -109,6 +118,8 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "sandbox",
         name: "Built-in sandbox (no network)",
+        summary: "Settles premiums, refunds and payouts at once without moving money: for trying the whole lifecycle offline (never in production).",
+        docs_url: None,
         category: Category::Payment,
         fields: &[],
         sandbox_base_url: None,
@@ -122,20 +133,22 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "mpesa",
         name: "Safaricom M-Pesa (Daraja)",
+        summary: "Safaricom M-Pesa Daraja: STK push prompts the customer's phone to pay a premium; B2C pays refunds and claims out to a phone.",
+        docs_url: Some("https://developer.safaricom.co.ke/APIs"),
         category: Category::Payment,
         fields: &[
-            secret("consumer_key"),
-            secret("consumer_secret"),
-            setting("shortcode", true),
-            secret("passkey"),
-            setting("initiator_name", false),
-            optional_secret("initiator_password"),
-            optional_secret("security_credential"),
-            optional_secret("callback_token"),
-            setting("transaction_type", false),
-            setting("till_number", false),
-            setting("b2c_version", false),
-            setting("certificate", false),
+            secret("consumer_key", "Consumer key"),
+            secret("consumer_secret", "Consumer secret"),
+            setting("shortcode", "Shortcode", true),
+            secret("passkey", "Passkey"),
+            setting("initiator_name", "Initiator name", false),
+            optional_secret("initiator_password", "Initiator password"),
+            optional_secret("security_credential", "Security credential"),
+            optional_secret("callback_token", "Callback token"),
+            setting("transaction_type", "Transaction type", false),
+            setting("till_number", "Till number", false),
+            setting("b2c_version", "B2C API version", false),
+            setting("certificate", "Certificate (PEM)", false),
         ],
         sandbox_base_url: Some("https://sandbox.safaricom.co.ke"),
         production_base_url: Some("https://api.safaricom.co.ke"),
@@ -148,11 +161,13 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "stripe",
         name: "Stripe",
+        summary: "Card payments through Stripe's hosted Checkout, refunds, and signed webhooks confirming each payment.",
+        docs_url: Some("https://docs.stripe.com/api"),
         category: Category::Payment,
         fields: &[
-            secret("secret_key"),
-            secret("webhook_secret"),
-            setting("return_url", false),
+            secret("secret_key", "Secret key"),
+            secret("webhook_secret", "Webhook signing secret"),
+            setting("return_url", "Return URL", false),
         ],
         sandbox_base_url: Some("https://api.stripe.com"),
         production_base_url: Some("https://api.stripe.com"),
@@ -165,8 +180,10 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "paystack",
         name: "Paystack",
+        summary: "Card, bank and mobile money payments through Paystack's checkout across Africa, refunds, and signed webhooks.",
+        docs_url: Some("https://paystack.com/docs/api/"),
         category: Category::Payment,
-        fields: &[secret("secret_key"), setting("callback_url", false)],
+        fields: &[secret("secret_key", "Secret key"), setting("callback_url", "Callback URL", false)],
         sandbox_base_url: Some("https://api.paystack.co"),
         production_base_url: Some("https://api.paystack.co"),
         currencies: &["NGN", "GHS", "ZAR", "KES", "USD"],
@@ -178,11 +195,13 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "flutterwave",
         name: "Flutterwave",
+        summary: "Card and mobile money payments (M-Pesa in Kenya) through Flutterwave, refunds and transfers, with verified webhooks.",
+        docs_url: Some("https://developer.flutterwave.com/docs"),
         category: Category::Payment,
         fields: &[
-            secret("secret_key"),
-            secret("secret_hash"),
-            setting("redirect_url", false),
+            secret("secret_key", "Secret key"),
+            secret("secret_hash", "Secret hash"),
+            setting("redirect_url", "Redirect URL", false),
         ],
         sandbox_base_url: Some("https://api.flutterwave.com"),
         production_base_url: Some("https://api.flutterwave.com"),
@@ -195,12 +214,14 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "africastalking",
         name: "Africa's Talking SMS",
+        summary: "SMS across East Africa through Africa's Talking, with delivery reports.",
+        docs_url: Some("https://developers.africastalking.com/docs/sms/overview"),
         category: Category::Sms,
         fields: &[
-            setting("username", true),
-            secret("api_key"),
-            setting("from", false),
-            optional_secret("callback_token"),
+            setting("username", "Username", true),
+            secret("api_key", "API key"),
+            setting("from", "Sender ID", false),
+            optional_secret("callback_token", "Callback token"),
         ],
         sandbox_base_url: Some("https://api.sandbox.africastalking.com"),
         production_base_url: Some("https://api.africastalking.com"),
@@ -213,11 +234,13 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "twilio",
         name: "Twilio Messaging",
+        summary: "SMS worldwide through Twilio's Messaging API, with delivery status callbacks.",
+        docs_url: Some("https://www.twilio.com/docs/messaging/api"),
         category: Category::Sms,
         fields: &[
-            setting("account_sid", true),
-            secret("auth_token"),
-            setting("from", true),
+            setting("account_sid", "Account SID", true),
+            secret("auth_token", "Auth token"),
+            setting("from", "From number", true),
         ],
         sandbox_base_url: Some("https://api.twilio.com"),
         production_base_url: Some("https://api.twilio.com"),
@@ -230,14 +253,16 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "smtp",
         name: "SMTP",
+        summary: "Email through any SMTP server (STARTTLS or TLS).",
+        docs_url: Some("https://www.rfc-editor.org/rfc/rfc5321"),
         category: Category::Email,
         fields: &[
-            setting("host", true),
-            setting("port", false),
-            setting("username", false),
-            optional_secret("password"),
-            setting("from", true),
-            setting("tls", false),
+            setting("host", "Host", true),
+            setting("port", "Port", false),
+            setting("username", "Username", false),
+            optional_secret("password", "Password"),
+            setting("from", "From address", true),
+            setting("tls", "TLS mode", false),
         ],
         sandbox_base_url: None,
         production_base_url: None,
@@ -250,11 +275,13 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "sendgrid",
         name: "SendGrid",
+        summary: "Email through SendGrid's v3 Mail Send API, with signed event webhooks.",
+        docs_url: Some("https://www.twilio.com/docs/sendgrid/api-reference/mail-send/mail-send"),
         category: Category::Email,
         fields: &[
-            secret("api_key"),
-            setting("from", true),
-            setting("webhook_verification_key", false),
+            secret("api_key", "API key"),
+            setting("from", "From address", true),
+            setting("webhook_verification_key", "Event webhook verification key", false),
         ],
         sandbox_base_url: Some("https://api.sendgrid.com"),
         production_base_url: Some("https://api.sendgrid.com"),
@@ -267,8 +294,10 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "local",
         name: "Local directory",
+        summary: "Claim documents and generated PDFs in a directory on this machine.",
+        docs_url: None,
         category: Category::Storage,
-        fields: &[setting("path", true)],
+        fields: &[setting("path", "Directory", true)],
         sandbox_base_url: None,
         production_base_url: None,
         currencies: &[],
@@ -280,12 +309,14 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "s3",
         name: "Amazon S3 (or compatible)",
+        summary: "Claim documents and generated PDFs in an Amazon S3 (or S3-compatible) bucket.",
+        docs_url: Some("https://docs.aws.amazon.com/AmazonS3/latest/API/Welcome.html"),
         category: Category::Storage,
         fields: &[
-            setting("bucket", true),
-            setting("region", false),
-            setting("access_key_id", false),
-            optional_secret("secret_access_key"),
+            setting("bucket", "Bucket", true),
+            setting("region", "Region", false),
+            setting("access_key_id", "Access key ID", false),
+            optional_secret("secret_access_key", "Secret access key"),
         ],
         sandbox_base_url: None,
         production_base_url: None,
@@ -298,10 +329,12 @@ pub const PROVIDERS: &[Provider] = &[
     Provider {
         slug: "gcs",
         name: "Google Cloud Storage",
+        summary: "Claim documents and generated PDFs in a Google Cloud Storage bucket.",
+        docs_url: Some("https://cloud.google.com/storage/docs/json_api"),
         category: Category::Storage,
         fields: &[
-            setting("bucket", true),
-            optional_secret("service_account_key"),
+            setting("bucket", "Bucket", true),
+            optional_secret("service_account_key", "Service account key (JSON)"),
         ],
         sandbox_base_url: None,
         production_base_url: None,

@@ -3,9 +3,12 @@
 
 mod audit;
 mod browser;
+mod integrations;
 mod journeys;
 mod pages;
+mod reports;
 mod security;
+mod settings;
 mod users;
 
 use reqwest::StatusCode;

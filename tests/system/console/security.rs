@@ -338,3 +338,50 @@ async fn an_expired_session_signs_in_no_one_and_is_swept() {
         "live sessions stay"
     );
 }
+
+#[tokio::test]
+async fn a_session_idle_longer_than_the_security_settings_allow_ends() {
+    let book = Book::open().await;
+    let saved = book
+        .app
+        .send(
+            reqwest::Method::PUT,
+            "/settings/security",
+            Some(&book.admin),
+            Some(&serde_json::json!({"session_idle_minutes": 10})),
+            &[],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    let last_seen = |minutes: i32| {
+        let pool = book.app.db.pool.clone();
+        async move {
+            sqlx::query(
+                "UPDATE console_sessions SET last_seen_at = now() - make_interval(mins => $2)
+                 WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+            )
+            .bind(CUSTOMER)
+            .bind(minutes)
+            .execute(&pool)
+            .await
+            .unwrap();
+        }
+    };
+    // Used 9 minutes ago: still signed in, and the use is recorded.
+    last_seen(9).await;
+    assert_eq!(book.customer.get("/dashboard").await.status, StatusCode::OK);
+    let fresh: bool = sqlx::query_scalar(
+        "SELECT last_seen_at > now() - interval '1 minute' FROM console_sessions
+         WHERE user_id = (SELECT id FROM users WHERE email = $1)",
+    )
+    .bind(CUSTOMER)
+    .fetch_one(&book.app.db.pool)
+    .await
+    .unwrap();
+    assert!(fresh);
+    // Unused for 11 minutes: the session has ended.
+    last_seen(11).await;
+    let page = book.customer.get("/dashboard").await;
+    assert_eq!(page.status, StatusCode::SEE_OTHER);
+    assert!(page.location().unwrap().starts_with("/login"));
+}

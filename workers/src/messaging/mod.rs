@@ -44,6 +44,31 @@ pub struct Email {
     /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click` (RFC 8058), so
     /// mail clients can offer their own unsubscribe button.
     pub unsubscribe_url: Option<String>,
+    /// Who it is from (the email settings); `None`: the sender of the
+    /// provider's configuration.
+    pub sender: Option<Sender>,
+}
+
+/// Who an email is from, and where replies go (the email settings).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sender {
+    /// The sender's name.
+    pub name: String,
+    /// The sender's address.
+    pub address: String,
+    /// Where replies go, when not to the sender.
+    pub reply_to: Option<String>,
+}
+
+impl Sender {
+    /// The sender of the email settings `email`.
+    pub fn of(email: &domain::settings::EmailSettings) -> Self {
+        Self {
+            name: email.from_name.clone(),
+            address: email.from_address.clone(),
+            reply_to: email.reply_to.clone(),
+        }
+    }
 }
 
 /// The value of `List-Unsubscribe-Post` (RFC 8058).

@@ -69,10 +69,16 @@ impl EmailSender for SendGrid {
                 "to": [{"email": email.to}],
                 "custom_args": {"reference": email.reference},
             }],
-            "from": {"email": self.from},
+            "from": match &email.sender {
+                Some(sender) => json!({"email": sender.address, "name": sender.name}),
+                None => json!({"email": self.from}),
+            },
             "subject": email.subject,
             "content": content,
         });
+        if let Some(reply_to) = email.sender.as_ref().and_then(|s| s.reply_to.as_ref()) {
+            body["reply_to"] = json!({"email": reply_to});
+        }
         if let Some(url) = &email.unsubscribe_url {
             body["headers"] = json!({
                 "List-Unsubscribe": format!("<{url}>"),

@@ -183,11 +183,27 @@ impl EmailSender for Smtp {
             .parse::<Mailbox>()
             .map_err(|e| rejected(format!("{} is not an address: {e}", email.to)))?;
         let message_id = format!("<{}@ifinsure>", email.reference);
+        let from = match &email.sender {
+            Some(sender) => Mailbox::new(
+                Some(sender.name.clone()),
+                sender
+                    .address
+                    .parse()
+                    .map_err(|e| rejected(format!("{} is not an address: {e}", sender.address)))?,
+            ),
+            None => self.from.clone(),
+        };
         let mut builder = Message::builder()
-            .from(self.from.clone())
+            .from(from)
             .to(to)
             .subject(email.subject.clone())
             .message_id(Some(message_id.clone()));
+        if let Some(reply_to) = email.sender.as_ref().and_then(|s| s.reply_to.as_ref()) {
+            let reply_to = reply_to
+                .parse::<Mailbox>()
+                .map_err(|e| rejected(format!("{reply_to} is not an address: {e}")))?;
+            builder = builder.reply_to(reply_to);
+        }
         if let Some(url) = &email.unsubscribe_url {
             builder = builder
                 .header(ListUnsubscribe(format!("<{url}>")))

@@ -8,7 +8,7 @@ use domain::IntegrationId;
 use serde_json::json;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use uuid::Uuid;
-use wiremock::matchers::{body_json, body_string, header, method, path};
+use wiremock::matchers::{body_json, body_partial_json, body_string, header, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use super::*;
@@ -55,6 +55,7 @@ fn sms() -> Sms {
 
 fn email() -> Email {
     Email {
+        sender: None,
         to: "customer@example.com".into(),
         subject: "Policy issued".into(),
         text: "Your policy is active.".into(),
@@ -293,4 +294,71 @@ async fn smtp_delivers_to_the_server_and_logs_without_the_password() {
         &[("host", "h"), ("from", "a@b.c"), ("tls", "maybe")],
     );
     assert!(smtp::Smtp::from_config(&wrong_mode, Arc::new(Memory::default())).is_err());
+}
+
+fn email_from_settings() -> Email {
+    Email {
+        sender: Some(Sender {
+            name: "Bima Bora".into(),
+            address: "policies@bimabora.example".into(),
+            reply_to: Some("help@bimabora.example".into()),
+        }),
+        ..email()
+    }
+}
+
+#[tokio::test]
+async fn sendgrid_sends_from_the_email_settings_with_their_reply_to() {
+    // SendGrid v3 mail/send: `from` and `reply_to` are {email, name} objects.
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/v3/mail/send"))
+        .and(body_partial_json(json!({
+            "from": {"email": "policies@bimabora.example", "name": "Bima Bora"},
+            "reply_to": {"email": "help@bimabora.example"},
+        })))
+        .respond_with(ResponseTemplate::new(202).insert_header("X-Message-Id", "M2"))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let config = configured(
+        "sendgrid",
+        &[
+            ("api_key", "SG.sendgrid-key-0123"),
+            ("from", "no-reply@ifinsure.example"),
+        ],
+    );
+    let sendgrid =
+        sendgrid::SendGrid::from_config(&config, http(&config, &server, &Memory::default()))
+            .unwrap();
+    assert!(sendgrid.send(&email_from_settings()).await.is_ok());
+}
+
+#[tokio::test]
+async fn smtp_sends_from_the_email_settings_with_their_reply_to() {
+    let (port, server) = fake_smtp().await;
+    let port = port.to_string();
+    let config = configured(
+        "smtp",
+        &[
+            ("host", "127.0.0.1"),
+            ("port", &port),
+            ("tls", "none"),
+            ("from", "ifinsure <no-reply@ifinsure.example>"),
+        ],
+    );
+    let smtp = smtp::Smtp::from_config(&config, Arc::new(Memory::default())).unwrap();
+    smtp.send(&email_from_settings()).await.unwrap();
+    drop(smtp);
+    let dialogue = server.await.unwrap();
+    for expected in [
+        "MAIL FROM:<policies@bimabora.example>",
+        "From: \"Bima Bora\" <policies@bimabora.example>",
+        "Reply-To: help@bimabora.example",
+    ] {
+        assert!(
+            dialogue.iter().any(|l| l == expected),
+            "{expected}: {dialogue:?}"
+        );
+    }
 }

@@ -19,7 +19,7 @@ use projections::subscription::Shutdown;
 
 use crate::context::WorkerContext;
 use crate::integrations::ProviderError;
-use crate::messaging::{Email, EmailSender, Sent, Sms, SmsSender};
+use crate::messaging::{Email, EmailSender, Sender, Sent, Sms, SmsSender};
 use crate::retry::backoff;
 
 /// Attempts before a notification is dead.
@@ -163,7 +163,10 @@ async fn send(
     n: &Notification,
 ) -> (String, Result<Sent, ProviderError>) {
     let (provider, result) = match carrier {
-        Carrier::Sandbox(outbox) => ("sandbox", sandbox(outbox, n).await),
+        Carrier::Sandbox(outbox) => {
+            let sender = (n.channel == "email").then(|| Sender::of(&ctx.settings.current().email));
+            ("sandbox", sandbox(outbox, n, sender.as_ref()).await)
+        }
         // Postponed by `run_once` before it gets here.
         Carrier::Nobody => (
             "none",
@@ -188,6 +191,7 @@ async fn send(
                 unsubscribe_url: n.recipient_id.map(|id| {
                     super::unsubscribe_url(&ctx.config.public_base_url, &ctx.unsubscribe_secret, id)
                 }),
+                sender: Some(Sender::of(&ctx.settings.current().email)),
             };
             (*provider, adapter.send(&email).await)
         }
@@ -196,8 +200,12 @@ async fn send(
 }
 
 /// The sandbox channel: the message as a file in `dir` (`.txt`, and the
-/// email's `.html` beside it).
-async fn sandbox(dir: &Path, n: &Notification) -> Result<Sent, ProviderError> {
+/// email's `.html` beside it), an email with its sender.
+async fn sandbox(
+    dir: &Path,
+    n: &Notification,
+    sender: Option<&Sender>,
+) -> Result<Sent, ProviderError> {
     let unavailable = |e: std::io::Error| ProviderError::Unavailable(format!("outbox: {e}"));
     tokio::fs::create_dir_all(dir).await.map_err(unavailable)?;
     let stem = format!(
@@ -207,7 +215,14 @@ async fn sandbox(dir: &Path, n: &Notification) -> Result<Sent, ProviderError> {
         n.template,
         n.id
     );
-    let mut text = format!("To: {}\n", n.recipient);
+    let mut text = String::new();
+    if let Some(sender) = sender {
+        text.push_str(&format!("From: {} <{}>\n", sender.name, sender.address));
+        if let Some(reply_to) = &sender.reply_to {
+            text.push_str(&format!("Reply-To: {reply_to}\n"));
+        }
+    }
+    text.push_str(&format!("To: {}\n", n.recipient));
     if let Some(subject) = &n.subject {
         text.push_str(&format!("Subject: {subject}\n"));
     }

@@ -6,8 +6,11 @@
 //! binary and all checked when loaded, so a broken template stops the
 //! start, not a send.
 
+use std::sync::Arc;
+
 use domain::notifications::{Channel, Template};
 use minijinja::Environment;
+use projections::live_settings::LiveSettings;
 use serde_json::{json, Value};
 
 pub use domain::branding::Branding;
@@ -90,10 +93,18 @@ const SMS: &[(&str, &str)] = &[
 
 const BASE: &str = include_str!("../../templates/base.html");
 
+/// Where the templates' branding and email footer come from.
+enum Brand {
+    /// Given once (tests, tools).
+    Fixed(Branding),
+    /// The settings in force, read at each message.
+    Live(Arc<LiveSettings>),
+}
+
 /// The loaded templates.
 pub struct Templates {
     env: Environment<'static>,
-    branding: Branding,
+    brand: Brand,
 }
 
 impl Templates {
@@ -118,7 +129,29 @@ impl Templates {
                 env.get_template(&format!("{}.staff.txt", template.as_str()))?;
             }
         }
-        Ok(Self { env, branding })
+        Ok(Self {
+            env,
+            brand: Brand::Fixed(branding),
+        })
+    }
+
+    /// These templates, branded by the settings in force at each message
+    /// (the brand, the support contacts and the email footer an admin
+    /// saved).
+    pub fn following(mut self, settings: Arc<LiveSettings>) -> Self {
+        self.brand = Brand::Live(settings);
+        self
+    }
+
+    /// The branding and the email footer (blank: none) now.
+    fn branding(&self) -> (Branding, String) {
+        match &self.brand {
+            Brand::Fixed(branding) => (branding.clone(), String::new()),
+            Brand::Live(settings) => {
+                let values = settings.current();
+                (values.brand(), values.email.footer.clone())
+            }
+        }
     }
 
     /// Renders `template` for `channel` with `data` (the event's facts and
@@ -191,7 +224,9 @@ impl Templates {
     /// `data` with the branding, the link and the locale.
     fn context(&self, data: &Value, unsubscribe_url: Option<&str>) -> Value {
         let mut context = data.clone();
-        context["brand"] = json!(self.branding);
+        let (branding, footer) = self.branding();
+        context["brand"] = json!(branding);
+        context["footer"] = json!(footer);
         context["unsubscribe_url"] = json!(unsubscribe_url);
         context["locale"] = json!(data.get("locale").and_then(Value::as_str).unwrap_or("en"));
         context
@@ -223,14 +258,17 @@ impl Templates {
         context["subject"] = json!(subject);
         context["paragraphs"] = json!(paragraphs);
         let html = self.env.get_template("base.html")?.render(&context)?;
-        let body = paragraphs.join("\n\n");
-        let text = match context["unsubscribe_url"].as_str() {
-            Some(url) => format!(
-                "{body}\n\n--\n{}\nManage or stop these messages: {url}",
-                self.branding.name
-            ),
-            None => format!("{body}\n\n--\n{}", self.branding.name),
-        };
+        let mut text = format!(
+            "{}\n\n--\n{}",
+            paragraphs.join("\n\n"),
+            context["brand"]["name"].as_str().unwrap_or_default()
+        );
+        if let Some(footer) = context["footer"].as_str().filter(|f| !f.is_empty()) {
+            text.push_str(&format!("\n{footer}"));
+        }
+        if let Some(url) = context["unsubscribe_url"].as_str() {
+            text.push_str(&format!("\nManage or stop these messages: {url}"));
+        }
         Ok(Rendered {
             subject: Some(subject.to_string()),
             text,

@@ -15,13 +15,15 @@ use crate::console::errors::Segments;
 /// The API's answer for `path`, passed on when it is the file; the page
 /// saying why not otherwise.
 async fn pass_on(console: &Console, path: String) -> Page {
+    pass_on_call(console, Call::get(Some(&console.viewer), path)).await
+}
+
+/// The API's answer to `call`, passed on when it succeeds; the page saying
+/// why not otherwise.
+pub async fn pass_on_call(console: &Console, call: Call<'_>) -> Page {
     let response = console
         .api
-        .send(
-            &console.state,
-            &console.outer,
-            Call::get(Some(&console.viewer), path),
-        )
+        .send(&console.state, &console.outer, call)
         .await
         .map_err(|e| console.fail(&e))?;
     if !response.status().is_success() {

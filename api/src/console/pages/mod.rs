@@ -8,11 +8,14 @@ pub mod claims;
 pub mod customers;
 pub mod dashboard;
 pub mod downloads;
+pub mod integrations;
 pub mod invoices;
 pub mod notifications;
 pub mod policies;
 pub mod products;
 pub mod profile;
+pub mod reports;
+pub mod settings;
 pub mod users;
 
 use axum::http::StatusCode;
