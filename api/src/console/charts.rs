@@ -18,7 +18,7 @@ const WIDTH: i64 = 640;
 const HEIGHT: i64 = 260;
 const LEFT: i64 = 64;
 const RIGHT: i64 = 16;
-const TOP: i64 = 16;
+const TOP: i64 = 24;
 const BOTTOM: i64 = 56;
 
 /// How a chart draws its series.
@@ -35,6 +35,22 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+/// A group's label under the axis: a month (`2026-11`) as `Nov 26`, any
+/// other name cut to ten characters.
+fn short_label(group: &str) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let month = group
+        .split_once('-')
+        .filter(|(year, month)| year.len() == 4 && month.len() == 2)
+        .and_then(|(year, month)| {
+            let index = month.parse::<usize>().ok()?.checked_sub(1)?;
+            Some(format!("{} {}", MONTHS.get(index)?, year.get(2..)?))
+        });
+    month.unwrap_or_else(|| group.chars().take(10).collect())
 }
 
 /// A value's place on the y axis, in pixels from the top.
@@ -105,18 +121,20 @@ pub fn draw(
     svg.push_str(&format!(
         "<line class=\"axis\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{LEFT}\" y2=\"{base}\"/>\
          <line class=\"axis\" x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\"/>\
-         <text class=\"tick\" x=\"{}\" y=\"{}\" text-anchor=\"end\">{} {}</text>\
+         <line class=\"grid\" x1=\"{LEFT}\" y1=\"{TOP}\" x2=\"{}\" y2=\"{TOP}\"/>\
+         <text class=\"tick\" x=\"{}\" y=\"{}\">{} {}</text>\
          <text class=\"tick\" x=\"{}\" y=\"{base}\" text-anchor=\"end\">0</text>",
         WIDTH - RIGHT,
-        LEFT - 6,
-        TOP + 4,
+        WIDTH - RIGHT,
+        LEFT + 4,
+        TOP - 4,
         escape(&top.normalize().to_string()),
         escape(unit),
         LEFT - 6,
     ));
     for (i, group) in groups.iter().enumerate() {
         let x = LEFT + slot * i64::try_from(i).unwrap_or(0) + slot / 2;
-        let label: String = group.chars().take(12).collect();
+        let label = short_label(group);
         svg.push_str(&format!(
             "<text class=\"tick\" x=\"{x}\" y=\"{}\" text-anchor=\"middle\">{}</text>",
             base + 16,
@@ -208,6 +226,13 @@ mod tests {
             values: vec![Some(Decimal::ZERO), None],
         }];
         assert_eq!(draw("Nothing", Kind::Bars, &groups, &empty, "KES"), None);
+    }
+
+    #[test]
+    fn months_read_as_months_and_long_names_are_cut() {
+        assert_eq!(short_label("2026-11"), "Nov 26");
+        assert_eq!(short_label("MOTOR-PRIVATE-COMPREHENSIVE"), "MOTOR-PRIV");
+        assert_eq!(short_label("2026-13"), "2026-13");
     }
 
     #[test]
