@@ -60,6 +60,67 @@ impl PageQuery {
     }
 }
 
+/// A validated page request over a log listed newest first by its number
+/// (the integration log, webhook deliveries): the cursor is the last
+/// number shown, and the next page is what comes before it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewestFirst {
+    /// Rows to return.
+    pub limit: i64,
+    /// Return rows numbered below this.
+    pub before: Option<i64>,
+}
+
+impl NewestFirst {
+    /// Validates `?limit=` as [`PageQuery`] does and `?cursor=` as a number.
+    ///
+    /// # Errors
+    /// `422` for a limit outside 1..=200 or a cursor this API did not issue.
+    pub fn parse(limit: Option<String>, cursor: Option<String>) -> Result<Self, ApiError> {
+        let limit = PageQuery {
+            limit,
+            cursor: None,
+        }
+        .parse()?
+        .limit;
+        let before = cursor
+            .filter(|c| !c.is_empty())
+            .map(|c| c.parse::<i64>())
+            .transpose()
+            .map_err(|_| ApiError::invalid("cursor", "is not a cursor returned by this API"))?;
+        Ok(Self { limit, before })
+    }
+
+    /// The page of `rows` (read with [`NewestFirst::fetch`] rows, one more
+    /// than shown) and the cursor of the next, if there is one.
+    pub fn page<T>(&self, mut rows: Vec<T>, number: impl Fn(&T) -> i64) -> NumberedPage<T> {
+        let next_cursor = if rows.len() as i64 > self.limit {
+            rows.truncate(self.limit as usize);
+            rows.last().map(|row| number(row).to_string())
+        } else {
+            None
+        };
+        NumberedPage {
+            items: rows,
+            next_cursor,
+        }
+    }
+
+    /// How many rows to read: one more than shown, to know if more follow.
+    pub fn fetch(&self) -> i64 {
+        self.limit + 1
+    }
+}
+
+/// A page of a log listed newest first.
+#[derive(Debug, Serialize)]
+pub struct NumberedPage<T> {
+    /// The rows.
+    pub items: Vec<T>,
+    /// The last row's number, to pass as `cursor` for the next page.
+    pub next_cursor: Option<String>,
+}
+
 fn decode_cursor(raw: &str) -> Option<Uuid> {
     let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
     Uuid::from_slice(&bytes).ok()

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
-use crate::pagination::PageQuery;
+use crate::pagination::{NewestFirst, NumberedPage};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -29,49 +29,21 @@ pub(super) struct DeliveryQuery {
     cursor: Option<String>,
 }
 
-/// A page of deliveries; the cursor is the last one's number.
-#[derive(serde::Serialize)]
-pub(super) struct DeliveryPage {
-    items: Vec<Received>,
-    next_cursor: Option<String>,
-}
-
-fn number(raw: &str, field: &str) -> Result<i64, ApiError> {
-    raw.parse::<i64>()
-        .map_err(|_| ApiError::invalid(field, "is not a delivery number returned by this API"))
-}
-
 pub(super) async fn list(
     State(state): State<AppState>,
     principal: Principal,
     QueryParams(query): QueryParams<DeliveryQuery>,
-) -> Result<Json<DeliveryPage>, ApiError> {
+) -> Result<Json<NumberedPage<Received>>, ApiError> {
     principal.require(&[Role::Admin])?;
-    let limit = PageQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .parse()?
-    .limit;
-    let before = query
-        .cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| number(&c, "cursor"))
-        .transpose()?;
+    let page = NewestFirst::parse(query.limit, query.cursor)?;
     let filter = Filter {
         provider: query.provider.filter(|p| !p.is_empty()),
         verified: query.verified,
         from: query.from,
         to: query.to,
     };
-    let mut items = webhook_deliveries::list(&state.pool, &filter, before, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|d| d.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(DeliveryPage { items, next_cursor }))
+    let rows = webhook_deliveries::list(&state.pool, &filter, page.before, page.fetch()).await?;
+    Ok(Json(page.page(rows, |d| d.id)))
 }
 
 pub(super) async fn show(

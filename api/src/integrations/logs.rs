@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::auth::principal::Principal;
 use crate::error::ApiError;
 use crate::extract::QueryParams;
-use crate::pagination::PageQuery;
+use crate::pagination::{NewestFirst, NumberedPage};
 use crate::state::AppState;
 
 #[derive(Deserialize)]
@@ -30,31 +30,13 @@ pub(super) struct LogQuery {
     cursor: Option<String>,
 }
 
-/// A page of log entries; the cursor is the last entry's position.
-#[derive(serde::Serialize)]
-pub(super) struct LogPage {
-    items: Vec<Entry>,
-    next_cursor: Option<String>,
-}
-
 pub(super) async fn list(
     State(state): State<AppState>,
     principal: Principal,
     QueryParams(query): QueryParams<LogQuery>,
-) -> Result<Json<LogPage>, ApiError> {
+) -> Result<Json<NumberedPage<Entry>>, ApiError> {
     principal.require(&[Role::Admin])?;
-    let limit = PageQuery {
-        limit: query.limit,
-        cursor: None,
-    }
-    .parse()?
-    .limit;
-    let before = query
-        .cursor
-        .filter(|c| !c.is_empty())
-        .map(|c| c.parse::<i64>())
-        .transpose()
-        .map_err(|_| ApiError::invalid("cursor", "is not a cursor returned by this API"))?;
+    let page = NewestFirst::parse(query.limit, query.cursor)?;
     let filter = Filter {
         config_id: query.config_id,
         provider: query.provider,
@@ -72,12 +54,6 @@ pub(super) async fn list(
         from: query.from,
         to: query.to,
     };
-    let mut items = integration_log::list(&state.pool, &filter, before, limit + 1).await?;
-    let next_cursor = if items.len() as i64 > limit {
-        items.truncate(limit as usize);
-        items.last().map(|e| e.id.to_string())
-    } else {
-        None
-    };
-    Ok(Json(LogPage { items, next_cursor }))
+    let rows = integration_log::list(&state.pool, &filter, page.before, page.fetch()).await?;
+    Ok(Json(page.page(rows, |e| e.id)))
 }
