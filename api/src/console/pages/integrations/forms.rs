@@ -208,6 +208,43 @@ fn shown_without_secrets(provider: &Provider, mut shown: Value) -> Value {
     shown
 }
 
+/// Why a configuration's form is shown again.
+enum Refused<'a> {
+    /// The console's own field errors (a priority that is not a number).
+    Typed(BTreeMap<String, String>),
+    /// The API's refusal.
+    Api(&'a crate::console::client::Reply),
+}
+
+/// The form shown again after `refused`, with what was typed except its
+/// secrets.
+fn again(
+    console: &Console,
+    provider: &Provider,
+    action: String,
+    config: Option<&Value>,
+    form: &Form,
+    refused: Refused<'_>,
+) -> Page {
+    let (shown, status) = match refused {
+        Refused::Typed(errors) => (
+            crate::console::forms::again(form, &errors),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Refused::Api(reply) => {
+            let status = shown_again(console, reply)?;
+            let names = input_names(provider);
+            let pairs: Vec<(&str, &str)> = names
+                .iter()
+                .map(|(a, b)| (a.as_str(), b.as_str()))
+                .collect();
+            (refusal(form, reply, &pairs), status)
+        }
+    };
+    let shown = shown_without_secrets(provider, shown);
+    form_page(console, provider, action, config, shown, status)
+}
+
 /// `POST /integrations/configure/{slug}`: creates the configuration.
 pub async fn configure(console: Console, Segments(slug): Segments<String>, form: Form) -> Page {
     guarded(&console, &form)?;
@@ -221,16 +258,14 @@ pub async fn configure(console: Console, Segments(slug): Segments<String>, form:
     } = match fields_of(provider, &form) {
         Ok(fields) => fields,
         Err(errors) => {
-            let shown =
-                shown_without_secrets(provider, crate::console::forms::again(&form, &errors));
-            return form_page(
+            return again(
                 &console,
                 provider,
                 action,
                 None,
-                shown,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+                &form,
+                Refused::Typed(errors),
+            )
         }
     };
     let body = json!({
@@ -252,14 +287,14 @@ pub async fn configure(console: Console, Segments(slug): Segments<String>, form:
             "Configuration saved: test its connection",
         ));
     }
-    let status = shown_again(&console, &reply)?;
-    let names = input_names(provider);
-    let pairs: Vec<(&str, &str)> = names
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let shown = shown_without_secrets(provider, refusal(&form, &reply, &pairs));
-    form_page(&console, provider, action, None, shown, status)
+    again(
+        &console,
+        provider,
+        action,
+        None,
+        &form,
+        Refused::Api(&reply),
+    )
 }
 
 /// The configuration `id` and its provider.
@@ -309,16 +344,8 @@ pub async fn edit(console: Console, Segments(id): Segments<Uuid>, form: Form) ->
     } = match fields_of(provider, &form) {
         Ok(fields) => fields,
         Err(errors) => {
-            let shown =
-                shown_without_secrets(provider, crate::console::forms::again(&form, &errors));
-            return form_page(
-                &console,
-                provider,
-                action,
-                Some(&config),
-                shown,
-                StatusCode::UNPROCESSABLE_ENTITY,
-            );
+            let refused = Refused::Typed(errors);
+            return again(&console, provider, action, Some(&config), &form, refused);
         }
     };
     let mut body = json!({
@@ -344,12 +371,12 @@ pub async fn edit(console: Console, Segments(id): Segments<Uuid>, form: Form) ->
             "Configuration saved",
         ));
     }
-    let status = shown_again(&console, &reply)?;
-    let names = input_names(provider);
-    let pairs: Vec<(&str, &str)> = names
-        .iter()
-        .map(|(a, b)| (a.as_str(), b.as_str()))
-        .collect();
-    let shown = shown_without_secrets(provider, refusal(&form, &reply, &pairs));
-    form_page(&console, provider, action, Some(&config), shown, status)
+    again(
+        &console,
+        provider,
+        action,
+        Some(&config),
+        &form,
+        Refused::Api(&reply),
+    )
 }
