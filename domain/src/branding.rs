@@ -34,17 +34,18 @@ impl Branding {
     /// The primary colour as RGB fractions, when it is a `#rrggbb` hex
     /// colour (documents fall back to black otherwise).
     pub fn primary_rgb(&self) -> Option<[f32; 3]> {
-        let hex = self.primary_colour.strip_prefix('#')?;
-        if hex.len() != 6 || !hex.is_ascii() {
-            return None;
-        }
-        let channel = |i: usize| {
-            u8::from_str_radix(&hex[i..i + 2], 16)
-                .ok()
-                .map(|v| f32::from(v) / 255.0)
-        };
-        Some([channel(0)?, channel(2)?, channel(4)?])
+        hex_rgb(&self.primary_colour).map(|rgb| rgb.map(|v| f32::from(v) / 255.0))
     }
+}
+
+/// The red, green and blue of a `#rrggbb` colour; `None` for anything
+/// else.
+pub fn hex_rgb(colour: &str) -> Option<[u8; 3]> {
+    let hex = colour
+        .strip_prefix('#')
+        .filter(|h| h.len() == 6 && h.bytes().all(|b| b.is_ascii_hexdigit()))?;
+    let channel = |i: usize| u8::from_str_radix(&hex[i..i + 2], 16).ok();
+    Some([channel(0)?, channel(2)?, channel(4)?])
 }
 
 #[cfg(test)]

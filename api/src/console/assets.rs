@@ -46,16 +46,15 @@ pub async fn asset(Path(name): Path<String>) -> Response {
 
 /// The WCAG relative luminance of a `#rrggbb` colour.
 fn luminance(hex: &str) -> Option<f64> {
-    let hex = hex.strip_prefix('#').filter(|h| h.len() == 6)?;
-    let channel = |i: usize| -> Option<f64> {
-        let value = f64::from(u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()?) / 255.0;
-        Some(if value <= 0.039_28 {
+    let [r, g, b] = domain::branding::hex_rgb(hex)?.map(|v| {
+        let value = f64::from(v) / 255.0;
+        if value <= 0.039_28 {
             value / 12.92
         } else {
             ((value + 0.055) / 1.055).powf(2.4)
-        })
-    };
-    Some(0.2126 * channel(0)? + 0.7152 * channel(2)? + 0.0722 * channel(4)?)
+        }
+    });
+    Some(0.2126 * r + 0.7152 * g + 0.0722 * b)
 }
 
 /// The contrast ratio of two luminances.

@@ -159,13 +159,6 @@ fn within(
     }
 }
 
-/// Whether `value` is a `#rrggbb` colour.
-pub fn is_hex_colour(value: &str) -> bool {
-    value
-        .strip_prefix('#')
-        .is_some_and(|hex| hex.len() == 6 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
-}
-
 impl GeneralSettings {
     /// The section as saved: trimmed and normalised, or every rule it breaks.
     ///
@@ -229,7 +222,7 @@ impl BrandingSettings {
             }
         }
         let primary_colour = self.primary_colour.trim().to_ascii_lowercase();
-        if !is_hex_colour(&primary_colour) {
+        if crate::branding::hex_rgb(&primary_colour).is_none() {
             errors.add(
                 "primary_colour",
                 "must be a colour as #rrggbb (for example #0b5394)",
