@@ -57,12 +57,7 @@ pub fn settings_view(
         view["security"] = json!(values.security);
         let saved: Vec<&str> = Section::ALL
             .into_iter()
-            .filter(|section| match section {
-                Section::General => saved.general.is_some(),
-                Section::Branding => saved.branding.is_some(),
-                Section::Email => saved.email.is_some(),
-                Section::Security => saved.security.is_some(),
-            })
+            .filter(|section| saved.is_saved(*section))
             .map(Section::as_str)
             .collect();
         view["saved_sections"] = json!(saved);

@@ -19,6 +19,18 @@ use crate::subscription::Shutdown;
 /// How often each process looks for saved settings.
 pub const REFRESH_EVERY: Duration = Duration::from_millis(250);
 
+/// What admins saved, replayed (each event checked against its seal), and
+/// its version.
+///
+/// # Errors
+/// When the store fails or an event fails its check.
+pub async fn saved(store: &EventStore) -> anyhow::Result<(Settings, u64)> {
+    store
+        .load::<Settings>(SETTINGS_ID)
+        .await
+        .map_err(|e| anyhow::anyhow!("reading the settings: {e}"))
+}
+
 /// The shortest password accepted now: the saved security section's, or
 /// the API's floor of 12 (for callers without a [`LiveSettings`], such as
 /// the command line).
@@ -26,10 +38,7 @@ pub const REFRESH_EVERY: Duration = Duration::from_millis(250);
 /// # Errors
 /// When the store fails or an event fails its seal check.
 pub async fn password_min_length(store: &EventStore) -> anyhow::Result<u32> {
-    let (saved, _) = store
-        .load::<Settings>(SETTINGS_ID)
-        .await
-        .map_err(|e| anyhow::anyhow!("reading the settings: {e}"))?;
+    let (saved, _) = saved(store).await?;
     Ok(saved
         .security
         .map_or(domain::settings::PASSWORD_MIN_LENGTH_FLOOR, |s| {
@@ -84,10 +93,7 @@ impl LiveSettings {
         if version == self.version() {
             return Ok(());
         }
-        let (saved, version) = store
-            .load::<Settings>(SETTINGS_ID)
-            .await
-            .map_err(|e| anyhow::anyhow!("reading the settings: {e}"))?;
+        let (saved, version) = saved(store).await?;
         let values = Arc::new(saved.effective(&self.defaults));
         let version = i64::try_from(version).unwrap_or(i64::MAX);
         let mut current = self.current.write().expect("settings lock");

@@ -18,7 +18,7 @@ pub use commands::SettingsCommand;
 pub use errors::SettingsError;
 pub use events::{SectionValues, SettingsEvent};
 pub use sections::{
-    is_hex_colour, BrandingSettings, EmailSettings, GeneralSettings, Section, SecuritySettings,
+    BrandingSettings, EmailSettings, GeneralSettings, Section, SecuritySettings,
     PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH_FLOOR,
 };
 
@@ -93,6 +93,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Whether `section` was saved (else the environment's values are in
+    /// force).
+    pub fn is_saved(&self, section: Section) -> bool {
+        match section {
+            Section::General => self.general.is_some(),
+            Section::Branding => self.branding.is_some(),
+            Section::Email => self.email.is_some(),
+            Section::Security => self.security.is_some(),
+        }
+    }
+
     /// What is in force: each saved section, else its default.
     pub fn effective(&self, defaults: &SettingsValues) -> SettingsValues {
         SettingsValues {
@@ -151,13 +162,7 @@ impl Settings {
                 // A section saved for the first time is recorded even when
                 // it equals the environment's values: from then on it no
                 // longer follows them.
-                let saved = match values.section() {
-                    Section::General => self.general.is_some(),
-                    Section::Branding => self.branding.is_some(),
-                    Section::Email => self.email.is_some(),
-                    Section::Security => self.security.is_some(),
-                };
-                if fields.is_empty() && saved {
+                if fields.is_empty() && self.is_saved(values.section()) {
                     return Ok(vec![]);
                 }
                 Ok(vec![SettingsEvent::SettingsChanged { fields, values }])
