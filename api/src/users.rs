@@ -118,6 +118,18 @@ async fn show(
     respond_current::<UserRow>(&state, id, StatusCode::OK).await
 }
 
+/// `409 own_account` when `id` is the admin's own account: another admin
+/// must `act` on it (no admin locks themselves out).
+fn not_own_account(principal: &Principal, id: Uuid, act: &str) -> Result<(), ApiError> {
+    if id == principal.user_id {
+        return Err(ApiError::Conflict {
+            code: "own_account",
+            detail: format!("an admin cannot {act}: ask another admin"),
+        });
+    }
+    Ok(())
+}
+
 #[derive(Deserialize, Default)]
 struct DeactivateRequest {
     reason: Option<String>,
@@ -137,12 +149,7 @@ async fn deactivate(
     OptionalJsonBody(body): OptionalJsonBody<DeactivateRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    if id == principal.user_id {
-        return Err(ApiError::Conflict {
-            code: "own_account",
-            detail: "an admin cannot deactivate their own account: ask another admin".into(),
-        });
-    }
+    not_own_account(&principal, id, "deactivate their own account")?;
     let command = UserCommand::Deactivate {
         reason: body.reason,
     };
@@ -196,12 +203,7 @@ async fn change_role(
     JsonBody(body): JsonBody<ChangeRoleRequest>,
 ) -> Result<Response, ApiError> {
     principal.require(&[Role::Admin])?;
-    if id == principal.user_id {
-        return Err(ApiError::Conflict {
-            code: "own_account",
-            detail: "an admin cannot change their own role: ask another admin".into(),
-        });
-    }
+    not_own_account(&principal, id, "change their own role")?;
     let count = |n: i64| u64::try_from(n).unwrap_or(0);
     let command = UserCommand::ChangeRole {
         role: body.role,

@@ -15,22 +15,13 @@ use crate::console::context::Console;
 use crate::console::errors::Segments;
 use crate::console::forms::Form;
 
-/// The roles, in the order they are offered.
-const ROLES: [Role; 5] = [
-    Role::Customer,
-    Role::Agent,
-    Role::Staff,
-    Role::Admin,
-    Role::Auditor,
-];
-
 fn role_names() -> Vec<&'static str> {
-    ROLES.iter().map(|r| r.as_str()).collect()
+    Role::ALL.iter().map(|r| r.as_str()).collect()
 }
 
 /// The roles as options of a select: value and label.
 fn role_options() -> Vec<Value> {
-    ROLES
+    Role::ALL
         .iter()
         .map(|r| {
             let name = r.as_str();
